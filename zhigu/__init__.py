@@ -1,0 +1,79 @@
+"""Zhigu: an archive of innovation failures. `create_app` is the application factory."""
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, commands, error handlers."""
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates",
+                instance_path=os.environ.get("ZHIGU_INSTANCE_PATH") or None)
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    from zhigu.errors import register_error_handlers
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Defaults, then instance/config.py, then ZHIGU_* variables, then the test's overrides."""
+    app.config.from_object("zhigu.config")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("ZHIGU")
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'zhigu.sqlite'}")
+    app.config.setdefault("INDEX_DIR", str(Path(app.instance_path) / "search-index"))
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Read the key generated on first start, creating it once; never a hard-coded default."""
+    key_file = instance / "secret_key"
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from zhigu.extensions import csrf, db, login_manager
+    from zhigu.search.index import SearchIndex
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    SearchIndex().init_app(app)
+    from zhigu.search import hooks  # noqa: F401  (registers the session listeners)
+
+
+def register_blueprints(app: Flask) -> None:
+    from zhigu import api, archive, auth, initiatives, search, site
+
+    app.register_blueprint(site.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(archive.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(initiatives.bp)
+    app.register_blueprint(api.bp)
+
+
+def register_commands(app: Flask) -> None:
+    from zhigu.cli import register
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from zhigu import templating
+    templating.init_app(app)

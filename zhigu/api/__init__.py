@@ -1,0 +1,53 @@
+"""The JSON API under /api/v1: thin routes over the same services and schemas as the pages.
+
+Callers authenticate with the browser session or `Authorization: Bearer <token>`. Bodies must be JSON
+objects, which also keeps cross-site HTML forms out (they cannot send application/json), so the API is
+exempt from the CSRF tokens the pages use.
+"""
+from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from zhigu.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def json_body() -> dict:
+    """Return the request's JSON object, or answer 400 for a missing, malformed or non-object body."""
+    if not request.is_json:
+        raise BadRequest("Send a JSON object with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("The body is not a valid JSON object.")
+    return data
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """Read an integer query argument within bounds; 400 with the argument's name otherwise."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer.") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}.")
+    return value
+
+
+@bp.after_request
+def no_store(response):
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.route("/")
+def index():
+    """Name the API's entry points."""
+    return jsonify(openapi="/api/v1/openapi.json", cases="/api/v1/cases", similar="/api/v1/similar",
+                   causes="/api/v1/causes", initiatives="/api/v1/initiatives")
+
+
+from zhigu.api import cases, initiatives, openapi  # noqa: E402,F401

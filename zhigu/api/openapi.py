@@ -1,0 +1,94 @@
+"""The OpenAPI document, generated from the marshmallow schemas the API validates with."""
+from functools import lru_cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import jsonify
+
+from zhigu.api import bp
+from zhigu.archive.schemas import FailureCaseSchema, RetractSchema
+from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
+
+ERRORS = {
+    "400": {"description": "Malformed JSON or query argument", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"error": {"type": "string"}}}}}},
+    "401": {"description": "Not logged in"},
+    "403": {"description": "Not allowed"},
+    "404": {"description": "Not found, or not visible to the caller"},
+    "422": {"description": "Invalid input", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"errors": {"type": "object", "additionalProperties": {
+            "type": "array", "items": {"type": "string"}}}}}}}},
+}
+SIMILAR_RESULT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "external_id": {"type": "string", "nullable": True}, "title": {"type": "string"},
+    "summary": {"type": "string"}, "url": {"type": "string"}, "score": {"type": "number"},
+    "why": {"type": "object", "properties": {
+        "terms": {"type": "array", "items": {"type": "string"}}, "sector": {"type": "string", "nullable": True},
+        "target_markets": {"type": "array", "items": {"type": "string"}},
+        "causes": {"type": "array", "items": {"type": "string"}}}}}}
+
+
+def _json(schema) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, body=None, response=None, status: str = "200", errors=("400", "401", "403", "404", "422")):
+    operation = {"summary": summary, "responses": {status: {"description": "OK", **(_json(response) if response else {})}}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    operation["responses"].update({code: ERRORS[code] for code in errors})
+    return operation
+
+
+@lru_cache(maxsize=1)
+def build_spec() -> dict:
+    spec = APISpec(title="Zhigu API", version="1.0.0", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+                   info={"description": "An archive of innovation failures: cases, search, similar failures."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for name, schema in (("FailureCase", FailureCaseSchema), ("Retract", RetractSchema),
+                         ("Initiative", InitiativeSchema), ("SimilarRequest", SimilarRequestSchema),
+                         ("Feedback", FeedbackSchema)):
+        spec.components.schema(name, schema=schema)
+    case_ref = {"$ref": "#/components/schemas/FailureCase"}
+    case_id = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    search_params = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in
+                     ("q", "cause", "family", "sector", "region", "market", "stage", "year", "language", "sort")]
+    search_params += [{"name": n, "in": "query", "schema": {"type": "integer"}} for n in ("page", "per_page")]
+    spec.path("/api/v1/cases", operations={
+        "get": dict(_op("Search published cases", response={"type": "object", "properties": {
+            "results": {"type": "array", "items": case_ref}, "total": {"type": "integer"},
+            "facets": {"type": "object"}}}, errors=("400",)), parameters=search_params),
+        "post": _op("File a post-mortem (as a draft)", body=case_ref, response=case_ref, status="201"),
+    })
+    spec.path("/api/v1/cases/{case_id}", parameters=case_id, operations={
+        "get": _op("Read a case", response=case_ref, errors=("401", "404")),
+        "patch": _op("Edit a case (published cases keep a revision)", body=case_ref, response=case_ref),
+    })
+    spec.path("/api/v1/cases/{case_id}/publish", parameters=case_id,
+              operations={"post": _op("Publish a draft", response=case_ref)})
+    spec.path("/api/v1/cases/{case_id}/retract", parameters=case_id, operations={
+        "post": _op("Retract a published case", body={"$ref": "#/components/schemas/Retract"}, response=case_ref)})
+    spec.path("/api/v1/causes", operations={"get": _op("The cause taxonomy", response={"type": "array", "items": {
+        "type": "object", "properties": {k: {"type": "string"} for k in ("code", "family", "label_en", "label_zh")}}},
+        errors=())})
+    spec.path("/api/v1/similar", operations={"post": _op(
+        "Past failures most similar to a description", body={"$ref": "#/components/schemas/SimilarRequest"},
+        response={"type": "object", "properties": {"results": {"type": "array", "items": SIMILAR_RESULT}}},
+        errors=("400", "422"))})
+    initiative_ref = {"$ref": "#/components/schemas/Initiative"}
+    spec.path("/api/v1/initiatives", operations={"post": _op(
+        "Register an initiative; the response lists its similar failures", body=initiative_ref,
+        response=initiative_ref, status="201")})
+    initiative_id = [{"name": "initiative_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    spec.path("/api/v1/initiatives/{initiative_id}", parameters=initiative_id,
+              operations={"get": _op("Read an initiative", response=initiative_ref, errors=("401", "404"))})
+    spec.path("/api/v1/initiatives/{initiative_id}/feedback", parameters=initiative_id, operations={
+        "post": _op("Record a verdict on a suggested case", body={"$ref": "#/components/schemas/Feedback"})})
+    document = spec.to_dict()
+    document["security"] = [{"bearer": []}, {}]
+    return document
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(build_spec())

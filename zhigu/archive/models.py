@@ -1,0 +1,110 @@
+"""Post-mortems of failed first attempts, their causes and their revision history."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from zhigu.auth.models import Park, User
+from zhigu.db import now_utc
+from zhigu.extensions import db
+
+
+class Cause(db.Model):
+    """One entry of the failure-cause taxonomy; retired causes stay on old cases but can't be chosen."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    family: Mapped[str] = mapped_column(String(32))
+    label_en: Mapped[str] = mapped_column(String(200))
+    label_zh: Mapped[str] = mapped_column(String(200))
+    retired: Mapped[bool] = mapped_column(default=False)
+
+    def label(self, language: str = "en") -> str:
+        return self.label_zh if language.startswith("zh") else self.label_en
+
+
+class CaseCause(db.Model):
+    __table_args__ = (UniqueConstraint("case_id", "cause_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"))
+    cause_id: Mapped[int] = mapped_column(ForeignKey("cause.id"))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+    cause: Mapped[Cause] = relationship(lazy="joined")
+
+
+class FailureCase(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Identifier in the collection a case was imported from; unique so imports are idempotent.
+    external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    warning_signs: Mapped[str] = mapped_column(Text, default="")
+    lessons: Mapped[str] = mapped_column(Text, default="")
+    sector: Mapped[str | None] = mapped_column(String(40))
+    #: "Province/City" in the form parks use, e.g. "Zhejiang/Hangzhou".
+    region: Mapped[str | None] = mapped_column(String(120))
+    #: ISO 3166-1 alpha-2 codes of the countries the attempt targeted.
+    target_markets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stage_reached: Mapped[str | None] = mapped_column(String(20))
+    started_on: Mapped[date | None]
+    ended_on: Mapped[date | None]
+    money_lost: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    team_size: Mapped[int | None]
+    org_name: Mapped[str | None] = mapped_column(String(200))
+    org_type: Mapped[str | None] = mapped_column(String(20))
+    #: Hide org_name from everyone but the filer, their park's managers and admins.
+    anonymize: Mapped[bool] = mapped_column(default=False)
+    language: Mapped[str] = mapped_column(String(12), default="en")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    visibility: Mapped[str] = mapped_column(String(12), default="public")
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
+    retracted_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id"))
+
+    author: Mapped[User | None] = relationship()
+    park: Mapped[Park | None] = relationship()
+    case_causes: Mapped[list[CaseCause]] = relationship(
+        cascade="all, delete-orphan", order_by=lambda: (CaseCause.is_primary.desc(), CaseCause.id)
+    )
+    revisions: Mapped[list["CaseRevision"]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by=lambda: CaseRevision.id.desc()
+    )
+
+    @property
+    def causes(self) -> list[Cause]:
+        return [link.cause for link in self.case_causes]
+
+    @property
+    def primary_cause(self) -> Cause | None:
+        return next((link.cause for link in self.case_causes if link.is_primary), None)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == "published"
+
+
+class CaseRevision(db.Model):
+    """One edit of a published case: who, when, and each changed field's old and new value."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"))
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: {field: {"old": ..., "new": ...}} in JSON-ready form.
+    changes: Mapped[dict] = mapped_column(JSON)
+    #: Why: "edit", "retract", "publish", "import".
+    action: Mapped[str] = mapped_column(String(20), default="edit")
+
+    case: Mapped[FailureCase] = relationship(back_populates="revisions")
+    editor: Mapped[User | None] = relationship()

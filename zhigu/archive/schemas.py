@@ -1,0 +1,116 @@
+"""FailureCaseSchema: the one validation contract for the case form, the JSON API and imports."""
+from babel import Locale
+from babel.numbers import list_currencies
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from zhigu.archive.vocabulary import CASE_STATUSES, CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES, VISIBILITIES, codes
+from zhigu.auth.schemas import BaseSchema
+
+COUNTRY_CODES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+CURRENCY_CODES = frozenset(list_currencies())
+MAX_TEXT = 50_000
+
+
+def validate_country(value: str) -> None:
+    if value.strip().upper() not in COUNTRY_CODES:
+        raise ValidationError(f"{value!r} is not an ISO 3166 country code such as KZ or ID.")
+
+
+class CodeList(fields.List):
+    """A list of short codes that also accepts one comma-separated string, as a text input sends it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class FailureCaseSchema(BaseSchema):
+    id = fields.Int(dump_only=True)
+    url = fields.Str(dump_only=True)
+    external_id = fields.Str(load_default=None, validate=validate.Length(max=120))
+    title = fields.Str(required=True, validate=validate.Length(min=3, max=200))
+    summary = fields.Str(required=True, validate=validate.Length(min=10, max=5000))
+    narrative = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
+    warning_signs = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
+    lessons = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
+    causes = CodeList(fields.Str(validate=validate.Length(max=64)), load_default=list,
+                      metadata={"description": "Cause codes from GET /api/v1/causes."})
+    primary_cause = fields.Str(load_default=None, metadata={"description": "One of `causes`; the first when absent."})
+    sector = fields.Str(load_default=None, validate=validate.OneOf(codes(SECTORS)))
+    region = fields.Str(load_default=None, validate=validate.Length(max=120),
+                        metadata={"description": "Province/City, e.g. Zhejiang/Hangzhou."})
+    target_markets = CodeList(fields.Str(validate=validate_country), load_default=list, metadata={"description": "ISO 3166-1 alpha-2 country codes."})
+    stage_reached = fields.Str(load_default=None, validate=validate.OneOf(codes(STAGES)))
+    started_on = fields.Date(load_default=None)
+    ended_on = fields.Date(load_default=None)
+    money_lost = fields.Decimal(load_default=None, places=2, as_string=True,
+                                validate=validate.Range(min=0, max=10**15))
+    currency = fields.Str(load_default=None)
+    team_size = fields.Int(load_default=None, validate=validate.Range(min=0, max=1_000_000))
+    org_name = fields.Str(load_default=None, validate=validate.Length(max=200))
+    org_type = fields.Str(load_default=None, validate=validate.OneOf(codes(ORG_TYPES)))
+    anonymize = fields.Bool(load_default=False)
+    language = fields.Str(load_default=None, validate=validate.Regexp(
+        r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", error="Use a language code such as zh or en."))
+    tags = CodeList(fields.Str(validate=validate.Length(min=1, max=40)), load_default=list,
+                    validate=validate.Length(max=20))
+    source_url = fields.Url(load_default=None, schemes={"http", "https"}, validate=validate.Length(max=500))
+    visibility = fields.Str(load_default="public", validate=validate.OneOf(VISIBILITIES))
+    status = fields.Str(validate=validate.OneOf(CASE_STATUSES),
+                        metadata={"description": "Read-only in the API; imports may set it."})
+    park = fields.Str(load_default=None, metadata={"description": "Park slug (imports)."})
+    retraction_reason = fields.Str(dump_only=True)
+    published_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    @pre_load
+    def normalize_codes(self, data, **kwargs):
+        """Accept lowercase country and currency codes."""
+        if isinstance(data, dict):
+            if isinstance(data.get("currency"), str):
+                data["currency"] = data["currency"].strip().upper()
+            if data.get("money_lost") is not None and isinstance(data["money_lost"], float):
+                data["money_lost"] = repr(data["money_lost"])
+        return data
+
+    @validates_schema
+    def check_consistency(self, data, **kwargs):
+        errors = {}
+        if data.get("started_on") and data.get("ended_on") and data["ended_on"] < data["started_on"]:
+            errors["ended_on"] = ["The end date is before the start date."]
+        if data.get("currency") and data["currency"] not in CURRENCY_CODES:
+            errors["currency"] = ["Not an ISO 4217 currency code."]
+        if data.get("money_lost") is not None and not data.get("currency"):
+            errors["currency"] = ["Give the currency of the money lost."]
+        causes = data.get("causes") or []
+        if data.get("primary_cause") and causes and data["primary_cause"] not in causes:
+            errors["primary_cause"] = ["The primary cause must be one of the chosen causes."]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def tidy_lists(self, data, **kwargs):
+        """Uppercase country codes, lowercase tags, and drop repeats while keeping order."""
+        if "target_markets" in data:
+            data["target_markets"] = list(dict.fromkeys(m.upper() for m in data["target_markets"]))
+        if "tags" in data:
+            data["tags"] = list(dict.fromkeys(t.strip().lower() for t in data["tags"] if t.strip()))
+        if "causes" in data:
+            data["causes"] = list(dict.fromkeys(data["causes"]))
+        return data
+
+
+class RetractSchema(BaseSchema):
+    reason = fields.Str(required=True, validate=validate.Length(min=5, max=2000))
+
+
+class CauseSchema(BaseSchema):
+    code = fields.Str(required=True, validate=[validate.Length(min=3, max=64),
+                                               validate.Regexp(r"^[a-z_]+\.[a-z0-9_]+$",
+                                                               error="Use family.name in lowercase.")])
+    family = fields.Str(required=True, validate=validate.OneOf(codes(CAUSE_FAMILIES)))
+    label_en = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+    label_zh = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    retired = fields.Bool(load_default=False)

@@ -1,0 +1,403 @@
+"""Use cases of the archive: file, edit, publish and retract post-mortems; import and export them.
+
+Every public function checks permission, validates through FailureCaseSchema, mutates and commits once;
+the search index follows the commit (see zhigu.search.hooks).
+"""
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterable, Iterator
+
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from zhigu.archive.language import detect_language
+from zhigu.archive.models import CaseCause, CaseRevision, Cause, FailureCase
+from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
+from zhigu.archive.vocabulary import SEED_CAUSES
+from zhigu.auth.models import Park, User
+from zhigu.auth.permissions import can, require
+from zhigu.db import now_utc
+from zhigu.errors import NotFound, ZhiguError
+from zhigu.extensions import db
+
+#: Case fields copied as they are from validated input to the model (and compared for revisions).
+PLAIN_FIELDS = (
+    "external_id", "title", "summary", "narrative", "warning_signs", "lessons", "sector", "region",
+    "target_markets", "stage_reached", "started_on", "ended_on", "money_lost", "currency", "team_size",
+    "org_name", "org_type", "anonymize", "language", "tags", "source_url", "visibility",
+)
+
+
+# -- causes -------------------------------------------------------------------------------------------
+
+def seed_causes() -> int:
+    """Add the default taxonomy's missing causes; never touches causes admins have edited. Returns how many."""
+    existing = set(db.session.scalars(select(Cause.code)))
+    added = 0
+    for code, family, label_en, label_zh in SEED_CAUSES:
+        if code not in existing:
+            db.session.add(Cause(code=code, family=family, label_en=label_en, label_zh=label_zh))
+            added += 1
+    db.session.commit()
+    return added
+
+
+def list_causes(include_retired: bool = True) -> list[Cause]:
+    query = select(Cause).order_by(Cause.family, Cause.code)
+    if not include_retired:
+        query = query.where(Cause.retired.is_(False))
+    return list(db.session.scalars(query))
+
+
+def create_cause(actor, data: dict) -> Cause:
+    require(actor, "admin.causes")
+    values = CauseSchema().load(data)
+    if db.session.scalar(select(Cause).where(Cause.code == values["code"])):
+        raise ValidationError({"code": ["A cause with this code already exists."]})
+    cause = Cause(**values)
+    db.session.add(cause)
+    db.session.commit()
+    return cause
+
+
+def update_cause(actor, cause: Cause, data: dict) -> Cause:
+    """Rename or retire a cause; its code stays, so cases and imports keep pointing at it."""
+    require(actor, "admin.causes")
+    values = CauseSchema(partial=True).load(data)
+    values.pop("code", None)
+    for key, value in values.items():
+        setattr(cause, key, value)
+    db.session.commit()
+    _reindex_cases_with_cause(cause)
+    return cause
+
+
+def _reindex_cases_with_cause(cause: Cause) -> None:
+    """Cause labels are indexed with each case; a rename must reach those documents."""
+    from flask import current_app
+
+    ids = set(db.session.scalars(select(CaseCause.case_id).where(CaseCause.cause_id == cause.id)))
+    if ids and "zhigu.search" in current_app.extensions:
+        current_app.extensions["zhigu.search"].update_cases(ids)
+
+
+def _resolve_causes(codes: list[str], allow_retired: bool = False) -> list[Cause]:
+    if not codes:
+        return []
+    found = {c.code: c for c in db.session.scalars(select(Cause).where(Cause.code.in_(codes)))}
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise ValidationError({"causes": [f"Unknown cause code: {code}" for code in unknown]})
+    retired = [code for code in codes if found[code].retired and not allow_retired]
+    if retired:
+        raise ValidationError({"causes": [f"Cause {code} is retired; choose another." for code in retired]})
+    return [found[code] for code in codes]
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+def get_case(actor, case_id: int) -> FailureCase:
+    """Load a case the actor may see; 404 when it does not exist or is hidden from them."""
+    case = db.session.get(FailureCase, case_id)
+    if case is None:
+        raise NotFound("No such case.")
+    if not can(actor, "case.view", case):
+        if not getattr(actor, "is_authenticated", False):
+            require(actor, "case.view", case)  # visitors are asked to log in
+        raise NotFound("No such case.")
+    return case
+
+
+def cases_by_author(actor: User) -> list[FailureCase]:
+    return list(db.session.scalars(
+        select(FailureCase).where(FailureCase.author_id == actor.id).order_by(FailureCase.updated_at.desc())))
+
+
+def recent_cases(actor, limit: int = 8) -> list[FailureCase]:
+    """Most recently published cases the actor may see."""
+    query = (select(FailureCase).where(FailureCase.status == "published")
+             .order_by(FailureCase.published_at.desc(), FailureCase.id.desc()).limit(limit * 5))
+    return [case for case in db.session.scalars(query) if can(actor, "case.view", case)][:limit]
+
+
+def count_published_by_family(actor) -> list[tuple[str, int]]:
+    """Published cases per primary-cause family, among those the actor may see."""
+    query = (select(FailureCase).join(CaseCause, (CaseCause.case_id == FailureCase.id) & CaseCause.is_primary)
+             .where(FailureCase.status == "published"))
+    counts: dict[str, int] = {}
+    for case in db.session.scalars(query):
+        if can(actor, "case.view", case):
+            family = case.primary_cause.family
+            counts[family] = counts.get(family, 0) + 1
+    return sorted(counts.items(), key=lambda item: -item[1])
+
+
+def case_to_dict(case: FailureCase, viewer) -> dict:
+    """Serialize a case for the API, hiding an anonymized organization from those who may not see it."""
+    from flask import url_for
+
+    data = FailureCaseSchema().dump(case)
+    data["url"] = url_for("archive.detail", case_id=case.id, _external=True)
+    data["causes"] = [c.code for c in case.causes]
+    data["primary_cause"] = case.primary_cause.code if case.primary_cause else None
+    data["park"] = case.park.slug if case.park else None
+    data["author"] = case.author.display_name if case.author else None
+    if not can(viewer, "case.see_org", case):
+        data["org_name"] = None
+    return data
+
+
+# -- writing ------------------------------------------------------------------------------------------
+
+def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
+    """File a new post-mortem as a draft of the actor's park (published at once when asked and allowed)."""
+    require(actor, "case.create")
+    values = FailureCaseSchema().load(data)
+    case = FailureCase(author=actor, park=actor.park, status="draft")
+    _apply(case, values)
+    db.session.add(case)
+    if publish:
+        _publish(case)
+    db.session.commit()
+    return case
+
+
+def update_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
+    """Change the given fields; on a published case, record the change as a revision."""
+    require(actor, "case.edit", case)
+    values = FailureCaseSchema(partial=True).load(data)
+    values.pop("status", None)
+    values.pop("park", None)
+    before = _snapshot(case)
+    _apply(case, values)
+    changes = _diff(before, _snapshot(case))
+    if changes and case.status != "draft":
+        db.session.add(CaseRevision(case=case, editor=actor, changes=changes, action="edit"))
+    db.session.commit()
+    return case
+
+
+def publish_case(actor: User, case: FailureCase) -> FailureCase:
+    require(actor, "case.publish", case)
+    if case.status == "published":
+        raise ZhiguError("This case is already published.", 409)
+    if not case.case_causes:
+        raise ValidationError({"causes": ["Choose at least one cause before publishing."]})
+    _publish(case)
+    db.session.add(CaseRevision(case=case, editor=actor, action="publish",
+                                changes={"status": {"old": "draft", "new": "published"}}))
+    db.session.commit()
+    return case
+
+
+def retract_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
+    """Withdraw a published case: it leaves search and similar lists, and its page says why."""
+    require(actor, "case.retract", case)
+    values = RetractSchema().load(data)
+    if case.status != "published":
+        raise ZhiguError("Only a published case can be retracted.", 409)
+    case.status = "retracted"
+    case.retraction_reason = values["reason"]
+    case.retracted_at = now_utc()
+    db.session.add(CaseRevision(case=case, editor=actor, action="retract",
+                                changes={"status": {"old": "published", "new": "retracted"},
+                                         "retraction_reason": {"old": None, "new": values["reason"]}}))
+    db.session.commit()
+    return case
+
+
+def _publish(case: FailureCase) -> None:
+    case.status = "published"
+    case.published_at = now_utc()
+    case.retraction_reason = None
+    case.retracted_at = None
+
+
+def _apply(case: FailureCase, values: dict, allow_retired: bool = False) -> None:
+    """Copy validated values onto the case, resolving causes and checking external_id is free."""
+    if values.get("external_id") and values["external_id"] != case.external_id:
+        taken = db.session.scalar(select(FailureCase.id).where(FailureCase.external_id == values["external_id"]))
+        if taken is not None and taken != case.id:
+            raise ValidationError({"external_id": ["Another case already has this external id."]})
+    for name in PLAIN_FIELDS:
+        if name in values:
+            setattr(case, name, values[name])
+    if "causes" in values or values.get("primary_cause"):
+        _set_causes(case, values.get("causes"), values.get("primary_cause"), allow_retired)
+    if not values.get("language") and (not case.language or "language" in values or case.id is None):
+        case.language = detect_language(" ".join(filter(None, [case.title, case.summary, case.narrative])))
+
+
+def _set_causes(case: FailureCase, codes: list[str] | None, primary: str | None, allow_retired: bool) -> None:
+    current = [c.code for c in case.causes]
+    codes = list(codes) if codes is not None else current
+    if primary and primary not in codes:
+        if codes is current:
+            raise ValidationError({"primary_cause": ["The primary cause must be one of the case's causes."]})
+        codes.insert(0, primary)
+    primary = primary or (codes[0] if codes else None)
+    causes = _resolve_causes(codes, allow_retired=allow_retired or set(codes) <= set(current))
+    by_cause = {link.cause.code: link for link in case.case_causes}
+    links = []
+    for cause in causes:
+        link = by_cause.get(cause.code) or CaseCause(cause=cause)
+        link.is_primary = cause.code == primary
+        links.append(link)
+    case.case_causes = links
+
+
+def _snapshot(case: FailureCase) -> dict:
+    snapshot = {name: _jsonable(getattr(case, name)) for name in PLAIN_FIELDS}
+    snapshot["causes"] = [c.code for c in case.causes]
+    snapshot["primary_cause"] = case.primary_cause.code if case.primary_cause else None
+    return snapshot
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {key: {"old": before[key], "new": after[key]} for key in after if before.get(key) != after[key]}
+
+
+def _jsonable(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+# -- import and export --------------------------------------------------------------------------------
+
+class ImportFailed(ZhiguError):
+    """A file had bad lines; nothing from it was written. `errors` maps line numbers to field messages."""
+
+    def __init__(self, errors: dict[int, dict]):
+        super().__init__(f"{len(errors)} bad line(s); nothing was imported.", 422)
+        self.errors = errors
+
+
+def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=None) -> dict:
+    """Validate every line, then upsert all cases on external_id in one transaction, or write nothing.
+
+    Imported cases are published and public unless a line says otherwise. `progress(n)` is called as
+    lines are written. Returns counts of created and updated cases.
+    """
+    default_park = _park_by_slug(park_slug) if park_slug else None
+    if park_slug and default_park is None:
+        raise ZhiguError(f"No park with slug {park_slug!r}.", 404)
+    parks = {p.slug: p for p in db.session.scalars(select(Park))}
+    causes = {c.code: c for c in db.session.scalars(select(Cause))}
+    schema = FailureCaseSchema()
+    rows, errors, seen = [], {}, {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            if not isinstance(raw, dict):
+                raise ValueError("a line must hold one JSON object")
+        except ValueError as exc:
+            errors[number] = {"_line": [f"Not valid JSON: {exc}"]}
+            continue
+        try:
+            values = schema.load(raw)
+        except ValidationError as exc:
+            errors[number] = exc.normalized_messages()
+            continue
+        line_errors = {}
+        if not values.get("external_id"):
+            line_errors["external_id"] = ["Imports need an external_id, so that importing again updates."]
+        elif values["external_id"] in seen:
+            line_errors["external_id"] = [f"Repeats line {seen[values['external_id']]}."]
+        unknown = [code for code in values["causes"] if code not in causes]
+        if unknown:
+            line_errors["causes"] = [f"Unknown cause code: {code}" for code in unknown]
+        if values.get("park") and values["park"] not in parks:
+            line_errors["park"] = [f"No park with slug {values['park']!r}."]
+        if line_errors:
+            errors[number] = line_errors
+            continue
+        seen[values["external_id"]] = number
+        rows.append(values)
+    if errors:
+        raise ImportFailed(errors)
+
+    existing = {}
+    ids = [row["external_id"] for row in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        existing.update((c.external_id, c) for c in db.session.scalars(
+            select(FailureCase).where(FailureCase.external_id.in_(chunk))))
+    created = updated = 0
+    for done, values in enumerate(rows, start=1):
+        case = existing.get(values["external_id"])
+        if case is None:
+            case = FailureCase(status="published")
+            db.session.add(case)
+            created += 1
+        else:
+            updated += 1
+        case.park = parks.get(values.get("park")) or default_park or case.park
+        _apply_imported(case, values, causes)
+        if progress and done % 200 == 0:
+            progress(200)
+    db.session.commit()
+    if progress:
+        progress(len(rows) % 200)
+    return {"created": created, "updated": updated}
+
+
+def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -> None:
+    """Like _apply, with the taxonomy preloaded: imports may carry retired causes from older exports."""
+    for name in PLAIN_FIELDS:
+        if name in values:
+            setattr(case, name, values[name])
+    if not case.language:
+        case.language = detect_language(" ".join(filter(None, [case.title, case.summary, case.narrative])))
+    codes = values["causes"]
+    primary = values.get("primary_cause") or (codes[0] if codes else None)
+    if primary and primary not in codes:
+        codes = [primary, *codes]
+    old = {link.cause.code: link for link in case.case_causes} if case.id else {}
+    links = []
+    for code in codes:
+        link = old.get(code) or CaseCause(cause=causes[code])
+        link.is_primary = code == primary
+        links.append(link)
+    case.case_causes = links
+    status = values.get("status") or "published"
+    if status == "published" and case.published_at is None:
+        case.published_at = now_utc()
+    case.status = status
+
+
+def _park_by_slug(slug: str) -> Park | None:
+    return db.session.scalar(select(Park).where(Park.slug == slug))
+
+
+def export_cases() -> Iterator[str]:
+    """Yield every case as one JSON line in the import format, so export and import round-trip."""
+    schema = FailureCaseSchema()
+    query = select(FailureCase).order_by(FailureCase.id).execution_options(yield_per=500)
+    for case in db.session.scalars(query):
+        data = schema.dump(case)
+        for key in ("id", "url", "created_at", "updated_at", "published_at", "retraction_reason"):
+            data.pop(key, None)
+        data["causes"] = [c.code for c in case.causes]
+        data["primary_cause"] = case.primary_cause.code if case.primary_cause else None
+        data["park"] = case.park.slug if case.park else None
+        yield json.dumps({k: v for k, v in data.items() if v not in (None, [], "")}, ensure_ascii=False)
+
+
+def case_count() -> int:
+    return db.session.scalar(select(func.count(FailureCase.id))) or 0
+
+
+def get_cause(cause_id: int) -> Cause:
+    cause = db.session.get(Cause, cause_id)
+    if cause is None:
+        raise NotFound("No such cause.")
+    return cause
+

@@ -1,0 +1,127 @@
+"""Pages of the archive: the list, a case, the case form, publish, retract, "my cases", the taxonomy admin."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from zhigu.archive import bp, services
+from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
+from zhigu.auth.permissions import require
+from zhigu.errors import ZhiguError
+from zhigu.forms import form_data, render_form
+from zhigu.search.services import similar_to_case
+
+
+def _form_context(case=None) -> dict:
+    return {"case": case, "causes": services.list_causes(include_retired=False)}
+
+
+@bp.route("/cases")
+def index():
+    """The archive: published cases the viewer may open, newest first, with facets."""
+    args = request.args.to_dict(flat=False)
+    args.setdefault("sort", "newest")
+    return redirect(url_for("search.search", **args))
+
+
+@bp.route("/cases/<int:case_id>")
+def detail(case_id: int):
+    case = services.get_case(current_user, case_id)
+    similar = similar_to_case(current_user, case) if case.status == "published" else []
+    return render_template("archive/detail.html", case=case, similar=similar)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require(current_user, "case.create")
+    if request.method == "POST":
+        try:
+            case = services.create_case(current_user, form_data(FailureCaseSchema()),
+                                        publish=request.form.get("action") == "publish")
+        except ValidationError as err:
+            return render_form("archive/form.html", err, **_form_context())
+        flash("The case was published." if case.is_published else "The draft was saved.", "success")
+        return redirect(url_for("archive.detail", case_id=case.id))
+    return render_form("archive/form.html", **_form_context())
+
+
+@bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(case_id: int):
+    case = services.get_case(current_user, case_id)
+    require(current_user, "case.edit", case)
+    if request.method == "POST":
+        try:
+            services.update_case(current_user, case, form_data(FailureCaseSchema()))
+            if request.form.get("action") == "publish" and case.status == "draft":
+                services.publish_case(current_user, case)
+        except ValidationError as err:
+            return render_form("archive/form.html", err, **_form_context(case))
+        flash("The case was saved.", "success")
+        return redirect(url_for("archive.detail", case_id=case.id))
+    return render_form("archive/form.html", **_form_context(case))
+
+
+@bp.post("/cases/<int:case_id>/publish")
+@login_required
+def publish(case_id: int):
+    case = services.get_case(current_user, case_id)
+    try:
+        services.publish_case(current_user, case)
+    except ValidationError as err:
+        flash(" ".join(m for msgs in err.normalized_messages().values() for m in msgs), "error")
+    except ZhiguError as err:
+        flash(err.message, "error")
+    else:
+        flash("The case was published.", "success")
+    return redirect(url_for("archive.detail", case_id=case.id))
+
+
+@bp.route("/cases/<int:case_id>/retract", methods=["GET", "POST"])
+@login_required
+def retract(case_id: int):
+    case = services.get_case(current_user, case_id)
+    require(current_user, "case.retract", case)
+    if request.method == "POST":
+        try:
+            services.retract_case(current_user, case, form_data(RetractSchema()))
+        except ValidationError as err:
+            return render_form("archive/retract.html", err, case=case)
+        flash("The case was retracted.", "success")
+        return redirect(url_for("archive.detail", case_id=case.id))
+    return render_form("archive/retract.html", case=case)
+
+
+@bp.route("/my/cases")
+@login_required
+def my_cases():
+    return render_template("archive/my_cases.html", cases=services.cases_by_author(current_user))
+
+
+@bp.route("/admin/causes", methods=["GET", "POST"])
+@login_required
+def admin_causes():
+    require(current_user, "admin.causes")
+    if request.method == "POST":
+        try:
+            cause = services.create_cause(current_user, form_data(CauseSchema()))
+        except ValidationError as err:
+            return render_form("archive/admin_causes.html", err, causes=services.list_causes())
+        flash(f"Cause {cause.code} was added.", "success")
+        return redirect(url_for("archive.admin_causes"))
+    return render_form("archive/admin_causes.html", causes=services.list_causes())
+
+
+@bp.route("/admin/causes/<int:cause_id>", methods=["GET", "POST"])
+@login_required
+def admin_edit_cause(cause_id: int):
+    require(current_user, "admin.causes")
+    cause = services.get_cause(cause_id)
+    if request.method == "POST":
+        try:
+            services.update_cause(current_user, cause, form_data(CauseSchema(partial=True)))
+        except ValidationError as err:
+            return render_form("archive/admin_cause_form.html", err, cause=cause)
+        flash(f"Cause {cause.code} was updated.", "success")
+        return redirect(url_for("archive.admin_causes"))
+    return render_form("archive/admin_cause_form.html", cause=cause)

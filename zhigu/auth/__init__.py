@@ -1,0 +1,31 @@
+"""People, parks and roles: sign-up, log-in, profile, API tokens and the admin pages."""
+from flask import Blueprint
+
+from zhigu.extensions import db, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    from zhigu.auth.models import User
+
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
+
+
+@login_manager.request_loader
+def load_user_from_token(request):
+    """Authenticate API calls that carry `Authorization: Bearer <token>`."""
+    from zhigu.auth.services import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return user_for_token(secret.strip())
+    return None
+
+
+login_manager.login_view = "auth.login"
+
+from zhigu.auth import views  # noqa: E402,F401

@@ -1,0 +1,174 @@
+"""Sign-up, log-in, passwords, API tokens, parks and roles: one use case, one commit."""
+import hashlib
+import secrets
+
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from zhigu.auth.models import ApiToken, Park, Role, User
+from zhigu.auth.permissions import require
+from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema
+from zhigu.db import now_utc
+from zhigu.errors import NotFound
+from zhigu.extensions import db
+
+TOKEN_PREFIX = "zg_"
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_park(slug: str) -> Park | None:
+    return db.session.scalar(select(Park).where(Park.slug == slug))
+
+
+def get_park(park_id: int) -> Park:
+    park = db.session.get(Park, park_id)
+    if park is None:
+        raise NotFound("No such park.")
+    return park
+
+
+def list_parks() -> list[Park]:
+    return list(db.session.scalars(select(Park).order_by(Park.name)))
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.created_at)))
+
+
+def _check_email_free(email: str, except_user: User | None = None) -> None:
+    existing = find_user(email)
+    if existing is not None and existing is not except_user:
+        raise ValidationError({"email": ["An account with this e-mail address already exists."]})
+
+
+def sign_up(data: dict) -> User:
+    """Create a member account from the public sign-up form; admins grant parks and roles later."""
+    values = SignupSchema().load(data)
+    _check_email_free(values["email"])
+    user = User(email=values["email"].lower(), display_name=values["display_name"].strip(),
+                password_hash=generate_password_hash(values["password"]), role=Role.member)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def create_user(email: str, password: str, role: Role | str = Role.member, park_slug: str | None = None,
+                display_name: str | None = None) -> User:
+    """Create a user with any role (CLI and demo); validates like sign-up."""
+    values = SignupSchema().load({"email": email, "password": password,
+                                  "display_name": display_name or email.split("@")[0]})
+    _check_email_free(values["email"])
+    user = User(email=values["email"].lower(), display_name=values["display_name"],
+                password_hash=generate_password_hash(password), role=Role(role),
+                park=_park_or_error(park_slug))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _park_or_error(slug: str | None) -> Park | None:
+    if not slug:
+        return None
+    park = find_park(slug)
+    if park is None:
+        raise ValidationError({"park": [f"No park with slug {slug!r}."]})
+    return park
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = find_user(email or "")
+    if user is None or not user.is_active or not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+def change_password(user: User, data: dict) -> None:
+    values = PasswordChangeSchema().load(data)
+    if not check_password_hash(user.password_hash, values["current_password"]):
+        raise ValidationError({"current_password": ["The current password is not correct."]})
+    user.password_hash = generate_password_hash(values["new_password"])
+    db.session.commit()
+
+
+def update_user(actor, user: User, data: dict) -> User:
+    """Admins change a user's name, e-mail, role, park and whether the account is active."""
+    require(actor, "admin.users")
+    values = UserSchema().load(data)
+    _check_email_free(values["email"], except_user=user)
+    user.email = values["email"].lower()
+    user.display_name = values["display_name"]
+    user.role = values["role"]
+    user.park = _park_or_error(values["park"])
+    user.is_active = values["is_active"]
+    db.session.commit()
+    return user
+
+
+def create_park(actor, data: dict) -> Park:
+    if actor is not None:
+        require(actor, "admin.parks")
+    values = ParkSchema().load(data)
+    if find_park(values["slug"]) is not None:
+        raise ValidationError({"slug": ["A park with this slug already exists."]})
+    park = Park(**values)
+    db.session.add(park)
+    db.session.commit()
+    return park
+
+
+def update_park(actor, park: Park, data: dict) -> Park:
+    require(actor, "admin.parks")
+    values = ParkSchema().load(data)
+    existing = find_park(values["slug"])
+    if existing is not None and existing is not park:
+        raise ValidationError({"slug": ["A park with this slug already exists."]})
+    for key, value in values.items():
+        setattr(park, key, value)
+    db.session.commit()
+    return park
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str = "API token") -> tuple[ApiToken, str]:
+    """Create an API token; return it with its secret, which is shown once and stored only hashed."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": ["Give the token a name of 1 to 100 characters."]})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name, token_hash=_hash_token(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.commit()
+    return token, secret
+
+
+def user_for_token(secret: str) -> User | None:
+    """Resolve a bearer token to its active user, recording when it was last used."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    token.last_used_at = now_utc()
+    db.session.commit()
+    return token.user
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("No such token.")
+    token.revoked_at = token.revoked_at or now_utc()
+    db.session.commit()

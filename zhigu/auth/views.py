@@ -1,0 +1,134 @@
+"""Sign-up, log-in, profile and the admin pages for users and parks: thin wrappers over services."""
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from marshmallow import ValidationError
+
+from zhigu.auth import bp, services
+from zhigu.auth.models import Role
+from zhigu.auth.permissions import require
+from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema
+from zhigu.forms import form_data, render_form
+
+
+def _safe_next(default: str) -> str:
+    """Follow ?next= only within this site."""
+    target = request.values.get("next", "")
+    parts = urlsplit(target)
+    return target if target.startswith("/") and not target.startswith("//") and not parts.netloc else default
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if request.method == "POST":
+        try:
+            user = services.sign_up(form_data(SignupSchema()))
+        except ValidationError as err:
+            return render_form("auth/signup.html", err)
+        login_user(user)
+        flash("Welcome to Zhigu. An admin can add you to your park.", "success")
+        return redirect(url_for("site.home"))
+    return render_form("auth/signup.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        user = services.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        if user is None:
+            error = ValidationError({"password": ["Wrong e-mail address or password."]})
+            return render_form("auth/login.html", error)
+        login_user(user, remember=bool(request.form.get("remember")))
+        return redirect(_safe_next(url_for("site.home")))
+    return render_form("auth/login.html")
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("site.home"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    if request.method == "POST":
+        try:
+            services.change_password(current_user, form_data(PasswordChangeSchema()))
+        except ValidationError as err:
+            return render_form("auth/profile.html", err, tokens=current_user.tokens)
+        flash("Your password was changed.", "success")
+        return redirect(url_for("auth.profile"))
+    return render_form("auth/profile.html", tokens=current_user.tokens)
+
+
+@bp.post("/profile/tokens")
+@login_required
+def create_token():
+    try:
+        _, secret = services.create_token(current_user, request.form.get("name", ""))
+    except ValidationError as err:
+        return render_form("auth/profile.html", err, tokens=current_user.tokens)
+    return render_template("auth/profile.html", tokens=current_user.tokens, new_token=secret, errors={},
+                           form={})
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    services.revoke_token(current_user, token_id)
+    flash("The token was revoked.", "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/admin/users")
+@login_required
+def admin_users():
+    require(current_user, "admin.users")
+    return render_template("auth/admin_users.html", users=services.list_users())
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def admin_edit_user(user_id: int):
+    require(current_user, "admin.users")
+    user = services.get_user(user_id)
+    if request.method == "POST":
+        try:
+            services.update_user(current_user, user, form_data(UserSchema()))
+        except ValidationError as err:
+            return render_form("auth/admin_user_form.html", err, user=user, parks=services.list_parks(),
+                               roles=list(Role))
+        flash(f"{user.email} was updated.", "success")
+        return redirect(url_for("auth.admin_users"))
+    return render_form("auth/admin_user_form.html", user=user, parks=services.list_parks(), roles=list(Role))
+
+
+@bp.route("/admin/parks", methods=["GET", "POST"])
+@login_required
+def admin_parks():
+    require(current_user, "admin.parks")
+    if request.method == "POST":
+        try:
+            park = services.create_park(current_user, form_data(ParkSchema()))
+        except ValidationError as err:
+            return render_form("auth/admin_parks.html", err, parks=services.list_parks())
+        flash(f"Park {park.name} was created.", "success")
+        return redirect(url_for("auth.admin_parks"))
+    return render_form("auth/admin_parks.html", parks=services.list_parks())
+
+
+@bp.route("/admin/parks/<int:park_id>", methods=["GET", "POST"])
+@login_required
+def admin_edit_park(park_id: int):
+    require(current_user, "admin.parks")
+    park = services.get_park(park_id)
+    if request.method == "POST":
+        try:
+            services.update_park(current_user, park, form_data(ParkSchema()))
+        except ValidationError as err:
+            return render_form("auth/admin_park_form.html", err, park=park)
+        flash(f"Park {park.name} was updated.", "success")
+        return redirect(url_for("auth.admin_parks"))
+    return render_form("auth/admin_park_form.html", park=park)

@@ -1,0 +1,14 @@
+"""Safe defaults only. Secrets and deployment settings come from instance/config.py or ZHIGU_* variables."""
+
+#: Results per page on the archive and search pages.
+PAGE_SIZE = 20
+#: Most similar cases an initiative or case page shows.
+SIMILAR_LIMIT = 10
+#: Seconds an index writer waits for the lock held by another process before giving up.
+INDEX_WRITER_TIMEOUT = 30.0
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+JSON_SORT_KEYS = False

@@ -1,0 +1,1 @@
+"""The demo archive loaded by the README's run command."""

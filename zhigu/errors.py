@@ -1,0 +1,55 @@
+"""Domain errors and the handlers that turn them into HTML pages or JSON bodies."""
+from flask import jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+
+class ZhiguError(Exception):
+    """A rule of the domain was broken; carries the HTTP status to answer with."""
+
+    status_code = 400
+
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class PermissionDenied(ZhiguError):
+    status_code = 403
+
+
+class NotFound(ZhiguError):
+    status_code = 404
+
+
+def wants_json() -> bool:
+    """Answer in JSON for the API and for clients that ask for it."""
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
+    )
+
+
+def register_error_handlers(app):
+    """Render errors as JSON under /api and as pages elsewhere; never leak a traceback."""
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(err):
+        return jsonify(errors=err.normalized_messages()), 422
+
+    @app.errorhandler(ZhiguError)
+    def handle_domain(err):
+        anonymous_denied = isinstance(err, PermissionDenied) and not current_user.is_authenticated
+        if anonymous_denied and not wants_json():
+            return redirect(url_for("auth.login", next=request.full_path))
+        if wants_json():
+            return jsonify(error=err.message), 401 if anonymous_denied else err.status_code
+        return render_template("errors/error.html", code=err.status_code, message=err.message), err.status_code
+
+    @app.errorhandler(HTTPException)
+    def handle_http(err):
+        if wants_json():
+            return jsonify(error=err.description, code=err.code), err.code
+        return render_template("errors/error.html", code=err.code, message=err.description), err.code

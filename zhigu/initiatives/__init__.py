@@ -1,0 +1,6 @@
+"""Founders register initiatives and see the past failures most like them."""
+from flask import Blueprint
+
+bp = Blueprint("initiatives", __name__)
+
+from zhigu.initiatives import views  # noqa: E402,F401

@@ -1,0 +1,72 @@
+"""Register initiatives, suggest similar past failures, and record founders' verdicts."""
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from zhigu.archive.models import FailureCase
+from zhigu.auth.permissions import can, require
+from zhigu.db import now_utc
+from zhigu.errors import NotFound
+from zhigu.extensions import db
+from zhigu.initiatives.models import Initiative, Suggestion
+from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
+from zhigu.search.services import similar_cases
+
+
+def find_similar(viewer, data: dict):
+    """Validate a similar-cases request and run it for the viewer (visitors see public cases only)."""
+    values = SimilarRequestSchema().load(data)
+    return similar_cases(viewer, description=values["description"], title=values["title"],
+                         sector=values["sector"], markets=values["target_markets"],
+                         causes=values["causes"], limit=values["limit"])
+
+
+def register_initiative(actor, data: dict, limit: int = 10) -> Initiative:
+    """Save the initiative and the similar failures shown for it, so verdicts can refer to them."""
+    require(actor, "initiative.create")
+    values = InitiativeSchema().load(data)
+    initiative = Initiative(founder=actor, **values)
+    db.session.add(initiative)
+    results = similar_cases(actor, description=initiative.description, title=initiative.title,
+                            sector=initiative.sector, markets=initiative.target_markets, limit=limit)
+    for rank, result in enumerate(results, start=1):
+        initiative.suggestions.append(Suggestion(case=result.case, rank=rank, score=result.score, why=result.why))
+    db.session.commit()
+    return initiative
+
+
+def get_initiative(actor, initiative_id: int) -> Initiative:
+    initiative = db.session.get(Initiative, initiative_id)
+    if initiative is None or not can(actor, "initiative.view", initiative):
+        if initiative is not None and not getattr(actor, "is_authenticated", False):
+            require(actor, "initiative.view", initiative)
+        raise NotFound("No such initiative.")
+    return initiative
+
+
+def initiatives_of(actor) -> list[Initiative]:
+    return list(db.session.scalars(
+        select(Initiative).where(Initiative.founder_id == actor.id).order_by(Initiative.created_at.desc())))
+
+
+def visible_suggestions(actor, initiative: Initiative) -> list[Suggestion]:
+    """Suggestions whose case the founder may still open (a case may since be retracted or hidden)."""
+    return [s for s in initiative.suggestions
+            if s.case.status == "published" and can(actor, "case.view", s.case)]
+
+
+def record_feedback(actor, initiative: Initiative, data: dict) -> Suggestion:
+    """Store the founder's verdict on a case for this initiative; a later verdict replaces an earlier one."""
+    require(actor, "initiative.feedback", initiative)
+    values = FeedbackSchema().load(data)
+    case = db.session.get(FailureCase, values["case_id"])
+    if case is None or not can(actor, "case.view", case):
+        raise ValidationError({"case_id": ["No such case."]})
+    suggestion = next((s for s in initiative.suggestions if s.case_id == case.id), None)
+    if suggestion is None:
+        suggestion = Suggestion(case=case, rank=None, score=None, why={})
+        initiative.suggestions.append(suggestion)
+    suggestion.verdict = values["verdict"]
+    suggestion.note = values["note"] if values["verdict"] == "relevant" else ""
+    suggestion.verdict_at = now_utc()
+    db.session.commit()
+    return suggestion

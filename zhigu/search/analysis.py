@@ -1,0 +1,113 @@
+"""One analyzer for every language the archive holds.
+
+Han text is segmented into words by jieba (search mode: whole words plus their shorter dictionary words,
+so 跨境电商 also matches 电商), with the domain dictionary in data/userdict.txt. Other scripts are split on
+word boundaries and lowercased; English words are Porter-stemmed and stop words of both languages dropped.
+Mixed text ("EV电池工厂", "SaaS平台") is split at the script boundary, so each part is analysed by its rules.
+"""
+import logging
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+from whoosh.analysis import Analyzer, Token
+from whoosh.analysis.analyzers import STOP_WORDS
+from whoosh.lang.porter import stem
+
+USER_DICT = Path(__file__).with_name("data") / "userdict.txt"
+#: Runs of Han characters, or runs of other word characters (letters and digits of any script).
+SEGMENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CHINESE_STOP_WORDS = frozenset(
+    "的 了 和 与 及 或 是 在 有 也 都 而 被 把 对 从 于 为 以 之 其 这 那 个 些 我们 他们 它 她 他 你 我 "
+    "就 并 但 又 很 将 已 已经 由 等 等等 中 上 下 后 前 时 里 到 让 使 因 因为 所以 如果 这个 那个 一个 "
+    "没有 不 没 还 会 要 能 可以 可 把 被 给 向 跟 着 过 地 得 吗 呢 吧 啊 之后 之前 以及 通过 进行".split()
+)
+ENGLISH_STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
+    "was were been has had have did does its their his her our they them this these those which who "
+    "what when where would could should into than then there also after before over about because".split()
+)
+
+_jieba_ready = threading.Lock()
+_jieba_loaded = False
+
+
+def _segmenter():
+    """Load jieba's dictionary and ours once per process (about a second, so not at import)."""
+    global _jieba_loaded
+    if not _jieba_loaded:
+        with _jieba_ready:
+            if not _jieba_loaded:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                if USER_DICT.exists():
+                    with USER_DICT.open("rb") as words:
+                        jieba.load_userdict(words)
+                _jieba_loaded = True
+    return jieba
+
+
+@lru_cache(maxsize=50_000)
+def stem_english(word: str) -> str:
+    return stem(word)
+
+
+def is_han(text: str) -> bool:
+    return bool(HAN.match(text))
+
+
+def han_words(text: str, fine: bool = True):
+    """Yield (word, start, end) of a run of Han text; `fine` adds the shorter words inside long ones."""
+    yield from _segmenter().tokenize(text, mode="search" if fine else "default")
+
+
+def analyse(text: str, fine: bool = True):
+    """Yield (term, original, start, end) for each indexable word of `text`."""
+    for match in SEGMENT.finditer(text or ""):
+        run, offset = match.group(), match.start()
+        if is_han(run):
+            for word, start, end in han_words(run, fine):
+                if word not in CHINESE_STOP_WORDS:
+                    yield word, word, offset + start, offset + end
+            continue
+        lowered = run.lower()
+        if lowered.isascii():
+            if len(lowered) < 2 or lowered in ENGLISH_STOP_WORDS:
+                continue
+            term = stem_english(lowered) if lowered.isalpha() else lowered
+        else:
+            term = lowered
+        yield term, run, offset, offset + len(run)
+
+
+class MultilingualAnalyzer(Analyzer):
+    """Whoosh analyzer over `analyse`: the same terms at index and at query time."""
+
+    def __eq__(self, other):
+        return isinstance(other, MultilingualAnalyzer)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        for position, (term, original, start, end) in enumerate(analyse(value), start=start_pos):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = original
+            if positions:
+                token.pos = position
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token

@@ -1,0 +1,91 @@
+"""The Whoosh schema and the mapping from a case row to its index document.
+
+Only published cases are indexed: drafts and retracted cases never reach search or similar lists. Who may
+see a document is indexed with it (`allowed`, see zhigu.auth.permissions.visibility_tokens), so result
+counts and facets are computed over what the searcher may open, not filtered after the fact.
+"""
+from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+
+from zhigu.archive.models import FailureCase
+from zhigu.auth.permissions import visibility_tokens
+from zhigu.search.analysis import MultilingualAnalyzer
+
+#: Full-text fields in the order their text is shown, each with the case attributes it holds.
+TEXT_FIELDS = {
+    "title": ("title",),
+    "summary": ("summary",),
+    "body": ("narrative", "warning_signs", "lessons", "tags_text", "org_text"),
+    "causes_text": ("cause_labels",),
+}
+#: Facet fields: keyword fields that can hold several values are marked True.
+FACETS = {"cause": True, "family": True, "sector": False, "region": False, "market": True,
+          "stage": False, "year": False, "language": False}
+
+
+def build_schema() -> Schema:
+    analyzer = MultilingualAnalyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        #: Updated-at stamp of the row this document was built from, for `zhigu search check`.
+        stamp=ID(stored=True),
+        title=TEXT(analyzer=analyzer, phrase=False),
+        summary=TEXT(analyzer=analyzer, phrase=False),
+        body=TEXT(analyzer=analyzer, phrase=False),
+        causes_text=TEXT(analyzer=analyzer, phrase=False),
+        cause=KEYWORD(commas=True, scorable=True),
+        primary_cause=ID(),
+        family=KEYWORD(commas=True),
+        sector=ID(),
+        region=ID(),
+        market=KEYWORD(commas=True, scorable=True),
+        stage=ID(),
+        year=ID(),
+        language=ID(),
+        allowed=KEYWORD(commas=True),
+        published=DATETIME(sortable=True),
+    )
+
+
+def stamp(case: FailureCase) -> str:
+    return f"{case.updated_at.isoformat()}|{case.status}|{case.visibility}"
+
+
+def should_index(case: FailureCase) -> bool:
+    return case.status == "published"
+
+
+def province(region: str | None) -> str | None:
+    """Facet regions by province: "Zhejiang/Hangzhou" counts under "Zhejiang"."""
+    return region.split("/")[0].strip() or None if region else None
+
+
+def case_document(case: FailureCase) -> dict:
+    """Build the index document of a published case. An anonymized organization's name is not indexed."""
+    causes = case.causes
+    primary = case.primary_cause
+    year = case.ended_on or case.published_at
+    document = {
+        "id": str(case.id),
+        "stamp": stamp(case),
+        "title": case.title,
+        "summary": case.summary,
+        "body": "\n".join(filter(None, [case.narrative, case.warning_signs, case.lessons,
+                                        " ".join(case.tags or []),
+                                        None if case.anonymize else case.org_name])),
+        "causes_text": " ".join(f"{c.label_en} {c.label_zh}" for c in causes),
+        "cause": ",".join(c.code for c in causes),
+        "family": ",".join(sorted({c.family for c in causes})),
+        "market": ",".join(case.target_markets or []),
+        "allowed": ",".join(visibility_tokens(case)),
+        "language": case.language or "",
+    }
+    optional = {
+        "primary_cause": primary.code if primary else None,
+        "sector": case.sector,
+        "region": province(case.region),
+        "stage": case.stage_reached,
+        "year": str(year.year) if year else None,
+        "published": case.published_at.replace(tzinfo=None) if case.published_at else None,
+    }
+    document.update({key: value for key, value in optional.items() if value})
+    return document

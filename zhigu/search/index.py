@@ -1,0 +1,141 @@
+"""SearchIndex: the one place that opens, writes and reads the Whoosh index on disk.
+
+Writers wait for Whoosh's file lock (another process may hold it) up to INDEX_WRITER_TIMEOUT seconds.
+Searchers are not thread-safe, so each thread keeps its own and refreshes it before use, which costs
+almost nothing when the index has not changed.
+"""
+import logging
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from whoosh import index as whoosh_index
+from whoosh.writing import CLEAR
+
+from zhigu.archive.models import CaseCause, FailureCase
+from zhigu.search.documents import build_schema, case_document, should_index, stamp
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+class SearchIndex:
+    def __init__(self):
+        self.directory: Path | None = None
+        self.writer_timeout = 30.0
+        self._index = None
+        self._open_lock = threading.Lock()
+        self._local = threading.local()
+
+    def init_app(self, app) -> None:
+        self.directory = Path(app.config["INDEX_DIR"])
+        self.writer_timeout = float(app.config["INDEX_WRITER_TIMEOUT"])
+        app.extensions["zhigu.search"] = self
+
+    # -- opening --------------------------------------------------------------------------------------
+
+    @property
+    def index(self):
+        """Open the index, creating an empty one on first use."""
+        if self._index is None:
+            with self._open_lock:
+                if self._index is None:
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                    if whoosh_index.exists_in(str(self.directory)):
+                        self._index = whoosh_index.open_dir(str(self.directory))
+                    else:
+                        self._index = whoosh_index.create_in(str(self.directory), build_schema())
+        return self._index
+
+    def searcher(self):
+        """Return this thread's searcher, refreshed to the latest commit."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._local.searcher = self.index.searcher()
+        else:
+            searcher = self._local.searcher = searcher.refresh()
+        return searcher
+
+    def writer(self):
+        return self.index.writer(timeout=self.writer_timeout)
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    def update_cases(self, ids: Iterable[int], bind=None) -> bool:
+        """Re-read the cases from the database and index or unindex each; safe to repeat. False on failure."""
+        ids = sorted(set(ids))
+        if not ids:
+            return True
+        try:
+            with Session(bind or self._engine()) as session:
+                writer = self.writer()
+                try:
+                    for start in range(0, len(ids), BATCH):
+                        chunk = ids[start:start + BATCH]
+                        cases = {c.id: c for c in session.scalars(_case_query().where(FailureCase.id.in_(chunk)))}
+                        for case_id in chunk:
+                            case = cases.get(case_id)
+                            if case is not None and should_index(case):
+                                writer.update_document(**case_document(case))
+                            else:
+                                writer.delete_by_term("id", str(case_id))
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit()
+            return True
+        except Exception:
+            log.exception("Search index update failed for %d case(s); run `zhigu search rebuild`", len(ids))
+            return False
+
+    def rebuild(self, bind=None, progress: Callable[[int], None] | None = None) -> int:
+        """Rewrite the whole index from the database; searchers see the old index until the commit."""
+        count = 0
+        with Session(bind or self._engine()) as session:
+            writer = self.writer()
+            try:
+                query = _case_query().where(FailureCase.status == "published").order_by(FailureCase.id)
+                for case in session.scalars(query.execution_options(yield_per=BATCH)):
+                    writer.add_document(**case_document(case))
+                    count += 1
+                    if progress and count % BATCH == 0:
+                        progress(BATCH)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=CLEAR)
+        if progress:
+            progress(count % BATCH)
+        return count
+
+    def check(self, bind=None) -> dict[str, list[int]]:
+        """Compare the index with the database: published cases missing or stale, and documents to remove."""
+        indexed = {int(fields["id"]): fields["stamp"] for fields in self.searcher().all_stored_fields()}
+        expected = {}
+        with Session(bind or self._engine()) as session:
+            for case in session.scalars(select(FailureCase).where(FailureCase.status == "published")):
+                expected[case.id] = stamp(case)
+        return {
+            "missing": sorted(set(expected) - set(indexed)),
+            "stale": sorted(i for i in set(expected) & set(indexed) if expected[i] != indexed[i]),
+            "extra": sorted(set(indexed) - set(expected)),
+        }
+
+    def document_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def delete_ids(self, ids: Iterable[int]) -> None:
+        writer = self.writer()
+        for case_id in ids:
+            writer.delete_by_term("id", str(case_id))
+        writer.commit()
+
+    def _engine(self):
+        from zhigu.extensions import db
+        return db.engine
+
+
+def _case_query():
+    return select(FailureCase).options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause))

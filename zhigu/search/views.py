@@ -1,0 +1,23 @@
+"""The search page: query, facets, highlighted snippets, pagination and sort."""
+from flask import render_template, request
+from flask_login import current_user
+
+from zhigu.search import bp
+from zhigu.search.documents import FACETS
+from zhigu.search.services import SORTS, BadQuery, search_cases
+
+
+@bp.route("/search")
+def search():
+    query = request.args.get("q", "")
+    filters = {name: request.args.getlist(name) for name in FACETS if request.args.getlist(name)}
+    sort = request.args.get("sort", "relevance")
+    page_number = request.args.get("page", "1")
+    page_number = int(page_number) if page_number.isdigit() and 0 < int(page_number) < 10_000 else 1
+    try:
+        page = search_cases(current_user, query, filters, page=page_number,
+                            sort=sort if sort in SORTS else "relevance")
+    except BadQuery as err:
+        return render_template("search/search.html", query=query, filters=filters, sort=sort, page=None,
+                               error=err.message), 400
+    return render_template("search/search.html", query=query, filters=filters, sort=sort, page=page, error=None)
