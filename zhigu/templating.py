@@ -1,10 +1,11 @@
-"""Jinja helpers: sanitized markdown, labels of coded values, permissions and the CSRF token."""
+"""Jinja helpers: sanitized markdown, labels of coded values, permissions, form values and query URLs."""
 from functools import lru_cache
 
 import nh3
 from babel import Locale
-from flask import request
+from flask import request, url_for
 from flask_login import current_user
+from jinja2 import pass_context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -57,11 +58,86 @@ def cause_label(cause) -> str:
     return cause.label(ui_language())
 
 
+def highlighted(snippet: str | None) -> Markup:
+    """Mark up a search snippet, keeping only its <mark> tags.
+
+    Whoosh's HtmlFormatter escapes the text it cuts from the case, so this is a second line of defence:
+    whatever a formatter change lets through, only <mark class="..."> survives.
+    """
+    return Markup(nh3.clean(snippet or "", tags={"mark"}, attributes={"mark": {"class"}}))
+
+
+def _messages(value) -> list[str]:
+    """Flatten marshmallow messages ({0: [...]} for list items, nested dicts) into plain strings."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [message for item in value.values() for message in _messages(item)]
+    return [message for item in value for message in _messages(item)]
+
+
+@pass_context
+def field_errors(context, name: str) -> list[str]:
+    """The validation messages of one form field, from the `errors` the view passed."""
+    return _messages((context.get("errors") or {}).get(name))
+
+
+@pass_context
+def field_value(context, name: str, default=None):
+    """What an input shows: the submitted value after a failed POST, else `default` (the stored value)."""
+    form = context.get("form")
+    if form:
+        return form.get(name, "")
+    return "" if default is None else default
+
+
+@pass_context
+def field_values(context, name: str, default=None) -> list:
+    """The chosen values of a multi-value field (checkboxes, multi-selects), as field_value does."""
+    form = context.get("form")
+    if form:
+        return list(form.getlist(name)) if hasattr(form, "getlist") else list(form.get(name) or [])
+    return list(default or [])
+
+
+@pass_context
+def field_checked(context, name: str, default=False) -> bool:
+    """Whether a checkbox shows ticked: as submitted after a failed POST, else `default`."""
+    form = context.get("form")
+    if form:
+        return form.get(name) not in (None, "", "0", "false", "off")
+    return bool(default)
+
+
+def url_with(**changes) -> str:
+    """This page's URL with query arguments changed: None drops one, a list sets a repeated one."""
+    args = request.args.copy()
+    for key, value in changes.items():
+        args.poplist(key)
+        if isinstance(value, (list, tuple)):
+            args.setlist(key, [str(v) for v in value])
+        elif value is not None:
+            args[key] = str(value)
+    return url_for(request.endpoint, **(request.view_args or {}), **args.to_dict(flat=False))
+
+
+def toggle_filter(name: str, value: str) -> str:
+    """This page's URL with a facet value added or removed, back on the first page."""
+    values = request.args.getlist(name)
+    values = [v for v in values if v != value] if value in values else [*values, value]
+    return url_with(page=None, **{name: values})
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["country"] = country
+    app.jinja_env.filters["highlighted"] = highlighted
     app.jinja_env.globals.update(label=label, cause_label=cause_label, country_names=country_names,
-                                 ui_language=ui_language, vocabularies=VOCABULARIES)
+                                 ui_language=ui_language, vocabularies=VOCABULARIES,
+                                 field_errors=field_errors, field_value=field_value, field_values=field_values,
+                                 field_checked=field_checked, url_with=url_with, toggle_filter=toggle_filter)
 
     @app.context_processor
     def permissions():

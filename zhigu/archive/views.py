@@ -12,7 +12,19 @@ from zhigu.search.services import similar_to_case
 
 
 def _form_context(case=None) -> dict:
-    return {"case": case, "causes": services.list_causes(include_retired=False)}
+    """The case form's choices: causes in use, plus retired ones the case still has (so saving keeps them)."""
+    causes = services.list_causes(include_retired=False)
+    if case is not None:
+        causes += [cause for cause in case.causes if cause.retired]
+    return {"case": case, "causes": causes}
+
+
+def _case_form_data() -> dict:
+    """Read the case form; the tags input holds comma-separated words, which form_data leaves as one item."""
+    data = form_data(FailureCaseSchema())
+    if "tags" in data:
+        data["tags"] = [tag.strip() for value in data["tags"] for tag in value.split(",") if tag.strip()]
+    return data
 
 
 @bp.route("/cases")
@@ -36,7 +48,7 @@ def create():
     require(current_user, "case.create")
     if request.method == "POST":
         try:
-            case = services.create_case(current_user, form_data(FailureCaseSchema()),
+            case = services.create_case(current_user, _case_form_data(),
                                         publish=request.form.get("action") == "publish")
         except ValidationError as err:
             return render_form("archive/form.html", err, **_form_context())
@@ -52,7 +64,7 @@ def edit(case_id: int):
     require(current_user, "case.edit", case)
     if request.method == "POST":
         try:
-            services.update_case(current_user, case, form_data(FailureCaseSchema()))
+            services.update_case(current_user, case, _case_form_data())
             if request.form.get("action") == "publish" and case.status == "draft":
                 services.publish_case(current_user, case)
         except ValidationError as err:

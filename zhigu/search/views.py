@@ -2,6 +2,7 @@
 from flask import render_template, request
 from flask_login import current_user
 
+from zhigu.archive.services import list_causes
 from zhigu.search import bp
 from zhigu.search.documents import FACETS
 from zhigu.search.services import SORTS, BadQuery, search_cases
@@ -14,10 +15,13 @@ def search():
     sort = request.args.get("sort", "relevance")
     page_number = request.args.get("page", "1")
     page_number = int(page_number) if page_number.isdigit() and 0 < int(page_number) < 10_000 else 1
+    # Facets and filters name causes by code; the page shows their labels.
+    causes = {cause.code: cause for cause in list_causes()}
     try:
         page = search_cases(current_user, query, filters, page=page_number,
                             sort=sort if sort in SORTS else "relevance")
     except BadQuery as err:
         return render_template("search/search.html", query=query, filters=filters, sort=sort, page=None,
-                               error=err.message), 400
-    return render_template("search/search.html", query=query, filters=filters, sort=sort, page=page, error=None)
+                               error=err.message, causes=causes), 400
+    return render_template("search/search.html", query=query, filters=filters, sort=sort, page=page, error=None,
+                           causes=causes)

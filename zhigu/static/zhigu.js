@@ -1,0 +1,147 @@
+/* Zhigu: small progressive enhancements. Every page works without this file.
+   UI text comes from the templates (data-* attributes and <template> elements), not from here. */
+(function () {
+  "use strict";
+
+  /* Submit a form as soon as a select marked data-autosubmit changes (search sort). */
+  function autosubmit() {
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () {
+        if (select.form) { select.form.submit(); }
+      });
+    });
+  }
+
+  /* Select the whole text of a field on focus (the API token shown once). */
+  function selectOnFocus() {
+    document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
+      input.addEventListener("focus", function () { input.select(); });
+    });
+  }
+
+  /* Live "similar failures" list beside the initiative form: a debounced POST to the API while the founder
+     types. A newer request aborts an older one, so results never arrive out of order. */
+  function similarLive() {
+    var panel = document.querySelector("[data-similar-url]");
+    if (!panel || !window.fetch) { return; }
+    var form = document.getElementById(panel.dataset.similarForm);
+    var list = panel.querySelector("[data-similar-list]");
+    var status = panel.querySelector("[data-similar-status]");
+    var itemTemplate = panel.querySelector("template[data-similar-item]");
+    if (!form || !list || !status || !itemTemplate) { return; }
+    var limit = parseInt(panel.dataset.similarLimit || "5", 10);
+    var timer = null;
+    var controller = null;
+    var lastBody = "";
+
+    function field(name) { return form.elements.namedItem(name); }
+
+    function optionText(select, value) {
+      if (!select || !select.options) { return value; }
+      for (var i = 0; i < select.options.length; i++) {
+        if (select.options[i].value === value) { return select.options[i].text; }
+      }
+      return value;
+    }
+
+    function chosenMarkets() {
+      var select = form.querySelector("select[name='target_markets']");
+      if (!select) { return []; }
+      return Array.prototype.filter.call(select.options, function (o) { return o.selected && o.value; })
+        .map(function (o) { return o.value; });
+    }
+
+    function request() {
+      var title = (field("title") || {}).value || "";
+      var description = (field("description") || {}).value || "";
+      var sector = (field("sector") || {}).value || "";
+      var body = { description: description.trim() || title.trim(), title: title.trim(),
+                   target_markets: chosenMarkets(), limit: limit };
+      if (sector) { body.sector = sector; }
+      return body;
+    }
+
+    function setStatus(text) { status.textContent = text; }
+
+    function whyText(why) {
+      var parts = [];
+      if (!why) { return ""; }
+      if (why.terms && why.terms.length) { parts.push(panel.dataset.whyTerms + " " + why.terms.join(", ")); }
+      if (why.sector) { parts.push(panel.dataset.whySector + " " + optionText(field("sector"), why.sector)); }
+      if (why.target_markets && why.target_markets.length) {
+        var markets = form.querySelector("select[name='target_markets']");
+        parts.push(panel.dataset.whyMarkets + " " +
+                   why.target_markets.map(function (m) { return optionText(markets, m); }).join(", "));
+      }
+      return parts.join(" · ");
+    }
+
+    function render(results) {
+      var items = results.map(function (result) {
+        var node = itemTemplate.content.firstElementChild.cloneNode(true);
+        var link = node.querySelector("[data-slot='title']");
+        link.textContent = result.title;
+        link.href = result.url;
+        var summary = result.summary || "";
+        node.querySelector("[data-slot='summary']").textContent =
+          summary.length > 180 ? summary.slice(0, 177) + "…" : summary;
+        node.querySelector("[data-slot='why']").textContent = whyText(result.why);
+        return node;
+      });
+      list.replaceChildren.apply(list, items);
+      setStatus(results.length ? panel.dataset.msgCount.replace("{n}", String(results.length))
+                               : panel.dataset.msgNone);
+    }
+
+    function lookUp() {
+      var body = request();
+      if ((body.title + " " + body.description).trim().length < 12) { return; }
+      var text = JSON.stringify(body);
+      if (text === lastBody) { return; }
+      lastBody = text;
+      if (controller) { controller.abort(); }
+      controller = new AbortController();
+      panel.classList.add("is-loading");
+      setStatus(panel.dataset.msgLoading);
+      fetch(panel.dataset.similarUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: text,
+        signal: controller.signal
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      }).then(function (data) {
+        panel.classList.remove("is-loading");
+        render(data.results || []);
+      }).catch(function (error) {
+        if (error && error.name === "AbortError") { return; }
+        panel.classList.remove("is-loading");
+        lastBody = "";
+        setStatus(panel.dataset.msgError);
+      });
+    }
+
+    function schedule() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(lookUp, 600);
+    }
+
+    form.addEventListener("input", schedule);
+    form.addEventListener("change", schedule);
+    schedule();  // a form re-shown after an error already holds text
+  }
+
+  function ready() {
+    autosubmit();
+    selectOnFocus();
+    similarLive();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();
