@@ -3,6 +3,8 @@
 (function () {
   "use strict";
 
+  document.documentElement.classList.add("js");
+
   /* Submit a form as soon as a select marked data-autosubmit changes (search sort). */
   function autosubmit() {
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
@@ -16,6 +18,67 @@
   function selectOnFocus() {
     document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
       input.addEventListener("focus", function () { input.select(); });
+    });
+  }
+
+  /* Long multi-selects (countries) get a filter box above and a list of the chosen values below, and a click
+     toggles one option instead of replacing the whole choice (no Ctrl needed). Text comes from data-*. */
+  function filterableSelects() {
+    document.querySelectorAll("select[multiple][data-filter-label]").forEach(function (select) {
+      var filter = document.createElement("input");
+      filter.type = "search";
+      filter.id = select.id + "-filter";
+      filter.className = "select-filter";
+      filter.placeholder = select.dataset.filterPlaceholder || "";
+      filter.setAttribute("aria-controls", select.id);
+      filter.setAttribute("autocomplete", "off");
+      var label = document.createElement("label");
+      label.htmlFor = filter.id;
+      label.className = "visually-hidden";
+      label.textContent = select.dataset.filterLabel;
+      var chosen = document.createElement("p");
+      chosen.className = "select-chosen";
+      chosen.setAttribute("aria-live", "polite");
+      select.parentNode.insertBefore(label, select);
+      select.parentNode.insertBefore(filter, select);
+      select.parentNode.insertBefore(chosen, select.nextSibling);
+
+      function showChosen() {
+        var names = Array.prototype.filter.call(select.options, function (o) { return o.selected; })
+          .map(function (o) { return o.text; });
+        chosen.textContent = names.length ? select.dataset.chosenLabel + " " + names.join(", ")
+                                          : select.dataset.noneLabel;
+      }
+
+      filter.addEventListener("input", function () {
+        var query = filter.value.trim().toLowerCase();
+        Array.prototype.forEach.call(select.options, function (option) {
+          var match = !query || option.selected || option.text.toLowerCase().indexOf(query) !== -1 ||
+                      option.value.toLowerCase() === query;
+          option.hidden = !match;
+        });
+      });
+      filter.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") { event.preventDefault(); }  // don't submit the form from the filter box
+      });
+      select.addEventListener("mousedown", function (event) {
+        if (event.target.tagName !== "OPTION") { return; }
+        event.preventDefault();
+        event.target.selected = !event.target.selected;
+        select.focus();
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      select.addEventListener("change", showChosen);
+      showChosen();
+    });
+  }
+
+  /* On narrow screens the facet groups would push the results far down: fold them, except those with an
+     active filter. Without this script they simply stay open. */
+  function foldFacets() {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 47.99em)").matches) { return; }
+    document.querySelectorAll("details.facet").forEach(function (group) {
+      if (!group.querySelector(".is-active")) { group.open = false; }
     });
   }
 
@@ -136,6 +199,8 @@
   function ready() {
     autosubmit();
     selectOnFocus();
+    foldFacets();
+    filterableSelects();
     similarLive();
   }
 
