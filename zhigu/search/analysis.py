@@ -2,7 +2,7 @@
 
 Han text is segmented into words by jieba (search mode: whole words plus their shorter dictionary words,
 so 跨境电商 also matches 电商), with the domain dictionary in data/userdict.txt. Other scripts are split on
-word boundaries and lowercased; English words are Porter-stemmed and stop words of both languages dropped.
+word boundaries and lowercased; English words are stemmed (Porter2, i.e. Snowball English) and stop words of both languages dropped.
 Mixed text ("EV电池工厂", "SaaS平台") is split at the script boundary, so each part is analysed by its rules.
 """
 import logging
@@ -14,7 +14,7 @@ from pathlib import Path
 import jieba
 from whoosh.analysis import Analyzer, Token
 from whoosh.analysis.analyzers import STOP_WORDS
-from whoosh.lang.porter import stem
+from whoosh.lang.porter2 import stem
 
 USER_DICT = Path(__file__).with_name("data") / "userdict.txt"
 #: Runs of Han characters, or runs of other word characters (letters and digits of any script).

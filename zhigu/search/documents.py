@@ -28,8 +28,9 @@ def build_schema() -> Schema:
         id=ID(stored=True, unique=True),
         #: Updated-at stamp of the row this document was built from, for `zhigu search check`.
         stamp=ID(stored=True),
-        title=TEXT(analyzer=analyzer, phrase=False),
-        summary=TEXT(analyzer=analyzer, phrase=False),
+        #: Title and summary keep term vectors: "find similar" re-ranks by their cosine without re-analysing.
+        title=TEXT(analyzer=analyzer, phrase=False, vector=True),
+        summary=TEXT(analyzer=analyzer, phrase=False, vector=True),
         body=TEXT(analyzer=analyzer, phrase=False),
         causes_text=TEXT(analyzer=analyzer, phrase=False),
         cause=KEYWORD(commas=True, scorable=True),

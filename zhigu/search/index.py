@@ -5,6 +5,7 @@ Searchers are not thread-safe, so each thread keeps its own and refreshes it bef
 almost nothing when the index has not changed.
 """
 import logging
+import math
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -50,13 +51,29 @@ class SearchIndex:
         return self._index
 
     def searcher(self):
-        """Return this thread's searcher, refreshed to the latest commit."""
+        """Return this thread's searcher, reopened when another commit has changed the index.
+
+        Not `Searcher.refresh()`: in whoosh-reloaded 2.7.5 it reuses the old segment readers, so a
+        refreshed searcher keeps deleted documents and counts merged segments twice (tests/search).
+        """
         searcher = getattr(self._local, "searcher", None)
-        if searcher is None:
+        if searcher is None or not searcher.up_to_date():
             searcher = self._local.searcher = self.index.searcher()
-        else:
-            searcher = self._local.searcher = searcher.refresh()
+            self._local.idf = {}
         return searcher
+
+    def idf(self, searcher, term: str, fields: tuple[str, ...]) -> float:
+        """log(1 + N / df) of a term, df being its largest document frequency over `fields`; 0 if unseen.
+
+        `searcher` is this thread's current searcher (from `searcher()`), whose refresh resets the cache:
+        "find similar" asks for the idf of every term of every candidate it re-ranks.
+        """
+        cache = self._local.idf
+        value = cache.get(term)
+        if value is None:
+            df = max(searcher.doc_frequency(name, term) for name in fields)
+            value = cache[term] = math.log(1 + max(searcher.doc_count(), 1) / df) if df else 0.0
+        return value
 
     def writer(self):
         return self.index.writer(timeout=self.writer_timeout)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from whoosh import highlight, sorting
+from whoosh import collectors, highlight, sorting
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.qparser.plugins import FuzzyTermPlugin
-from whoosh.query import And, Every, Or, Term
+from whoosh.query import And, Every, Or, Phrase, Term
 
 from zhigu.archive.models import CaseCause, FailureCase
 from zhigu.auth.permissions import can, viewer_tokens
@@ -25,6 +25,8 @@ from zhigu.search.documents import FACETS
 
 #: Field weights of the search page: title and summary count above the narrative.
 SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0}
+#: Text fields whose document frequency sets a term's idf.
+TEXT_FIELDS = ("title", "summary", "body", "causes_text")
 #: Field weights of "find similar" (tuned on bench/quality.py).
 SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0, "body": 1.0, "causes_text": 0.5}
 #: Distinctive terms kept from a description; more terms find little more and cost time.
@@ -33,6 +35,9 @@ SIMILAR_MAX_TERMS = 24
 SECTOR_BOOST = 1.5
 MARKET_BOOST = 1.0
 CAUSE_BOOST = 1.5
+#: How many first-stage results the second stage re-ranks, and the cosine's share of the final score.
+RERANK_DEPTH = 50
+RERANK_COSINE = 0.7
 SORTS = ("relevance", "newest", "oldest")
 
 
@@ -94,9 +99,16 @@ def parse_query(text: str):
                               fieldboosts=SEARCH_FIELD_WEIGHTS)
     parser.add_plugin(FuzzyTermPlugin())
     try:
-        return parser.parse(text).normalize()
+        return parser.parse(text).accept(_phrase_as_words).normalize()
     except Exception as exc:  # the parser raises many kinds of errors on odd syntax
         raise BadQuery("The search could not be understood; try plain words without special characters.") from exc
+
+
+def _phrase_as_words(query):
+    """Match a quoted phrase as all of its words: the index keeps no positions (smaller, faster)."""
+    if isinstance(query, Phrase):
+        return And([Term(query.fieldname, word, boost=query.boost) for word in query.words])
+    return query
 
 
 def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = None, page: int = 1,
@@ -121,10 +133,11 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
                                 sortedby=sortedby, reverse=reverse, terms=bool(text))
     hits.results.fragmenter = highlight.ContextFragmenter(maxchars=300, surround=60)
     hits.results.formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
-    ids = [int(hit["id"]) for hit in hits]
+    past_the_end = hits.pagenum != page  # Whoosh answers a page past the end with the last one
+    ids = [] if past_the_end else [int(hit["id"]) for hit in hits]
     cases = _load_visible(viewer, ids)
     results = []
-    for hit in hits:
+    for hit in [] if past_the_end else hits:
         case = cases.get(int(hit["id"]))
         if case is None:
             continue
@@ -157,29 +170,30 @@ class SimilarQuery:
 
 
 def distinctive_terms(searcher, title: str, description: str, limit: int = SIMILAR_MAX_TERMS):
-    """Weight each term of the text by (1 + log tf) * idf, title terms counted twice; keep the top ones.
+    """Weight each term of the text by (1 + log tf) * sqrt(idf) and keep the `limit` heaviest.
 
-    idf = log(N / df) with df the term's largest document frequency over the text fields, so a term that
-    is common anywhere counts for little; terms the index has never seen cannot match and are dropped.
+    BM25 already multiplies each matching term by its idf; the extra sqrt(idf) here favours the rare,
+    distinctive words of a long description without letting one rare name drown the rest (measured:
+    idf^0.5 beat idf^0 and idf^1 on bench/quality.py). Terms the index has never seen cannot match and
+    are dropped, as are terms in more than half the documents of a non-trivial index.
     """
     counts, surface = Counter(), {}
-    for weight, text in ((2, title), (1, description)):
-        for term, original, _, _ in analyse(text or ""):
-            counts[term] += weight
-            surface.setdefault(term, original)
-    total = max(searcher.doc_count(), 1)
+    for term, original, _, _ in analyse(f"{title or ''}\n{description or ''}"):
+        counts[term] += 1
+        surface.setdefault(term, original)
+    index, total = _index(), searcher.doc_count()
     weights = {}
     for term, tf in counts.items():
-        df = max(searcher.doc_frequency(name, term) for name in SIMILAR_FIELD_WEIGHTS)
-        if df == 0 or df >= total * 0.5 and total > 20:
+        idf = index.idf(searcher, term, TEXT_FIELDS)
+        if idf == 0.0 or (total > 20 and idf < math.log(3)):
             continue
-        weights[term] = (1 + math.log(tf)) * math.log(1 + total / df)
+        weights[term] = (1 + math.log(tf)) * math.sqrt(idf)
     top = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit])
     return top, {term: surface[term] for term in top}
 
 
 def build_similar_query(similar: SimilarQuery):
-    """Score = sum over kept terms t and fields f of w_t * W_f * BM25F(t, f)
+    """First-stage score = sum over kept terms t and fields f of w_t * W_f * BM25F(t, f)
     + SECTOR_BOOST * [same sector] + MARKET_BOOST * [shared market] + CAUSE_BOOST * [shared cause].
 
     w_t is the term's distinctiveness (distinctive_terms), W_f the field weight (SIMILAR_FIELD_WEIGHTS);
@@ -195,10 +209,46 @@ def build_similar_query(similar: SimilarQuery):
     return Or(clauses).normalize() if clauses else None
 
 
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(w * w for w in vector.values())) or 1.0
+    return {term: w / norm for term, w in vector.items()}
+
+
+def _case_vector(searcher, docnum: int) -> dict[str, float]:
+    """Unit (1 + log tf) * idf vector of a document's title and summary, read from the stored term vectors."""
+    index, counts = _index(), Counter()
+    for name in ("title", "summary"):
+        if searcher.has_vector(docnum, name):
+            for term, weight in searcher.vector_as("weight", docnum, name):
+                counts[term] += weight
+    return _unit({term: (1 + math.log(n)) * index.idf(searcher, term, TEXT_FIELDS) for term, n in counts.items() if n > 0})
+
+
+def _top_documents(searcher, query, limit: int, allow=None, restrict=None):
+    """Run a large OR query fast: no block-quality pruning and no matcher replacement.
+
+    Whoosh's default collector keeps rebuilding the matcher tree of a many-term OR as the minimum score
+    rises, which made "find similar" ten times slower (measured: 58 ms against 5.5 ms per query).
+    """
+    collector = collectors.TopCollector(limit, usequality=False, replace=0)
+    if allow is not None or restrict is not None:
+        collector = collectors.FilterCollector(collector, allow=allow, restrict=restrict)
+    searcher.search_with_collector(query, collector)
+    return collector.results()
+
+
 def similar_cases(viewer, description: str, title: str = "", sector: str | None = None,
                   markets: list[str] | tuple = (), causes: list[str] | tuple = (),
                   exclude_id: int | None = None, limit: int = 10) -> list[SearchResult]:
-    """Rank the published cases the viewer may open by similarity to a description, saying why each matched."""
+    """Rank the published cases the viewer may open by similarity to a description, saying why each matched.
+
+    Two stages. The index returns the RERANK_DEPTH best by the first-stage score (build_similar_query).
+    Those are re-ranked by
+        score = RERANK_COSINE * cos(q, d) + (1 - RERANK_COSINE) * first_stage / best_first_stage
+    where cos is the cosine of (1 + log tf) * idf vectors of the description and of the case's title and
+    summary: it favours cases about the same thing over long cases that merely share many words
+    (measured on bench/quality.py: nDCG@10 +0.02 on both AIID sets).
+    """
     searcher = _index().searcher()
     terms, surface = distinctive_terms(searcher, title, description)
     similar = SimilarQuery(terms=terms, surface=surface, sector=sector, markets=tuple(markets or ()),
@@ -207,14 +257,33 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     if query is None:
         return []
     mask = Term("id", str(exclude_id)) if exclude_id is not None else None
-    hits = searcher.search(query, limit=limit, filter=access_filter(viewer), mask=mask, terms=True)
-    cases = _load_visible(viewer, [int(hit["id"]) for hit in hits])
-    results = []
+    hits = _top_documents(searcher, query, max(limit, RERANK_DEPTH), allow=access_filter(viewer), restrict=mask)
+    if not hits:
+        return []
+    query_vector = _unit({term: (1 + math.log(tf)) * _index().idf(searcher, term, TEXT_FIELDS) for term, tf in
+                          Counter(term for term, *_ in analyse(f"{title}\n{title}\n{description}")).items()})
+    best = hits[0].score or 1.0
+    scored = []
     for hit in hits:
-        case = cases.get(int(hit["id"]))
-        if case is not None:
-            results.append(SearchResult(case=case, score=round(hit.score, 4), why=_why(hit, similar)))
-    return results
+        case_vector = _case_vector(searcher, hit.docnum)
+        cosine = sum(weight * case_vector.get(term, 0.0) for term, weight in query_vector.items())
+        scored.append((RERANK_COSINE * cosine + (1 - RERANK_COSINE) * hit.score / best, int(hit["id"])))
+    scored.sort(key=lambda pair: -pair[0])
+    cases = _load_visible(viewer, [case_id for _, case_id in scored[:limit]])
+    top = [(score, cases[case_id]) for score, case_id in scored[:limit] if case_id in cases]
+    why = _why_for(searcher, query, similar, [case.id for _, case in top])
+    return [SearchResult(case=case, score=round(score, 4), why=why[case.id]) for score, case in top]
+
+
+def _why_for(searcher, query, similar: SimilarQuery, ids: list[int]) -> dict[int, dict]:
+    """Matched terms of the final few results only: collecting terms over every match is slow."""
+    if not ids:
+        return {}
+    only = Or([Term("id", str(case_id)) for case_id in ids])
+    hits = searcher.search(And([only, query]), limit=len(ids), terms=True)
+    found = {int(hit["id"]): _why(hit, similar) for hit in hits}
+    return {case_id: found.get(case_id, {"terms": [], "sector": None, "target_markets": [], "causes": []})
+            for case_id in ids}
 
 
 def _why(hit, similar: SimilarQuery) -> dict:
