@@ -68,6 +68,12 @@ def build_spec() -> dict:
               operations={"post": _op("Publish a draft", response=case_ref)})
     spec.path("/api/v1/cases/{case_id}/retract", parameters=case_id, operations={
         "post": _op("Retract a published case", body={"$ref": "#/components/schemas/Retract"}, response=case_ref)})
+    spec.path("/api/v1/cases/{case_id}/revisions", parameters=case_id, operations={"get": _op(
+        "A case's revisions, newest first: who, when, and each changed field's old and new value",
+        response={"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "action": {"type": "string"}, "created_at": {"type": "string"},
+            "editor": {"type": "string", "nullable": True}, "changes": {"type": "object"}}}},
+        errors=("401", "404"))})
     spec.path("/api/v1/causes", operations={"get": _op("The cause taxonomy", response={"type": "array", "items": {
         "type": "object", "properties": {k: {"type": "string"} for k in ("code", "family", "label_en", "label_zh")}}},
         errors=())})

@@ -156,9 +156,10 @@ def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
     values = FailureCaseSchema().load(data)
     case = FailureCase(author=actor, park=actor.park, status="draft")
     _apply(case, values)
-    db.session.add(case)
     if publish:
+        _check_publishable(case)
         _publish(case)
+    db.session.add(case)
     db.session.commit()
     return case
 
@@ -166,9 +167,11 @@ def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
 def update_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     """Change the given fields; on a published case, record the change as a revision."""
     require(actor, "case.edit", case)
-    values = FailureCaseSchema(partial=True).load(data)
+    values = FailureCaseSchema(partial=True).load(_with_stored_partners(case, data))
     values.pop("status", None)
     values.pop("park", None)
+    if case.status != "draft" and "causes" in values and not values["causes"]:
+        raise ValidationError({"causes": ["A published case needs at least one cause."]})
     before = _snapshot(case)
     _apply(case, values)
     changes = _diff(before, _snapshot(case))
@@ -182,11 +185,11 @@ def publish_case(actor: User, case: FailureCase) -> FailureCase:
     require(actor, "case.publish", case)
     if case.status == "published":
         raise ZhiguError("This case is already published.", 409)
-    if not case.case_causes:
-        raise ValidationError({"causes": ["Choose at least one cause before publishing."]})
+    _check_publishable(case)
+    old_status = case.status
     _publish(case)
     db.session.add(CaseRevision(case=case, editor=actor, action="publish",
-                                changes={"status": {"old": "draft", "new": "published"}}))
+                                changes={"status": {"old": old_status, "new": "published"}}))
     db.session.commit()
     return case
 
@@ -205,6 +208,30 @@ def retract_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
                                          "retraction_reason": {"old": None, "new": values["reason"]}}))
     db.session.commit()
     return case
+
+
+#: Fields validated together (FailureCaseSchema.check_consistency); a partial edit is checked against the
+#: stored value of the partner the edit leaves out.
+PARTNER_FIELDS = (("started_on", "ended_on"), ("money_lost", "currency"))
+
+
+def _with_stored_partners(case: FailureCase, data: dict) -> dict:
+    """Add the stored values of fields checked together with a field the edit changes."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for group in PARTNER_FIELDS:
+        if any(name in data for name in group):
+            for name in group:
+                left_out = name not in data or isinstance(data[name], str) and not data[name].strip()
+                if left_out and getattr(case, name) is not None:
+                    data[name] = _jsonable(getattr(case, name))
+    return data
+
+
+def _check_publishable(case: FailureCase) -> None:
+    if not case.case_causes:
+        raise ValidationError({"causes": ["Choose at least one cause before publishing."]})
 
 
 def _publish(case: FailureCase) -> None:
@@ -316,6 +343,12 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
             line_errors["causes"] = [f"Unknown cause code: {code}" for code in unknown]
         if values.get("park") and values["park"] not in parks:
             line_errors["park"] = [f"No park with slug {values['park']!r}."]
+        # read-only in the API, but an export carries it so that a retraction survives the round trip
+        reason = raw.get("retraction_reason")
+        if reason is not None and not isinstance(reason, str):
+            line_errors["retraction_reason"] = ["Not a valid string."]
+        elif values.get("status") == "retracted":
+            values["retraction_reason"] = reason
         if line_errors:
             errors[number] = line_errors
             continue
@@ -370,6 +403,9 @@ def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -
     status = values.get("status") or "published"
     if status == "published" and case.published_at is None:
         case.published_at = now_utc()
+    if status == "retracted":
+        case.retraction_reason = values.get("retraction_reason") or case.retraction_reason
+        case.retracted_at = case.retracted_at or now_utc()
     case.status = status
 
 
@@ -383,7 +419,7 @@ def export_cases() -> Iterator[str]:
     query = select(FailureCase).order_by(FailureCase.id).execution_options(yield_per=500)
     for case in db.session.scalars(query):
         data = schema.dump(case)
-        for key in ("id", "url", "created_at", "updated_at", "published_at", "retraction_reason"):
+        for key in ("id", "url", "created_at", "updated_at", "published_at"):
             data.pop(key, None)
         data["causes"] = [c.code for c in case.causes]
         data["primary_cause"] = case.primary_cause.code if case.primary_cause else None
