@@ -1,0 +1,243 @@
+"""Shared fixtures: a fresh app per test (tmp_path SQLite file and Whoosh index), clients and factories.
+
+Data is built through the services with real commits, so the search hooks index it as in production.
+
+Two ways to work with the database in a test:
+
+- flaskr style: call the factories and the client freely; open `with app.app_context():` to call services
+  or query. Objects the factories return outside an app context are detached, with their columns loaded
+  (read `case.id`, `user.email`; re-load them with `db.session.get(...)` before passing them to a service).
+- service tests that make no HTTP requests may use the `ctx` fixture, which keeps one app context pushed
+  for the whole test, so factories return live objects. Don't combine `ctx` with the test client: requests
+  would share that context, its session and `g` (Flask-Login caches the user there).
+"""
+import itertools
+import sqlite3
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from helpers import PASSWORD, case_data, in_app
+from zhigu import create_app
+from zhigu.archive import services as archive_services
+from zhigu.auth import services as auth_services
+from zhigu.auth.models import Park, User
+from zhigu.extensions import db
+
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection, connection_record):
+    """Tests need no durability: skipping fsync on each commit makes the suite several times faster."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous = OFF")
+        cursor.close()
+
+
+#: Password hashes computed so far, shared by every test of the run (see _fast_password_hashing).
+_HASHES: dict = {}
+_CHECKS: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    """Hash each test password once per run: scrypt takes ~0.2 s a call, and tests create many users.
+
+    The algorithm stays the production one; only repeated work is saved (every user with the same password
+    shares one salted hash, which is harmless in tests).
+    """
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    def generate(password, *args, **kwargs):
+        key = (password, args, tuple(sorted(kwargs.items())))
+        if key not in _HASHES:
+            _HASHES[key] = generate_password_hash(password, *args, **kwargs)
+        return _HASHES[key]
+
+    def check(pwhash, password):
+        if (pwhash, password) not in _CHECKS:
+            _CHECKS[pwhash, password] = check_password_hash(pwhash, password)
+        return _CHECKS[pwhash, password]
+
+    monkeypatch.setattr(auth_services, "generate_password_hash", generate)
+    monkeypatch.setattr(auth_services, "check_password_hash", check)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "DATABASE_URL": f"sqlite:///{tmp_path}/zhigu.sqlite",
+        "INDEX_DIR": str(tmp_path / "index"),
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+    })
+    with app.app_context():
+        db.create_all()
+        archive_services.seed_causes()
+    yield app
+    index = app.extensions["zhigu.search"]
+    searcher = getattr(index._local, "searcher", None)
+    if searcher is not None:
+        searcher.close()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """Keep an app context pushed for the whole test (service tests without HTTP requests only)."""
+    with app.app_context() as context:
+        yield context
+
+
+def _loaded(obj, *relations):
+    """Refresh `obj` and touch the relations tests read, so it stays usable once detached."""
+    db.session.refresh(obj)
+    for name in relations:
+        getattr(obj, name)
+    return obj
+
+
+@pytest.fixture
+def make_park(app):
+    counter = itertools.count(1)
+
+    def make_park(slug: str | None = None, name: str | None = None, region: str | None = "Zhejiang/Hangzhou"):
+        n = next(counter)
+        with in_app(app):
+            park = auth_services.create_park(None, {"slug": slug or f"park-{n}", "name": name or f"Test Park {n}",
+                                                    "region": region})
+            return _loaded(park)
+
+    return make_park
+
+
+@pytest.fixture
+def make_user(app):
+    counter = itertools.count(1)
+
+    def make_user(role: str = "member", park: Park | str | None = None, email: str | None = None,
+                  display_name: str | None = None, password: str = PASSWORD):
+        n = next(counter)
+        slug = park.slug if isinstance(park, Park) else park
+        with in_app(app):
+            user = auth_services.create_user(email or f"{role}{n}@example.org", password, role=role,
+                                             park_slug=slug, display_name=display_name or f"{role.title()} {n}")
+            return _loaded(user, "park")
+
+    return make_user
+
+
+@pytest.fixture
+def make_case(app):
+    """Create a case through the services: published unless status="draft" or "retracted"."""
+
+    def make_case(author: User, status: str = "published", **overrides):
+        data = case_data(**overrides)
+        with in_app(app):
+            actor = db.session.get(User, author.id)
+            case = archive_services.create_case(actor, data, publish=status != "draft")
+            if status == "retracted":
+                archive_services.retract_case(actor, case, {"reason": "Retracted by the test factory."})
+            return _loaded(case, "case_causes", "park", "author")
+
+    return make_case
+
+
+class ApiClient:
+    """A test client that sends `Authorization: Bearer <token>` (or nothing, for a visitor)."""
+
+    def __init__(self, client, token: str | None):
+        self.client = client
+        self.token = token
+
+    def open(self, path: str, method: str = "GET", headers: dict | None = None, **kwargs):
+        headers = dict(headers or {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.open(path, "GET", **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.open(path, "POST", **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.open(path, "PATCH", **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.open(path, "DELETE", **kwargs)
+
+
+@pytest.fixture
+def api_as(app):
+    """`api_as(user)` → a client calling the API with a fresh token of `user`; `api_as(None)` → a visitor."""
+    tokens: dict[int, str] = {}
+
+    def api_as(user: User | None) -> ApiClient:
+        if user is None:
+            return ApiClient(app.test_client(), None)
+        if user.id not in tokens:
+            with in_app(app):
+                _, tokens[user.id] = auth_services.create_token(db.session.get(User, user.id), "tests")
+        return ApiClient(app.test_client(), tokens[user.id])
+
+    return api_as
+
+
+class AuthActions:
+    """Log in and out through the HTML form (flaskr's `auth` fixture)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_email, password: str = PASSWORD):
+        email = getattr(user_or_email, "email", user_or_email)
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def index(app):
+    """The app's SearchIndex."""
+    return app.extensions["zhigu.search"]
+
+
+@pytest.fixture
+def cast(make_park, make_user):
+    """Two parks and one user of each role; `author` is a curator of park A."""
+    park_a, park_b = make_park("park-a", "Park A"), make_park("park-b", "Park B")
+    return SimpleNamespace(
+        park_a=park_a, park_b=park_b,
+        author=make_user("curator", park_a, display_name="Author A"),
+        member_a=make_user("member", park_a),
+        curator_a=make_user("curator", park_a),
+        manager_a=make_user("manager", park_a),
+        member_b=make_user("member", park_b),
+        curator_b=make_user("curator", park_b),
+        manager_b=make_user("manager", park_b),
+        admin=make_user("admin"),
+    )

@@ -1,0 +1,187 @@
+"""POST /api/v1/similar and similar cases of a case: OR of distinctive terms, visibility, why it matched."""
+import pytest
+
+from helpers import in_app
+from zhigu.archive.models import FailureCase
+from zhigu.extensions import db
+from zhigu.search.services import similar_to_case
+
+PARAGRAPH = (
+    "We plan to open a bonded cold-chain warehouse near the Khorgos border crossing so that Chinese exporters "
+    "of fresh fruit can store produce before it is trucked to buyers in Almaty and Tashkent. The warehouse "
+    "would be built with a local partner and rented out by the pallet, with customs clearance on site."
+)
+
+
+@pytest.fixture
+def cases(cast, make_case):
+    return {
+        "cold_chain": make_case(cast.author, title="Cold-chain warehouse at a border park",
+                                summary="A refrigerated warehouse for fruit exporters stood empty because "
+                                        "exporters cleared customs elsewhere.",
+                                sector="logistics", target_markets=["KZ"], causes=["market.no_demand"]),
+        "textiles": make_case(cast.author, title="Textile sourcing platform for Dhaka mills",
+                              summary="Buyers never trusted the platform's quality audits of garment mills.",
+                              narrative="", lessons="", sector="textiles", target_markets=["BD"],
+                              causes=["partners.brand_damage"]),
+        "solar": make_case(cast.author, title="Rooftop solar leasing in Hanoi",
+                           summary="Leases were cancelled when the feed-in tariff was cut.",
+                           narrative="", lessons="", sector="energy", target_markets=["VN"],
+                           causes=["policy.regulation"]),
+    }
+
+
+def similar(api, **body):
+    return api.post("/api/v1/similar", json=body)
+
+
+def test_a_paragraph_finds_cases_because_terms_are_ored(api_as, cases):
+    response = similar(api_as(None), description=PARAGRAPH)
+
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert results, "an AND of the whole paragraph would find nothing"
+    assert results[0]["id"] == cases["cold_chain"].id
+    assert cases["solar"].id not in [r["id"] for r in results]
+
+
+def test_results_carry_the_documented_fields(api_as, cases):
+    result = similar(api_as(None), description=PARAGRAPH).get_json()["results"][0]
+
+    assert set(result) == {"id", "external_id", "title", "summary", "url", "score", "why"}
+    assert result["title"] == "Cold-chain warehouse at a border park"
+    assert result["url"].endswith(f"/cases/{cases['cold_chain'].id}")
+    assert result["score"] > 0
+
+
+def test_why_names_shared_terms_sector_and_markets(api_as, cases):
+    results = similar(api_as(None), description=PARAGRAPH, title="Border cold store", sector="logistics",
+                      target_markets=["KZ", "UZ"]).get_json()["results"]
+
+    why = results[0]["why"]
+    assert results[0]["id"] == cases["cold_chain"].id
+    assert {"warehouse", "exporters"} <= {term.lower() for term in why["terms"]}
+    assert why["sector"] == "logistics"
+    assert why["target_markets"] == ["KZ"]
+
+
+def test_why_has_no_sector_or_market_when_they_differ(api_as, cases):
+    results = similar(api_as(None), description=PARAGRAPH, sector="energy", target_markets=["BD"]).get_json()[
+        "results"]
+
+    cold = next(r for r in results if r["id"] == cases["cold_chain"].id)
+    assert cold["why"]["sector"] is None
+    assert cold["why"]["target_markets"] == []
+
+
+def test_market_codes_in_lowercase_still_match(api_as, cases):
+    results = similar(api_as(None), description=PARAGRAPH, target_markets=["kz"]).get_json()["results"]
+
+    assert results[0]["why"]["target_markets"] == ["KZ"]
+
+
+def test_structured_signals_alone_rank_matching_cases_higher(api_as, cases):
+    description = "A leasing business for rooftop panels and a platform for garment buyers."
+    results = similar(api_as(None), description=description, sector="textiles",
+                      target_markets=["BD"]).get_json()["results"]
+
+    assert results[0]["id"] == cases["textiles"].id
+
+
+def test_retracted_and_draft_cases_are_never_similar(app, api_as, cast, cases, make_case):
+    draft = make_case(cast.author, status="draft", title="Cold-chain warehouse draft",
+                      summary="A refrigerated warehouse for fruit exporters, not yet published.")
+    api = api_as(cast.author)
+    assert similar(api, description=PARAGRAPH).get_json()["results"][0]["id"] == cases["cold_chain"].id
+
+    response = api.post(f"/api/v1/cases/{cases['cold_chain'].id}/retract", json={"reason": "Duplicate entry."})
+    assert response.status_code == 200
+
+    ids = [r["id"] for r in similar(api, description=PARAGRAPH).get_json()["results"]]
+    assert cases["cold_chain"].id not in ids
+    assert draft.id not in ids
+
+
+@pytest.mark.parametrize("who, finds", [
+    ("visitor", set()), ("member_a", {"park"}), ("member_b", set()), ("manager_a", {"park", "private"}),
+    ("author", {"park", "private"}), ("manager_b", set()), ("admin", {"park", "private"}),
+])
+def test_similar_shows_only_cases_the_caller_may_open(api_as, cast, make_case, who, finds):
+    hidden = {
+        "park": make_case(cast.author, visibility="park", title="Cold-chain warehouse for park members",
+                          summary="A refrigerated warehouse for fruit exporters at the border."),
+        "private": make_case(cast.author, visibility="private", title="Private cold-chain warehouse",
+                             summary="A refrigerated warehouse for fruit exporters, kept private."),
+    }
+    api = api_as(None if who == "visitor" else getattr(cast, who))
+
+    response = similar(api, description=PARAGRAPH, limit=50)
+
+    ids = {r["id"] for r in response.get_json()["results"]}
+    assert ids == {hidden[name].id for name in finds}
+    for name in set(hidden) - finds:
+        assert hidden[name].title not in response.get_data(as_text=True)
+
+
+def test_anonymized_organization_does_not_match(api_as, cast, make_case):
+    make_case(cast.author, org_name="Huaxin Lighting Group", anonymize=True)
+
+    results = similar(api_as(cast.author), description="Huaxin Huaxin Group").get_json()["results"]
+
+    assert results == []
+
+
+def test_limit(api_as, cast, make_case):
+    for n in range(4):
+        make_case(cast.author, title=f"Cold-chain warehouse number {n}",
+                  summary="A refrigerated warehouse for fruit exporters.")
+    api = api_as(None)
+
+    assert len(similar(api, description=PARAGRAPH, limit=2).get_json()["results"]) == 2
+    assert len(similar(api, description=PARAGRAPH, limit=50).get_json()["results"]) == 4
+    assert len(similar(api, description=PARAGRAPH).get_json()["results"]) == 4
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"description": PARAGRAPH, "limit": 51}, "limit"),
+    ({"description": PARAGRAPH, "limit": 0}, "limit"),
+    ({"description": PARAGRAPH, "limit": "many"}, "limit"),
+    ({"title": "No description"}, "description"),
+    ({"description": ""}, "description"),
+    ({"description": PARAGRAPH, "sector": "mining"}, "sector"),
+    ({"description": PARAGRAPH, "target_markets": ["XY"]}, "target_markets"),
+])
+def test_invalid_similar_requests_are_422(api_as, cases, body, field):
+    response = api_as(None).post("/api/v1/similar", json=body)
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_similar_with_malformed_json_is_400(api_as):
+    response = api_as(None).post("/api/v1/similar", data="{description:", content_type="application/json")
+
+    assert response.status_code == 400
+
+
+def test_description_with_no_known_words_finds_nothing(api_as, cases):
+    response = similar(api_as(None), description="zzyzx qwxv")
+
+    assert response.status_code == 200
+    assert response.get_json()["results"] == []
+
+
+def test_a_case_is_not_similar_to_itself_and_lists_its_neighbours(app, cast, cases, make_case):
+    twin = make_case(cast.author, title="Refrigerated warehouse for fruit exporters at Khorgos",
+                     summary="Exporters cleared customs elsewhere, so the cold-chain warehouse stood empty.",
+                     sector="logistics", target_markets=["KZ"])
+
+    with in_app(app), app.test_request_context():
+        case = db.session.get(FailureCase, cases["cold_chain"].id)
+        results = similar_to_case(None, case)
+
+    ids = [r.case.id for r in results]
+    assert cases["cold_chain"].id not in ids
+    assert ids[0] == twin.id
+    assert results[0].why["sector"] == "logistics"
+    assert results[0].why["target_markets"] == ["KZ"]
