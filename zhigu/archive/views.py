@@ -20,10 +20,22 @@ def _form_context(case=None) -> dict:
 
 
 def _case_form_data() -> dict:
-    """Read the case form; the tags input holds comma-separated words, which form_data leaves as one item."""
-    data = form_data(FailureCaseSchema())
+    """Read the case form as FailureCaseSchema loads it.
+
+    The tags input holds comma-separated words, which form_data leaves as one item. The form shows every
+    field, so an input left empty means "no value" rather than "unchanged": the schema drops blank strings
+    (and a partial update would keep the stored value), but it takes None for the fields that may be empty.
+    """
+    schema = FailureCaseSchema()
+    data = form_data(schema)
     if "tags" in data:
         data["tags"] = [tag.strip() for value in data["tags"] for tag in value.split(",") if tag.strip()]
+    for name, value in data.items():
+        field = schema.load_fields.get(name)
+        # An empty language means "detect it", which the service does when the field is left out.
+        if name != "language" and isinstance(value, str) and not value.strip() and field is not None \
+                and field.allow_none:
+            data[name] = None
     return data
 
 
