@@ -73,5 +73,6 @@ def search():
         item.update(score=result.score, snippet=result.snippet)
         results.append(item)
     return jsonify(results=results, total=page.total, page=page.page, pages=page.pages,
+                   did_you_mean=page.did_you_mean,
                    facets={name: [{"value": value, "count": count} for value, count in counts]
                            for name, counts in page.facets.items()})

@@ -4,19 +4,17 @@ Only published cases are indexed: drafts and retracted cases never reach search 
 see a document is indexed with it (`allowed`, see zhigu.auth.permissions.visibility_tokens), so result
 counts and facets are computed over what the searcher may open, not filtered after the fact.
 """
+import re
+
+from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
 from zhigu.archive.models import FailureCase
 from zhigu.auth.permissions import visibility_tokens
 from zhigu.search.analysis import MultilingualAnalyzer
 
-#: Full-text fields in the order their text is shown, each with the case attributes it holds.
-TEXT_FIELDS = {
-    "title": ("title",),
-    "summary": ("summary",),
-    "body": ("narrative", "warning_signs", "lessons", "tags_text", "org_text"),
-    "causes_text": ("cause_labels",),
-}
+#: Han characters match the spelling tokenizer's word pattern; they have no place in English suggestions.
+SPELL_SCRIPT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 #: Facet fields: keyword fields that can hold several values are marked True.
 FACETS = {"cause": True, "family": True, "sector": False, "region": False, "market": True,
           "stage": False, "year": False, "language": False}
@@ -33,6 +31,8 @@ def build_schema() -> Schema:
         summary=TEXT(analyzer=analyzer, phrase=False, vector=True),
         body=TEXT(analyzer=analyzer, phrase=False),
         causes_text=TEXT(analyzer=analyzer, phrase=False),
+        #: Unstemmed Latin-script words of the text: the vocabulary of "did you mean" suggestions.
+        spell=TEXT(analyzer=RegexTokenizer(r"[^\W\d_]{3,}") | LowercaseFilter(), phrase=False),
         cause=KEYWORD(commas=True, scorable=True),
         primary_cause=ID(),
         family=KEYWORD(commas=True),
@@ -65,14 +65,15 @@ def case_document(case: FailureCase) -> dict:
     causes = case.causes
     primary = case.primary_cause
     year = case.ended_on or case.published_at
+    body = "\n".join(filter(None, [case.narrative, case.warning_signs, case.lessons, " ".join(case.tags or []),
+                                   None if case.anonymize else case.org_name]))
     document = {
         "id": str(case.id),
         "stamp": stamp(case),
         "title": case.title,
         "summary": case.summary,
-        "body": "\n".join(filter(None, [case.narrative, case.warning_signs, case.lessons,
-                                        " ".join(case.tags or []),
-                                        None if case.anonymize else case.org_name])),
+        "body": body,
+        "spell": SPELL_SCRIPT.sub(" ", f"{case.title}\n{case.summary}\n{body}"),
         "causes_text": " ".join(f"{c.label_en} {c.label_zh}" for c in causes),
         "cause": ",".join(c.code for c in causes),
         "family": ",".join(sorted({c.family for c in causes})),

@@ -5,6 +5,7 @@ then load the rows from the database in ranked order and check `can()` once more
 never show a case its viewer may not open.
 """
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
+from zhigu.search.glossary import translations
 
 #: Field weights of the search page: title and summary count above the narrative.
 SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0}
@@ -38,6 +40,9 @@ CAUSE_BOOST = 1.5
 #: How many first-stage results the second stage re-ranks, and the cosine's share of the final score.
 RERANK_DEPTH = 50
 RERANK_COSINE = 0.7
+#: Weight of a glossary equivalent relative to a word of the description, and how many are added at most.
+GLOSSARY_WEIGHT = 0.5
+GLOSSARY_MAX_TERMS = 12
 SORTS = ("relevance", "newest", "oldest")
 
 
@@ -60,6 +65,8 @@ class SearchPage:
     page: int
     pages: int
     facets: dict[str, list[tuple[str, int]]]
+    #: The query with misspelled words corrected, when a correction finds cases the viewer may open.
+    did_you_mean: str | None = None
 
 
 def _index():
@@ -152,8 +159,37 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
         counts = {(key.decode() if isinstance(key, bytes) else key): len(value) for key, value in groups.items()}
         facets[name] = sorted(((k, v) for k, v in counts.items() if k), key=lambda kv: (-kv[1], kv[0]))
     total = hits.total
-    return SearchPage(results=results, total=total, page=page,
-                      pages=max(1, math.ceil(total / per_page)), facets=facets)
+    return SearchPage(results=results, total=total, page=page, pages=max(1, math.ceil(total / per_page)),
+                      facets=facets, did_you_mean=suggest_spelling(searcher, text, filter_query))
+
+
+#: Words the spelling corrector looks at: Latin-script words of four letters or more, outside field:syntax.
+SPELLABLE = re.compile(r"(?<![\w:])([^\W\d_]{4,})(?![\w:])")
+
+
+def suggest_spelling(searcher, text: str, allowed=None) -> str | None:
+    """Return `text` with unknown words replaced by the closest known ones, or None if nothing changes.
+
+    A replacement must occur in a case the viewer may open (`allowed`), so suggestions never reveal
+    words of hidden cases.
+    """
+    corrector = searcher.corrector("spell")
+    changed = False
+
+    def fix(match):
+        nonlocal changed
+        word = match.group(1)
+        lowered = word.lower()
+        if not lowered.isascii() or searcher.doc_frequency("spell", lowered):
+            return word
+        for candidate in corrector.suggest(lowered, limit=3, maxdist=2, prefix=1):
+            if searcher.search(Term("spell", candidate), limit=1, filter=allowed).scored_length():
+                changed = True
+                return candidate
+        return word
+
+    corrected = SPELLABLE.sub(fix, text)
+    return corrected if changed else None
 
 
 # -- find similar ---------------------------------------------------------------------------------
@@ -175,21 +211,43 @@ def distinctive_terms(searcher, title: str, description: str, limit: int = SIMIL
     BM25 already multiplies each matching term by its idf; the extra sqrt(idf) here favours the rare,
     distinctive words of a long description without letting one rare name drown the rest (measured:
     idf^0.5 beat idf^0 and idf^1 on bench/quality.py). Terms the index has never seen cannot match and
-    are dropped, as are terms in more than half the documents of a non-trivial index.
+    are dropped, as are terms in more than half the documents of a non-trivial index. Glossary
+    equivalents in the other language (zhigu.search.glossary) are added with GLOSSARY_WEIGHT times
+    their own sqrt(idf), up to GLOSSARY_MAX_TERMS of them.
     """
     counts, surface = Counter(), {}
     for term, original, _, _ in analyse(f"{title or ''}\n{description or ''}"):
         counts[term] += 1
         surface.setdefault(term, original)
     index, total = _index(), searcher.doc_count()
+
+    def usable_idf(term: str) -> float:
+        idf = index.idf(searcher, term, TEXT_FIELDS)
+        return 0.0 if total > 20 and idf < math.log(3) else idf
+
     weights = {}
     for term, tf in counts.items():
-        idf = index.idf(searcher, term, TEXT_FIELDS)
-        if idf == 0.0 or (total > 20 and idf < math.log(3)):
-            continue
-        weights[term] = (1 + math.log(tf)) * math.sqrt(idf)
+        if idf := usable_idf(term):
+            weights[term] = (1 + math.log(tf)) * math.sqrt(idf)
     top = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit])
+    bridged = {}
+    for term, share in translations(set(counts)).items():
+        if idf := usable_idf(term):
+            bridged[term] = GLOSSARY_WEIGHT * share * math.sqrt(idf)
+    for term, weight in sorted(bridged.items(), key=lambda kv: -kv[1])[:GLOSSARY_MAX_TERMS]:
+        top.setdefault(term, weight)
+        surface.setdefault(term, term)
     return top, {term: surface[term] for term in top}
+
+
+def query_vector(searcher, title: str, description: str) -> dict[str, float]:
+    """Unit (1 + log tf) * idf vector of a description (title counted twice), glossary equivalents included."""
+    counts = Counter(term for term, *_ in analyse(f"{title}\n{title}\n{description}"))
+    for term, share in translations(set(counts)).items():
+        counts[term] = GLOSSARY_WEIGHT * share
+    index = _index()
+    return _unit({term: (1 + math.log(tf) if tf >= 1 else tf) * index.idf(searcher, term, TEXT_FIELDS)
+                  for term, tf in counts.items()})
 
 
 def build_similar_query(similar: SimilarQuery):
@@ -260,13 +318,12 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     hits = _top_documents(searcher, query, max(limit, RERANK_DEPTH), allow=access_filter(viewer), restrict=mask)
     if not hits:
         return []
-    query_vector = _unit({term: (1 + math.log(tf)) * _index().idf(searcher, term, TEXT_FIELDS) for term, tf in
-                          Counter(term for term, *_ in analyse(f"{title}\n{title}\n{description}")).items()})
+    wanted = query_vector(searcher, title, description)
     best = hits[0].score or 1.0
     scored = []
     for hit in hits:
         case_vector = _case_vector(searcher, hit.docnum)
-        cosine = sum(weight * case_vector.get(term, 0.0) for term, weight in query_vector.items())
+        cosine = sum(weight * case_vector.get(term, 0.0) for term, weight in wanted.items())
         scored.append((RERANK_COSINE * cosine + (1 - RERANK_COSINE) * hit.score / best, int(hit["id"])))
     scored.sort(key=lambda pair: -pair[0])
     cases = _load_visible(viewer, [case_id for _, case_id in scored[:limit]])

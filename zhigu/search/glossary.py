@@ -1,0 +1,49 @@
+"""The cross-language bridge: a bilingual glossary of domain terms (data/glossary.tsv).
+
+A description that uses a glossary term in one language also looks for its equivalents in the other, so a
+Chinese description finds English cases about the same thing and the other way round. (The other bridge is
+the cause taxonomy: each case's causes are indexed with both their Chinese and English labels.)
+"""
+from functools import lru_cache
+from pathlib import Path
+
+from zhigu.search.analysis import analyse
+
+GLOSSARY = Path(__file__).with_name("data") / "glossary.tsv"
+
+
+def _terms(text: str) -> tuple[str, ...]:
+    """Index terms of a glossary entry: whole words only, as a writer would use them."""
+    return tuple(dict.fromkeys(term for term, *_ in analyse(text, fine=False)))
+
+
+@lru_cache(maxsize=1)
+def bridges() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(source terms, target terms) pairs, both directions of every glossary line."""
+    pairs = []
+    if not GLOSSARY.exists():
+        return pairs
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        chinese, english = (part.strip() for part in line.split("\t", 1))
+        zh_terms, en_terms = _terms(chinese), _terms(english)
+        if zh_terms and en_terms:
+            pairs.append((zh_terms, en_terms))
+            pairs.append((en_terms, zh_terms))
+    return pairs
+
+
+def translations(terms: set[str]) -> dict[str, float]:
+    """Equivalents of the glossary entries found in `terms`, each weighted 1 / (words in its entry).
+
+    An entry is found when all of its words are among `terms`; a multi-word equivalent spreads its
+    weight over its words so that a phrase does not count more than a single word.
+    """
+    found: dict[str, float] = {}
+    for source, target in bridges():
+        if all(term in terms for term in source):
+            for term in target:
+                if term not in terms:
+                    found[term] = max(found.get(term, 0.0), 1.0 / len(target))
+    return found
