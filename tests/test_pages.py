@@ -793,6 +793,16 @@ def test_search_accepts_quoted_phrases(client, public_case):
     assert public_case.title in page(response).find(class_="results").text
 
 
+def test_search_offers_a_spelling_correction(client, public_case):
+    tree = page(client.get("/search?q=kazakstan&sector=energy"))
+
+    suggestion = tree.find("p", class_="did-you-mean")
+    assert suggestion is not None
+    link = suggestion.find("a")
+    assert "kazakhstan" in link.text.lower()
+    assert "sector=energy" in link.attrs["href"], "the correction keeps the filters"
+
+
 def test_visitors_never_see_private_or_park_cases_in_search(login, make_case, cast):
     make_case(cast.author, title="Zeppelin logistics private", visibility="private")
     make_case(cast.author, title="Zeppelin logistics park", visibility="park")
