@@ -37,9 +37,15 @@ SIMILAR_MAX_TERMS = 24
 SECTOR_BOOST = 1.5
 MARKET_BOOST = 1.0
 CAUSE_BOOST = 1.5
-#: How many first-stage results the second stage re-ranks, and the cosine's share of the final score.
+#: How many first-stage results the second stage re-ranks, and the weights of its score (see similar_cases).
 RERANK_DEPTH = 50
-RERANK_COSINE = 0.7
+W_COSINE = 0.7
+W_FIRST_STAGE = 0.3
+W_SECTOR = 0.2
+W_MARKET = 0.05
+W_CAUSE = 0.1
+W_CAUSE_FEEDBACK = 0.4
+CAUSE_FEEDBACK_DEPTH = 10
 #: Weight of a glossary equivalent relative to a word of the description, and how many are added at most.
 GLOSSARY_WEIGHT = 0.5
 GLOSSARY_MAX_TERMS = 12
@@ -302,10 +308,16 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
 
     Two stages. The index returns the RERANK_DEPTH best by the first-stage score (build_similar_query).
     Those are re-ranked by
-        score = RERANK_COSINE * cos(q, d) + (1 - RERANK_COSINE) * first_stage / best_first_stage
-    where cos is the cosine of (1 + log tf) * idf vectors of the description and of the case's title and
-    summary: it favours cases about the same thing over long cases that merely share many words
-    (measured on bench/quality.py: nDCG@10 +0.02 on both AIID sets).
+
+        score = W_COSINE * cos(q, d) + W_FIRST_STAGE * first_stage(d) / best_first_stage
+              + W_SECTOR * [same sector] + W_MARKET * shared markets / query markets
+              + W_CAUSE * shared causes / query causes + W_CAUSE_FEEDBACK * votes(primary cause of d)
+
+    cos is the cosine of (1 + log tf) * idf vectors of the description and of the case's title and summary:
+    it favours cases about the same thing over long cases that merely share many words. votes(c) is the
+    share of the CAUSE_FEEDBACK_DEPTH best text matches whose primary cause is c: the causes the nearest
+    cases failed of, which carry no language, so a case that failed the same way ranks up even when it
+    shares few words (pseudo-relevance feedback on the taxonomy). Weights are tuned on bench/quality.py.
     """
     searcher = _index().searcher()
     terms, surface = distinctive_terms(searcher, title, description)
@@ -320,16 +332,40 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
         return []
     wanted = query_vector(searcher, title, description)
     best = hits[0].score or 1.0
-    scored = []
+    candidates = []
     for hit in hits:
+        fields = hit.fields()
         case_vector = _case_vector(searcher, hit.docnum)
         cosine = sum(weight * case_vector.get(term, 0.0) for term, weight in wanted.items())
-        scored.append((RERANK_COSINE * cosine + (1 - RERANK_COSINE) * hit.score / best, int(hit["id"])))
+        text_score = W_COSINE * cosine + W_FIRST_STAGE * hit.score / best
+        candidates.append((text_score, int(fields["id"]), fields))
+    candidates.sort(key=lambda candidate: -candidate[0])
+    votes = Counter(fields.get("primary_cause") for _, _, fields in candidates[:CAUSE_FEEDBACK_DEPTH])
+    votes.pop(None, None)
+    voters = sum(votes.values()) or 1
+    scored = []
+    for text_score, case_id, fields in candidates:
+        case_markets = set(_split(fields.get("market")))
+        case_causes = set(_split(fields.get("cause")))
+        score = (text_score
+                 + (W_SECTOR if similar.sector and fields.get("sector") == similar.sector else 0.0)
+                 + W_MARKET * _share(similar.markets, case_markets)
+                 + W_CAUSE * _share(similar.causes, case_causes)
+                 + W_CAUSE_FEEDBACK * votes.get(fields.get("primary_cause"), 0) / voters)
+        scored.append((score, case_id))
     scored.sort(key=lambda pair: -pair[0])
     cases = _load_visible(viewer, [case_id for _, case_id in scored[:limit]])
     top = [(score, cases[case_id]) for score, case_id in scored[:limit] if case_id in cases]
     why = _why_for(searcher, query, similar, [case.id for _, case in top])
     return [SearchResult(case=case, score=round(score, 4), why=why[case.id]) for score, case in top]
+
+
+def _split(value: str | None) -> list[str]:
+    return [part for part in (value or "").split(",") if part]
+
+
+def _share(wanted, found: set[str]) -> float:
+    return len(found.intersection(wanted)) / len(wanted) if wanted else 0.0
 
 
 def _why_for(searcher, query, similar: SimilarQuery, ids: list[int]) -> dict[int, dict]:
