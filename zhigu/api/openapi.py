@@ -25,7 +25,9 @@ SIMILAR_RESULT = {"type": "object", "properties": {
     "why": {"type": "object", "properties": {
         "terms": {"type": "array", "items": {"type": "string"}}, "sector": {"type": "string", "nullable": True},
         "target_markets": {"type": "array", "items": {"type": "string"}},
-        "causes": {"type": "array", "items": {"type": "string"}}}}}}
+        "causes": {"type": "array", "items": {"type": "string"}},
+        "nearest_cause": {"type": "string", "nullable": True,
+                          "description": "Primary cause shared with the closest cases, when it scored."}}}}}
 
 
 def _json(schema) -> dict:

@@ -48,6 +48,8 @@ W_CAUSE_FEEDBACK = 0.4
 CAUSE_FEEDBACK_DEPTH = 10
 #: Weight of a glossary equivalent relative to a word of the description, and how many are added at most.
 GLOSSARY_WEIGHT = 0.5
+#: Shared terms a result's `why` lists, strongest first.
+WHY_MAX_TERMS = 12
 GLOSSARY_MAX_TERMS = 12
 SORTS = ("relevance", "newest", "oldest")
 
@@ -317,7 +319,8 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     it favours cases about the same thing over long cases that merely share many words. votes(c) is the
     share of the CAUSE_FEEDBACK_DEPTH best text matches whose primary cause is c: the causes the nearest
     cases failed of, which carry no language, so a case that failed the same way ranks up even when it
-    shares few words (pseudo-relevance feedback on the taxonomy). Weights are tuned on bench/quality.py.
+    shares few words (pseudo-relevance feedback on the taxonomy; `why["nearest_cause"]` names it when it
+    scored). Weights are tuned on bench/quality.py and bench/crosslang.py.
     """
     searcher = _index().searcher()
     terms, surface = distinctive_terms(searcher, title, description)
@@ -352,12 +355,13 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
                  + W_MARKET * _share(similar.markets, case_markets)
                  + W_CAUSE * _share(similar.causes, case_causes)
                  + W_CAUSE_FEEDBACK * votes.get(fields.get("primary_cause"), 0) / voters)
-        scored.append((score, case_id))
-    scored.sort(key=lambda pair: -pair[0])
-    cases = _load_visible(viewer, [case_id for _, case_id in scored[:limit]])
-    top = [(score, cases[case_id]) for score, case_id in scored[:limit] if case_id in cases]
-    why = _why_for(searcher, query, similar, [case.id for _, case in top])
-    return [SearchResult(case=case, score=round(score, 4), why=why[case.id]) for score, case in top]
+        scored.append((score, case_id, fields.get("primary_cause") if votes.get(fields.get("primary_cause")) else None))
+    scored.sort(key=lambda entry: -entry[0])
+    cases = _load_visible(viewer, [case_id for _, case_id, _ in scored[:limit]])
+    top = [(score, cases[case_id], pattern) for score, case_id, pattern in scored[:limit] if case_id in cases]
+    why = _why_for(searcher, query, similar, [case.id for _, case, _ in top])
+    return [SearchResult(case=case, score=round(score, 4), why=dict(why[case.id], nearest_cause=pattern))
+            for score, case, pattern in top]
 
 
 def _split(value: str | None) -> list[str]:
@@ -382,10 +386,12 @@ def _why_for(searcher, query, similar: SimilarQuery, ids: list[int]) -> dict[int
 def _why(hit, similar: SimilarQuery) -> dict:
     """Name the signals that scored for this hit: shared terms (strongest first), sector, markets, causes."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
-    shared_terms = sorted({text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS},
-                          key=lambda term: -similar.terms.get(term, 0))
+    shared = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS}
+    # jieba's search mode also indexes the pieces of long words (哈萨 in 哈萨克斯坦): show the whole word only
+    whole = {term for term in shared if not any(term != other and term in other for other in shared)}
+    shared_terms = sorted(whole, key=lambda term: -similar.terms.get(term, 0))
     return {
-        "terms": [similar.surface.get(term, term) for term in shared_terms[:8]],
+        "terms": [similar.surface.get(term, term) for term in shared_terms[:WHY_MAX_TERMS]],
         "sector": similar.sector if ("sector", similar.sector) in matched else None,
         "target_markets": [m for m in similar.markets if ("market", m) in matched],
         "causes": [c for c in similar.causes if ("cause", c) in matched],
