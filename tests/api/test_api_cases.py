@@ -349,3 +349,27 @@ def test_causes_lists_the_taxonomy_for_everyone(client):
 
 def test_api_responses_are_not_cached(client):
     assert client.get("/api/v1/causes").headers["Cache-Control"] == "no-store"
+
+
+def test_revisions_follow_the_cases_visibility(api_as, cast, make_case):
+    case = make_case(cast.author, visibility="park")
+    api_as(cast.author).patch(f"/api/v1/cases/{case.id}", json={"lessons": "Second thoughts."})
+
+    statuses = {who: as_user(api_as, cast, who).get(f"/api/v1/cases/{case.id}/revisions").status_code
+                for who in ("visitor", "member_a", "member_b", "manager_a", "admin")}
+
+    assert statuses == {"visitor": 401, "member_a": 200, "member_b": 404, "manager_a": 200, "admin": 200}
+
+
+def test_revisions_do_not_reveal_an_anonymized_organization(api_as, cast, make_case):
+    case = make_case(cast.author, org_name="Huaxin Lighting Group", anonymize=True)
+    api_as(cast.author).patch(f"/api/v1/cases/{case.id}", json={"org_name": "Huaxin Lighting Holdings"})
+
+    for who in ("visitor", "member_a", "curator_a", "manager_b"):
+        response = as_user(api_as, cast, who).get(f"/api/v1/cases/{case.id}/revisions")
+        assert response.status_code == 200
+        assert "Huaxin" not in response.get_data(as_text=True), who
+        assert response.get_json()[0]["changes"]["org_name"]["hidden"] is True
+    for who in ("author", "manager_a", "admin"):
+        changes = as_user(api_as, cast, who).get(f"/api/v1/cases/{case.id}/revisions").get_json()[0]["changes"]
+        assert changes["org_name"] == {"old": "Huaxin Lighting Group", "new": "Huaxin Lighting Holdings"}, who

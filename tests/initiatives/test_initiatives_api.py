@@ -79,10 +79,10 @@ def test_visitors_must_log_in_to_register(api_as, cold_chain):
     ({"target_markets": ["XY"]}, "target_markets"),
     ({"planned_start": "next spring"}, "planned_start"),
 ])
-def test_invalid_initiatives_are_422(app, api_as, cast, overrides, field):
+def test_invalid_initiatives_are_422(app, api_as, make_user, overrides, field):
     body = {k: v for k, v in {**INITIATIVE, **overrides}.items() if v is not None}
 
-    response = api_as(cast.member_a).post("/api/v1/initiatives", json=body)
+    response = api_as(make_user()).post("/api/v1/initiatives", json=body)
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]

@@ -152,7 +152,7 @@ def test_limit(api_as, cast, make_case):
     ({"description": PARAGRAPH, "sector": "mining"}, "sector"),
     ({"description": PARAGRAPH, "target_markets": ["XY"]}, "target_markets"),
 ])
-def test_invalid_similar_requests_are_422(api_as, cases, body, field):
+def test_invalid_similar_requests_are_422(api_as, body, field):
     response = api_as(None).post("/api/v1/similar", json=body)
 
     assert response.status_code == 422

@@ -56,9 +56,7 @@ def retract_case(case_id: int):
 @bp.get("/cases/<int:case_id>/revisions")
 def case_revisions(case_id: int):
     case = services.get_case(current_user, case_id)
-    return jsonify([{"id": r.id, "action": r.action, "created_at": r.created_at.isoformat(),
-                     "editor": r.editor.display_name if r.editor else None, "changes": r.changes}
-                    for r in case.revisions])
+    return jsonify([services.revision_to_dict(r, current_user) for r in case.revisions])
 
 
 @bp.get("/cases")

@@ -148,6 +148,15 @@ def case_to_dict(case: FailureCase, viewer) -> dict:
     return data
 
 
+def revision_to_dict(revision: CaseRevision, viewer) -> dict:
+    """Serialize a revision for the API; an anonymized organization's names are left out of its changes."""
+    changes = dict(revision.changes)
+    if "org_name" in changes and not can(viewer, "case.see_org", revision.case):
+        changes["org_name"] = {"old": None, "new": None, "hidden": True}
+    return {"id": revision.id, "action": revision.action, "created_at": revision.created_at.isoformat(),
+            "editor": revision.editor.display_name if revision.editor else None, "changes": changes}
+
+
 # -- writing ------------------------------------------------------------------------------------------
 
 def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
