@@ -252,6 +252,18 @@ def test_a_bad_line_is_reported_by_number_and_nothing_is_written(app, runner, co
     assert indexed_ids(app) == {existing.id}
 
 
+def test_import_accepts_a_byte_order_mark_and_windows_line_ends(app, runner, tmp_path):
+    rows = [{"external_id": f"bom-{n}", "title": f"Imported from a spreadsheet {n}",
+             "summary": "Saved by a Windows tool as UTF-8 with a byte order mark."} for n in range(2)]
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(row) + "\r\n" for row in rows).encode())
+
+    result = runner.invoke(args=["archive", "import", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert count(app, FailureCase) == 2
+
+
 def test_import_rejects_repeated_external_ids_within_a_file(app, runner, tmp_path):
     row = {"external_id": "x-1", "title": "Twice in one file", "summary": "This line appears twice."}
     path = write_jsonl(tmp_path / "twice.jsonl", [row, row])

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import delete, event, update
 
 from helpers import another_process, case_data, indexed_ids
+from zhigu import create_app
 from zhigu.archive import services
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
@@ -282,3 +283,22 @@ def test_an_open_searcher_sees_a_rebuild(app, curator):
 
     assert index.check() == {"missing": [], "stale": [], "extra": []}
     assert found("hydroponic") == set()
+
+
+def test_a_writer_held_elsewhere_fails_the_index_write_not_the_commit(app, curator, caplog):
+    """Another process holding Whoosh's writer lock past INDEX_WRITER_TIMEOUT: logged, repaired by rebuild."""
+    index = app.extensions["zhigu.search"]
+    index.writer_timeout = 0.2
+    other = create_app({key: app.config[key] for key in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY", "TESTING")})
+    held = other.extensions["zhigu.search"].writer()
+    try:
+        with caplog.at_level(logging.ERROR, logger="zhigu.search.index"):
+            case = services.create_case(curator, case_data(title="Hydroponic farm in Dubai"), publish=True)
+    finally:
+        held.cancel()
+
+    assert db.session.get(FailureCase, case.id).status == "published"
+    assert "rebuild" in caplog.text
+    assert index.check()["missing"] == [case.id]
+    index.rebuild()
+    assert found("hydroponic") == {case.id}

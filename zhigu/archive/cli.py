@@ -12,7 +12,7 @@ archive_cli = AppGroup("archive", help="Import and export cases as JSON lines.")
 @click.option("--park", "park_slug", help="Park of cases whose line names none.")
 def import_command(path, park_slug):
     """Import cases from a JSON-lines file; all lines are written, or none."""
-    with open(path, encoding="utf-8") as source:
+    with open(path, encoding="utf-8-sig") as source:  # tolerate the BOM some Windows tools write
         lines = source.readlines()
     with click.progressbar(length=len(lines), label="Importing", show_pos=True) as bar:
         try:
