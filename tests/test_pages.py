@@ -572,8 +572,6 @@ def test_emptying_an_input_of_the_edit_form_clears_the_value(app, login, cast, m
                 case.team_size, case.sector, case.stage_reached) == (None,) * 9
 
 
-@pytest.mark.xfail(reason="schemas: blank inputs are dropped as missing, and narrative, warning_signs and lessons "
-                          "do not accept None, so a partial update cannot empty them from the HTML form")
 def test_emptying_the_narrative_clears_it(app, login, cast, make_case):
     case = make_case(cast.author, narrative="Something to remove.")
 

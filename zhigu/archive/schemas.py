@@ -9,6 +9,8 @@ from zhigu.auth.schemas import BaseSchema
 COUNTRY_CODES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
 CURRENCY_CODES = frozenset(list_currencies())
 MAX_TEXT = 50_000
+#: Optional texts: an empty input stores "", not None.
+BLANKABLE_TEXTS = ("narrative", "warning_signs", "lessons")
 
 
 def validate_country(value: str) -> None:
@@ -21,7 +23,11 @@ class CodeList(fields.List):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            value = [part.strip() if isinstance(part, str) else part
+                     for item in value for part in (item.split(",") if isinstance(item, str) else [item])
+                     if not isinstance(part, str) or part.strip()]
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -29,8 +35,10 @@ class FailureCaseSchema(BaseSchema):
     id = fields.Int(dump_only=True)
     url = fields.Str(dump_only=True)
     external_id = fields.Str(load_default=None, validate=validate.Length(max=120))
-    title = fields.Str(required=True, validate=validate.Length(min=3, max=200))
-    summary = fields.Str(required=True, validate=validate.Length(min=10, max=5000))
+    title = fields.Str(required=True, validate=validate.Length(
+        min=3, max=200, error="Give a title of {min} to {max} characters."))
+    summary = fields.Str(required=True, validate=validate.Length(
+        min=10, max=5000, error="Give a summary of {min} to {max} characters."))
     narrative = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
     warning_signs = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
     lessons = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
@@ -64,6 +72,28 @@ class FailureCaseSchema(BaseSchema):
     published_at = fields.DateTime(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+    @pre_load
+    def drop_blank_inputs(self, data, **kwargs):
+        """An empty input clears its field: "" for the texts, None for the others.
+
+        A blank title or summary stays blank, so that it fails validation; a blank or null language is
+        left out, which means "detect it".
+        """
+        if not isinstance(data, dict):
+            return data
+        cleaned = {}
+        for key, value in data.items():
+            field = self.load_fields.get(key)
+            if field is None or not (value is None or (isinstance(value, str) and not value.strip())):
+                cleaned[key] = value
+            elif key in BLANKABLE_TEXTS or key in ("title", "summary"):
+                cleaned[key] = ""
+            elif isinstance(field, fields.List):
+                cleaned[key] = value if value is None else []
+            elif field.allow_none and key != "language":
+                cleaned[key] = None
+        return cleaned
 
     @pre_load
     def normalize_codes(self, data, **kwargs):

@@ -225,15 +225,17 @@ PARTNER_FIELDS = (("started_on", "ended_on"), ("money_lost", "currency"))
 
 
 def _with_stored_partners(case: FailureCase, data: dict) -> dict:
-    """Add the stored values of fields checked together with a field the edit changes."""
+    """Add the stored values of fields checked together with a field the edit changes.
+
+    Only fields left out are filled in: an empty value clears the field (FailureCaseSchema).
+    """
     if not isinstance(data, dict):
         return data
     data = dict(data)
     for group in PARTNER_FIELDS:
         if any(name in data for name in group):
             for name in group:
-                left_out = name not in data or isinstance(data[name], str) and not data[name].strip()
-                if left_out and getattr(case, name) is not None:
+                if name not in data and getattr(case, name) is not None:
                     data[name] = _jsonable(getattr(case, name))
     return data
 

@@ -19,26 +19,6 @@ def _form_context(case=None) -> dict:
     return {"case": case, "causes": causes}
 
 
-def _case_form_data() -> dict:
-    """Read the case form as FailureCaseSchema loads it.
-
-    The tags input holds comma-separated words, which form_data leaves as one item. The form shows every
-    field, so an input left empty means "no value" rather than "unchanged": the schema drops blank strings
-    (and a partial update would keep the stored value), but it takes None for the fields that may be empty.
-    """
-    schema = FailureCaseSchema()
-    data = form_data(schema)
-    if "tags" in data:
-        data["tags"] = [tag.strip() for value in data["tags"] for tag in value.split(",") if tag.strip()]
-    for name, value in data.items():
-        field = schema.load_fields.get(name)
-        # An empty language means "detect it", which the service does when the field is left out.
-        if name != "language" and isinstance(value, str) and not value.strip() and field is not None \
-                and field.allow_none:
-            data[name] = None
-    return data
-
-
 @bp.route("/cases")
 def index():
     """The archive: published cases the viewer may open, newest first, with facets."""
@@ -60,7 +40,7 @@ def create():
     require(current_user, "case.create")
     if request.method == "POST":
         try:
-            case = services.create_case(current_user, _case_form_data(),
+            case = services.create_case(current_user, form_data(FailureCaseSchema()),
                                         publish=request.form.get("action") == "publish")
         except ValidationError as err:
             return render_form("archive/form.html", err, **_form_context())
@@ -76,7 +56,7 @@ def edit(case_id: int):
     require(current_user, "case.edit", case)
     if request.method == "POST":
         try:
-            services.update_case(current_user, case, _case_form_data())
+            services.update_case(current_user, case, form_data(FailureCaseSchema()))
             if request.form.get("action") == "publish" and case.status == "draft":
                 services.publish_case(current_user, case)
         except ValidationError as err:
