@@ -373,3 +373,19 @@ def test_revisions_do_not_reveal_an_anonymized_organization(api_as, cast, make_c
     for who in ("author", "manager_a", "admin"):
         changes = as_user(api_as, cast, who).get(f"/api/v1/cases/{case.id}/revisions").get_json()[0]["changes"]
         assert changes["org_name"] == {"old": "Huaxin Lighting Group", "new": "Huaxin Lighting Holdings"}, who
+
+
+def test_unexpected_errors_are_a_json_500_without_a_traceback(app, caplog):
+    def boom():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/api/v1/boom", view_func=boom)
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    response = app.test_client().get("/api/v1/boom")
+
+    assert response.status_code == 500
+    assert response.is_json
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert "secret internals" in caplog.text  # logged for the operators
