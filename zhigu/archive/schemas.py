@@ -105,8 +105,9 @@ class FailureCaseSchema(BaseSchema):
                 data["money_lost"] = repr(data["money_lost"])
         return data
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def check_consistency(self, data, **kwargs):
+        """Cross-field rules, checked even when a field failed, so a form shows every error at once."""
         errors = {}
         if data.get("started_on") and data.get("ended_on") and data["ended_on"] < data["started_on"]:
             errors["ended_on"] = ["The end date is before the start date."]

@@ -144,7 +144,8 @@ def case_to_dict(case: FailureCase, viewer) -> dict:
     data["park"] = case.park.slug if case.park else None
     data["author"] = case.author.display_name if case.author else None
     if not can(viewer, "case.see_org", case):
-        data["org_name"] = None
+        # the filer and their park could name the organization too
+        data["org_name"] = data["author"] = data["park"] = None
     return data
 
 

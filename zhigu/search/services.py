@@ -119,6 +119,16 @@ def parse_query(text: str):
         raise BadQuery("The search could not be understood; try plain words without special characters.") from exc
 
 
+#: Markdown syntax a snippet should not show: emphasis, headings, quotes, code marks; links keep their text.
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+MARKDOWN_MARKS = re.compile(r"(?m)^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)|\*{1,3}|`+|~~|(?<!\w)_{1,3}|_{1,3}(?!\w)")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown without its markup, for snippets."""
+    return MARKDOWN_MARKS.sub("", MARKDOWN_LINK.sub(r"\1", markdown or ""))
+
+
 def _phrase_as_words(query):
     """Match a quoted phrase as all of its words: the index keeps no positions (smaller, faster)."""
     if isinstance(query, Phrase):
@@ -159,7 +169,7 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
         snippet = ""
         if text:
             snippet = (hit.highlights("summary", text=case.summary, top=2)
-                       or hit.highlights("body", text="\n".join([case.narrative, case.lessons]), top=2))
+                       or hit.highlights("body", text=plain_text(f"{case.narrative}\n{case.lessons}"), top=2))
         results.append(SearchResult(case=case, score=round(hit.score or 0.0, 4), snippet=snippet))
     facets = {}
     for name in FACETS:
