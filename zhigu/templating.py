@@ -9,6 +9,7 @@ from jinja2 import pass_context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from zhigu.archive.schemas import COUNTRY_CODES
 from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
 from zhigu.auth.permissions import can
 
@@ -46,8 +47,9 @@ def label(kind: str, code: str | None) -> str:
 
 @lru_cache(maxsize=4)
 def country_names(language: str) -> dict[str, str]:
+    """Names of the countries a case may target (the schema's list), in `language`."""
     names = Locale(language).territories
-    return {code: name for code, name in names.items() if len(code) == 2 and code.isalpha()}
+    return {code: name for code, name in names.items() if code in COUNTRY_CODES}
 
 
 def country(code: str) -> str:

@@ -88,8 +88,6 @@ def test_bad_country_codes_are_rejected(code):
     assert "target_markets" in errors
 
 
-@pytest.mark.xfail(strict=True, reason="schemas bug: COUNTRY_CODES is Babel's territory list, which also holds "
-                                       "non-country codes (ZZ Unknown Region, EU, UN, EZ, QO, ...)")
 def test_territories_that_are_not_countries_are_rejected():
     for code in ("ZZ", "EU", "UN", "EZ", "QO"):
         assert "target_markets" in errors_of(case_data(target_markets=[code])), code

@@ -6,7 +6,10 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 from zhigu.archive.vocabulary import CASE_STATUSES, CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES, VISIBILITIES, codes
 from zhigu.auth.schemas import BaseSchema
 
-COUNTRY_CODES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+#: Babel's territories that are not ISO 3166-1 countries: groupings, reserved and user-assigned codes.
+NOT_COUNTRIES = frozenset("AC CP CQ DG EA EU EZ IC QO TA UN XA XB XK ZZ".split())
+COUNTRY_CODES = frozenset(code for code in Locale("en").territories
+                          if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES)
 CURRENCY_CODES = frozenset(list_currencies())
 MAX_TEXT = 50_000
 #: Optional texts: an empty input stores "", not None.
