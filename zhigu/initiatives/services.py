@@ -76,3 +76,17 @@ def record_feedback(actor, initiative: Initiative, data: dict) -> Suggestion:
     suggestion.verdict_at = now_utc()
     db.session.commit()
     return suggestion
+
+
+def verdict_judgments() -> list[tuple[Initiative, dict[int, int]]]:
+    """Initiatives with at least one verdict, each with {case id: grade} (relevant 2, not relevant 0).
+
+    Founders' verdicts are the archive's own relevance judgments: bench/verdicts.py scores the ranking on them.
+    """
+    judged = db.session.scalars(select(Suggestion).where(Suggestion.verdict.is_not(None))
+                                .order_by(Suggestion.initiative_id, Suggestion.id))
+    by_initiative: dict[int, tuple[Initiative, dict[int, int]]] = {}
+    for suggestion in judged:
+        _, grades = by_initiative.setdefault(suggestion.initiative_id, (suggestion.initiative, {}))
+        grades[suggestion.case_id] = 2 if suggestion.verdict == "relevant" else 0
+    return list(by_initiative.values())

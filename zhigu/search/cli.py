@@ -1,4 +1,7 @@
-"""`zhigu search rebuild|check`."""
+"""`zhigu search rebuild|check|export-judgments`."""
+import json
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -30,3 +33,25 @@ def check():
         click.echo("Run `zhigu search rebuild` to repair the index.")
         raise SystemExit(1)
     click.echo("The index matches the database.")
+
+
+@search_cli.command("export-judgments")
+@click.argument("directory", type=click.Path(file_okay=False))
+def export_judgments(directory):
+    """Write founders' verdicts as an evaluation set: queries.jsonl and TREC qrels.tsv (case ids)."""
+    from zhigu.initiatives.services import verdict_judgments
+
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    judgments = verdict_judgments()
+    with open(target / "queries.jsonl", "w", encoding="utf-8") as queries, \
+            open(target / "qrels.tsv", "w", encoding="utf-8") as qrels:
+        for initiative, grades in judgments:
+            query_id = f"initiative-{initiative.id}"
+            queries.write(json.dumps({"query_id": query_id, "founder_id": initiative.founder_id,
+                                      "title": initiative.title, "description": initiative.description,
+                                      "sector": initiative.sector, "target_markets": initiative.target_markets},
+                                     ensure_ascii=False) + "\n")
+            for case_id, grade in grades.items():
+                qrels.write(f"{query_id}\t0\t{case_id}\t{grade}\n")
+    click.echo(f"Wrote {len(judgments)} judged initiative(s) to {target}.")
