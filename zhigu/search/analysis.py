@@ -1,7 +1,9 @@
 """One analyzer for every language the archive holds.
 
-Han text is segmented into words by jieba (search mode: whole words plus their shorter dictionary words,
-so 跨境电商 also matches 电商), with the domain dictionary in data/userdict.txt. Other scripts are split on
+Han text is segmented into words by jieba, with the domain dictionary in data/userdict.txt, and also indexed
+as overlapping character bigrams, which find words the dictionary does not know and the shorter words
+inside long ones (跨境电商 also matches 电商). Measured on bench/zh_eval, text only: Recall@10 0.50 with
+jieba's search mode alone, 0.52 with its default mode, 0.55 with default mode plus bigrams (kept). Other scripts are split on
 word boundaries and lowercased; English words are stemmed (Porter2, i.e. Snowball English) and stop words of both languages dropped.
 Mixed text ("EV电池工厂", "SaaS平台") is split at the script boundary, so each part is analysed by its rules.
 """
@@ -58,17 +60,20 @@ def is_han(text: str) -> bool:
     return bool(HAN.match(text))
 
 
-def han_words(text: str, fine: bool = True):
-    """Yield (word, start, end) of a run of Han text; `fine` adds the shorter words inside long ones."""
-    yield from _segmenter().tokenize(text, mode="search" if fine else "default")
+def han_words(text: str, bigrams: bool = True):
+    """Yield (word, start, end) of a run of Han text: jieba's words, then its character bigrams if asked."""
+    yield from _segmenter().tokenize(text, mode="default")
+    if bigrams:
+        for start in range(len(text) - 1):
+            yield text[start:start + 2], start, start + 2
 
 
-def analyse(text: str, fine: bool = True):
-    """Yield (term, original, start, end) for each indexable word of `text`."""
+def analyse(text: str, bigrams: bool = True):
+    """Yield (term, original, start, end) for each indexable word of `text`; Han bigrams unless told not to."""
     for match in SEGMENT.finditer(text or ""):
         run, offset = match.group(), match.start()
         if is_han(run):
-            for word, start, end in han_words(run, fine):
+            for word, start, end in han_words(run, bigrams):
                 if word not in CHINESE_STOP_WORDS:
                     yield word, word, offset + start, offset + end
             continue

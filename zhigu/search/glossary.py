@@ -14,7 +14,7 @@ GLOSSARY = Path(__file__).with_name("data") / "glossary.tsv"
 
 def _terms(text: str) -> tuple[str, ...]:
     """Index terms of a glossary entry: whole words only, as a writer would use them."""
-    return tuple(dict.fromkeys(term for term, *_ in analyse(text, fine=False)))
+    return tuple(dict.fromkeys(term for term, *_ in analyse(text, bigrams=False)))
 
 
 @lru_cache(maxsize=1)

@@ -233,10 +233,10 @@ def distinctive_terms(searcher, title: str, description: str, limit: int = SIMIL
     equivalents in the other language (zhigu.search.glossary) are added with GLOSSARY_WEIGHT times
     their own sqrt(idf), up to GLOSSARY_MAX_TERMS of them.
     """
-    counts, surface = Counter(), {}
-    for term, original, _, _ in analyse(f"{title or ''}\n{description or ''}"):
-        counts[term] += 1
-        surface.setdefault(term, original)
+    text = f"{title or ''}\n{description or ''}"
+    counts = Counter(term for term, *_ in analyse(text))
+    # what `why` may show: words as written, not the character bigrams of Chinese text
+    surface = {term: original for term, original, _, _ in analyse(text, bigrams=False)}
     index, total = _index(), searcher.doc_count()
 
     def usable_idf(term: str) -> float:
@@ -255,7 +255,7 @@ def distinctive_terms(searcher, title: str, description: str, limit: int = SIMIL
     for term, weight in sorted(bridged.items(), key=lambda kv: -kv[1])[:GLOSSARY_MAX_TERMS]:
         top.setdefault(term, weight)
         surface.setdefault(term, term)
-    return top, {term: surface[term] for term in top}
+    return top, {term: surface[term] for term in top if term in surface}
 
 
 def query_vector(searcher, title: str, description: str) -> dict[str, float]:
@@ -396,10 +396,8 @@ def _why_for(searcher, query, similar: SimilarQuery, ids: list[int]) -> dict[int
 def _why(hit, similar: SimilarQuery) -> dict:
     """Name the signals that scored for this hit: shared terms (strongest first), sector, markets, causes."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
-    shared = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS}
-    # jieba's search mode also indexes the pieces of long words (哈萨 in 哈萨克斯坦): show the whole word only
-    whole = {term for term in shared if not any(term != other and term in other for other in shared)}
-    shared_terms = sorted(whole, key=lambda term: -similar.terms.get(term, 0))
+    shared = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS and text in similar.surface}
+    shared_terms = sorted(shared, key=lambda term: -similar.terms.get(term, 0))
     return {
         "terms": [similar.surface.get(term, term) for term in shared_terms[:WHY_MAX_TERMS]],
         "sector": similar.sector if ("sector", similar.sector) in matched else None,
