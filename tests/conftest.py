@@ -74,6 +74,8 @@ def app(tmp_path):
         "TESTING": True,
         "SECRET_KEY": "test",
         "WTF_CSRF_ENABLED": False,
+        # Most tests let curators publish directly; tests/reviews turn review back on.
+        "REVIEW_REQUIRED": False,
     })
     with app.app_context():
         db.create_all()

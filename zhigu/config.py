@@ -6,6 +6,8 @@ PAGE_SIZE = 20
 SIMILAR_LIMIT = 10
 #: Seconds an index writer waits for the lock held by another process before giving up.
 INDEX_WRITER_TIMEOUT = 30.0
+#: Curators submit drafts for review by a manager of their park; False lets them publish directly.
+REVIEW_REQUIRED = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True

@@ -92,6 +92,10 @@ def build_spec() -> dict:
               operations={"get": _op("Read an initiative", response=initiative_ref, errors=("401", "404"))})
     spec.path("/api/v1/initiatives/{initiative_id}/feedback", parameters=initiative_id, operations={
         "post": _op("Record a verdict on a suggested case", body={"$ref": "#/components/schemas/Feedback"})})
+    from zhigu.api.openapi_collab import document as document_collaboration
+    document_collaboration(spec, _op)
+    from zhigu.trends.openapi import document as document_trends
+    document_trends(spec, _op)
     document = spec.to_dict()
     document["security"] = [{"bearer": []}, {}]
     return document

@@ -62,7 +62,8 @@ class FailureCase(db.Model):
     language: Mapped[str] = mapped_column(String(12), default="en")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     source_url: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(12), default="draft")
+    #: draft, in_review, changes_requested, rejected (see zhigu.reviews), published, retracted.
+    status: Mapped[str] = mapped_column(String(20), default="draft")
     visibility: Mapped[str] = mapped_column(String(12), default="public")
     retraction_reason: Mapped[str | None] = mapped_column(Text)
     retracted_at: Mapped[datetime | None]

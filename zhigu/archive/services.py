@@ -167,6 +167,7 @@ def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
     case = FailureCase(author=actor, park=actor.park, status="draft")
     _apply(case, values)
     if publish:
+        require(actor, "case.publish", case)
         _check_publishable(case)
         _publish(case)
     db.session.add(case)
@@ -180,12 +181,12 @@ def update_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     values = FailureCaseSchema(partial=True).load(_with_stored_partners(case, data))
     values.pop("status", None)
     values.pop("park", None)
-    if case.status != "draft" and "causes" in values and not values["causes"]:
+    if case.status in ("published", "retracted") and "causes" in values and not values["causes"]:
         raise ValidationError({"causes": ["A published case needs at least one cause."]})
     before = _snapshot(case)
     _apply(case, values)
     changes = _diff(before, _snapshot(case))
-    if changes and case.status != "draft":
+    if changes and case.status in ("published", "retracted"):
         db.session.add(CaseRevision(case=case, editor=actor, changes=changes, action="edit"))
     db.session.commit()
     return case
@@ -381,6 +382,9 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
         if case is None:
             case = FailureCase(status="published")
             db.session.add(case)
+            # imports publish without review; the history says so
+            case.revisions.append(CaseRevision(action="import", changes={
+                "status": {"old": None, "new": values.get("status") or "published"}}))
             created += 1
         else:
             updated += 1

@@ -10,6 +10,8 @@ from zhigu.auth.models import Role
 from zhigu.errors import PermissionDenied
 
 EDITOR_ROLES = (Role.curator, Role.manager, Role.admin)
+#: Statuses of a case that is not (yet) out: only its author, its park's managers and admins see it.
+UNPUBLISHED_STATUSES = ("draft", "in_review", "changes_requested", "rejected")
 
 
 def _role(user) -> Role | None:
@@ -26,13 +28,15 @@ def manages_park(user, park_id: int | None) -> bool:
 
 
 def is_author(user, case) -> bool:
-    return _role(user) is not None and case.author_id == user.id
+    # a new case has its author set through the relationship before it is flushed
+    author_id = case.author_id if case.author_id is not None else getattr(getattr(case, "author", None), "id", None)
+    return _role(user) is not None and author_id == user.id
 
 
 def can_view_case(user, case) -> bool:
     if is_admin(user) or is_author(user, case) or manages_park(user, case.park_id):
         return True
-    if case.status == "draft":
+    if case.status in UNPUBLISHED_STATUSES:
         return False
     if case.visibility == "public":
         return True
@@ -45,6 +49,35 @@ def can_edit_case(user, case) -> bool:
     if is_admin(user) or manages_park(user, case.park_id):
         return True
     return is_author(user, case) and _role(user) in EDITOR_ROLES
+
+
+def _park_id(case) -> int | None:
+    """A new case has its park set through the relationship before it is flushed."""
+    return case.park_id if case.park_id is not None else getattr(case.park, "id", None)
+
+
+def review_required() -> bool:
+    """Curators submit drafts for review unless the app is configured with REVIEW_REQUIRED = False."""
+    from flask import current_app, has_app_context
+    return not has_app_context() or bool(current_app.config.get("REVIEW_REQUIRED", True))
+
+
+def can_publish_directly(user, case=None) -> bool:
+    """Managers of the case's park and admins publish without review; curators only when review is off."""
+    if is_admin(user):
+        return True
+    if case is None:
+        return _role(user) == Role.manager or (not review_required() and _role(user) in EDITOR_ROLES)
+    if manages_park(user, _park_id(case)):
+        return True
+    return not review_required() and can_edit_case(user, case)
+
+
+def can_review_case(user, case=None) -> bool:
+    """A manager of the case's park or an admin, never its author."""
+    if case is None:
+        return is_admin(user) or (_role(user) == Role.manager and user.park_id is not None)
+    return (is_admin(user) or manages_park(user, _park_id(case))) and not is_author(user, case)
 
 
 def can_see_org(user, case) -> bool:
@@ -60,9 +93,14 @@ RULES = {
     "case.create": lambda user, obj=None: _role(user) in EDITOR_ROLES,
     "case.view": can_view_case,
     "case.edit": can_edit_case,
-    "case.publish": can_edit_case,
+    "case.publish": can_publish_directly,
+    "case.submit": lambda user, case: is_author(user, case) and _role(user) in EDITOR_ROLES,
+    "case.review": can_review_case,
+    "case.review_history": lambda user, case: is_admin(user) or is_author(user, case)
+    or manages_park(user, case.park_id),
     "case.retract": can_edit_case,
     "case.see_org": can_see_org,
+    "review.queue": lambda user, obj=None: can_review_case(user),
     "initiative.create": lambda user, obj=None: _role(user) is not None,
     "initiative.view": can_view_initiative,
     "initiative.feedback": can_view_initiative,

@@ -1,0 +1,52 @@
+"""Subscriptions and in-app notifications; digests are sent from unread, un-mailed notifications."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from zhigu.archive.models import FailureCase
+from zhigu.auth.models import User
+from zhigu.db import now_utc
+from zhigu.extensions import db
+
+SUBSCRIPTION_KINDS = ("case", "cause", "sector", "market", "search", "initiative")
+DIGEST_FREQUENCIES = ("never", "daily", "weekly")
+
+
+class Notification(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    #: What happened: review_submitted, review_decision, comment, case_edited, link, new_case, similar_case.
+    kind: Mapped[str] = mapped_column(String(30))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    read_at: Mapped[datetime | None]
+    #: Set when the notification went out in an e-mail digest.
+    emailed_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+    case: Mapped[FailureCase | None] = relationship()
+
+
+class Subscription(db.Model):
+    __table_args__ = (UniqueConstraint("user_id", "kind", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    #: One of SUBSCRIPTION_KINDS.
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Case id, cause code, sector code, country code, query string or initiative id, as text.
+    target: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    user: Mapped[User] = relationship()
+
+
+class DigestSetting(db.Model):
+    """A user's e-mail digest choice and when the last digest went out."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    #: One of DIGEST_FREQUENCIES.
+    frequency: Mapped[str] = mapped_column(String(10), default="daily")
+    last_sent_at: Mapped[datetime | None]

@@ -1,0 +1,145 @@
+"""Review use cases: submit a draft, claim it, approve / request changes / reject, and the queue.
+
+A curator's case goes draft → in_review → published (approved), changes_requested (back to the author, who
+edits and submits again) or rejected. Managers of the case's park and admins may also publish directly
+(zhigu.archive.services.publish_case, recorded as a "publish" revision); imports are recorded as "import".
+"""
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from zhigu.archive.models import CaseRevision, FailureCase
+from zhigu.archive.services import _check_publishable, _publish
+from zhigu.auth.models import Park, Role, User
+from zhigu.auth.permissions import can, require
+from zhigu.errors import ZhiguError
+from zhigu.extensions import db
+from zhigu.notify.services import notify
+from zhigu.reviews.models import ReviewEvent
+from zhigu.reviews.schemas import ReviewDecisionSchema, ReviewQueueSchema
+
+SUBMITTABLE = ("draft", "changes_requested")
+DECISION_STATUS = {"approve": "published", "request_changes": "changes_requested", "reject": "rejected"}
+DECISION_EVENT = {"approve": "approved", "request_changes": "changes_requested", "reject": "rejected"}
+
+
+def reviewers_of(case: FailureCase) -> list[User]:
+    """Managers of the case's park, or the admins when it has no park."""
+    query = select(User).where(User.is_active.is_(True))
+    if case.park_id:
+        query = query.where(User.role == Role.manager, User.park_id == case.park_id)
+    else:
+        query = query.where(User.role == Role.admin)
+    return list(db.session.scalars(query))
+
+
+def submit_case(actor: User, case: FailureCase) -> FailureCase:
+    """Send a draft (or a case sent back for changes) to the park's reviewers."""
+    require(actor, "case.submit", case)
+    if case.status not in SUBMITTABLE:
+        raise ZhiguError("Only a draft or a case sent back for changes can be submitted for review.", 409)
+    _check_publishable(case)
+    case.status = "in_review"
+    db.session.add(ReviewEvent(case=case, actor=actor, action="submitted"))
+    notify(reviewers_of(case), "review_submitted", case, f"{actor.display_name} submitted “{case.title}” for review.",
+           exclude=actor)
+    db.session.commit()
+    return case
+
+
+def claim_case(actor: User, case: FailureCase) -> FailureCase:
+    """Take a case in review, so that other reviewers see who is on it."""
+    require(actor, "case.review", case)
+    if case.status != "in_review":
+        raise ZhiguError("Only a case in review can be claimed.", 409)
+    db.session.add(ReviewEvent(case=case, actor=actor, action="claimed"))
+    db.session.commit()
+    return case
+
+
+def review_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
+    """Approve (publish), request changes (back to the author) or reject, with a comment."""
+    require(actor, "case.review", case)
+    values = ReviewDecisionSchema().load(data)
+    if case.status != "in_review":
+        raise ZhiguError("This case is not waiting for review.", 409)
+    decision = values["decision"]
+    if decision == "approve":
+        _check_publishable(case)
+        _publish(case)
+        db.session.add(CaseRevision(case=case, editor=actor, action="publish",
+                                    changes={"status": {"old": "in_review", "new": "published"}}))
+    else:
+        case.status = DECISION_STATUS[decision]
+    db.session.add(ReviewEvent(case=case, actor=actor, action=DECISION_EVENT[decision], comment=values["comment"]))
+    words = {"approve": "approved and published", "request_changes": "sent back for changes", "reject": "rejected"}
+    notify([case.author], "review_decision", case, f"“{case.title}” was {words[decision]} by {actor.display_name}."
+           + (f" {values['comment']}" if values["comment"] else ""), exclude=actor)
+    db.session.commit()
+    return case
+
+
+def history(actor, case: FailureCase) -> list[ReviewEvent]:
+    """The review trail, oldest first; for the author, the park's managers and admins."""
+    if not can(actor, "case.review_history", case):
+        return []
+    return list(db.session.scalars(select(ReviewEvent).where(ReviewEvent.case_id == case.id)
+                                   .order_by(ReviewEvent.created_at, ReviewEvent.id)))
+
+
+class QueueItem:
+    def __init__(self, case: FailureCase, submitted: ReviewEvent | None, claim: ReviewEvent | None):
+        self.case, self.submitted, self.claim = case, submitted, claim
+
+    @property
+    def claimed_by(self) -> User | None:
+        return self.claim.actor if self.claim else None
+
+
+def review_queue(actor: User, args: dict | None = None) -> list[QueueItem]:
+    """Cases in review the actor may decide on, longest waiting first, filtered by claim, park and title."""
+    require(actor, "review.queue")
+    filters = ReviewQueueSchema().load(args or {})
+    query = select(FailureCase).where(FailureCase.status == "in_review")
+    if actor.role != Role.admin:
+        query = query.where(FailureCase.park_id == actor.park_id)
+    elif filters["park"]:
+        query = query.join(Park, Park.id == FailureCase.park_id).where(Park.slug == filters["park"])
+    if filters["q"]:
+        query = query.where(FailureCase.title.ilike(f"%{filters['q']}%"))
+    items = []
+    for case in db.session.scalars(query):
+        if not can(actor, "case.review", case):
+            continue
+        events = db.session.scalars(select(ReviewEvent).where(ReviewEvent.case_id == case.id)
+                                    .order_by(ReviewEvent.id.desc())).all()
+        submitted = next((e for e in events if e.action == "submitted"), None)
+        claim = next((e for e in events if e.action == "claimed" and (submitted is None or e.id > submitted.id)), None)
+        item = QueueItem(case, submitted, claim)
+        claimed_id = item.claimed_by.id if item.claimed_by else None
+        if ((filters["claimed"] == "me" and claimed_id != actor.id)
+                or (filters["claimed"] == "unclaimed" and claimed_id is not None)
+                or (filters["claimed"] == "others" and claimed_id in (None, actor.id))):
+            continue
+        items.append(item)
+    items.sort(key=lambda i: (i.submitted.created_at if i.submitted else i.case.updated_at).replace(tzinfo=None))
+    return items
+
+
+def queue_item_to_dict(item: QueueItem) -> dict:
+    from flask import url_for
+
+    return {"case_id": item.case.id, "title": item.case.title,
+            "url": url_for("archive.detail", case_id=item.case.id, _external=True),
+            "author": item.case.author.display_name if item.case.author else None,
+            "park": item.case.park.slug if item.case.park else None,
+            "submitted_at": item.submitted.created_at.isoformat() if item.submitted else None,
+            "claimed_by": item.claimed_by.display_name if item.claimed_by else None}
+
+
+def event_to_dict(event: ReviewEvent) -> dict:
+    return {"id": event.id, "action": event.action, "comment": event.comment,
+            "actor": event.actor.display_name if event.actor else None, "created_at": event.created_at.isoformat()}
+
+
+def validation_message(err: ValidationError) -> str:
+    return " ".join(m for msgs in err.normalized_messages().values() for m in (msgs if isinstance(msgs, list) else [msgs]))
