@@ -60,12 +60,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from zhigu import api, archive, auth, initiatives, notify, reviews, search, site
+    from zhigu import trends
 
     app.register_blueprint(site.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(archive.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(initiatives.bp)
+    app.register_blueprint(trends.bp)
     app.register_blueprint(reviews.bp)
     app.register_blueprint(notify.bp)
     app.register_blueprint(api.bp)

@@ -85,6 +85,29 @@ def can_see_org(user, case) -> bool:
     return not case.anonymize or is_admin(user) or is_author(user, case) or manages_park(user, case.park_id)
 
 
+def published_visible_clause(user):
+    """SQL condition matching the published cases `user` may open: can_view_case as a WHERE clause.
+
+    Aggregates (trends) count rows in SQL, so they need the rule as a query; tests check that it selects
+    exactly the published cases can_view_case allows, for every role.
+    """
+    from sqlalchemy import and_, or_
+
+    from zhigu.archive.models import FailureCase
+
+    published = FailureCase.status == "published"
+    if is_admin(user):
+        return published
+    allowed = [FailureCase.visibility == "public"]
+    if _role(user) is not None:
+        allowed.append(FailureCase.author_id == user.id)
+        if user.park_id is not None:
+            allowed.append(and_(FailureCase.visibility == "park", FailureCase.park_id == user.park_id))
+            if _role(user) == Role.manager:
+                allowed.append(FailureCase.park_id == user.park_id)
+    return and_(published, or_(*allowed))
+
+
 def can_view_initiative(user, initiative) -> bool:
     return is_admin(user) or (_role(user) is not None and initiative.founder_id == user.id)
 
@@ -107,6 +130,7 @@ RULES = {
     "admin.users": lambda user, obj=None: is_admin(user),
     "admin.parks": lambda user, obj=None: is_admin(user),
     "admin.causes": lambda user, obj=None: is_admin(user),
+    "trends.view": lambda user, obj=None: _role(user) is not None,
 }
 
 

@@ -1,0 +1,235 @@
+"""Trends aggregates on a known fixture archive: every count, share, median and spread computed by hand.
+
+The portfolio (2024 is the window; 2023 the previous period, as the window is 366 days long the previous one
+is 2022-12-31..2023-12-31):
+
+    #  park  filer       visibility  status     cause              sector  region            markets  stage     started     ended       money
+    1  A     author      public      published  market.no_demand   energy  Zhejiang/Hangzhou KZ, UZ   pilot     2023-01-01  2024-02-10  100 CNY
+    2  A     author      public      published  market.no_demand   energy  Zhejiang/Ningbo   KZ       idea      2024-01-01  2024-05-01  300 CNY
+    3  A     author      private     published  money.cash_out     health  Zhejiang/Hangzhou -        launched  -           2024-08-15  50 USD
+    4  B     curator_b   private     published  money.cash_out     health  Jiangsu/Suzhou    -        pilot     -           2024-03-01  -
+    5  B     curator_b   park        published  market.no_demand   energy  Jiangsu/Suzhou    KZ       pilot     -           2024-04-01  -
+    6  A     author      public      draft      market.no_demand   ...                                                    2024-06-01
+    7  A     author      public      retracted  market.no_demand   ...                                                    2024-06-01
+    8  A     author      public      published  market.no_demand   ...                                                    2023-06-01
+    9  A     author      public      published  money.cash_out     ...                                                    2023-07-01
+"""
+from datetime import date, datetime
+
+import pytest
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from helpers import reload
+from zhigu.archive.models import FailureCase
+from zhigu.auth.permissions import can_view_case, published_visible_clause
+from zhigu.extensions import db
+from zhigu.trends import services
+from zhigu.trends.services import Spread, Window, compute_trends, default_window, periods_of
+
+YEAR_2024 = {"from": "2024-01-01", "to": "2024-12-31"}
+
+
+@pytest.fixture
+def portfolio(ctx, cast, make_case):
+    a, b = cast.author, cast.curator_b
+    rows = [
+        (a, "published", dict(causes=["market.no_demand"], sector="energy", region="Zhejiang/Hangzhou",
+                              target_markets=["KZ", "UZ"], stage_reached="pilot", started_on="2023-01-01",
+                              ended_on="2024-02-10", money_lost="100", currency="CNY")),
+        (a, "published", dict(causes=["market.no_demand"], sector="energy", region="Zhejiang/Ningbo",
+                              target_markets=["KZ"], stage_reached="idea", started_on="2024-01-01",
+                              ended_on="2024-05-01", money_lost="300", currency="CNY")),
+        (a, "published", dict(causes=["money.cash_out"], sector="health", region="Zhejiang/Hangzhou",
+                              target_markets=[], stage_reached="launched", ended_on="2024-08-15",
+                              money_lost="50", currency="USD", visibility="private")),
+        (b, "published", dict(causes=["money.cash_out"], sector="health", region="Jiangsu/Suzhou",
+                              target_markets=[], ended_on="2024-03-01", visibility="private")),
+        (b, "published", dict(causes=["market.no_demand"], sector="energy", region="Jiangsu/Suzhou",
+                              target_markets=["KZ"], ended_on="2024-04-01", visibility="park")),
+        (a, "draft", dict(ended_on="2024-06-01")),
+        (a, "retracted", dict(ended_on="2024-06-01")),
+        (a, "published", dict(causes=["market.no_demand"], ended_on="2023-06-01")),
+        (a, "published", dict(causes=["money.cash_out"], ended_on="2023-07-01")),
+    ]
+    return [make_case(author, status=status, **overrides) for author, status, overrides in rows]
+
+
+def trends_for(user, **params):
+    return compute_trends(reload(user), {**YEAR_2024, **params}, with_recurrences=False)
+
+
+def test_manager_counts_own_park_private_cases_not_other_parks(portfolio, cast):
+    trends = trends_for(cast.manager_a)
+
+    assert trends.total == 3
+    assert trends.previous_total == 2
+    assert trends.counts["cause"] == [("market.no_demand", 2), ("money.cash_out", 1)]
+    assert trends.counts["family"] == [("market", 2), ("money", 1)]
+    assert trends.counts["sector"] == [("energy", 2), ("health", 1)]
+    assert trends.counts["region"] == [("Zhejiang/Hangzhou", 2), ("Zhejiang/Ningbo", 1)]
+    assert trends.counts["market"] == [("KZ", 2), ("(none)", 1), ("UZ", 1)]
+    assert trends.counts["stage"] == [("idea", 1), ("launched", 1), ("pilot", 1)]
+
+
+@pytest.mark.parametrize("who, expected", [
+    ("admin", 5),        # every published case in the window
+    ("manager_a", 3),    # 1, 2 and A's private 3
+    ("author", 3),       # the filer of 1, 2, 3
+    ("member_a", 2),     # public 1, 2 only: 3 is private
+    ("member_b", 3),     # public 1, 2 and B's park case 5
+    ("manager_b", 4),    # 1, 2 and B's cases 4, 5
+    ("curator_a", 2),
+])
+def test_nobody_counts_a_case_they_may_not_open(portfolio, cast, who, expected):
+    assert trends_for(getattr(cast, who)).total == expected
+
+
+def test_sql_visibility_matches_can_view_case_for_every_role(portfolio, cast):
+    cases = db.session.scalars(select(FailureCase)).all()
+    for name in ("admin", "manager_a", "manager_b", "author", "member_a", "member_b", "curator_a", "curator_b"):
+        user = reload(getattr(cast, name))
+        by_sql = set(db.session.scalars(select(FailureCase.id).where(published_visible_clause(user))))
+        by_rule = {case.id for case in cases if case.status == "published" and can_view_case(user, case)}
+        assert by_sql == by_rule, name
+
+
+def test_shares_and_their_change_against_the_previous_period(portfolio, cast):
+    top = trends_for(cast.manager_a).top_causes
+
+    assert top == [
+        {"cause": "market.no_demand", "count": 2, "share": 0.6667, "previous_count": 1, "previous_share": 0.5,
+         "change": 0.1667},
+        {"cause": "money.cash_out", "count": 1, "share": 0.3333, "previous_count": 1, "previous_share": 0.5,
+         "change": -0.1667},
+    ]
+
+
+def test_money_and_time_to_failure_medians_and_spread_by_cause(portfolio, cast):
+    trends = trends_for(cast.manager_a)
+
+    assert trends.money == [
+        ("market.no_demand", "CNY", Spread(n=2, median=200.0, p25=150.0, p75=250.0, low=100.0, high=300.0)),
+        ("money.cash_out", "USD", Spread(n=1, median=50.0, p25=50.0, p75=50.0, low=50.0, high=50.0)),
+    ]
+    # 2023-01-01 -> 2024-02-10 is 405 days; 2024-01-01 -> 2024-05-01 is 121; case 3 has no start date.
+    assert trends.time_to_failure == [
+        ("market.no_demand", Spread(n=2, median=263.0, p25=192.0, p75=334.0, low=121.0, high=405.0)),
+    ]
+
+
+def test_timeline_by_quarter_and_by_year(portfolio, cast):
+    trends = trends_for(cast.manager_a)
+    assert trends.granularity == "quarter"
+    assert trends.periods == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
+    assert trends.timeline == {
+        "market.no_demand": {"2024-Q1": 1, "2024-Q2": 1, "2024-Q3": 0, "2024-Q4": 0},
+        "money.cash_out": {"2024-Q1": 0, "2024-Q2": 0, "2024-Q3": 1, "2024-Q4": 0},
+    }
+
+    long = compute_trends(reload(cast.admin), {"from": "2020-01-01", "to": "2024-12-31", "by": "family"},
+                          with_recurrences=False)
+    assert long.granularity == "year"
+    assert long.periods == ["2020", "2021", "2022", "2023", "2024"]
+    assert long.timeline == {"market": {"2020": 0, "2021": 0, "2022": 0, "2023": 1, "2024": 3},
+                             "money": {"2020": 0, "2021": 0, "2022": 0, "2023": 1, "2024": 2}}
+
+
+def test_timeline_by_market_counts_each_market_of_a_case(portfolio, cast):
+    trends = trends_for(cast.manager_a, by="market")
+    assert trends.timeline["KZ"] == {"2024-Q1": 1, "2024-Q2": 1, "2024-Q3": 0, "2024-Q4": 0}
+    assert trends.timeline["UZ"]["2024-Q1"] == 1
+
+
+def test_scope_park_and_region(portfolio, cast):
+    assert trends_for(cast.manager_b, scope="park").total == 2                    # 4 and 5
+    assert trends_for(cast.admin, scope="region", region="Zhejiang").total == 3
+    assert trends_for(cast.admin, scope="region", region="Zhejiang/Hangzhou").total == 2
+    assert trends_for(cast.admin, scope="region", region="Zhe").total == 0       # whole parts only
+    assert trends_for(cast.member_a, scope="region", region="Jiangsu").total == 0  # 4, 5 are not theirs
+
+
+def test_scope_park_without_a_park_is_a_field_error(portfolio, cast):
+    with pytest.raises(ValidationError) as err:
+        trends_for(cast.admin, scope="park")
+    assert "scope" in err.value.messages
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"scope": "planet"}, "scope"),
+    ({"scope": "region"}, "region"),
+    ({"from": "2024-13-01"}, "from"),
+    ({"from": "2024-05-01", "to": "2024-04-01"}, "from"),
+    ({"by": "colour"}, "by"),
+])
+def test_bad_filters_are_field_errors(ctx, cast, params, field):
+    with pytest.raises(ValidationError) as err:
+        compute_trends(reload(cast.manager_a), params, with_recurrences=False)
+    assert field in err.value.messages
+
+
+def test_windows_and_periods():
+    # Eight quarters, the current one (2024-Q3) included: 2022-Q4 to today.
+    assert default_window(date(2024, 8, 15)) == Window(date(2022, 10, 1), date(2024, 8, 15))
+    assert Window(date(2024, 1, 1), date(2024, 12, 31)).previous() == Window(date(2022, 12, 31), date(2023, 12, 31))
+    assert periods_of(Window(date(2023, 11, 5), date(2024, 2, 1)), "quarter") == ["2023-Q4", "2024-Q1"]
+
+
+def test_case_without_end_date_counts_when_published(ctx, cast, make_case):
+    case = make_case(cast.author)
+    case.published_at = datetime(2024, 3, 31, 23, 30)
+    db.session.commit()
+
+    assert trends_for(cast.admin).timeline == {"market.no_demand": {"2024-Q1": 1, "2024-Q2": 0, "2024-Q3": 0,
+                                                                     "2024-Q4": 0}}
+    assert compute_trends(reload(cast.admin), {"from": "2024-03-31", "to": "2024-03-31"},
+                          with_recurrences=False).total == 1
+
+
+def test_visitor_and_unknown_users_may_not_see_trends(ctx):
+    from flask_login import AnonymousUserMixin
+    from zhigu.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        compute_trends(AnonymousUserMixin(), {})
+
+
+# -- recurrences ------------------------------------------------------------------------------------------
+
+SOLAR = dict(title="Rooftop solar leasing for factories in Tashkent",
+             summary="Leased rooftop solar panels to textile factories in Tashkent; the grid operator refused "
+                     "net metering and the leases never paid back.",
+             lessons="Secure the grid operator's net metering approval before signing leases.",
+             causes=["policy.regulation"], sector="energy", target_markets=["UZ"])
+BAKERY = dict(title="Bakery chain franchise in Almaty", causes=["market.no_demand"], sector="agriculture",
+              summary="A franchise of Chinese bakeries opened six shops but customers preferred local bread.",
+              lessons="Test the product with local customers before opening shops.", target_markets=["KZ"])
+
+
+def _published(case, when: datetime):
+    case.published_at = when
+    db.session.commit()
+    return case
+
+
+def test_recurrence_lists_a_new_case_resembling_an_earlier_one(ctx, cast, make_case):
+    earlier = _published(make_case(cast.author, **SOLAR), datetime(2023, 5, 1))
+    again = _published(make_case(cast.author, **dict(SOLAR, title="Solar panel leases for Tashkent factories")),
+                       datetime(2024, 6, 1))
+    _published(make_case(cast.author, **BAKERY), datetime(2024, 7, 1))
+
+    found = services.recurrences(reload(cast.manager_a), services.parse_params({}),
+                                 Window(date(2024, 1, 1), date(2024, 12, 31)))
+
+    assert [(r["case"].id, r["earlier"].id) for r in found] == [(again.id, earlier.id)]
+    assert found[0]["score"] >= services.RECURRENCE_THRESHOLD
+
+
+def test_recurrence_never_shows_an_earlier_case_the_viewer_may_not_open(ctx, cast, make_case):
+    _published(make_case(cast.curator_b, **dict(SOLAR, visibility="private")), datetime(2023, 5, 1))
+    _published(make_case(cast.author, **SOLAR), datetime(2024, 6, 1))
+
+    params, window = services.parse_params({}), Window(date(2024, 1, 1), date(2024, 12, 31))
+    assert services.recurrences(reload(cast.manager_a), params, window) == []
+    assert len(services.recurrences(reload(cast.manager_b), params, window)) == 1
+

@@ -1,0 +1,6 @@
+"""Trends: what a park's failures have in common, over time, counted over the cases the viewer may open."""
+from flask import Blueprint
+
+bp = Blueprint("trends", __name__)
+
+from zhigu.trends import api, views  # noqa: E402,F401

@@ -1,0 +1,298 @@
+"""Aggregates of the trends dashboard and of `GET /api/v1/trends`.
+
+Contract:
+- Only **published** cases the viewer may open count (`published_visible_clause`, the SQL form of
+  `can_view_case`): a manager of park A counts A's private cases, never park B's.
+- Scope narrows further: `park` = cases filed in the viewer's park, `region` = cases whose region is the
+  given one or lies inside it ("Zhejiang" covers "Zhejiang/Hangzhou"), `all` = everything the viewer may see.
+- A case falls in a period by its **failure date**: `ended_on`, or the day it was published when the
+  filer gave no end date. The recurrence list is about *newly published* cases, so it uses `published_at`.
+- Counts are grouped in SQL. Target markets are a JSON list, which no portable SQL can unnest, and medians
+  have no portable SQL either, so those two read the few columns they need and finish in Python.
+- Default window: the last eight quarters up to today. Periods are quarters when the window is at most
+  three years long, else years. The previous period of the top-causes comparison is the window of the same
+  length that ends the day before `from`.
+"""
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from marshmallow import ValidationError
+from sqlalchemy import and_, extract, func, or_, select, true
+
+from zhigu.archive.models import CaseCause, Cause, FailureCase
+from zhigu.auth.permissions import published_visible_clause, require
+from zhigu.db import now_utc
+from zhigu.extensions import db
+from zhigu.search.services import similar_to_case
+from zhigu.trends.schemas import DIMENSIONS, TrendsQuerySchema
+
+#: A new case and an earlier one count as a recurrence when `similar_to_case` scores the pair at least this.
+#: Measured with bench/recurrence_threshold.py over the top 10 of every case: at 0.70, 77% of the pairs kept
+#: are judged the same failure on bench/zh_eval (65 pairs; 52% at 0.60, 38% at 0.50) and 90% on the AIID
+#: same-actor-same-failure set (10 pairs; 64% at 0.60). A recurrence reads as "this lesson was available and
+#: not used", so a wrong pair costs more than a missed one: the threshold favours precision (it keeps ~13%
+#: of the judged pairs).
+RECURRENCE_THRESHOLD = 0.70
+#: ... and they share at least this many distinctive words (`why["terms"]`). Without it a case about a topic
+#: nobody else wrote about reaches 0.70 with no shared word at all: its few weak hits get the full rank share
+#: (0.3) and the full vote of their common primary cause (0.4). The bench applies the same rule.
+RECURRENCE_MIN_TERMS = 3
+#: At most this many newly published cases are checked (most recent first): each check is a similar search.
+RECURRENCE_CHECKED = 30
+#: Earlier cases kept per new case.
+RECURRENCE_PER_CASE = 3
+#: Categories drawn as their own series in the timeline; the rest are summed as "other".
+TIMELINE_SERIES = 6
+#: How many causes the top-recurring list shows.
+TOP_CAUSES = 5
+NONE = "(none)"
+OTHER = "(other)"
+QUARTER_MAX_DAYS = 3 * 366
+
+
+@dataclass
+class Window:
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Window":
+        end = self.start - timedelta(days=1)
+        return Window(end - timedelta(days=self.days - 1), end)
+
+
+@dataclass
+class Spread:
+    """Median and spread of a set of numbers; quartiles only from two values up."""
+
+    n: int
+    median: float | None = None
+    p25: float | None = None
+    p75: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+    @classmethod
+    def of(cls, values: list[float]) -> "Spread":
+        if not values:
+            return cls(0)
+        values = sorted(values)
+        if len(values) == 1:
+            return cls(1, values[0], values[0], values[0], values[0], values[0])
+        p25, _, p75 = statistics.quantiles(values, n=4, method="inclusive")
+        return cls(len(values), statistics.median(values), p25, p75, values[0], values[-1])
+
+
+@dataclass
+class Trends:
+    params: dict
+    window: Window
+    previous: Window
+    granularity: str
+    total: int
+    previous_total: int
+    periods: list[str]
+    #: {category: {period: count}} for the `by` dimension.
+    timeline: dict[str, dict[str, int]]
+    #: {dimension: [(category, count)]}, largest first.
+    counts: dict[str, list[tuple[str, int]]]
+    #: [(cause, currency, Spread)] of money lost.
+    money: list[tuple[str, str, Spread]]
+    #: [(cause, Spread)] of days from start to end.
+    time_to_failure: list[tuple[str, Spread]]
+    #: [{"cause", "count", "share", "previous_count", "previous_share", "change"}]
+    top_causes: list[dict]
+    recurrences: list[dict] = field(default_factory=list)
+
+
+def parse_params(data) -> dict:
+    """Validate the request's filters (a dict of strings); raises ValidationError."""
+    return TrendsQuerySchema().load(data)
+
+
+def default_window(today: date) -> Window:
+    """The last eight quarters, the current one included."""
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    year, month = quarter_start.year, quarter_start.month - 21
+    while month < 1:
+        year, month = year - 1, month + 12
+    return Window(date(year, month, 1), today)
+
+
+def resolve_window(params: dict, today: date | None = None) -> Window:
+    today = today or now_utc().date()
+    start, end = params.get("from_"), params.get("to")
+    if start and end:
+        return Window(start, end)
+    default = default_window(end or today)
+    if start:
+        return Window(start, max(start, today))
+    return Window(default.start, end or default.end)
+
+
+def period_label(year: int, month: int, granularity: str) -> str:
+    return str(year) if granularity == "year" else f"{year}-Q{(month - 1) // 3 + 1}"
+
+
+def periods_of(window: Window, granularity: str) -> list[str]:
+    labels, year, month = [], window.start.year, window.start.month
+    while date(year, month, 1) <= window.end:
+        label = period_label(year, month, granularity)
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return labels
+
+
+def failure_date():
+    """The day a case counts as having failed: its end date, else its publication."""
+    return func.coalesce(FailureCase.ended_on, FailureCase.published_at)
+
+
+def _scope_clause(viewer, params: dict):
+    scope = params["scope"]
+    if scope == "park":
+        if getattr(viewer, "park_id", None) is None:
+            raise ValidationError({"scope": ["You belong to no park; choose a region or all."]})
+        return FailureCase.park_id == viewer.park_id
+    if scope == "region":
+        region = params["region"].strip().strip("/")
+        escaped = region.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return or_(FailureCase.region == region, FailureCase.region.like(escaped + "/%", escape="\\"))
+    return true()
+
+
+def _base(viewer, params: dict, window: Window):
+    """WHERE clause: visible to the viewer, in scope, failed inside the window."""
+    when = failure_date()
+    return and_(published_visible_clause(viewer), _scope_clause(viewer, params),
+                when >= window.start, when < window.end + timedelta(days=1))
+
+
+def _primary_join(query):
+    return (query.outerjoin(CaseCause, and_(CaseCause.case_id == FailureCase.id, CaseCause.is_primary))
+            .outerjoin(Cause, Cause.id == CaseCause.cause_id))
+
+
+#: Column of each SQL-groupable dimension (market is a JSON list: counted in Python).
+def _dimension_column(dimension: str):
+    return {"cause": Cause.code, "family": Cause.family, "sector": FailureCase.sector,
+            "region": FailureCase.region, "stage": FailureCase.stage_reached}[dimension]
+
+
+def _grouped(where, dimension: str, *extra) -> list[tuple]:
+    """(category, *extra, count) rows for a dimension; markets are unnested in Python."""
+    if dimension == "market":
+        rows = db.session.execute(select(FailureCase.target_markets, *extra).where(where))
+        counts: Counter = Counter()
+        for markets, *rest in rows:
+            for market in (markets or [NONE]):
+                counts[(market, *rest)] += 1
+        return [(*key, count) for key, count in counts.items()]
+    column = _dimension_column(dimension)
+    query = _primary_join(select(column, *extra, func.count(FailureCase.id)).select_from(FailureCase))
+    return [(category if category is not None else NONE, *rest)
+            for category, *rest in db.session.execute(query.where(where).group_by(column, *extra))]
+
+
+def _ranked(rows) -> list[tuple[str, int]]:
+    return sorted(((category, count) for category, count in rows), key=lambda row: (-row[1], row[0]))
+
+
+def _timeline(where, dimension: str, granularity: str, periods: list[str]) -> dict[str, dict[str, int]]:
+    year = extract("year", failure_date())
+    month = extract("month", failure_date())
+    table: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(periods, 0))
+    for category, y, m, count in _grouped(where, dimension, year, month):
+        label = period_label(int(y), int(m), granularity)
+        if label in table[category]:
+            table[category][label] += count
+    totals = Counter({category: sum(row.values()) for category, row in table.items()})
+    keep = [category for category, _ in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))][:TIMELINE_SERIES]
+    result = {category: table[category] for category in keep}
+    rest = [category for category in table if category not in keep]
+    if rest:
+        result[OTHER] = {p: sum(table[c][p] for c in rest) for p in periods}
+    return result
+
+
+def _spreads(where):
+    rows = db.session.execute(_primary_join(
+        select(Cause.code, FailureCase.money_lost, FailureCase.currency, FailureCase.started_on,
+               FailureCase.ended_on).select_from(FailureCase)).where(where))
+    money: dict[tuple[str, str], list[float]] = defaultdict(list)
+    days: dict[str, list[float]] = defaultdict(list)
+    for cause, lost, currency, started, ended in rows:
+        cause = cause or NONE
+        if lost is not None:
+            money[(cause, currency or "?")].append(float(lost))
+        if started and ended and ended >= started:
+            days[cause].append(float((ended - started).days))
+    money_rows = sorted(((c, cur, Spread.of(v)) for (c, cur), v in money.items()), key=lambda r: (-r[2].n, r[0], r[1]))
+    day_rows = sorted(((c, Spread.of(v)) for c, v in days.items()), key=lambda r: (-r[1].n, r[0]))
+    return money_rows, day_rows
+
+
+def _top_causes(now: list[tuple[str, int]], before: list[tuple[str, int]], total: int, previous_total: int):
+    earlier = dict(before)
+    rows = []
+    for cause, count in [row for row in now if row[0] != NONE][:TOP_CAUSES]:
+        share = count / total if total else 0.0
+        previous_count = earlier.get(cause, 0)
+        previous_share = previous_count / previous_total if previous_total else None
+        rows.append({"cause": cause, "count": count, "share": round(share, 4), "previous_count": previous_count,
+                     "previous_share": None if previous_share is None else round(previous_share, 4),
+                     "change": None if previous_share is None else round(share - previous_share, 4)})
+    return rows
+
+
+def is_recurrence(result) -> bool:
+    """Whether a similar-case result resembles its query closely enough to call the pair a recurrence."""
+    return result.score >= RECURRENCE_THRESHOLD and len(result.why.get("terms") or ()) >= RECURRENCE_MIN_TERMS
+
+
+def recurrences(viewer, params: dict, window: Window) -> list[dict]:
+    """Newly published cases (in scope and window) that closely resemble a case published before them."""
+    where = and_(published_visible_clause(viewer), _scope_clause(viewer, params),
+                 FailureCase.published_at >= window.start,
+                 FailureCase.published_at < window.end + timedelta(days=1))
+    new_cases = db.session.scalars(select(FailureCase).where(where)
+                                   .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
+                                   .limit(RECURRENCE_CHECKED))
+    found = []
+    for case in new_cases:
+        earlier = [result for result in similar_to_case(viewer, case, limit=RECURRENCE_PER_CASE * 3)
+                   if is_recurrence(result) and result.case.published_at
+                   and result.case.published_at < case.published_at]
+        for result in earlier[:RECURRENCE_PER_CASE]:
+            found.append({"case": case, "earlier": result.case, "score": result.score, "why": result.why})
+    return found
+
+
+def compute_trends(viewer, data, today: date | None = None, with_recurrences: bool = True) -> Trends:
+    """Everything the dashboard shows, for the filters in `data` (query-string values)."""
+    require(viewer, "trends.view")
+    params = parse_params(data)
+    window = resolve_window(params, today)
+    previous = window.previous()
+    granularity = "quarter" if window.days <= QUARTER_MAX_DAYS else "year"
+    where = _base(viewer, params, window)
+    before = _base(viewer, params, previous)
+    total = db.session.scalar(select(func.count(FailureCase.id)).where(where))
+    previous_total = db.session.scalar(select(func.count(FailureCase.id)).where(before))
+    counts = {dimension: _ranked(_grouped(where, dimension)) for dimension in DIMENSIONS}
+    periods = periods_of(window, granularity)
+    money, days = _spreads(where)
+    return Trends(
+        params=params, window=window, previous=previous, granularity=granularity, total=total,
+        previous_total=previous_total, periods=periods,
+        timeline=_timeline(where, params["by"], granularity, periods), counts=counts, money=money,
+        time_to_failure=days,
+        top_causes=_top_causes(counts["cause"], _ranked(_grouped(before, "cause")), total, previous_total),
+        recurrences=recurrences(viewer, params, window) if with_recurrences else [],
+    )
