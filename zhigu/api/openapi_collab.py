@@ -1,8 +1,10 @@
 """OpenAPI paths of working together: reviews, comments, links, subscriptions and notifications."""
+from zhigu.comments.schemas import CommentSchema, HideSchema
 from zhigu.reviews.schemas import ReviewDecisionSchema
 
 CASE_ID = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 CASE_REF = {"$ref": "#/components/schemas/FailureCase"}
+COMMENT_ID = [{"name": "comment_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 REVIEW_EVENT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "action": {"type": "string"}, "comment": {"type": "string", "nullable": True},
     "actor": {"type": "string", "nullable": True}, "created_at": {"type": "string"}}}
@@ -28,3 +30,19 @@ def document(spec, op) -> None:
             {"name": "claimed", "in": "query", "schema": {"type": "string", "enum": ["all", "me", "unclaimed", "others"]}},
             {"name": "park", "in": "query", "schema": {"type": "string"}},
             {"name": "q", "in": "query", "schema": {"type": "string"}}])})
+    spec.components.schema("Comment", schema=CommentSchema)
+    spec.components.schema("Hide", schema=HideSchema)
+    comment_ref = {"$ref": "#/components/schemas/Comment"}
+    spec.path("/api/v1/cases/{case_id}/comments", parameters=CASE_ID, operations={
+        "get": op("A case's comments, oldest first, each with its replies; deleted and hidden ones keep their "
+                  "place without their text", response={"type": "array", "items": comment_ref}, errors=("401", "404")),
+        "post": op("Comment on a case, or reply to a top-level comment (parent_id)", body=comment_ref,
+                   response=comment_ref, status="201")})
+    spec.path("/api/v1/comments/{comment_id}", parameters=COMMENT_ID, operations={
+        "patch": op("Edit your comment", body={"type": "object", "properties": {"body": {"type": "string"}}},
+                    response=comment_ref),
+        "delete": op("Delete your comment (a marker stays in the thread)", response=comment_ref,
+                     errors=("401", "403", "404"))})
+    spec.path("/api/v1/comments/{comment_id}/hide", parameters=COMMENT_ID, operations={
+        "post": op("Hide a comment with a reason (managers of the park, admins)",
+                   body={"$ref": "#/components/schemas/Hide"}, response=comment_ref)})

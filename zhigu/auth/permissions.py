@@ -124,6 +124,13 @@ RULES = {
     "case.retract": can_edit_case,
     "case.see_org": can_see_org,
     "review.queue": lambda user, obj=None: can_review_case(user),
+    "case.audit": lambda user, case: is_admin(user) or manages_park(user, case.park_id),
+    "comment.create": lambda user, case: _role(user) is not None and can_view_case(user, case),
+    "comment.edit": lambda user, comment: _role(user) is not None and comment.author_id == user.id
+    and comment.deleted_at is None and comment.hidden_at is None,
+    "comment.delete": lambda user, comment: is_admin(user) or (_role(user) is not None
+                                                              and comment.author_id == user.id),
+    "comment.hide": lambda user, comment: is_admin(user) or manages_park(user, comment.case.park_id),
     "initiative.create": lambda user, obj=None: _role(user) is not None,
     "initiative.view": can_view_initiative,
     "initiative.feedback": can_view_initiative,

@@ -9,7 +9,10 @@ import re
 from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
+from sqlalchemy.orm import object_session
+
 from zhigu.archive.models import FailureCase
+from zhigu.comments.models import searchable_comment_text
 from zhigu.auth.permissions import visibility_tokens
 from zhigu.search.analysis import MultilingualAnalyzer
 
@@ -30,6 +33,8 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=analyzer, phrase=False, vector=True),
         summary=TEXT(analyzer=analyzer, phrase=False, vector=True),
         body=TEXT(analyzer=analyzer, phrase=False),
+        #: Visible comments: found by search (never by "find similar"); a schema change needs `search rebuild`.
+        comments=TEXT(analyzer=analyzer, phrase=False),
         causes_text=TEXT(analyzer=analyzer, phrase=False),
         #: Unstemmed Latin-script words of the text: the vocabulary of "did you mean" suggestions.
         spell=TEXT(analyzer=RegexTokenizer(r"[^\W\d_]{3,}") | LowercaseFilter(), phrase=False),
@@ -81,6 +86,9 @@ def case_document(case: FailureCase) -> dict:
         "allowed": ",".join(visibility_tokens(case)),
         "language": case.language or "",
     }
+    session = object_session(case)
+    if session is not None and case.id is not None:
+        document["comments"] = searchable_comment_text(session, case.id)
     optional = {
         "primary_cause": primary.code if primary else None,
         "sector": case.sector,

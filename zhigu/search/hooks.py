@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import event
 
 from zhigu.archive.models import CaseCause, FailureCase
+from zhigu.comments.models import Comment
 from zhigu.extensions import db
 
 PENDING = "zhigu.search.pending_case_ids"
@@ -18,7 +19,7 @@ PENDING = "zhigu.search.pending_case_ids"
 def _case_id(obj) -> int | None:
     if isinstance(obj, FailureCase):
         return obj.id
-    if isinstance(obj, CaseCause):
+    if isinstance(obj, (CaseCause, Comment)):  # a case's document carries its visible comments
         return obj.case_id
     return None
 

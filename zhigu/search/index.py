@@ -45,7 +45,7 @@ class SearchIndex:
                 if self._index is None:
                     self.directory.mkdir(parents=True, exist_ok=True)
                     if whoosh_index.exists_in(str(self.directory)):
-                        self._index = whoosh_index.open_dir(str(self.directory))
+                        self._index = _with_new_fields(whoosh_index.open_dir(str(self.directory)))
                     else:
                         self._index = whoosh_index.create_in(str(self.directory), build_schema())
         return self._index
@@ -152,6 +152,18 @@ class SearchIndex:
     def _engine(self):
         from zhigu.extensions import db
         return db.engine
+
+
+def _with_new_fields(ix):
+    """Add fields the schema gained since the index was created (e.g. `comments`); rebuild fills them."""
+    missing = [(name, field) for name, field in build_schema().items() if name not in ix.schema]
+    if missing:
+        writer = ix.writer(timeout=30.0)
+        for name, field in missing:
+            writer.add_field(name, field)
+        writer.commit()
+        ix = whoosh_index.open_dir(ix.storage.folder)
+    return ix
 
 
 def _case_query():

@@ -26,7 +26,7 @@ from zhigu.search.documents import FACETS
 from zhigu.search.glossary import translations
 
 #: Field weights of the search page: title and summary count above the narrative.
-SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0}
+SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0, "comments": 0.5}
 #: Text fields whose document frequency sets a term's idf.
 TEXT_FIELDS = ("title", "summary", "body", "causes_text")
 #: Field weights of "find similar" (tuned on bench/quality.py).

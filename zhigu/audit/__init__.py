@@ -1,0 +1,1 @@
+"""An audit trail of destructive or moderating actions (deletes, hides, merges): who, when, what, why."""

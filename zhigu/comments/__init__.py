@@ -1,0 +1,6 @@
+"""Comments on cases: markdown, one level of replies, edit/delete your own, managers hide with a reason."""
+from flask import Blueprint
+
+bp = Blueprint("comments", __name__)
+
+from zhigu.comments import views  # noqa: E402,F401

@@ -1,0 +1,27 @@
+"""CommentSchema: the comment forms and `/api/v1/.../comments` alike; HideSchema for moderation."""
+from marshmallow import fields, validate
+
+from zhigu.auth.schemas import BaseSchema
+
+
+class CommentSchema(BaseSchema):
+    id = fields.Int(dump_only=True)
+    case_id = fields.Int(dump_only=True)
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=10_000,
+                                                              error="Write a comment of {min} to {max} characters."))
+    parent_id = fields.Int(load_default=None, allow_none=True,
+                           metadata={"description": "A top-level comment of the same case to reply to."})
+    author = fields.Function(lambda c: c.author.display_name if c.author else None, dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    edited_at = fields.DateTime(dump_only=True)
+    deleted = fields.Function(lambda c: c.is_deleted, dump_only=True)
+    hidden = fields.Function(lambda c: c.is_hidden, dump_only=True)
+
+
+class CommentEditSchema(BaseSchema):
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=10_000,
+                                                              error="Write a comment of {min} to {max} characters."))
+
+
+class HideSchema(BaseSchema):
+    reason = fields.Str(required=True, validate=validate.Length(min=3, max=2000))

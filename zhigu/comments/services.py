@@ -1,0 +1,105 @@
+"""Comment use cases: list, create (or reply), edit and delete your own, hide (managers).
+
+Each use case commits once; the search hooks reindex the comment's case, whose document carries the text
+of its visible comments (zhigu.search.documents), so comments are found only where the case may be seen.
+"""
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from zhigu.audit.services import record
+from zhigu.auth.models import User
+from zhigu.auth.permissions import can, require
+from zhigu.comments.models import Comment
+from zhigu.comments.schemas import CommentEditSchema, CommentSchema, HideSchema
+from zhigu.db import now_utc
+from zhigu.errors import NotFound, ZhiguError
+from zhigu.extensions import db
+from zhigu.notify.services import notify_case_subscribers
+
+
+def list_comments(actor, case) -> list[Comment]:
+    """Top-level comments of a case the actor may see, oldest first; replies hang off `.replies`."""
+    require(actor, "case.view", case)
+    return list(db.session.scalars(select(Comment).where(Comment.case_id == case.id, Comment.parent_id.is_(None))
+                                   .order_by(Comment.id)))
+
+
+def get_comment(actor, comment_id: int) -> Comment:
+    """Load a comment whose case the actor may see; 404 otherwise."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not can(actor, "case.view", comment.case):
+        if comment is not None and not getattr(actor, "is_authenticated", False):
+            require(actor, "case.view", comment.case)
+        raise NotFound("No such comment.")
+    return comment
+
+
+def create_comment(actor: User, case, data: dict) -> Comment:
+    require(actor, "comment.create", case)
+    values = CommentSchema().load(data)
+    parent = None
+    if values["parent_id"] is not None:
+        parent = db.session.get(Comment, values["parent_id"])
+        if parent is None or parent.case_id != case.id:
+            raise ValidationError({"parent_id": ["Reply to a comment of this case."]})
+        if parent.parent_id is not None:
+            raise ValidationError({"parent_id": ["Replies go one level deep: reply to the first comment."]})
+    comment = Comment(case=case, author=actor, parent=parent, body=values["body"])
+    db.session.add(comment)
+    also = [case.author] + ([parent.author] if parent else [])
+    notify_case_subscribers(case, "comment", f"{actor.display_name} commented on “{case.title}”.",
+                            exclude=actor, also=also)
+    db.session.commit()
+    return comment
+
+
+def update_comment(actor: User, comment: Comment, data: dict) -> Comment:
+    require(actor, "comment.edit", comment)
+    values = CommentEditSchema().load(data)
+    if values["body"] != comment.body:
+        comment.body = values["body"]
+        comment.edited_at = now_utc()
+    db.session.commit()
+    return comment
+
+
+def delete_comment(actor: User, comment: Comment) -> Comment:
+    """Mark a comment deleted: the thread shows a marker; the text stays in the audit trail."""
+    require(actor, "comment.delete", comment)
+    if comment.is_deleted:
+        raise ZhiguError("This comment is already deleted.", 409)
+    comment.deleted_at = now_utc()
+    record(actor, "comment.delete", comment.case_id, comment_id=comment.id, body=comment.body,
+           author=comment.author.display_name if comment.author else None)
+    db.session.commit()
+    return comment
+
+
+def hide_comment(actor: User, comment: Comment, data: dict) -> Comment:
+    """Hide a comment from readers, with a reason they see; the park's managers still read it."""
+    require(actor, "comment.hide", comment)
+    values = HideSchema().load(data)
+    if comment.is_hidden:
+        raise ZhiguError("This comment is already hidden.", 409)
+    comment.hidden_at = now_utc()
+    comment.hidden_by = actor
+    comment.hidden_reason = values["reason"]
+    record(actor, "comment.hide", comment.case_id, values["reason"], comment_id=comment.id, body=comment.body,
+           author=comment.author.display_name if comment.author else None)
+    db.session.commit()
+    return comment
+
+
+def comment_to_dict(comment: Comment, viewer) -> dict:
+    """Serialize a comment; deleted and hidden ones keep their place without their text."""
+    data = CommentSchema().dump(comment)
+    data["parent_id"] = comment.parent_id
+    if comment.is_deleted:
+        data["body"] = None
+    elif comment.is_hidden:
+        data["hidden_reason"] = comment.hidden_reason
+        if not can(viewer, "comment.hide", comment):
+            data["body"] = None
+    if comment.parent_id is None:
+        data["replies"] = [comment_to_dict(reply, viewer) for reply in comment.replies]
+    return data
