@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from zhigu import api, archive, auth, comments, initiatives, notify, reviews, search, site
+    from zhigu import api, archive, auth, comments, initiatives, links, notify, reviews, search, site
     from zhigu import trends
 
     app.register_blueprint(site.bp)
@@ -70,6 +70,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(trends.bp)
     app.register_blueprint(reviews.bp)
     app.register_blueprint(comments.bp)
+    app.register_blueprint(links.bp)
+    app.register_blueprint(notify.bp)
+    app.register_blueprint(reviews.bp)
     app.register_blueprint(notify.bp)
     app.register_blueprint(api.bp)
 

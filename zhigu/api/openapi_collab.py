@@ -1,5 +1,6 @@
 """OpenAPI paths of working together: reviews, comments, links, subscriptions and notifications."""
 from zhigu.comments.schemas import CommentSchema, HideSchema
+from zhigu.links.schemas import CaseLinkSchema, MergeSchema
 from zhigu.reviews.schemas import ReviewDecisionSchema
 
 CASE_ID = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -46,3 +47,22 @@ def document(spec, op) -> None:
     spec.path("/api/v1/comments/{comment_id}/hide", parameters=COMMENT_ID, operations={
         "post": op("Hide a comment with a reason (managers of the park, admins)",
                    body={"$ref": "#/components/schemas/Hide"}, response=comment_ref)})
+    spec.components.schema("CaseLink", schema=CaseLinkSchema)
+    spec.components.schema("Merge", schema=MergeSchema)
+    link = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "type": {"type": "string"}, "direction": {"type": "string"},
+        "label": {"type": "string", "description": "The link in words that read right from this case."},
+        "case": {"type": "object"}, "note": {"type": "string"}, "author": {"type": "string", "nullable": True}}}
+    spec.path("/api/v1/cases/{case_id}/links", parameters=CASE_ID, operations={
+        "get": op("A case's typed links to cases the caller may see", response={"type": "array", "items": link},
+                  errors=("401", "404")),
+        "post": op("Link the case to another (same_root_cause, second_attempt_of, duplicate_of, contradicts, "
+                   "related)", body={"$ref": "#/components/schemas/CaseLink"}, response=link, status="201")})
+    spec.path("/api/v1/links/{link_id}", parameters=[
+        {"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer"}}], operations={
+        "delete": op("Remove a link (its author, the park's managers, admins); recorded", status="204",
+                     errors=("401", "403", "404"))})
+    spec.path("/api/v1/cases/{case_id}/merge-into/{kept_id}", parameters=CASE_ID + [
+        {"name": "kept_id", "in": "path", "required": True, "schema": {"type": "integer"}}], operations={
+        "post": op("Merge a duplicate into the kept case: comments, links and subscriptions move, the duplicate "
+                   "redirects; optional body {\"reason\"}", response=CASE_REF)})

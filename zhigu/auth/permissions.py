@@ -131,6 +131,10 @@ RULES = {
     "comment.delete": lambda user, comment: is_admin(user) or (_role(user) is not None
                                                               and comment.author_id == user.id),
     "comment.hide": lambda user, comment: is_admin(user) or manages_park(user, comment.case.park_id),
+    "link.create": lambda user, case: _role(user) in EDITOR_ROLES and can_view_case(user, case),
+    "link.delete": lambda user, link: is_admin(user) or (_role(user) is not None and link.author_id == user.id)
+    or manages_park(user, link.source.park_id) or manages_park(user, link.target.park_id),
+    "case.merge": lambda user, case: is_admin(user) or manages_park(user, case.park_id),
     "initiative.create": lambda user, obj=None: _role(user) is not None,
     "initiative.view": can_view_initiative,
     "initiative.feedback": can_view_initiative,

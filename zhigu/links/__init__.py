@@ -1,0 +1,6 @@
+"""Typed links between cases (same root cause, second attempt, duplicate, contradicts, related) and merges."""
+from flask import Blueprint
+
+bp = Blueprint("links", __name__)
+
+from zhigu.links import views  # noqa: E402,F401

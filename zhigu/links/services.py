@@ -1,0 +1,172 @@
+"""Link use cases: list a case's links, add one, remove one, and merge a duplicate into the kept case.
+
+Nobody sees, adds or is told about a link to a case they may not see. Removing a link and merging keep an
+audit record (zhigu.audit). A merge moves the duplicate's comments, links and subscriptions to the kept
+case, retracts the duplicate (its row and text stay) and makes its URL redirect to the kept case.
+"""
+from marshmallow import ValidationError
+from sqlalchemy import and_, or_, select
+
+from zhigu.archive.models import CaseRevision, FailureCase
+from zhigu.audit.services import record
+from zhigu.auth.models import User
+from zhigu.auth.permissions import can, require
+from zhigu.comments.models import Comment
+from zhigu.db import now_utc
+from zhigu.errors import NotFound, ZhiguError
+from zhigu.extensions import db
+from zhigu.links.models import LINK_TYPES, CaseLink, CaseMerge
+from zhigu.links.schemas import CaseLinkSchema, MergeSchema
+from zhigu.notify.models import Subscription
+from zhigu.notify.services import notify_case_subscribers
+
+
+def links_of(actor, case: FailureCase) -> list[CaseLink]:
+    """Links of `case` whose other case the actor may see, oldest first."""
+    require(actor, "case.view", case)
+    links = db.session.scalars(select(CaseLink).where(or_(CaseLink.source_id == case.id,
+                                                          CaseLink.target_id == case.id)).order_by(CaseLink.id))
+    return [link for link in links if can(actor, "case.view", link.other(case.id))]
+
+
+def _pair_taken(a: int, b: int, type_: str) -> bool:
+    return db.session.scalar(select(CaseLink.id).where(CaseLink.type == type_, or_(
+        and_(CaseLink.source_id == a, CaseLink.target_id == b),
+        and_(CaseLink.source_id == b, CaseLink.target_id == a)))) is not None
+
+
+def create_link(actor: User, case: FailureCase, data: dict) -> CaseLink:
+    """Link `case` to another the actor may see: no self-links, one link of a type per pair."""
+    require(actor, "link.create", case)
+    values = CaseLinkSchema().load(data)
+    target = db.session.get(FailureCase, values["target_id"])
+    if target is None or not can(actor, "case.view", target):
+        raise ValidationError({"target_id": ["No such case."]})
+    if target.id == case.id:
+        raise ValidationError({"target_id": ["A case cannot be linked to itself."]})
+    if _pair_taken(case.id, target.id, values["type"]):
+        raise ValidationError({"type": ["These two cases already have a link of this type."]})
+    link = CaseLink(source=case, target=target, type=values["type"], note=values["note"].strip(), author=actor)
+    db.session.add(link)
+    for side in (case, target):
+        notify_case_subscribers(side, "link", f"{actor.display_name} linked “{case.title}” "
+                                f"({LINK_TYPES[link.type][0]}) “{target.title}”.", exclude=actor)
+    db.session.commit()
+    return link
+
+
+def get_link(actor, link_id: int) -> CaseLink:
+    link = db.session.get(CaseLink, link_id)
+    if link is None or not (can(actor, "case.view", link.source) and can(actor, "case.view", link.target)):
+        if link is not None and not getattr(actor, "is_authenticated", False):
+            require(actor, "case.view", link.source)
+        raise NotFound("No such link.")
+    return link
+
+
+def delete_link(actor: User, link: CaseLink, reason: str | None = None) -> None:
+    require(actor, "link.delete", link)
+    for case_id in (link.source_id, link.target_id):
+        record(actor, "link.delete", case_id, reason, link_id=link.id, type=link.type, source_id=link.source_id,
+               target_id=link.target_id, note=link.note,
+               summary=f"{link.source.title} {LINK_TYPES[link.type][0]} {link.target.title}")
+    db.session.delete(link)
+    db.session.commit()
+
+
+def merged_into(case_id: int) -> int | None:
+    """The id of the case `case_id` was merged into, following merges of merges."""
+    seen = set()
+    kept = None
+    while case_id not in seen:
+        seen.add(case_id)
+        target = db.session.scalar(select(CaseMerge.kept_id).where(CaseMerge.duplicate_id == case_id))
+        if target is None:
+            return kept
+        kept = case_id = target
+    return kept
+
+
+def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
+    """Merge `duplicate` into the case `data["kept_id"]`: comments, links and subscriptions move there,
+    the duplicate is retracted and its URL redirects to the kept case."""
+    require(actor, "case.merge", duplicate)
+    values = MergeSchema().load(data)
+    kept = db.session.get(FailureCase, values["kept_id"])
+    if kept is None or not can(actor, "case.view", kept):
+        raise ValidationError({"kept_id": ["No such case."]})
+    if duplicate.id == kept.id:
+        raise ValidationError({"kept_id": ["A case cannot be merged into itself."]})
+    if merged_into(duplicate.id) is not None:
+        raise ZhiguError("This case was already merged.", 409)
+    if merged_into(kept.id) is not None:
+        raise ValidationError({"kept_id": ["That case was itself merged; merge into the case it redirects to."]})
+    moved_comments = [c.id for c in db.session.scalars(select(Comment).where(Comment.case_id == duplicate.id))]
+    for comment in db.session.scalars(select(Comment).where(Comment.case_id == duplicate.id)):
+        comment.case_id = kept.id
+    moved_links, dropped_links = [], []
+    links = db.session.scalars(select(CaseLink).where(or_(CaseLink.source_id == duplicate.id,
+                                                          CaseLink.target_id == duplicate.id))).all()
+    for link in links:
+        source = kept.id if link.source_id == duplicate.id else link.source_id
+        target = kept.id if link.target_id == duplicate.id else link.target_id
+        snapshot = {"id": link.id, "type": link.type, "source_id": link.source_id, "target_id": link.target_id,
+                    "note": link.note, "author_id": link.author_id}
+        if source == target or _pair_taken(source, target, link.type):
+            dropped_links.append(snapshot)  # a link between the two cases, or one the kept case already has
+            db.session.delete(link)
+        else:
+            link.source_id, link.target_id = source, target
+            moved_links.append(snapshot)
+        db.session.flush()
+    moved_subscriptions = 0
+    for sub in db.session.scalars(select(Subscription).where(Subscription.kind == "case",
+                                                             Subscription.target == str(duplicate.id))):
+        if db.session.scalar(select(Subscription.id).where(Subscription.user_id == sub.user_id,
+                                                           Subscription.kind == "case",
+                                                           Subscription.target == str(kept.id))):
+            db.session.delete(sub)
+        else:
+            sub.target = str(kept.id)
+            moved_subscriptions += 1
+    old_status = duplicate.status
+    reason = values["reason"] or f"Merged into case {kept.id} as a duplicate."
+    if old_status != "retracted":
+        duplicate.status = "retracted"
+        duplicate.retracted_at = now_utc()
+        duplicate.retraction_reason = reason
+        db.session.add(CaseRevision(case=duplicate, editor=actor, action="retract",
+                                    changes={"status": {"old": old_status, "new": "retracted"},
+                                             "retraction_reason": {"old": None, "new": reason}}))
+    merge = CaseMerge(duplicate=duplicate, kept=kept, actor=actor)
+    db.session.add(merge)
+    details = dict(duplicate_id=duplicate.id, kept_id=kept.id, duplicate_title=duplicate.title,
+                   duplicate_status=old_status, moved_comments=moved_comments, moved_links=moved_links,
+                   dropped_links=dropped_links, moved_subscriptions=moved_subscriptions,
+                   summary=f"“{duplicate.title}” (case {duplicate.id}) into “{kept.title}” (case {kept.id})")
+    for case_id in (duplicate.id, kept.id):
+        record(actor, "case.merge", case_id, values["reason"], **details)
+    notify_case_subscribers(kept, "merge", f"“{duplicate.title}” was merged into “{kept.title}”.", exclude=actor)
+    db.session.commit()
+    return merge
+
+
+def suggestions(actor, case: FailureCase, similar) -> list:
+    """Similar cases (search results) not yet linked to `case`, when the actor may add links."""
+    if not can(actor, "link.create", case):
+        return []
+    linked = {link.other(case.id).id for link in links_of(actor, case)}
+    return [result.case for result in similar if result.case.id not in linked and result.case.id != case.id]
+
+
+def link_to_dict(link: CaseLink, case_id: int) -> dict:
+    """Serialize a link as seen from the case `case_id`."""
+    from flask import url_for
+
+    other = link.other(case_id)
+    return {"id": link.id, "type": link.type, "direction": "outgoing" if link.source_id == case_id else "incoming",
+            "label": link.label(case_id), "source_id": link.source_id, "target_id": link.target_id,
+            "case": {"id": other.id, "title": other.title,
+                     "url": url_for("archive.detail", case_id=other.id, _external=True)},
+            "note": link.note, "author": link.author.display_name if link.author else None,
+            "created_at": link.created_at.isoformat()}

@@ -1,0 +1,88 @@
+"""Link pages: add a link (or accept a suggested one), remove a link, merge a duplicate; merged URLs redirect."""
+from flask import flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from zhigu.archive.services import get_case
+from zhigu.archive.models import FailureCase
+from zhigu.auth.permissions import can, require
+from zhigu.extensions import db
+from zhigu.errors import ZhiguError
+from zhigu.forms import form_data, render_form
+from zhigu.links import bp, services
+from zhigu.links.models import LINK_TYPES
+from zhigu.links.schemas import CaseLinkSchema, MergeSchema
+
+#: Pages of a case whose URL follows a merge to the kept case.
+REDIRECTED_ENDPOINTS = {"archive.detail": "archive.detail", "api.get_case": "api.get_case"}
+
+
+@bp.before_app_request
+def follow_merges():
+    """A merged duplicate's URL redirects (301) to the case it was merged into."""
+    if request.method == "GET" and request.endpoint in REDIRECTED_ENDPOINTS:
+        case_id = (request.view_args or {}).get("case_id")
+        kept = services.merged_into(case_id) if case_id else None
+        if kept is not None and can(current_user, "case.view", db.session.get(FailureCase, kept)):
+            return redirect(url_for(REDIRECTED_ENDPOINTS[request.endpoint], case_id=kept), 301)
+    return None
+
+
+@bp.app_template_global()
+def case_links(case):
+    return services.links_of(current_user, case)
+
+
+@bp.app_template_global()
+def link_suggestions(case, similar):
+    return services.suggestions(current_user, case, similar or [])
+
+
+@bp.app_template_global()
+def link_type_options(forward: bool = True):
+    return [(code, labels[0]) for code, labels in LINK_TYPES.items()]
+
+
+@bp.route("/cases/<int:case_id>/links", methods=["GET", "POST"])
+@login_required
+def create(case_id: int):
+    case = get_case(current_user, case_id)
+    require(current_user, "link.create", case)
+    if request.method == "POST":
+        try:
+            link = services.create_link(current_user, case, form_data(CaseLinkSchema()))
+        except ValidationError as err:
+            return render_form("links/form.html", err, case=case)
+        flash(f"Linked: {link.label(case.id)} “{link.target.title}”.", "success")
+        return redirect(url_for("archive.detail", case_id=case.id, _anchor="links-heading"))
+    return render_form("links/form.html", case=case)
+
+
+@bp.post("/links/<int:link_id>/delete")
+@login_required
+def delete(link_id: int):
+    link = services.get_link(current_user, link_id)
+    back = int(request.form.get("case_id") or link.source_id)
+    services.delete_link(current_user, link)
+    flash("The link was removed.", "success")
+    return redirect(url_for("archive.detail", case_id=back, _anchor="links-heading"))
+
+
+@bp.route("/cases/<int:case_id>/merge", methods=["GET", "POST"])
+@login_required
+def merge(case_id: int):
+    case = get_case(current_user, case_id)
+    require(current_user, "case.merge", case)
+    if request.method == "POST":
+        try:
+            merge = services.merge_case(current_user, case, form_data(MergeSchema()))
+        except ValidationError as err:
+            return render_form("links/merge.html", err, case=case)
+        except ZhiguError as err:
+            if err.status_code == 403:
+                raise
+            flash(err.message, "error")
+            return redirect(url_for("archive.detail", case_id=case.id))
+        flash(f"“{case.title}” was merged into this case.", "success")
+        return redirect(url_for("archive.detail", case_id=merge.kept_id))
+    return render_form("links/merge.html", case=case)
