@@ -72,8 +72,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(comments.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(notify.bp)
-    app.register_blueprint(reviews.bp)
-    app.register_blueprint(notify.bp)
     app.register_blueprint(api.bp)
 
 
