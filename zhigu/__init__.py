@@ -60,7 +60,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from zhigu import api, archive, auth, comments, initiatives, links, notify, reviews, search, site
-    from zhigu import trends
+    from zhigu import attempts, trends
 
     app.register_blueprint(site.bp)
     app.register_blueprint(auth.bp)
@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search.bp)
     app.register_blueprint(initiatives.bp)
     app.register_blueprint(trends.bp)
+    app.register_blueprint(attempts.bp)
     app.register_blueprint(reviews.bp)
     app.register_blueprint(comments.bp)
     app.register_blueprint(links.bp)

@@ -17,6 +17,8 @@ def initiative_to_dict(initiative) -> dict:
     data["url"] = url_for("initiatives.detail", initiative_id=initiative.id, _external=True)
     data["similar"] = [dict(similar_to_dict(s.case, s.score, s.why), rank=s.rank, verdict=s.verdict, note=s.note)
                        for s in services.visible_suggestions(current_user, initiative)]
+    from zhigu.attempts.api import attempt_fields  # outcome history and second_attempt_of (zhigu.attempts)
+    data.update(attempt_fields(initiative))
     return data
 
 

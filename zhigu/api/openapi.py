@@ -96,8 +96,8 @@ def build_spec() -> dict:
     document_collaboration(spec, _op)
     from zhigu.trends.openapi import document as document_trends
     document_trends(spec, _op)
-    from zhigu.trends.openapi import document as document_trends
-    document_trends(spec, _op)
+    from zhigu.attempts.openapi import document as document_attempts
+    document_attempts(spec, _op)
     document = spec.to_dict()
     document["security"] = [{"bearer": []}, {}]
     return document

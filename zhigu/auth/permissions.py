@@ -108,6 +108,25 @@ def published_visible_clause(user):
     return and_(published, or_(*allowed))
 
 
+def initiatives_clause(user):
+    """SQL condition on Initiative for aggregates: admins count all, a manager their park's founders, others their own.
+
+    Only counts and rates are shown from it; an initiative itself stays visible to its founder and admins.
+    """
+    from sqlalchemy import false, select, true
+
+    from zhigu.auth.models import User
+    from zhigu.initiatives.models import Initiative
+
+    if is_admin(user):
+        return true()
+    if _role(user) is None:
+        return false()
+    if _role(user) == Role.manager and user.park_id is not None:
+        return Initiative.founder_id.in_(select(User.id).where(User.park_id == user.park_id))
+    return Initiative.founder_id == user.id
+
+
 def can_view_initiative(user, initiative) -> bool:
     return is_admin(user) or (_role(user) is not None and initiative.founder_id == user.id)
 
@@ -138,6 +157,9 @@ RULES = {
     "initiative.create": lambda user, obj=None: _role(user) is not None,
     "initiative.view": can_view_initiative,
     "initiative.feedback": can_view_initiative,
+    "initiative.edit": can_view_initiative,
+    "initiative.post_mortem": lambda user, initiative: can_view_initiative(user, initiative)
+    and _role(user) in EDITOR_ROLES,
     "admin.users": lambda user, obj=None: is_admin(user),
     "admin.parks": lambda user, obj=None: is_admin(user),
     "admin.causes": lambda user, obj=None: is_admin(user),

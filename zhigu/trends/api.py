@@ -30,6 +30,7 @@ def trends_to_dict(trends) -> dict:
         "recurrences": [{"case": _case(r["case"]), "earlier": _case(r["earlier"]), "score": r["score"]}
                         for r in trends.recurrences],
         "recurrence_threshold": services.RECURRENCE_THRESHOLD,
+        "attempts": {name: asdict(rate) for name, rate in trends.attempts.items()},
     }
 
 

@@ -9,6 +9,9 @@ Contract:
   filer gave no end date. The recurrence list is about *newly published* cases, so it uses `published_at`.
 - Counts are grouped in SQL. Target markets are a JSON list, which no portable SQL can unnest, and medians
   have no portable SQL either, so those two read the few columns they need and finish in Python.
+- Second attempts (zhigu.attempts.compare_attempts): initiatives whose final outcome (succeeded, failed,
+  abandoned) falls in the window, counted only where the viewer may aggregate them (admins: all; managers:
+  their park's founders; others: their own), scoped by the founder's park.
 - Default window: the last eight quarters up to today. Periods are quarters when the window is at most
   three years long, else years. The previous period of the top-causes comparison is the window of the same
   length that ends the day before `from`.
@@ -20,8 +23,10 @@ from datetime import date, timedelta
 
 from marshmallow import ValidationError
 from sqlalchemy import and_, extract, func, or_, select, true
+from sqlalchemy.orm import selectinload
 
 from zhigu.archive.models import CaseCause, Cause, FailureCase
+from zhigu.attempts.services import compare_attempts
 from zhigu.auth.permissions import published_visible_clause, require
 from zhigu.db import now_utc
 from zhigu.extensions import db
@@ -108,6 +113,8 @@ class Trends:
     #: [{"cause", "count", "share", "previous_count", "previous_share", "change"}]
     top_causes: list[dict]
     recurrences: list[dict] = field(default_factory=list)
+    #: {"first", "second", "consulted", "not_consulted"} -> Rate of initiatives that ended in the window.
+    attempts: dict = field(default_factory=dict)
 
 
 def parse_params(data) -> dict:
@@ -154,6 +161,10 @@ def failure_date():
     return func.coalesce(FailureCase.ended_on, FailureCase.published_at)
 
 
+def _region(params: dict) -> str:
+    return params["region"].strip().strip("/")
+
+
 def _scope_clause(viewer, params: dict):
     scope = params["scope"]
     if scope == "park":
@@ -161,7 +172,7 @@ def _scope_clause(viewer, params: dict):
             raise ValidationError({"scope": ["You belong to no park; choose a region or all."]})
         return FailureCase.park_id == viewer.park_id
     if scope == "region":
-        region = params["region"].strip().strip("/")
+        region = _region(params)
         escaped = region.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return or_(FailureCase.region == region, FailureCase.region.like(escaped + "/%", escape="\\"))
     return true()
@@ -262,6 +273,7 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
                  FailureCase.published_at >= window.start,
                  FailureCase.published_at < window.end + timedelta(days=1))
     new_cases = db.session.scalars(select(FailureCase).where(where)
+                                   .options(selectinload(FailureCase.case_causes))
                                    .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
                                    .limit(RECURRENCE_CHECKED))
     found = []
@@ -295,4 +307,7 @@ def compute_trends(viewer, data, today: date | None = None, with_recurrences: bo
         time_to_failure=days,
         top_causes=_top_causes(counts["cause"], _ranked(_grouped(before, "cause")), total, previous_total),
         recurrences=recurrences(viewer, params, window) if with_recurrences else [],
+        attempts=compare_attempts(viewer, window.start, window.end,
+                                  park_id=viewer.park_id if params["scope"] == "park" else None,
+                                  region=_region(params) if params["scope"] == "region" else None),
     )

@@ -14,7 +14,11 @@ CHARTS = {
     "money": "Money lost by primary cause",
     "time_to_failure": "Time to failure by primary cause (days from start to end)",
     "recurrence": "Recurrences: new failures closely resembling earlier ones",
+    "attempts": "Second attempts against first attempts; consulting the archive",
 }
+ATTEMPT_GROUPS = {"first": "first attempts", "second": "second attempts",
+                  "consulted": "consulted the archive (marked a suggested case relevant)",
+                  "not_consulted": "did not consult the archive"}
 DIMENSION_HEADERS = {"cause": "primary cause", "family": "cause family", "sector": "sector", "region": "region",
                      "market": "target market", "stage": "stage reached"}
 
@@ -50,4 +54,9 @@ def table(trends: Trends, chart: str) -> tuple[list[str], list[list]]:
                 [[r["case"].id, r["case"].title, r["case"].published_at.date().isoformat(), r["earlier"].id,
                   r["earlier"].title, r["earlier"].published_at.date().isoformat(), r["score"]]
                  for r in trends.recurrences])
+    if chart == "attempts":
+        return (["group", "initiatives ended (n)", "succeeded", "success rate", "median days to outcome",
+                 "n (days)"],
+                [[ATTEMPT_GROUPS[name], rate.n, rate.succeeded, rate.rate, _num(rate.median_days), rate.days_n]
+                 for name, rate in trends.attempts.items()])
     raise KeyError(chart)

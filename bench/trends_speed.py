@@ -1,0 +1,114 @@
+"""Time the trends dashboard on a large archive: page time and SQL statements issued.
+
+Inserts N synthetic published cases with bulk INSERTs (causes, sectors, regions, markets, stages, dates and
+money drawn at random, a fixed seed), spread over three parks and the three visibilities, then requests
+`/trends` and `GET /api/v1/trends` as a park manager and as an admin over a two-year window.
+
+The bulk insert bypasses the search index, so the recurrence list (one similar search per new case, at most
+RECURRENCE_CHECKED of them) finds nothing here; `--index` rebuilds the index first (slow at 100,000:
+~300-400 cases/s) so that its cost is included.
+
+    .venv/bin/python bench/trends_speed.py --cases 100000
+    .venv/bin/python bench/trends_speed.py --cases 10000 --index
+"""
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--index", action="store_true", help="rebuild the search index (recurrences measured)")
+    args = parser.parse_args()
+
+    from sqlalchemy import event, insert, select
+
+    from zhigu import create_app
+    from zhigu.archive.models import CaseCause, Cause, FailureCase
+    from zhigu.archive.services import seed_causes
+    from zhigu.archive.vocabulary import SECTORS, STAGES
+    from zhigu.auth.models import Park, Role, User
+    from zhigu.auth.services import create_token
+    from zhigu.extensions import db
+
+    directory = tempfile.mkdtemp(prefix="zhigu-trends-")
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite", "INDEX_DIR": f"{directory}/index"})
+    rng = random.Random(5)
+    with app.app_context():
+        db.create_all()
+        seed_causes()
+        parks = [Park(slug=f"p{i}", name=f"Park {i}", region=r) for i, r in
+                 enumerate(["Zhejiang/Hangzhou", "Jiangsu/Suzhou", "Xinjiang/Khorgos"])]
+        db.session.add_all(parks)
+        db.session.flush()
+        manager = User(email="m@example.org", display_name="M", password_hash="x", role=Role.manager,
+                       park_id=parks[0].id)
+        admin = User(email="a@example.org", display_name="A", password_hash="x", role=Role.admin)
+        db.session.add_all([manager, admin])
+        db.session.commit()
+        causes = list(db.session.scalars(select(Cause.id)))
+        started = time.perf_counter()
+        batch, links = [], []
+        for n in range(1, args.cases + 1):
+            ended = date(2019, 1, 1) + timedelta(days=rng.randrange(6 * 365))
+            batch.append({
+                "id": n, "title": f"Synthetic case {n}", "summary": "A synthetic failure.", "narrative": "",
+                "warning_signs": "", "lessons": "", "sector": rng.choice(SECTORS)[0],
+                "region": rng.choice(["Zhejiang/Hangzhou", "Zhejiang/Ningbo", "Jiangsu/Suzhou", "Xinjiang/Khorgos"]),
+                "target_markets": rng.sample(["KZ", "UZ", "KG", "PK", "RU", "MN"], rng.randrange(0, 3)),
+                "stage_reached": rng.choice(STAGES)[0], "started_on": ended - timedelta(days=rng.randrange(30, 1500)),
+                "ended_on": ended if rng.random() < 0.8 else None, "money_lost": rng.randrange(10_000, 50_000_000),
+                "currency": rng.choice(["CNY", "CNY", "USD"]), "status": "published",
+                "visibility": rng.choice(["public", "park", "private"]), "park_id": rng.choice(parks).id,
+                "language": "en", "tags": [], "anonymize": False,
+                "published_at": datetime.combine(ended, datetime.min.time()) + timedelta(days=30),
+                "created_at": datetime(2025, 1, 1), "updated_at": datetime(2025, 1, 1)})
+            links.append({"case_id": n, "cause_id": rng.choice(causes), "is_primary": True})
+            if len(batch) == 5000:
+                db.session.execute(insert(FailureCase), batch)
+                db.session.execute(insert(CaseCause), links)
+                batch, links = [], []
+        if batch:
+            db.session.execute(insert(FailureCase), batch)
+            db.session.execute(insert(CaseCause), links)
+        db.session.commit()
+        print(f"{args.cases} cases inserted in {time.perf_counter() - started:.1f} s")
+        if args.index:
+            started = time.perf_counter()
+            app.extensions["zhigu.search"].rebuild()
+            print(f"index rebuilt in {time.perf_counter() - started:.1f} s")
+        tokens = {name: create_token(user, "bench")[1] for name, user in (("manager", manager), ("admin", admin))}
+
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
+    client = app.test_client()
+    for who in ("manager", "admin"):
+        for path in ("/api/v1/trends?from=2023-01-01&to=2024-12-31",
+                     "/api/v1/trends?from=2019-01-01&to=2024-12-31&by=market"):
+            times = []
+            for _ in range(args.runs):
+                statements.clear()
+                started = time.perf_counter()
+                response = client.get(path, headers={"Authorization": f"Bearer {tokens[who]}"})
+                times.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.get_data(as_text=True)
+            total = response.get_json()["total"]
+            print(f"{who:8s} {path:58s} counted {total:6d}  median {statistics.median(times) * 1000:7.0f} ms  "
+                  f"max {max(times) * 1000:7.0f} ms  {len(statements)} SQL statements")
+
+
+if __name__ == "__main__":
+    main()
