@@ -31,7 +31,8 @@ def register(app) -> None:
     from zhigu.archive.cli import archive_cli
     from zhigu.auth.cli import auth_cli, park_cli
     from zhigu.demo.cli import demo_command
+    from zhigu.notify.cli import notify_cli
     from zhigu.search.cli import search_cli
 
-    for command in (init_db_command, auth_cli, park_cli, archive_cli, search_cli, demo_command):
+    for command in (init_db_command, auth_cli, park_cli, archive_cli, search_cli, demo_command, notify_cli):
         app.cli.add_command(command)

@@ -8,6 +8,13 @@ SIMILAR_LIMIT = 10
 INDEX_WRITER_TIMEOUT = 30.0
 #: Curators submit drafts for review by a manager of their park; False lets them publish directly.
 REVIEW_REQUIRED = True
+#: SMTP server of `zhigu notify send-digests` (MAIL_USERNAME / MAIL_PASSWORD from instance config or env).
+MAIL_SERVER = "localhost"
+MAIL_PORT = 25
+MAIL_USE_TLS = False
+MAIL_FROM = "zhigu@localhost"
+#: Address of the site, for links in e-mails sent outside a request (digests from the command line).
+BASE_URL = "http://localhost:5000"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True

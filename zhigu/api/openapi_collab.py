@@ -1,6 +1,7 @@
 """OpenAPI paths of working together: reviews, comments, links, subscriptions and notifications."""
 from zhigu.comments.schemas import CommentSchema, HideSchema
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
+from zhigu.notify.schemas import ReadSchema, SubscriptionSchema
 from zhigu.reviews.schemas import ReviewDecisionSchema
 
 CASE_ID = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -66,3 +67,27 @@ def document(spec, op) -> None:
         {"name": "kept_id", "in": "path", "required": True, "schema": {"type": "integer"}}], operations={
         "post": op("Merge a duplicate into the kept case: comments, links and subscriptions move, the duplicate "
                    "redirects; optional body {\"reason\"}", response=CASE_REF)})
+    spec.components.schema("Subscription", schema=SubscriptionSchema)
+    spec.components.schema("Read", schema=ReadSchema)
+    sub_ref = {"$ref": "#/components/schemas/Subscription"}
+    spec.path("/api/v1/subscriptions", operations={
+        "get": op("What the caller follows", response={"type": "array", "items": sub_ref}, errors=("401",)),
+        "post": op("Follow a case, cause, sector, market (country code), search (query) or your initiative",
+                   body=sub_ref, response=sub_ref, status="201")})
+    spec.path("/api/v1/subscriptions/{subscription_id}", parameters=[
+        {"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "integer"}}], operations={
+        "delete": op("Unfollow", status="204", errors=("401", "404"))})
+    notification = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "message": {"type": "string"},
+        "case_id": {"type": "integer", "nullable": True}, "url": {"type": "string", "nullable": True},
+        "created_at": {"type": "string"}, "read": {"type": "boolean"}}}
+    spec.path("/api/v1/notifications", operations={"get": dict(op(
+        "The caller's notifications, newest first (about cases they may still see)",
+        response={"type": "object", "properties": {"results": {"type": "array", "items": notification},
+                                                   "unread": {"type": "integer"}}}, errors=("401",)),
+        parameters=[{"name": "unread", "in": "query", "schema": {"type": "string", "enum": ["1", "0"]}}])})
+    spec.path("/api/v1/notifications/read", operations={"post": op(
+        "Mark notifications as read: the given ids, or all when the body is empty or has no ids",
+        body={"$ref": "#/components/schemas/Read"},
+        response={"type": "object", "properties": {"marked": {"type": "integer"}, "unread": {"type": "integer"}}},
+        errors=("400", "401", "422"))})

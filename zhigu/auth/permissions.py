@@ -154,6 +154,7 @@ RULES = {
     "link.delete": lambda user, link: is_admin(user) or (_role(user) is not None and link.author_id == user.id)
     or manages_park(user, link.source.park_id) or manages_park(user, link.target.park_id),
     "case.merge": lambda user, case: is_admin(user) or manages_park(user, case.park_id),
+    "notify.subscribe": lambda user, obj=None: _role(user) is not None,
     "initiative.create": lambda user, obj=None: _role(user) is not None,
     "initiative.view": can_view_initiative,
     "initiative.feedback": can_view_initiative,

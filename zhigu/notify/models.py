@@ -50,3 +50,10 @@ class DigestSetting(db.Model):
     #: One of DIGEST_FREQUENCIES.
     frequency: Mapped[str] = mapped_column(String(10), default="daily")
     last_sent_at: Mapped[datetime | None]
+
+
+class ScannedCase(db.Model):
+    """A published case already matched against subscriptions (see services.scan_new_cases)."""
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), primary_key=True)
+    scanned_at: Mapped[datetime] = mapped_column(default=now_utc)

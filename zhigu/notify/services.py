@@ -1,16 +1,41 @@
 """Subscriptions, in-app notifications and e-mail digests.
 
 Other domains call `notify` and `notify_case_subscribers` inside their own use case; these helpers only add
-rows (the caller commits once). Nobody is told about a case they may not see: visibility is checked when a
-notification is created and again when a digest is sent.
+rows (the caller commits once). Case edits and retractions reach case subscribers through a session hook
+(zhigu.notify.hooks), so the archive does not depend on this package. Newly published cases are matched
+against cause, sector, market, search and initiative subscriptions by `scan_new_cases`, which
+`zhigu notify send-digests` (and `zhigu notify scan`) run after the search index has them.
+
+Nobody is told about a case they may not see: visibility is checked when a notification is created and
+again when a digest is sent.
 """
-from sqlalchemy import select
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
 
+from flask import current_app, has_request_context, url_for
+from marshmallow import ValidationError
+from sqlalchemy import func, select, update
+
+from zhigu.archive.models import Cause, FailureCase
+from zhigu.archive.schemas import COUNTRY_CODES
+from zhigu.archive.vocabulary import SECTORS, codes
 from zhigu.auth.models import User
-from zhigu.auth.permissions import can
+from zhigu.auth.permissions import can, require
+from zhigu.db import now_utc
+from zhigu.errors import NotFound
 from zhigu.extensions import db
-from zhigu.notify.models import Notification, Subscription
+from zhigu.notify.models import DigestSetting, Notification, ScannedCase, Subscription
+from zhigu.notify.schemas import DigestSettingSchema, ReadSchema, SubscriptionSchema
 
+log = logging.getLogger(__name__)
+DIGEST_PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+#: A digest counts as due a little early, so a daily cron job at a fixed hour never skips a day.
+DIGEST_SLACK = timedelta(hours=1)
+
+
+# -- creating notifications ---------------------------------------------------------------------------
 
 def notify(users, kind: str, case, message: str, exclude=None) -> int:
     """Add a notification for each of `users` who may see `case` (not `exclude`, the actor). Returns how many."""
@@ -34,3 +59,291 @@ def case_subscribers(case) -> list[User]:
 def notify_case_subscribers(case, kind: str, message: str, exclude=None, also=()) -> int:
     """Tell the case's subscribers (and `also`, e.g. its author) what happened to it."""
     return notify([*also, *case_subscribers(case)], kind, case, message, exclude=exclude)
+
+
+def _naive(moment):
+    return moment.replace(tzinfo=None) if moment is not None else None
+
+
+def scan_new_cases(limit: int = 1000) -> int:
+    """Tell subscribers about published cases not scanned yet; returns how many notifications were added.
+
+    A subscription hears only of cases published after it was made. Matching: cause, sector and market on
+    the case's fields; a saved search by running it; an initiative by its similar-cases list.
+    """
+    from zhigu.search.services import search_cases, similar_cases
+
+    scanned = select(ScannedCase.case_id)
+    cases = list(db.session.scalars(select(FailureCase).where(FailureCase.status == "published",
+                                                              FailureCase.id.not_in(scanned))
+                                    .order_by(FailureCase.id).limit(limit)))
+    if not cases:
+        return 0
+    new_ids = {case.id for case in cases}
+    subscriptions = list(db.session.scalars(select(Subscription).where(Subscription.kind != "case")))
+    reasons: dict[tuple[int, int], list[str]] = {}
+    for sub in subscriptions:
+        matched: set[int] = set()
+        if sub.kind == "cause":
+            matched = {c.id for c in cases if sub.target in {cause.code for cause in c.causes}}
+        elif sub.kind == "sector":
+            matched = {c.id for c in cases if c.sector == sub.target}
+        elif sub.kind == "market":
+            matched = {c.id for c in cases if sub.target in (c.target_markets or [])}
+        elif sub.kind == "search":
+            page = search_cases(sub.user, sub.target, {}, page=1, per_page=100, sort="newest")
+            matched = {r.case.id for r in page.results} & new_ids
+        elif sub.kind == "initiative":
+            from zhigu.initiatives.models import Initiative
+            initiative = db.session.get(Initiative, int(sub.target))
+            if initiative is not None and initiative.founder_id == sub.user_id:
+                results = similar_cases(sub.user, description=initiative.description, title=initiative.title,
+                                        sector=initiative.sector, markets=initiative.target_markets,
+                                        limit=current_app.config.get("SIMILAR_LIMIT", 10))
+                matched = {r.case.id for r in results} & new_ids
+        for case in cases:
+            if case.id in matched and _naive(case.published_at) >= _naive(sub.created_at):
+                reasons.setdefault((sub.user_id, case.id), []).append(describe(sub))
+    by_id = {case.id: case for case in cases}
+    added = 0
+    for (user_id, case_id), why in sorted(reasons.items()):
+        case = by_id[case_id]
+        kind = "similar_case" if any(w.startswith("similar to") for w in why) else "new_case"
+        added += notify([db.session.get(User, user_id)], kind, case,
+                        f"New case “{case.title}” ({'; '.join(why)}).")
+    for case in cases:
+        db.session.add(ScannedCase(case_id=case.id))
+    db.session.commit()
+    return added
+
+
+# -- subscriptions ------------------------------------------------------------------------------------
+
+def describe(sub: Subscription) -> str:
+    """A subscription in words."""
+    if sub.kind == "initiative":
+        return "similar to your initiative"
+    if sub.kind == "search":
+        return f"matches your search “{sub.target}”"
+    return f"{sub.kind} {sub.target}"
+
+
+def subscriptions_of(actor) -> list[Subscription]:
+    require(actor, "notify.subscribe")
+    return list(db.session.scalars(select(Subscription).where(Subscription.user_id == actor.id)
+                                   .order_by(Subscription.id)))
+
+
+def _normalize_target(actor, kind: str, target: str) -> str:
+    """Check a subscription's target exists and the actor may follow it; return its canonical form."""
+    target = target.strip()
+    error = None
+    if kind in ("case", "initiative"):
+        if not target.isdigit():
+            raise ValidationError({"target": [f"Give the {kind}'s id (a number)."]})
+        if kind == "case":
+            case = db.session.get(FailureCase, int(target))
+            if case is None or not can(actor, "case.view", case):
+                error = "No such case."
+        else:
+            from zhigu.initiatives.models import Initiative
+            initiative = db.session.get(Initiative, int(target))
+            if initiative is None or initiative.founder_id != actor.id:
+                error = "Follow one of your own initiatives."
+        target = str(int(target))
+    elif kind == "cause":
+        if db.session.scalar(select(Cause.id).where(Cause.code == target)) is None:
+            error = f"Unknown cause code: {target}"
+    elif kind == "sector":
+        if target not in codes(SECTORS):
+            error = f"Unknown sector: {target}"
+    elif kind == "market":
+        target = target.upper()
+        if target not in COUNTRY_CODES:
+            error = f"{target!r} is not an ISO 3166 country code such as KZ or ID."
+    if error:
+        raise ValidationError({"target": [error]})
+    return target
+
+
+def subscribe(actor: User, data: dict) -> Subscription:
+    require(actor, "notify.subscribe")
+    values = SubscriptionSchema().load(data)
+    target = _normalize_target(actor, values["kind"], values["target"])
+    if db.session.scalar(select(Subscription.id).where(Subscription.user_id == actor.id,
+                                                       Subscription.kind == values["kind"],
+                                                       Subscription.target == target)):
+        raise ValidationError({"target": ["You already follow this."]})
+    sub = Subscription(user_id=actor.id, kind=values["kind"], target=target)
+    db.session.add(sub)
+    db.session.commit()
+    return sub
+
+
+def get_subscription(actor, subscription_id: int) -> Subscription:
+    require(actor, "notify.subscribe")
+    sub = db.session.get(Subscription, subscription_id)
+    if sub is None or sub.user_id != actor.id:
+        raise NotFound("No such subscription.")
+    return sub
+
+
+def unsubscribe(actor: User, sub: Subscription) -> None:
+    require(actor, "notify.subscribe")
+    if sub.user_id != actor.id:
+        raise NotFound("No such subscription.")
+    db.session.delete(sub)
+    db.session.commit()
+
+
+def case_subscription(actor, case) -> Subscription | None:
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(Subscription).where(Subscription.user_id == actor.id, Subscription.kind == "case",
+                                                        Subscription.target == str(case.id)))
+
+
+def subscription_to_dict(sub: Subscription) -> dict:
+    data = SubscriptionSchema().dump(sub)
+    data["description"] = describe(sub)
+    return data
+
+
+# -- reading notifications ----------------------------------------------------------------------------
+
+def notifications_of(actor, unread_only: bool = False, limit: int = 100) -> list[Notification]:
+    """The actor's notifications, newest first, leaving out those about cases they can no longer see."""
+    require(actor, "notify.subscribe")
+    query = select(Notification).where(Notification.user_id == actor.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    rows = db.session.scalars(query.order_by(Notification.id.desc()).limit(limit))
+    return [n for n in rows if n.case is None or can(actor, "case.view", n.case)]
+
+
+def unread_count(actor) -> int:
+    if not getattr(actor, "is_authenticated", False):
+        return 0
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(actor, data: dict | None = None) -> int:
+    """Mark the given notifications (all of the actor's when no ids are given) as read; returns how many."""
+    require(actor, "notify.subscribe")
+    values = ReadSchema().load(data or {})
+    query = update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+    if values["ids"] is not None:
+        query = query.where(Notification.id.in_(values["ids"]))
+    count = db.session.execute(query.values(read_at=now_utc())).rowcount
+    db.session.commit()
+    return count
+
+
+def notification_to_dict(n: Notification) -> dict:
+    return {"id": n.id, "kind": n.kind, "message": n.message, "case_id": n.case_id,
+            "url": url_for("archive.detail", case_id=n.case_id, _external=True) if n.case_id else None,
+            "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
+
+
+# -- digests ------------------------------------------------------------------------------------------
+
+def digest_setting(user) -> DigestSetting:
+    setting = db.session.get(DigestSetting, user.id)
+    return setting or DigestSetting(user_id=user.id, frequency="daily")
+
+
+def set_digest_frequency(actor, data: dict) -> DigestSetting:
+    require(actor, "notify.subscribe")
+    values = DigestSettingSchema().load(data)
+    setting = db.session.get(DigestSetting, actor.id)
+    if setting is None:
+        setting = DigestSetting(user_id=actor.id)
+        db.session.add(setting)
+    setting.frequency = values["frequency"]
+    db.session.commit()
+    return setting
+
+
+def _due(setting: DigestSetting, now) -> bool:
+    period = DIGEST_PERIODS.get(setting.frequency)
+    if period is None:
+        return False
+    return setting.last_sent_at is None or _naive(now) - _naive(setting.last_sent_at) >= period - DIGEST_SLACK
+
+
+def _digest_message(user: User, items: list[Notification], frequency: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"Zhigu {frequency} digest: {len(items)} update{'s' if len(items) != 1 else ''}"
+    message["From"] = current_app.config.get("MAIL_FROM", "zhigu@localhost")
+    message["To"] = user.email
+    lines = [f"Hello {user.display_name},", "", "What happened in the archive since your last digest:", ""]
+    for n in items:
+        lines.append(f"- {n.message}")
+        if n.case_id:
+            lines.append(f"  {url_for('archive.detail', case_id=n.case_id, _external=True)}")
+    lines += ["", f"Change how often you get this e-mail: {url_for('notify.notifications', _external=True)}"]
+    message.set_content("\n".join(lines))
+    return message
+
+
+def _smtp():
+    config = current_app.config
+    host, port = config.get("MAIL_SERVER", "localhost"), int(config.get("MAIL_PORT", 25))
+    smtp = smtplib.SMTP(host, port, timeout=float(config.get("MAIL_TIMEOUT", 30)))
+    if config.get("MAIL_USE_TLS"):
+        smtp.starttls()
+    if config.get("MAIL_USERNAME"):
+        smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+    return smtp
+
+
+def send_digests(now=None) -> dict:
+    """Scan new cases, then e-mail each user whose digest is due the notifications not mailed yet.
+
+    Only notifications about cases the user may still see go out. A user whose mail fails is retried on
+    the next run (nothing is marked as sent). Returns counts of sent and failed digests.
+    """
+    if not has_request_context():  # the command line: links in the mail need the site's address
+        with current_app.test_request_context(base_url=current_app.config.get("BASE_URL", "http://localhost:5000")):
+            return send_digests(now)
+    now = now or now_utc()
+    scan_new_cases()
+    user_ids = list(db.session.scalars(select(Notification.user_id).where(
+        Notification.emailed_at.is_(None), Notification.read_at.is_(None)).distinct()))
+    sent = failed = 0
+    smtp = None
+    try:
+        for user_id in sorted(user_ids):
+            user = db.session.get(User, user_id)
+            setting = digest_setting(user)
+            if not user.is_active or not _due(setting, now):
+                continue
+            pending = db.session.scalars(select(Notification).where(
+                Notification.user_id == user.id, Notification.emailed_at.is_(None),
+                Notification.read_at.is_(None)).order_by(Notification.id)).all()
+            items = [n for n in pending if n.case is None or can(user, "case.view", n.case)]
+            if not items:
+                continue
+            try:
+                smtp = smtp or _smtp()
+                smtp.send_message(_digest_message(user, items, setting.frequency))
+            except (smtplib.SMTPException, OSError):
+                log.exception("Digest for user %s could not be sent", user.id)
+                db.session.rollback()
+                failed += 1
+                smtp = None
+                continue
+            for n in items:
+                n.emailed_at = now
+            setting.last_sent_at = now
+            db.session.add(setting)
+            db.session.commit()
+            sent += 1
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+    return {"sent": sent, "failed": failed}

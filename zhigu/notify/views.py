@@ -1,3 +1,88 @@
-"""Pages of notifications and subscriptions."""
-from zhigu.notify import bp  # noqa: F401
-from zhigu.notify import models  # noqa: F401
+"""Pages: notifications (mark read, digest choice), subscriptions (follow, unfollow), follow a case."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from zhigu.archive.vocabulary import SECTORS
+from zhigu.auth.permissions import require
+from zhigu.forms import form_data
+from zhigu.notify import bp, hooks, services  # noqa: F401  (hooks registers the session listener)
+from zhigu.notify.models import SUBSCRIPTION_KINDS
+from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
+
+KIND_LABELS = {"case": "A case (id)", "cause": "A cause (code)", "sector": "A sector", "market": "A target market (country code)",
+               "search": "A saved search (query)", "initiative": "My initiative (id): new similar failures"}
+
+
+@bp.app_template_global()
+def unread_notifications() -> int:
+    return services.unread_count(current_user)
+
+
+@bp.app_template_global()
+def case_subscription(case):
+    return services.case_subscription(current_user, case)
+
+
+def _page(errors=None, status=200, sub_form=None, digest_form=None):
+    return render_template("notify/notifications.html", notifications=services.notifications_of(current_user),
+                           subscriptions=services.subscriptions_of(current_user),
+                           setting=services.digest_setting(current_user), describe=services.describe,
+                           kinds=[(k, KIND_LABELS[k]) for k in SUBSCRIPTION_KINDS], sectors=SECTORS,
+                           errors=errors or {}, form=sub_form or digest_form or {}), status
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    require(current_user, "notify.subscribe")
+    return _page()
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read():
+    ids = request.form.getlist("ids")
+    services.mark_read(current_user, {"ids": ids} if ids else {})
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
+                    and not request.form.get("next", "").startswith("//") else url_for("notify.notifications"))
+
+
+@bp.post("/notifications/digest")
+@login_required
+def digest():
+    try:
+        services.set_digest_frequency(current_user, form_data(DigestSettingSchema()))
+    except ValidationError as err:
+        return _page(err.normalized_messages(), 422, digest_form=request.form)
+    flash("Your digest choice was saved.", "success")
+    return redirect(url_for("notify.notifications"))
+
+
+@bp.post("/subscriptions")
+@login_required
+def subscribe():
+    try:
+        sub = services.subscribe(current_user, form_data(SubscriptionSchema()))
+    except ValidationError as err:
+        if request.form.get("next"):
+            flash(" ".join(m for msgs in err.normalized_messages().values() for m in msgs), "error")
+            return redirect(_safe_next())
+        return _page(err.normalized_messages(), 422, sub_form=request.form)
+    flash(f"You now follow {services.describe(sub)}.", "success")
+    return redirect(_safe_next())
+
+
+@bp.post("/subscriptions/<int:subscription_id>/delete")
+@login_required
+def unsubscribe(subscription_id: int):
+    services.unsubscribe(current_user, services.get_subscription(current_user, subscription_id))
+    flash("You no longer follow it.", "success")
+    return redirect(_safe_next())
+
+
+def _safe_next() -> str:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("notify.notifications")

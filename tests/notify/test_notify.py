@@ -1,0 +1,227 @@
+"""Subscriptions, in-app notifications and e-mail digests (sent to a real local SMTP server)."""
+from datetime import timedelta
+
+import pytest
+from marshmallow import ValidationError
+
+from helpers import case_data, reload
+from zhigu.archive import services as archive_services
+from zhigu.comments import services as comment_services
+from zhigu.db import now_utc
+from zhigu.errors import NotFound, PermissionDenied
+from zhigu.extensions import db
+from zhigu.initiatives import services as initiative_services
+from zhigu.notify import services
+from zhigu.notify.models import Notification
+
+
+def kinds_of(user) -> list[tuple[str, int | None]]:
+    return [(n.kind, n.case_id) for n in db.session.query(Notification).filter_by(user_id=user.id)
+            .order_by(Notification.id)]
+
+
+# -- subscriptions ------------------------------------------------------------------------------------
+
+def test_subscribe_validates_each_kind(app, cast, make_case):
+    hidden = make_case(cast.curator_b, visibility="private")
+    case = make_case(cast.author)
+    with app.test_request_context():
+        member = reload(cast.member_a)
+        good = [("case", str(case.id)), ("cause", "market.no_demand"), ("sector", "construction"),
+                ("market", "kz"), ("search", "street lighting")]
+        for kind, target in good:
+            services.subscribe(member, {"kind": kind, "target": target})
+        assert [s.target for s in services.subscriptions_of(member)][3] == "KZ"
+        bad = [("case", str(hidden.id)), ("case", "abc"), ("cause", "no.such"), ("sector", "mining-on-mars"),
+               ("market", "EU"), ("initiative", "999"), ("search", ""), ("planet", "x"), ("case", str(case.id))]
+        for kind, target in bad:
+            with pytest.raises(ValidationError):
+                services.subscribe(member, {"kind": kind, "target": target})
+        from flask_login import AnonymousUserMixin
+        with pytest.raises(PermissionDenied):
+            services.subscribe(AnonymousUserMixin(), {"kind": "sector", "target": "construction"})
+        sub = services.subscriptions_of(member)[0]
+        with pytest.raises(NotFound):
+            services.get_subscription(reload(cast.member_b), sub.id)
+        services.unsubscribe(member, sub)
+        assert len(services.subscriptions_of(member)) == 4
+
+
+def test_case_followers_hear_of_comments_edits_and_links(app, cast, make_case):
+    case = make_case(cast.author)
+    other = make_case(cast.author, title="Other pilot")
+    with app.test_request_context():
+        follower = reload(cast.member_b)
+        services.subscribe(follower, {"kind": "case", "target": str(case.id)})
+        comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "I was there."})
+        archive_services.update_case(reload(cast.author), reload(case), {"title": "Smart lighting pilot, Almaty"})
+        from zhigu.links import services as link_services
+        link_services.create_link(reload(cast.curator_a), reload(case), {"target_id": other.id, "type": "related"})
+        assert kinds_of(follower) == [("comment", case.id), ("case_edit", case.id), ("link", case.id)]
+        # the actor is not told of their own doing
+        comment_services.create_comment(follower, reload(case), {"body": "Me too."})
+        assert len(kinds_of(follower)) == 3
+
+
+def test_notifications_respect_visibility(app, cast, make_case):
+    case = make_case(cast.author, visibility="park")
+    with app.test_request_context():
+        services.subscribe(reload(cast.member_a), {"kind": "case", "target": str(case.id)})
+        archive_services.update_case(reload(cast.author), reload(case), {"visibility": "private"})
+        comment_services.create_comment(reload(cast.manager_a), reload(case), {"body": "Made private."})
+        # the case is private by the time either is told: the member hears of neither
+        assert kinds_of(reload(cast.member_a)) == []
+        assert ("comment", case.id) in kinds_of(reload(cast.author))
+        assert services.notifications_of(reload(cast.member_a)) == []  # no longer visible: not listed
+
+
+def test_new_cases_reach_cause_sector_market_search_and_initiative_followers(app, cast, make_case):
+    with app.test_request_context():
+        member = reload(cast.member_a)
+        for kind, target in [("cause", "market.no_demand"), ("sector", "agriculture"), ("market", "ID"),
+                             ("search", "hydroponic")]:
+            services.subscribe(member, {"kind": kind, "target": target})
+        initiative = initiative_services.register_initiative(reload(cast.member_b), {
+            "title": "Hydroponic container farm", "description": "Hydroponic lettuce farms in shipping containers "
+            "for hotels in Dubai, with LED lighting and nutrient dosing.", "target_markets": ["AE"]})
+        services.subscribe(reload(cast.member_b), {"kind": "initiative", "target": str(initiative.id)})
+        with pytest.raises(ValidationError):
+            services.subscribe(member, {"kind": "initiative", "target": str(initiative.id)})  # not theirs
+    farm = make_case(cast.author, title="Hydroponic container farm in Dubai", sector="agriculture",
+                     causes=["money.cash_out"], target_markets=["AE"],
+                     summary="Hydroponic lettuce grown in shipping containers for Dubai hotels ran out of cash.")
+    lights = make_case(cast.author, title="Street lights in Jakarta", target_markets=["ID"])
+    private = make_case(cast.curator_b, title="Hydroponic private case", visibility="private", sector="agriculture")
+    with app.test_request_context():
+        assert services.scan_new_cases() > 0
+        member_kinds = kinds_of(reload(cast.member_a))
+        assert ("new_case", farm.id) in member_kinds and ("new_case", lights.id) in member_kinds
+        assert all(case_id != private.id for _, case_id in member_kinds)
+        assert len([k for k in member_kinds if k[1] == farm.id]) == 1  # one per case, however many matches
+        assert ("similar_case", farm.id) in kinds_of(reload(cast.member_b))
+        assert services.scan_new_cases() == 0  # each case once
+
+
+def test_cases_published_before_a_subscription_are_not_announced(app, cast, make_case):
+    make_case(cast.author)
+    with app.test_request_context():
+        services.subscribe(reload(cast.member_a), {"kind": "market", "target": "KZ"})
+        assert services.scan_new_cases() == 0
+
+
+def test_mark_read_and_unread_count(app, cast, make_case):
+    case = make_case(cast.author)
+    with app.test_request_context():
+        for n in range(3):
+            comment_services.create_comment(reload(cast.member_a), reload(case), {"body": f"note {n}"})
+        author = reload(cast.author)
+        assert services.unread_count(author) == 3
+        first = services.notifications_of(author)[-1]
+        assert services.mark_read(author, {"ids": [first.id]}) == 1
+        assert services.mark_read(reload(cast.member_b), {}) == 0  # not theirs
+        assert services.unread_count(author) == 2
+        with pytest.raises(ValidationError):
+            services.mark_read(author, {"ids": ["x"]})
+        assert services.mark_read(author, {}) == 2 and services.unread_count(author) == 0
+
+
+# -- digests ------------------------------------------------------------------------------------------
+
+def test_send_digests_through_smtp(app, cast, make_case, smtp_server, runner):
+    case = make_case(cast.author, title="Smart lighting pilot in Almaty")
+    private = make_case(cast.author, title="Secret pilot", visibility="park")
+    with app.test_request_context():
+        comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "Same in Astana."})
+        services.subscribe(reload(cast.member_a), {"kind": "case", "target": str(private.id)})
+        comment_services.create_comment(reload(cast.manager_a), reload(private), {"body": "Note"})
+        services.subscribe(reload(cast.member_a), {"kind": "case", "target": str(case.id)})
+        comment_services.create_comment(reload(cast.member_b), reload(case), {"body": "And in Bishkek."})
+        services.set_digest_frequency(reload(cast.member_a), {"frequency": "weekly"})
+        with pytest.raises(ValidationError):
+            services.set_digest_frequency(reload(cast.member_a), {"frequency": "hourly"})
+        # the case became private after the notification: the digest leaves it out
+        archive_services.update_case(reload(cast.author), reload(private), {"visibility": "private"})
+    result = runner.invoke(args=["notify", "send-digests"])
+    assert result.exit_code == 0, result.output
+    assert "2 digest(s) sent" in result.output
+    by_rcpt = {tuple(rcpt): message for rcpt, message in smtp_server.messages}
+    author_mail = by_rcpt[(cast.author.email,)]
+    assert author_mail["From"] == "digest@zhigu.test" and "daily digest" in author_mail["Subject"]
+    body = author_mail.get_content()
+    assert "commented on “Smart lighting pilot in Almaty”" in body and f"/cases/{case.id}" in body
+    member_mail = by_rcpt[(cast.member_a.email,)]
+    assert "weekly digest: 1 update" in member_mail["Subject"] and "Secret pilot" not in member_mail.get_content()
+    # nothing new, nothing due: no second mail
+    assert "0 digest(s) sent" in runner.invoke(args=["notify", "send-digests"]).output
+    assert len(smtp_server.messages) == 2
+    with app.test_request_context():
+        comment_services.create_comment(reload(cast.member_b), reload(case), {"body": "Later comment."})
+        assert services.send_digests(now=now_utc() + timedelta(hours=2))["sent"] == 0  # a day has not passed
+        assert services.send_digests(now=now_utc() + timedelta(days=1))["sent"] == 1
+        services.set_digest_frequency(reload(cast.author), {"frequency": "never"})
+        comment_services.create_comment(reload(cast.member_b), reload(case), {"body": "Even later."})
+        assert services.send_digests(now=now_utc() + timedelta(days=3))["sent"] == 0
+
+
+def test_digest_failure_is_retried(app, cast, make_case, runner):
+    case = make_case(cast.author)
+    with app.test_request_context():
+        comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "Hello"})
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_TIMEOUT=2)  # nothing listens there
+    result = runner.invoke(args=["notify", "send-digests"])
+    assert result.exit_code == 1 and "1 failed" in result.output
+    with app.app_context():
+        assert db.session.query(Notification).filter(Notification.emailed_at.is_not(None)).count() == 0
+
+
+# -- API ----------------------------------------------------------------------------------------------
+
+def test_api_subscriptions_and_notifications(app, cast, make_case, api_as):
+    case = make_case(cast.author)
+    api = api_as(cast.member_a)
+    created = api.post("/api/v1/subscriptions", json={"kind": "case", "target": str(case.id)})
+    assert created.status_code == 201 and created.json["kind"] == "case"
+    assert api.post("/api/v1/subscriptions", json={"kind": "case", "target": str(case.id)}).status_code == 422
+    assert api.post("/api/v1/subscriptions", json={"kind": "weather"}).status_code == 422
+    assert api.post("/api/v1/subscriptions", data="x").status_code == 400
+    assert api_as(None).get("/api/v1/subscriptions").status_code == 401
+    assert [s["id"] for s in api.get("/api/v1/subscriptions").json] == [created.json["id"]]
+    assert api_as(cast.member_b).delete(f"/api/v1/subscriptions/{created.json['id']}").status_code == 404
+    api_as(cast.member_b).post(f"/api/v1/cases/{case.id}/comments", json={"body": "Hi"})
+    listed = api.get("/api/v1/notifications").json
+    assert listed["unread"] == 1 and listed["results"][0]["kind"] == "comment"
+    assert api.post("/api/v1/notifications/read", json={"ids": "x"}).status_code == 422
+    read = api.post("/api/v1/notifications/read", json={"ids": [listed["results"][0]["id"]]})
+    assert read.json == {"marked": 1, "unread": 0}
+    assert api.get("/api/v1/notifications?unread=1").json["results"] == []
+    assert api.post("/api/v1/notifications/read").json["marked"] == 0
+    assert api_as(None).get("/api/v1/notifications").status_code == 401
+    assert api.delete(f"/api/v1/subscriptions/{created.json['id']}").status_code == 204
+
+
+# -- pages --------------------------------------------------------------------------------------------
+
+def test_pages_follow_notifications_and_digest(app, cast, make_case, client, auth):
+    case = make_case(cast.author)
+    assert "Follow this case" not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert client.get("/notifications").status_code == 302  # to the login page
+    auth.login(cast.member_a)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Follow this case" in page
+    client.post("/subscriptions", data={"kind": "case", "target": str(case.id), "next": f"/cases/{case.id}"})
+    assert "Unfollow this case" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    bad = client.post("/subscriptions", data={"kind": "market", "target": "Atlantis"})
+    assert bad.status_code == 422 and "field-errors" in bad.get_data(as_text=True)
+    assert client.post("/notifications/digest", data={"frequency": "hourly"}).status_code == 422
+    assert client.post("/notifications/digest", data={"frequency": "weekly"}).status_code == 302
+    auth.logout()
+    auth.login(cast.member_b)
+    client.post(f"/cases/{case.id}/comments", data={"body": "A new comment"})
+    auth.logout()
+    auth.login(cast.member_a)
+    home = client.get("/").get_data(as_text=True)
+    assert "Notifications <span class=\"badge badge--count\">1" in home
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "commented on" in page and '<label for="f-target">' in page and 'name="csrf_token"' in page
+    client.post("/notifications/read")
+    assert "badge--count" not in client.get("/").get_data(as_text=True)
