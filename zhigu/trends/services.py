@@ -7,8 +7,9 @@ Contract:
   given one or lies inside it ("Zhejiang" covers "Zhejiang/Hangzhou"), `all` = everything the viewer may see.
 - A case falls in a period by its **failure date**: `ended_on`, or the day it was published when the
   filer gave no end date. The recurrence list is about *newly published* cases, so it uses `published_at`.
-- Counts are grouped in SQL. Target markets are a JSON list, which no portable SQL can unnest, and medians
-  have no portable SQL either, so those two read the few columns they need and finish in Python.
+- Counts are grouped in SQL. Target markets are a JSON list, which no portable SQL can unnest: they are
+  grouped by the stored list and each list's count is split over its markets in Python. Medians have no
+  portable SQL either: they read the few columns they need and finish in Python.
 - Second attempts (zhigu.attempts.compare_attempts): initiatives whose final outcome (succeeded, failed,
   abandoned) falls in the window, counted only where the viewer may aggregate them (admins: all; managers:
   their park's founders; others: their own), scoped by the founder's park.
@@ -16,13 +17,14 @@ Contract:
   three years long, else years. The previous period of the top-causes comparison is the window of the same
   length that ends the day before `from`.
 """
+import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from marshmallow import ValidationError
-from sqlalchemy import and_, extract, func, or_, select, true
+from sqlalchemy import Text, and_, cast, extract, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from zhigu.archive.models import CaseCause, Cause, FailureCase
@@ -199,11 +201,14 @@ def _dimension_column(dimension: str):
 def _grouped(where, dimension: str, *extra) -> list[tuple]:
     """(category, *extra, count) rows for a dimension; markets are unnested in Python."""
     if dimension == "market":
-        rows = db.session.execute(select(FailureCase.target_markets, *extra).where(where))
+        # Group by the list as stored (few distinct lists), then count each market of each list.
+        stored = cast(FailureCase.target_markets, Text)
+        rows = db.session.execute(select(stored, *extra, func.count(FailureCase.id)).where(where)
+                                  .group_by(stored, *extra))
         counts: Counter = Counter()
-        for markets, *rest in rows:
-            for market in (markets or [NONE]):
-                counts[(market, *rest)] += 1
+        for markets, *rest, count in rows:
+            for market in (json.loads(markets) if markets else None) or [NONE]:
+                counts[(market, *rest)] += count
         return [(*key, count) for key, count in counts.items()]
     column = _dimension_column(dimension)
     query = _primary_join(select(column, *extra, func.count(FailureCase.id)).select_from(FailureCase))
