@@ -209,3 +209,14 @@ def test_pages_comment_thread(app, cast, make_case, client, auth):
     auth.logout()
     auth.login(cast.member_b)
     assert client.post(f"/comments/{comment_id}/edit", data={"body": "hijack"}).status_code == 403
+
+
+def test_api_audit_for_managers_only(app, cast, make_case, api_as):
+    case = make_case(cast.author)
+    comment = api_as(cast.member_a).post(f"/api/v1/cases/{case.id}/comments", json={"body": "Oops, wrong case"})
+    api_as(cast.member_a).delete(f"/api/v1/comments/{comment.json['id']}")
+    for who in ("author", "member_a", "curator_a", "manager_b"):
+        assert api_as(getattr(cast, who)).get(f"/api/v1/cases/{case.id}/audit").status_code == 403
+    trail = api_as(cast.manager_a).get(f"/api/v1/cases/{case.id}/audit").json
+    assert [(e["action"], e["details"]["body"], e["actor"]) for e in trail] == [
+        ("comment.delete", "Oops, wrong case", cast.member_a.display_name)]

@@ -225,3 +225,19 @@ def test_pages_follow_notifications_and_digest(app, cast, make_case, client, aut
     assert "commented on" in page and '<label for="f-target">' in page and 'name="csrf_token"' in page
     client.post("/notifications/read")
     assert "badge--count" not in client.get("/").get_data(as_text=True)
+
+
+def test_follow_a_search_and_an_initiative_from_their_pages(app, cast, make_case, client, auth):
+    auth.login(cast.member_a)
+    page = client.get("/search?q=lighting").get_data(as_text=True)
+    assert "Follow this search" in page
+    response = client.post("/subscriptions", data={"kind": "search", "target": "lighting",
+                                                    "next": "/search?q=lighting"})
+    assert response.headers["Location"].endswith("/search?q=lighting")
+    assert "Unfollow this search" in client.get("/search?q=lighting").get_data(as_text=True)
+    created = client.post("/initiatives/new", data={"title": "Solar kiosks", "description":
+                                                    "Solar powered kiosks selling phone charging in rural Kenya."})
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert "Tell me of new similar failures" in page
+    auth.logout()
+    assert "Follow this search" not in client.get("/search?q=lighting").get_data(as_text=True)

@@ -91,3 +91,9 @@ def document(spec, op) -> None:
         body={"$ref": "#/components/schemas/Read"},
         response={"type": "object", "properties": {"marked": {"type": "integer"}, "unread": {"type": "integer"}}},
         errors=("400", "401", "422"))})
+    spec.path("/api/v1/cases/{case_id}/audit", parameters=CASE_ID, operations={"get": op(
+        "The moderation record: deletes, hides, link removals and merges (park managers, admins)",
+        response={"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "action": {"type": "string"}, "reason": {"type": "string", "nullable": True},
+            "details": {"type": "object"}, "actor": {"type": "string", "nullable": True},
+            "created_at": {"type": "string"}}}}, errors=("401", "403", "404"))})

@@ -196,11 +196,16 @@ def unsubscribe(actor: User, sub: Subscription) -> None:
     db.session.commit()
 
 
-def case_subscription(actor, case) -> Subscription | None:
+def subscription_for(actor, kind: str, target: str) -> Subscription | None:
+    """The actor's subscription to exactly this kind and target, if any."""
     if not getattr(actor, "is_authenticated", False):
         return None
-    return db.session.scalar(select(Subscription).where(Subscription.user_id == actor.id, Subscription.kind == "case",
-                                                        Subscription.target == str(case.id)))
+    return db.session.scalar(select(Subscription).where(Subscription.user_id == actor.id, Subscription.kind == kind,
+                                                        Subscription.target == target.strip()))
+
+
+def case_subscription(actor, case) -> Subscription | None:
+    return subscription_for(actor, "case", str(case.id))
 
 
 def subscription_to_dict(sub: Subscription) -> dict:

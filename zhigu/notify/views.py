@@ -24,6 +24,11 @@ def case_subscription(case):
     return services.case_subscription(current_user, case)
 
 
+@bp.app_template_global()
+def subscription_for(kind: str, target: str):
+    return services.subscription_for(current_user, kind, target)
+
+
 def _page(errors=None, status=200, sub_form=None, digest_form=None):
     return render_template("notify/notifications.html", notifications=services.notifications_of(current_user),
                            subscriptions=services.subscriptions_of(current_user),
