@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test bench-quality bench-speed
+#: The PostgreSQL server `make test-postgres` creates its throwaway database on (dropped at the end).
+POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install run test test-postgres bench-quality bench-speed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +22,13 @@ run: install
 	$(BIN)/zhigu demo
 	$(BIN)/zhigu run --host $(HOST) --port $(PORT)
 
+# SQLite; tests that need PostgreSQL run when a server answers at POSTGRES_URL and are listed as skipped otherwise.
 test: install
-	$(BIN)/python -m pytest
+	ZHIGU_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest
+
+# The whole suite again on PostgreSQL, in a database of its own.
+test-postgres: install
+	ZHIGU_TEST_DATABASE_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest
 
 bench-quality: install
 	$(BIN)/python bench/quality.py

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+import databases
 from helpers import PASSWORD, case_data, in_app
 from zhigu import create_app
 from zhigu.archive import services as archive_services
@@ -66,10 +67,46 @@ def _fast_password_hashing(monkeypatch):
     monkeypatch.setattr(auth_services, "check_password_hash", check)
 
 
+def pytest_report_header(config):
+    url = databases.suite_url()
+    if url:
+        return f"database: PostgreSQL, a fresh database per run on {databases.make_url(url).render_as_string()}"
+    return ("database: SQLite, a file per test (make test-postgres, or ZHIGU_TEST_DATABASE_URL, runs the suite "
+            "on PostgreSQL)")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server to create throwaway databases on; skips (fails in CI) when there is none."""
+    server = databases.PostgresServer(databases.server_url())
+    reason = server.unavailable_reason()
+    if reason:
+        server.close()
+        if databases.postgres_required():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(f"{reason} (set ZHIGU_TEST_POSTGRES_URL, or run make test-postgres)")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def suite_database_url(request):
+    """The run's own PostgreSQL database when the suite runs on PostgreSQL, else None."""
+    if not databases.suite_url():
+        return None
+    return request.getfixturevalue("postgres_server").create_database()
+
+
 @pytest.fixture
-def app(tmp_path):
+def database_url(suite_database_url, tmp_path):
+    """The URL each test's app uses: the run's PostgreSQL database, or a new SQLite file."""
+    return suite_database_url or f"sqlite:///{tmp_path}/zhigu.sqlite"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
     app = create_app({
-        "DATABASE_URL": f"sqlite:///{tmp_path}/zhigu.sqlite",
+        "DATABASE_URL": database_url,
         "INDEX_DIR": str(tmp_path / "index"),
         "TESTING": True,
         "SECRET_KEY": "test",
@@ -79,6 +116,8 @@ def app(tmp_path):
     })
     with app.app_context():
         db.create_all()
+        if database_url.startswith("postgresql"):
+            databases.empty_tables(db)
         archive_services.seed_causes()
     yield app
     index = app.extensions["zhigu.search"]

@@ -17,9 +17,9 @@ def clean_env(monkeypatch, tmp_path):
     return tmp_path / "instance"
 
 
-def test_testing_config_is_applied(app, tmp_path):
+def test_testing_config_is_applied(app, database_url):
     assert app.testing
-    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path}/zhigu.sqlite"
+    assert app.config["DATABASE_URL"] == database_url
     assert app.config["SQLALCHEMY_DATABASE_URI"] == app.config["DATABASE_URL"]
 
 
