@@ -220,3 +220,14 @@ def test_api_audit_for_managers_only(app, cast, make_case, api_as):
     trail = api_as(cast.manager_a).get(f"/api/v1/cases/{case.id}/audit").json
     assert [(e["action"], e["details"]["body"], e["actor"]) for e in trail] == [
         ("comment.delete", "Oops, wrong case", cast.member_a.display_name)]
+
+
+def test_reply_form_carries_the_parent(app, cast, make_case, client, auth):
+    case = make_case(cast.author)
+    with app.app_context():
+        parent = services.create_comment(reload(cast.author), reload(case), {"body": "first"}).id
+    auth.login(cast.member_a)
+    page = client.get(f"/cases/{case.id}/comments?parent_id={parent}").get_data(as_text=True)
+    assert "<h1>Reply</h1>" in page and f'name="parent_id" value="{parent}"' in page
+    bad = client.post(f"/cases/{case.id}/comments", data={"body": "", "parent_id": str(parent)})
+    assert bad.status_code == 422 and f'name="parent_id" value="{parent}"' in bad.get_data(as_text=True)
