@@ -169,3 +169,15 @@ def test_pages_links_suggestions_and_merge(app, cast, make_case, client, auth):
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/cases/{other.id}")
     page = client.get(f"/cases/{other.id}").get_data(as_text=True)
     assert "Moderation record" in page and "merged" in page
+
+
+def test_remove_link_page_goes_back_to_a_linked_case(app, cast, make_case, client, auth):
+    case, other = make_case(cast.author), make_case(cast.author, title="Other pilot")
+    with app.test_request_context():
+        link = services.create_link(reload(cast.curator_a), reload(case), {"target_id": other.id, "type": "related"})
+        link_id = link.id
+    auth.login(cast.curator_a)
+    response = client.post(f"/links/{link_id}/delete", data={"case_id": "junk"})
+    assert response.status_code == 302 and f"/cases/{case.id}" in response.headers["Location"]
+    with app.app_context():
+        assert db.session.query(CaseLink).count() == 0

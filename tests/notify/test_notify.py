@@ -241,3 +241,9 @@ def test_follow_a_search_and_an_initiative_from_their_pages(app, cast, make_case
     assert "Tell me of new similar failures" in page
     auth.logout()
     assert "Follow this search" not in client.get("/search?q=lighting").get_data(as_text=True)
+
+
+def test_mark_read_page_with_bad_ids(app, cast, client, auth):
+    auth.login(cast.member_a)
+    response = client.post("/notifications/read", data={"ids": "abc"})
+    assert response.status_code == 302

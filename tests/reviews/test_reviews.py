@@ -233,3 +233,14 @@ def test_claim_redirect_stays_on_site(app, cast, make_case, client, auth):
     assert response.headers["Location"].endswith(f"/cases/{draft.id}/review")
     with app.app_context():
         assert db.session.query(ReviewEvent).filter_by(action="claimed").count() == 1
+
+
+def test_claiming_twice_records_one_claim_and_others_can_take_over(app, cast, make_case):
+    draft = submitted(app, cast, make_case)
+    with app.app_context():
+        services.claim_case(reload(cast.manager_a), reload(draft))
+        services.claim_case(reload(cast.manager_a), reload(draft))
+        services.claim_case(reload(cast.admin), reload(draft))
+        assert [e.action for e in services.history(reload(cast.author), reload(draft))] == [
+            "submitted", "claimed", "claimed"]
+        assert services.review_queue(reload(cast.admin))[0].claimed_by.id == cast.admin.id

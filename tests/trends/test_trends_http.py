@@ -92,6 +92,22 @@ def test_dashboard_draws_svg_charts_with_their_tables_and_no_inline_code(client,
     assert "/trends/cause.csv?from=2024-01-01&amp;to=2024-12-31&amp;by=family&amp;scope=all" in html
 
 
+def test_filters_show_the_values_in_force(client, auth, cast):
+    auth.login(cast.manager_a)
+    html = client.get("/trends?from=2024-01-01").get_data(as_text=True)
+    assert '<option value="all" selected>' in html  # the default scope, though not in the URL
+    assert 'value="2024-01-01"' in html
+
+
+def test_spread_chart_labels_stay_in_the_label_column():
+    from zhigu.trends.charts import LABEL_WIDTH, spread_chart
+    from zhigu.trends.services import Spread
+
+    chart = spread_chart([("a", Spread.of([10, 20])), ("b", Spread.of([100, 300]))])
+    assert [bar.label_x for bar in chart.bars] == [LABEL_WIDTH, LABEL_WIDTH]
+    assert chart.bars[1].x > chart.bars[0].x and max(b.x + b.width for b in chart.bars) <= chart.width - 130
+
+
 def test_dashboard_shows_filter_errors(client, auth, cast):
     auth.login(cast.manager_a)
     response = client.get("/trends?scope=region&from=not-a-date")

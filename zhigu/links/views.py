@@ -62,7 +62,8 @@ def create(case_id: int):
 @login_required
 def delete(link_id: int):
     link = services.get_link(current_user, link_id)
-    back = int(request.form.get("case_id") or link.source_id)
+    back = request.form.get("case_id", "")
+    back = int(back) if back.isdigit() and int(back) in (link.source_id, link.target_id) else link.source_id
     services.delete_link(current_user, link)
     flash("The link was removed.", "success")
     return redirect(url_for("archive.detail", case_id=back, _anchor="links-heading"))

@@ -48,7 +48,10 @@ def notifications():
 @login_required
 def mark_read():
     ids = request.form.getlist("ids")
-    services.mark_read(current_user, {"ids": ids} if ids else {})
+    try:
+        services.mark_read(current_user, {"ids": ids} if ids else {})
+    except ValidationError:
+        flash("Those notifications could not be marked as read.", "error")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
                     and not request.form.get("next", "").startswith("//") else url_for("notify.notifications"))
 

@@ -51,6 +51,10 @@ def claim_case(actor: User, case: FailureCase) -> FailureCase:
     require(actor, "case.review", case)
     if case.status != "in_review":
         raise ZhiguError("Only a case in review can be claimed.", 409)
+    latest = db.session.scalar(select(ReviewEvent).where(ReviewEvent.case_id == case.id, ReviewEvent.action.in_(
+        ("submitted", "claimed"))).order_by(ReviewEvent.id.desc()).limit(1))
+    if latest is not None and latest.action == "claimed" and latest.actor_id == actor.id:
+        return case  # already theirs
     db.session.add(ReviewEvent(case=case, actor=actor, action="claimed"))
     db.session.commit()
     return case

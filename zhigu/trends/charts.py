@@ -22,6 +22,12 @@ class Bar:
     height: float
     css: str = "series-0"
     text: str = ""
+    #: Where the row's label ends (right-aligned); the bar's start unless the bar floats (spread charts).
+    label_x: float | None = None
+
+    def __post_init__(self):
+        if self.label_x is None:
+            self.label_x = self.x
 
 
 @dataclass
@@ -82,13 +88,13 @@ def stacked_columns(periods: list[str], series: dict[str, dict[str, int]], heigh
 def spread_chart(rows: list[tuple[str, object]], limit: int = 15) -> Chart:
     """One row per (label, Spread): a box from the first to the third quartile and a median mark."""
     rows = [(label, spread) for label, spread in rows if spread.n][:limit]
-    plot = WIDTH - LABEL_WIDTH - 60
+    plot = WIDTH - LABEL_WIDTH - 140  # room for "1,234,567,890 (n=12)" right of the widest box
     scale = _scale(max((spread.p75 for _, spread in rows), default=0), plot)
     chart = Chart(WIDTH, max(ROW * len(rows) + 4, ROW))
     for i, (label, spread) in enumerate(rows):
         y = i * ROW + 2
         x = LABEL_WIDTH + spread.p25 * scale
         chart.bars.append(Bar(label, spread.median, x, y, max((spread.p75 - spread.p25) * scale, 1), BAR,
-                              "series-0 spread", f"{spread.median:,.0f} (n={spread.n})"))
+                              "series-0 spread", f"{spread.median:,.0f} (n={spread.n})", label_x=LABEL_WIDTH))
         chart.marks.append((LABEL_WIDTH + spread.median * scale, y - 1, y + BAR + 1))
     return chart

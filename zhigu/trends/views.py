@@ -39,10 +39,12 @@ def dashboard():
     except ValidationError as err:
         return render_template("trends/dashboard.html", trends=None, errors=err.normalized_messages(),
                                form=request.args, scopes=SCOPES, dimensions=DIMENSIONS), 422
-    return render_template("trends/dashboard.html", trends=trends, errors={}, form=request.args, scopes=SCOPES,
+    # form=None: the filters show the values in force (defaults filled in), not only those in the URL
+    return render_template("trends/dashboard.html", trends=trends, errors={}, form=None, scopes=SCOPES,
                            dimensions=DIMENSIONS, charts=charts, chart_titles=CHARTS, table=table,
                            label_of=_labeller(), services_threshold=services.RECURRENCE_THRESHOLD,
-                           recurrence_checked=services.RECURRENCE_CHECKED)
+                           recurrence_checked=services.RECURRENCE_CHECKED,
+                           recurrence_min_terms=services.RECURRENCE_MIN_TERMS)
 
 
 def _cell(value) -> str:
