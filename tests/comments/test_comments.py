@@ -231,3 +231,20 @@ def test_reply_form_carries_the_parent(app, cast, make_case, client, auth):
     assert "<h1>Reply</h1>" in page and f'name="parent_id" value="{parent}"' in page
     bad = client.post(f"/cases/{case.id}/comments", data={"body": "", "parent_id": str(parent)})
     assert bad.status_code == 422 and f'name="parent_id" value="{parent}"' in bad.get_data(as_text=True)
+
+
+def test_unhide_by_managers_only(app, cast, make_case, api_as, client, auth):
+    case = make_case(cast.author)
+    comment = api_as(cast.member_a).post(f"/api/v1/cases/{case.id}/comments", json={"body": "Spicy take"}).json
+    path = f"/api/v1/comments/{comment['id']}"
+    assert api_as(cast.manager_a).post(f"{path}/unhide").status_code == 409
+    api_as(cast.manager_a).post(f"{path}/hide", json={"reason": "Check first."})
+    for who in ("member_a", "author", "manager_b"):
+        assert api_as(getattr(cast, who)).post(f"{path}/unhide").status_code == 403
+    auth.login(cast.manager_a)
+    assert "Show again" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert client.post(f"/comments/{comment['id']}/unhide").status_code == 302
+    shown = api_as(cast.member_a).get(f"/api/v1/cases/{case.id}/comments").json[0]
+    assert shown["hidden"] is False and shown["body"] == "Spicy take"
+    actions = [e["action"] for e in api_as(cast.manager_a).get(f"/api/v1/cases/{case.id}/audit").json]
+    assert actions == ["comment.unhide", "comment.hide"]

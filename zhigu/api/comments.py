@@ -40,3 +40,9 @@ def hide_comment(comment_id: int):
     comment = services.get_comment(current_user, comment_id)
     return jsonify(services.comment_to_dict(services.hide_comment(current_user, comment, json_body()),
                                             current_user))
+
+
+@bp.post("/comments/<int:comment_id>/unhide")
+def unhide_comment(comment_id: int):
+    comment = services.get_comment(current_user, comment_id)
+    return jsonify(services.comment_to_dict(services.unhide_comment(current_user, comment), current_user))

@@ -48,6 +48,9 @@ def document(spec, op) -> None:
     spec.path("/api/v1/comments/{comment_id}/hide", parameters=COMMENT_ID, operations={
         "post": op("Hide a comment with a reason (managers of the park, admins)",
                    body={"$ref": "#/components/schemas/Hide"}, response=comment_ref)})
+    spec.path("/api/v1/comments/{comment_id}/unhide", parameters=COMMENT_ID, operations={
+        "post": op("Show a hidden comment again (managers of the park, admins); recorded", response=comment_ref,
+                   errors=("401", "403", "404"))})
     spec.components.schema("CaseLink", schema=CaseLinkSchema)
     spec.components.schema("Merge", schema=MergeSchema)
     link = {"type": "object", "properties": {

@@ -90,6 +90,19 @@ def hide_comment(actor: User, comment: Comment, data: dict) -> Comment:
     return comment
 
 
+def unhide_comment(actor: User, comment: Comment) -> Comment:
+    """Show a hidden comment again; the hiding stays in the audit trail."""
+    require(actor, "comment.hide", comment)
+    if not comment.is_hidden:
+        raise ZhiguError("This comment is not hidden.", 409)
+    record(actor, "comment.unhide", comment.case_id, comment.hidden_reason, comment_id=comment.id)
+    comment.hidden_at = None
+    comment.hidden_by = None
+    comment.hidden_reason = None
+    db.session.commit()
+    return comment
+
+
 def comment_to_dict(comment: Comment, viewer) -> dict:
     """Serialize a comment; deleted and hidden ones keep their place without their text."""
     data = CommentSchema().dump(comment)

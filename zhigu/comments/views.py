@@ -91,3 +91,18 @@ def hide(comment_id: int):
             flash("The comment was hidden.", "success")
         return redirect(_anchor(comment))
     return render_form("comments/hide.html", comment=comment)
+
+
+@bp.post("/comments/<int:comment_id>/unhide")
+@login_required
+def unhide(comment_id: int):
+    comment = services.get_comment(current_user, comment_id)
+    try:
+        services.unhide_comment(current_user, comment)
+    except ZhiguError as err:
+        if err.status_code == 403:
+            raise
+        flash(err.message, "error")
+    else:
+        flash("The comment is shown again.", "success")
+    return redirect(_anchor(comment))
