@@ -151,12 +151,12 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
     return merge
 
 
-def suggestions(actor, case: FailureCase, similar) -> list:
-    """Similar cases (search results) not yet linked to `case`, when the actor may add links."""
+def suggestions(actor, case: FailureCase, similar, limit: int = 5) -> list:
+    """The most similar cases (search results) not yet linked to `case`, when the actor may add links."""
     if not can(actor, "link.create", case):
         return []
     linked = {link.other(case.id).id for link in links_of(actor, case)}
-    return [result.case for result in similar if result.case.id not in linked and result.case.id != case.id]
+    return [result.case for result in similar if result.case.id not in linked and result.case.id != case.id][:limit]
 
 
 def link_to_dict(link: CaseLink, case_id: int) -> dict:
