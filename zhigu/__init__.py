@@ -48,10 +48,13 @@ def instance_secret_key(instance: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from zhigu.extensions import csrf, db, login_manager
+    from zhigu.extensions import csrf, db, login_manager, migrate
     from zhigu.search.index import SearchIndex
 
     db.init_app(app)
+    # migrations ship inside the package, so an installed Zhigu can run `zhigu db upgrade`
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True,
+                     compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     SearchIndex().init_app(app)

@@ -18,13 +18,25 @@ def main():
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create missing tables and seed the cause taxonomy; safe to run again."""
+    """Create the schema, or upgrade it, and seed the cause taxonomy; safe to run again.
+
+    A database without migrations history (empty, or made before migrations existed) gets the models' tables
+    and is stamped with the latest migration; one with history is brought up to date with `db upgrade`.
+    Either way its schema is the one `zhigu db upgrade` gives (tests/migrations).
+    """
+    from flask_migrate import stamp, upgrade
+
     from zhigu.archive.services import seed_causes
 
-    new_tables = [t for t in db.metadata.sorted_tables if not inspect(db.engine).has_table(t.name)]
-    db.create_all()
+    before = set(inspect(db.engine).get_table_names())
+    if "alembic_version" in before:
+        upgrade()
+    else:
+        db.create_all()
+        stamp()
+    created = set(inspect(db.engine).get_table_names()) - before - {"alembic_version"}
     added = seed_causes()
-    click.echo(f"Database ready: {len(new_tables)} table(s) created, {added} cause(s) added.")
+    click.echo(f"Database ready: {len(created)} table(s) created, {added} cause(s) added.")
 
 
 def register(app) -> None:
