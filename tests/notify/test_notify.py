@@ -247,3 +247,23 @@ def test_mark_read_page_with_bad_ids(app, cast, client, auth):
     auth.login(cast.member_a)
     response = client.post("/notifications/read", data={"ids": "abc"})
     assert response.status_code == 302
+
+
+def test_saved_search_with_filters(app, cast, make_case, client, auth):
+    with app.test_request_context():
+        member = reload(cast.member_a)
+        sub = services.subscribe(member, {"kind": "search", "target": "?market=KZ&q=lighting&bogus=1"})
+        assert sub.target == "q=lighting&market=KZ"
+        assert services.describe(sub) == "matches your search “lighting”; market KZ"
+        with pytest.raises(ValidationError):
+            services.subscribe(member, {"kind": "search", "target": "bogus=1"})
+    in_kz = make_case(cast.author, title="Street lighting in Almaty", target_markets=["KZ"])
+    in_id = make_case(cast.author, title="Street lighting in Jakarta", target_markets=["ID"])
+    with app.test_request_context():
+        services.scan_new_cases()
+        assert kinds_of(reload(cast.member_a)) == [("new_case", in_kz.id)]
+        assert in_id.id not in {case_id for _, case_id in kinds_of(reload(cast.member_a))}
+    auth.login(cast.member_a)
+    page = client.get("/search?q=lighting&market=KZ").get_data(as_text=True)
+    assert "Unfollow this search" in page
+    assert "Follow this search" in client.get("/search?market=ID").get_data(as_text=True)

@@ -91,7 +91,12 @@ def scan_new_cases(limit: int = 1000) -> int:
         elif sub.kind == "market":
             matched = {c.id for c in cases if sub.target in (c.target_markets or [])}
         elif sub.kind == "search":
-            page = search_cases(sub.user, sub.target, {}, page=1, per_page=100, sort="newest")
+            text, filters = parse_search(sub.target)
+            try:
+                page = search_cases(sub.user, text, filters, page=1, per_page=100, sort="newest")
+            except Exception:  # a saved query the parser no longer accepts matches nothing
+                log.warning("Saved search %r of subscription %s failed", sub.target, sub.id, exc_info=True)
+                continue
             matched = {r.case.id for r in page.results} & new_ids
         elif sub.kind == "initiative":
             from zhigu.initiatives.models import Initiative
@@ -119,12 +124,40 @@ def scan_new_cases(limit: int = 1000) -> int:
 
 # -- subscriptions ------------------------------------------------------------------------------------
 
+def parse_search(target: str) -> tuple[str, dict[str, list[str]]]:
+    """A saved search: plain words, or a URL query string (`q=solar&cause=market.no_demand&market=KZ`)."""
+    from urllib.parse import parse_qs
+
+    from zhigu.search.documents import FACETS
+
+    if "=" not in target:
+        return target, {}
+    args = parse_qs(target.lstrip("?"), keep_blank_values=False)
+    text = " ".join(args.pop("q", []))
+    return text, {name: values for name, values in args.items() if name in FACETS}
+
+
+def canonical_search(target: str) -> str:
+    from urllib.parse import urlencode
+
+    if "=" not in target:
+        return target
+    text, filters = parse_search(target)
+    pairs = ([("q", text)] if text else []) + sorted((k, v) for k, values in filters.items() for v in values)
+    if not pairs:
+        raise ValidationError({"target": ["Give search words or filters (q, cause, sector, market, ...)."]})
+    return urlencode(pairs)
+
+
 def describe(sub: Subscription) -> str:
     """A subscription in words."""
     if sub.kind == "initiative":
         return "similar to your initiative"
     if sub.kind == "search":
-        return f"matches your search “{sub.target}”"
+        text, filters = parse_search(sub.target)
+        words = [f"“{text}”"] if text else []
+        words += [f"{name} {', '.join(values)}" for name, values in sorted(filters.items())]
+        return f"matches your search {'; '.join(words)}"
     return f"{sub.kind} {sub.target}"
 
 
@@ -157,6 +190,8 @@ def _normalize_target(actor, kind: str, target: str) -> str:
     elif kind == "sector":
         if target not in codes(SECTORS):
             error = f"Unknown sector: {target}"
+    elif kind == "search":
+        target = canonical_search(target)
     elif kind == "market":
         target = target.upper()
         if target not in COUNTRY_CODES:

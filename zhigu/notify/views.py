@@ -25,6 +25,21 @@ def case_subscription(case):
 
 
 @bp.app_template_global()
+def current_search() -> str:
+    """The search page's words and filters as a saved-search target ("" when there are none)."""
+    from urllib.parse import urlencode
+
+    from zhigu.search.documents import FACETS
+
+    pairs = [(name, value) for name in ("q", *FACETS) for value in request.args.getlist(name) if value.strip()]
+    if not pairs:
+        return ""
+    if len(pairs) == 1 and pairs[0][0] == "q":
+        return pairs[0][1].strip()
+    return services.canonical_search(urlencode(pairs))
+
+
+@bp.app_template_global()
 def subscription_for(kind: str, target: str):
     return services.subscription_for(current_user, kind, target)
 
