@@ -60,7 +60,20 @@ class SearchIndex:
         if searcher is None or not searcher.up_to_date():
             searcher = self._local.searcher = self.index.searcher()
             self._local.idf = {}
+            self._local.docsets = {}
         return searcher
+
+    def docset(self, searcher, query) -> set[int]:
+        """Document numbers matching `query` (an access filter), cached until the index changes.
+
+        Whoosh turns a filter query into a set of every matching document on each search: for a visitor
+        that is the whole public archive, rebuilt for every "find similar" call.
+        """
+        key = repr(query)
+        docs = self._local.docsets.get(key)
+        if docs is None:
+            docs = self._local.docsets[key] = set(searcher.docs_for_query(query))
+        return docs
 
     def idf(self, searcher, term: str, fields: tuple[str, ...]) -> float:
         """log(1 + N / df) of a term, df being its largest document frequency over `fields`; 0 if unseen.
