@@ -620,8 +620,8 @@ def test_case_page_reads_in_post_mortem_order(client, make_case, cast):
     assert order == sorted(order)
     facts = tree.find("table", class_="facts-table").text
     assert "Indonesia, Vietnam" in facts
-    assert "1,200,000.00 CNY" in facts
-    assert "2019-01-01 – 2020-06-30" in facts
+    assert "CN¥1,200,000.00" in facts
+    assert "Jan 1, 2019 – Jun 30, 2020" in facts
     assert "Pilot" in facts and "Zhejiang/Yiwu" in facts and "Private enterprise" in facts
     assert tree.by_id("narrative-heading").parent.find("div", class_="prose").find("h2").text == "Timeline"
     assert "https://example.org/story" in links(tree)

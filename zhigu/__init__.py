@@ -57,6 +57,8 @@ def register_extensions(app: Flask) -> None:
                      compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    from zhigu import i18n
+    i18n.init_app(app)
     SearchIndex().init_app(app)
     from zhigu.search import hooks  # noqa: F401  (registers the session listeners)
 

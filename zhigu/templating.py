@@ -12,6 +12,7 @@ from markupsafe import Markup
 from zhigu.archive.schemas import COUNTRY_CODES
 from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
 from zhigu.auth.permissions import can
+from zhigu.i18n import LANGUAGE_NAMES, current_language
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
@@ -27,12 +28,8 @@ def render_markdown(text: str | None) -> Markup:
 
 
 def ui_language() -> str:
-    """Chinese for browsers that prefer it, English otherwise."""
-    try:
-        best = request.accept_languages.best_match(["en", "zh"], default="en")
-    except RuntimeError:
-        best = "en"
-    return best
+    """'zh' or 'en': the language Flask-Babel chose (the header switch, then Accept-Language)."""
+    return current_language()
 
 
 def label(kind: str, code: str | None) -> str:
@@ -137,7 +134,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["country"] = country
     app.jinja_env.filters["highlighted"] = highlighted
     app.jinja_env.globals.update(label=label, cause_label=cause_label, country_names=country_names,
-                                 ui_language=ui_language, vocabularies=VOCABULARIES,
+                                 ui_language=ui_language, language_names=LANGUAGE_NAMES, vocabularies=VOCABULARIES,
                                  field_errors=field_errors, field_value=field_value, field_values=field_values,
                                  field_checked=field_checked, url_with=url_with, toggle_filter=toggle_filter)
 

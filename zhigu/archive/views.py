@@ -1,6 +1,7 @@
 """Pages of the archive: the list, a case, the case form, publish, retract, "my cases", the taxonomy admin."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.archive import bp, services
@@ -44,7 +45,7 @@ def create():
                                         publish=request.form.get("action") == "publish")
         except ValidationError as err:
             return render_form("archive/form.html", err, **_form_context())
-        flash("The case was published." if case.is_published else "The draft was saved.", "success")
+        flash(_("The case was published.") if case.is_published else _("The draft was saved."), "success")
         return redirect(url_for("archive.detail", case_id=case.id))
     return render_form("archive/form.html", **_form_context())
 
@@ -61,7 +62,7 @@ def edit(case_id: int):
                 services.publish_case(current_user, case)
         except ValidationError as err:
             return render_form("archive/form.html", err, **_form_context(case))
-        flash("The case was saved.", "success")
+        flash(_("The case was saved."), "success")
         return redirect(url_for("archive.detail", case_id=case.id))
     return render_form("archive/form.html", **_form_context(case))
 
@@ -77,7 +78,7 @@ def publish(case_id: int):
     except ZhiguError as err:
         flash(err.message, "error")
     else:
-        flash("The case was published.", "success")
+        flash(_("The case was published."), "success")
     return redirect(url_for("archive.detail", case_id=case.id))
 
 
@@ -91,7 +92,7 @@ def retract(case_id: int):
             services.retract_case(current_user, case, form_data(RetractSchema()))
         except ValidationError as err:
             return render_form("archive/retract.html", err, case=case)
-        flash("The case was retracted.", "success")
+        flash(_("The case was retracted."), "success")
         return redirect(url_for("archive.detail", case_id=case.id))
     return render_form("archive/retract.html", case=case)
 
@@ -111,7 +112,7 @@ def admin_causes():
             cause = services.create_cause(current_user, form_data(CauseSchema()))
         except ValidationError as err:
             return render_form("archive/admin_causes.html", err, causes=services.list_causes())
-        flash(f"Cause {cause.code} was added.", "success")
+        flash(_("Cause %(code)s was added.", code=cause.code), "success")
         return redirect(url_for("archive.admin_causes"))
     return render_form("archive/admin_causes.html", causes=services.list_causes())
 
@@ -126,6 +127,6 @@ def admin_edit_cause(cause_id: int):
             services.update_cause(current_user, cause, form_data(CauseSchema(partial=True)))
         except ValidationError as err:
             return render_form("archive/admin_cause_form.html", err, cause=cause)
-        flash(f"Cause {cause.code} was updated.", "success")
+        flash(_("Cause %(code)s was updated.", code=cause.code), "success")
         return redirect(url_for("archive.admin_causes"))
     return render_form("archive/admin_cause_form.html", cause=cause)

@@ -1,6 +1,7 @@
 """Pages: record an initiative's outcome and what it re-attempted; turn a failed one into a post-mortem."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.attempts import bp, services
@@ -31,7 +32,7 @@ def record_outcome(initiative_id: int):
         return render_template("initiatives/detail.html", initiative=initiative, errors={},
                                suggestions=initiative_services.visible_suggestions(current_user, initiative),
                                outcome_errors=err.normalized_messages(), outcome_form=request.form), 422
-    flash("The initiative was updated.", "success")
+    flash(_("The initiative was updated."), "success")
     return redirect(url_for("initiatives.detail", initiative_id=initiative.id, _anchor="outcome"))
 
 
@@ -48,6 +49,6 @@ def post_mortem(initiative_id: int):
         flash(" ".join(m for msgs in err.normalized_messages().values() for m in
                        (msgs if isinstance(msgs, list) else [str(msgs)])), "error")
         return redirect(url_for("initiatives.detail", initiative_id=initiative.id, _anchor="outcome"))
-    flash("A draft post-mortem was filled in from your initiative: complete it, choose its causes, and publish.",
+    flash(_("A draft post-mortem was filled in from your initiative: complete it, choose its causes, and publish."),
           "success")
     return redirect(url_for("archive.edit", case_id=case.id))

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.auth import bp, services
@@ -27,7 +28,7 @@ def signup():
         except ValidationError as err:
             return render_form("auth/signup.html", err)
         login_user(user)
-        flash("Welcome to Zhigu. An admin can add you to your park.", "success")
+        flash(_("Welcome to Zhigu. An admin can add you to your park."), "success")
         return redirect(url_for("site.home"))
     return render_form("auth/signup.html")
 
@@ -58,7 +59,7 @@ def profile():
             services.change_password(current_user, form_data(PasswordChangeSchema()))
         except ValidationError as err:
             return render_form("auth/profile.html", err, tokens=current_user.tokens)
-        flash("Your password was changed.", "success")
+        flash(_("Your password was changed."), "success")
         return redirect(url_for("auth.profile"))
     return render_form("auth/profile.html", tokens=current_user.tokens)
 
@@ -67,7 +68,7 @@ def profile():
 @login_required
 def create_token():
     try:
-        _, secret = services.create_token(current_user, request.form.get("name", ""))
+        _token, secret = services.create_token(current_user, request.form.get("name", ""))
     except ValidationError as err:
         return render_form("auth/profile.html", err, tokens=current_user.tokens)
     return render_template("auth/profile.html", tokens=current_user.tokens, new_token=secret, errors={},
@@ -78,7 +79,7 @@ def create_token():
 @login_required
 def revoke_token(token_id: int):
     services.revoke_token(current_user, token_id)
-    flash("The token was revoked.", "success")
+    flash(_("The token was revoked."), "success")
     return redirect(url_for("auth.profile"))
 
 
@@ -100,7 +101,7 @@ def admin_edit_user(user_id: int):
         except ValidationError as err:
             return render_form("auth/admin_user_form.html", err, user=user, parks=services.list_parks(),
                                roles=list(Role))
-        flash(f"{user.email} was updated.", "success")
+        flash(_("%(email)s was updated.", email=user.email), "success")
         return redirect(url_for("auth.admin_users"))
     return render_form("auth/admin_user_form.html", user=user, parks=services.list_parks(), roles=list(Role))
 
@@ -114,7 +115,7 @@ def admin_parks():
             park = services.create_park(current_user, form_data(ParkSchema()))
         except ValidationError as err:
             return render_form("auth/admin_parks.html", err, parks=services.list_parks())
-        flash(f"Park {park.name} was created.", "success")
+        flash(_("Park %(name)s was created.", name=park.name), "success")
         return redirect(url_for("auth.admin_parks"))
     return render_form("auth/admin_parks.html", parks=services.list_parks())
 
@@ -129,6 +130,6 @@ def admin_edit_park(park_id: int):
             services.update_park(current_user, park, form_data(ParkSchema()))
         except ValidationError as err:
             return render_form("auth/admin_park_form.html", err, park=park)
-        flash(f"Park {park.name} was updated.", "success")
+        flash(_("Park %(name)s was updated.", name=park.name), "success")
         return redirect(url_for("auth.admin_parks"))
     return render_form("auth/admin_park_form.html", park=park)

@@ -1,6 +1,7 @@
 """Comment pages: add (or reply), edit, delete, hide. The thread itself is on the case page."""
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case
@@ -38,7 +39,7 @@ def create(case_id: int):
             comment = services.create_comment(current_user, case, form_data(CommentSchema()))
         except ValidationError as err:
             return render_form("comments/form.html", err, case=case, comment=None)
-        flash("Your comment was added.", "success")
+        flash(_("Your comment was added."), "success")
         return redirect(_anchor(comment))
     return render_form("comments/form.html", case=case, comment=None)
 
@@ -53,7 +54,7 @@ def edit(comment_id: int):
             services.update_comment(current_user, comment, form_data(CommentEditSchema()))
         except ValidationError as err:
             return render_form("comments/form.html", err, case=comment.case, comment=comment)
-        flash("Your comment was saved.", "success")
+        flash(_("Your comment was saved."), "success")
         return redirect(_anchor(comment))
     return render_form("comments/form.html", case=comment.case, comment=comment)
 
@@ -69,7 +70,7 @@ def delete(comment_id: int):
             raise
         flash(err.message, "error")
     else:
-        flash("The comment was deleted.", "success")
+        flash(_("The comment was deleted."), "success")
     return redirect(_anchor(comment))
 
 
@@ -88,7 +89,7 @@ def hide(comment_id: int):
                 raise
             flash(err.message, "error")
         else:
-            flash("The comment was hidden.", "success")
+            flash(_("The comment was hidden."), "success")
         return redirect(_anchor(comment))
     return render_form("comments/hide.html", comment=comment)
 
@@ -104,5 +105,5 @@ def unhide(comment_id: int):
             raise
         flash(err.message, "error")
     else:
-        flash("The comment is shown again.", "success")
+        flash(_("The comment is shown again."), "success")
     return redirect(_anchor(comment))

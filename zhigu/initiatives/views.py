@@ -1,6 +1,7 @@
 """Pages where founders register initiatives, see similar failures and give verdicts."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.forms import form_data, render_form
@@ -38,7 +39,7 @@ def feedback(initiative_id: int):
         return render_template("initiatives/detail.html", initiative=initiative,
                                suggestions=services.visible_suggestions(current_user, initiative),
                                errors=err.normalized_messages(), form=request.form), 422
-    flash("Thank you: your verdict was recorded.", "success")
+    flash(_("Thank you: your verdict was recorded."), "success")
     return redirect(url_for("initiatives.detail", initiative_id=initiative.id,
                             _anchor=f"case-{request.form.get('case_id')}"))
 

@@ -1,6 +1,7 @@
 """Link pages: add a link (or accept a suggested one), remove a link, merge a duplicate; merged URLs redirect."""
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case
@@ -53,7 +54,7 @@ def create(case_id: int):
             link = services.create_link(current_user, case, form_data(CaseLinkSchema()))
         except ValidationError as err:
             return render_form("links/form.html", err, case=case)
-        flash(f"Linked: {link.label(case.id)} “{link.target.title}”.", "success")
+        flash(_("Linked: %(kind)s “%(title)s”.", kind=link.label(case.id), title=link.target.title), "success")
         return redirect(url_for("archive.detail", case_id=case.id, _anchor="links-heading"))
     return render_form("links/form.html", case=case)
 
@@ -65,7 +66,7 @@ def delete(link_id: int):
     back = request.form.get("case_id", "")
     back = int(back) if back.isdigit() and int(back) in (link.source_id, link.target_id) else link.source_id
     services.delete_link(current_user, link)
-    flash("The link was removed.", "success")
+    flash(_("The link was removed."), "success")
     return redirect(url_for("archive.detail", case_id=back, _anchor="links-heading"))
 
 
@@ -84,6 +85,6 @@ def merge(case_id: int):
                 raise
             flash(err.message, "error")
             return redirect(url_for("archive.detail", case_id=case.id))
-        flash(f"“{case.title}” was merged into this case.", "success")
+        flash(_("“%(title)s” was merged into this case.", title=case.title), "success")
         return redirect(url_for("archive.detail", case_id=merge.kept_id))
     return render_form("links/merge.html", case=case)

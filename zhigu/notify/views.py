@@ -1,6 +1,7 @@
 """Pages: notifications (mark read, digest choice), subscriptions (follow, unfollow), follow a case."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.archive.vocabulary import SECTORS
@@ -66,7 +67,7 @@ def mark_read():
     try:
         services.mark_read(current_user, {"ids": ids} if ids else {})
     except ValidationError:
-        flash("Those notifications could not be marked as read.", "error")
+        flash(_("Those notifications could not be marked as read."), "error")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
                     and not request.form.get("next", "").startswith("//") else url_for("notify.notifications"))
 
@@ -78,7 +79,7 @@ def digest():
         services.set_digest_frequency(current_user, form_data(DigestSettingSchema()))
     except ValidationError as err:
         return _page(err.normalized_messages(), 422, digest_form=request.form)
-    flash("Your digest choice was saved.", "success")
+    flash(_("Your digest choice was saved."), "success")
     return redirect(url_for("notify.notifications"))
 
 
@@ -92,7 +93,7 @@ def subscribe():
             flash(" ".join(m for msgs in err.normalized_messages().values() for m in msgs), "error")
             return redirect(_safe_next())
         return _page(err.normalized_messages(), 422, sub_form=request.form)
-    flash(f"You now follow {services.describe(sub)}.", "success")
+    flash(_("You now follow %(target)s.", target=services.describe(sub)), "success")
     return redirect(_safe_next())
 
 
@@ -100,7 +101,7 @@ def subscribe():
 @login_required
 def unsubscribe(subscription_id: int):
     services.unsubscribe(current_user, services.get_subscription(current_user, subscription_id))
-    flash("You no longer follow it.", "success")
+    flash(_("You no longer follow it."), "success")
     return redirect(_safe_next())
 
 

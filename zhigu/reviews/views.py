@@ -1,6 +1,7 @@
 """Pages of the review workflow: submit, claim, decide, and the managers' queue."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case
@@ -38,7 +39,7 @@ def submit(case_id: int):
             raise
         flash(err.message, "error")
     else:
-        flash("The case was submitted for review.", "success")
+        flash(_("The case was submitted for review."), "success")
     return redirect(url_for("archive.detail", case_id=case_id))
 
 
@@ -53,7 +54,7 @@ def claim(case_id: int):
             raise
         flash(err.message, "error")
     else:
-        flash("You claimed this review.", "success")
+        flash(_("You claimed this review."), "success")
     target = request.form.get("next", "")
     if not (target.startswith("/") and not target.startswith("//")):
         target = url_for("reviews.decide", case_id=case_id)
@@ -75,7 +76,7 @@ def decide(case_id: int):
                 raise
             flash(err.message, "error")
             return redirect(url_for("archive.detail", case_id=case_id))
-        flash(f"Decision recorded: {status_label(case.status).lower()}.", "success")
+        flash(_("Decision recorded: %(decision)s.", decision=status_label(case.status).lower()), "success")
         return redirect(url_for("reviews.queue"))
     return render_form("reviews/decide.html", case=case)
 

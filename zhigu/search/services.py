@@ -33,11 +33,14 @@ TEXT_FIELDS = ("title", "summary", "body", "causes_text")
 #: made the query about twice as slow at 10,000 cases, for Recall@10 0.55 against 0.51 on the Chinese
 #: set's text-only queries and no change on the AIID sets (measured with bench/quality.py and speed.py).
 SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0, "causes_text": 0.5}
-#: Distinctive terms kept from a description; more terms find little more and cost time.
+#: Distinctive terms kept from a description; in an archive of more than LARGE_ARCHIVE cases, fewer terms
+#: keep the query fast (100,000 cases: CPU p50 265 ms with 24 terms, 54 ms with 12; bench/speed.py).
 SIMILAR_MAX_TERMS = 24
-#: Terms in more than this share of a large archive (and in at least COMMON_TERM_MIN_DF cases) are left out
+SIMILAR_MAX_TERMS_LARGE = 12
+LARGE_ARCHIVE = 20_000
+#: Terms in more than this share of the archive (and in at least COMMON_TERM_MIN_DF cases) are left out
 #: of the first stage: they cost the most postings to score and say little about the case.
-COMMON_TERM_SHARE = 0.05
+COMMON_TERM_SHARE = 0.01
 COMMON_TERM_MIN_DF = 500
 #: Boosts of the structured signals, added to the text score when they match.
 SECTOR_BOOST = 1.5
@@ -229,8 +232,10 @@ class SimilarQuery:
     causes: tuple[str, ...] = ()
 
 
-def distinctive_terms(searcher, title: str, description: str, limit: int = SIMILAR_MAX_TERMS):
+def distinctive_terms(searcher, title: str, description: str, limit: int | None = None):
     """Weight each term of the text by (1 + log tf) * sqrt(idf) and keep the `limit` heaviest.
+
+    `limit` defaults to SIMILAR_MAX_TERMS, or SIMILAR_MAX_TERMS_LARGE in a large archive.
 
     BM25 already multiplies each matching term by its idf; the extra sqrt(idf) here favours the rare,
     distinctive words of a long description without letting one rare name drown the rest (measured:
@@ -244,6 +249,8 @@ def distinctive_terms(searcher, title: str, description: str, limit: int = SIMIL
     # what `why` may show: words as written, not the character bigrams of Chinese text
     surface = {term: original for term, original, _, _ in analyse(text, bigrams=False)}
     index, total = _index(), searcher.doc_count()
+    if limit is None:
+        limit = SIMILAR_MAX_TERMS if total <= LARGE_ARCHIVE else SIMILAR_MAX_TERMS_LARGE
 
     common = max(COMMON_TERM_SHARE * total, COMMON_TERM_MIN_DF)
 

@@ -1,0 +1,102 @@
+"""The interface in English and Simplified Chinese: catalogue completeness, the language choice, formats."""
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from zhigu.i18n import CATALOGUES, compile_catalogs, extract_messages, untranslated
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_marked_string_has_a_chinese_translation():
+    """Fails when a template or view gained a string that `zhigu i18n update` and a translator have not seen."""
+    assert len(extract_messages(ROOT)) > 250
+    problems = untranslated(ROOT)
+    assert set(problems) == {"zh"}
+    assert problems["zh"] == [], "run `zhigu i18n update` and translate: " + ", ".join(problems["zh"][:20])
+
+
+def test_translations_keep_their_placeholders():
+    with (CATALOGUES / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="zh")
+    errors = [(message.id, [str(e) for e in found]) for message, found in catalog.check()]
+    assert errors == []
+
+
+def test_catalogues_compile_when_missing_or_stale(tmp_path):
+    source = tmp_path / "translations"
+    po = source / "zh" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_bytes((CATALOGUES / "zh" / "LC_MESSAGES" / "messages.po").read_bytes())
+    assert compile_catalogs(source) == source
+    mo = po.with_suffix(".mo")
+    assert mo.stat().st_size > 1000
+    first = mo.stat().st_mtime_ns
+    compile_catalogs(source)
+    assert mo.stat().st_mtime_ns == first  # fresh: left alone
+
+
+def test_pages_are_english_by_default(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Learn from the attempts that failed" in html
+    assert "从失败的尝试中学习" not in html
+
+
+def test_accept_language_zh_cn_gives_chinese(client):
+    html = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}).get_data(as_text=True)
+    assert '<html lang="zh-Hans">' in html
+    assert "从失败的尝试中学习" in html and "检索案例库" in html
+    assert "Learn from the attempts that failed" not in html
+
+
+def test_the_switch_wins_over_the_browser_and_vocabulary_follows(client, make_case, cast):
+    make_case(cast.author, title="Solar farm training centre")
+    response = client.post("/language", data={"language": "zh", "return_to": "/search?sort=newest"})
+    assert response.status_code == 302 and response.headers["Location"] == "/search?sort=newest"
+
+    html = client.get("/search?sort=newest", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "案例库" in html and "排序" in html and "最新优先" in html
+    assert "Sort by" not in html
+    assert "市场与需求" in html or "商业模式" in html or "团队" in html or "资金" in html  # cause family labels
+
+    client.post("/language", data={"language": "en", "return_to": "/"})
+    html = client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "Learn from the attempts that failed" in html
+
+
+def test_the_switch_only_returns_to_this_site(client):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", ""):
+        response = client.post("/language", data={"language": "zh", "return_to": target})
+        assert response.headers["Location"] == "/"
+    client.post("/language", data={"language": "xx"})  # unknown: the earlier choice stays
+    assert "从失败的尝试中学习" in client.get("/").get_data(as_text=True)
+
+
+def test_the_header_offers_both_languages(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="language-switch"' in html
+    assert 'name="language" value="zh"' in html and 'name="language" value="en"' in html
+
+
+def test_case_page_formats_dates_and_money_for_the_language(client, make_case, cast):
+    case = make_case(cast.author, money_lost="1200000", currency="CNY", team_size=1200,
+                     started_on="2019-01-01", ended_on="2020-06-30")
+    english = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "CN¥1,200,000.00" in english and "Jan 1, 2019 – Jun 30, 2020" in english and "1,200" in english
+
+    chinese = client.get(f"/cases/{case.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "¥1,200,000.00" in chinese and "CN¥" not in chinese
+    assert "2019年1月1日 – 2020年6月30日" in chinese
+    assert "失败原因" in chinese and "损失金额" in chinese
+
+
+def test_flash_messages_and_errors_are_translated(client):
+    client.post("/language", data={"language": "zh"})
+    html = client.get("/no-such-page").get_data(as_text=True)
+    assert "页面不存在" in html and "返回首页" in html
+
+    response = client.post("/signup", data={"email": "new@example.org", "display_name": "新用户",
+                                            "password": "correct horse", "password_confirm": "correct horse"},
+                           follow_redirects=True)
+    assert "欢迎来到智谷" in response.get_data(as_text=True)

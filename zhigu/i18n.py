@@ -1,0 +1,188 @@
+"""Languages of the interface: Flask-Babel, the user's choice, and catalogues compiled at start.
+
+The choice order is: the language the user picked with the header switch (kept in the session), then the
+browser's Accept-Language, then English. `templating.ui_language()` asks `current_language()`, so vocabulary
+labels, country names and gettext strings always agree.
+
+Only the `.po` files are committed (zhigu/translations/<lang>/LC_MESSAGES/messages.po). `compile_catalogs`
+writes the `.mo` next to each `.po` when it is missing or older than its `.po` (a fresh clone, an edited
+catalogue), so `make run`, `make test` and an installed package all serve compiled catalogues without a
+build step. When the package directory is read-only the `.mo` goes to `instance/translations` instead.
+"""
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+import click
+from flask import request, session
+from flask.cli import AppGroup
+from flask_babel import Babel, format_currency, format_date, format_decimal, get_locale
+
+#: Languages of the interface; the first is the default.
+LANGUAGES = ("en", "zh")
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+SESSION_KEY = "ui_language"
+CATALOGUES = Path(__file__).parent / "translations"
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The user's choice, then the browser's preference, then English."""
+    try:
+        chosen = session.get(SESSION_KEY)
+        if chosen in LANGUAGES:
+            return chosen
+        return request.accept_languages.best_match(LANGUAGES, default="en")
+    except RuntimeError:  # no request: CLI, digests
+        return "en"
+
+
+def current_language() -> str:
+    """'zh' or 'en': the language of this request (or of the locale forced by `force_locale`)."""
+    try:
+        locale = get_locale()
+    except RuntimeError:
+        return "en"
+    return "zh" if locale is not None and locale.language == "zh" else "en"
+
+
+def number(value) -> str:
+    """A number with the grouping and decimal marks of the page language."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(value)
+
+
+def money(amount, currency: str | None = None) -> str:
+    """An amount in its currency, written the way the page language writes money (¥1,200 / CN¥1,200)."""
+    if amount is None or amount == "":
+        return ""
+    return format_currency(amount, currency) if currency else format_decimal(amount)
+
+
+def date(value, format: str = "medium") -> str:
+    """A date (or datetime, taken as its day) in the page language: 'Mar 5, 2024' / '2024年3月5日'."""
+    if value is None:
+        return ""
+    return format_date(value, format)
+
+
+def _stale(mo: Path, po: Path) -> bool:
+    return not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime
+
+
+def compile_catalogs(source: Path = CATALOGUES, fallback: Path | None = None) -> Path:
+    """Compile every stale `.po` under `source` and return the directory that holds the `.mo` files."""
+    target = source
+    for po in sorted(source.glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if not _stale(mo, po):
+            continue
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=po.parent.parent.name)
+        try:
+            with mo.open("wb") as out:
+                write_mo(out, catalog)
+        except OSError:
+            if fallback is None:
+                raise
+            target = fallback
+            mo = fallback / po.relative_to(source).with_suffix(".mo")
+            mo.parent.mkdir(parents=True, exist_ok=True)
+            if _stale(mo, po):
+                with mo.open("wb") as out:
+                    write_mo(out, catalog)
+    return target
+
+
+def init_app(app) -> None:
+    """Compile the catalogues if needed and bind Flask-Babel with Zhigu's locale selector."""
+    directory = compile_catalogs(CATALOGUES, Path(app.instance_path) / "translations")
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(directory)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(number=number, money=money, date=date)
+    app.cli.add_command(i18n_cli)
+
+
+#: Where user-facing strings live, and how babel reads each kind of file.
+EXTRACT_METHODS = [("zhigu/**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]
+EXTRACT_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
+                    "lazy_ngettext": (1, 2)}
+
+
+def extract_messages(root: Path):
+    """Every translatable string in `root`/zhigu and `root`/templates, as a babel Catalog (a .pot)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
+    template = Catalog(project="zhigu", charset="utf-8")
+    for directory in ("zhigu", "templates"):
+        methods = [(pattern.split("/", 1)[1], method) for pattern, method in EXTRACT_METHODS
+                   if pattern.startswith(directory + "/")]
+        for filename, lineno, message, comments, context in extract_from_dir(
+                root / directory, methods, keywords=EXTRACT_KEYWORDS, comment_tags=("TRANSLATORS:",),
+                strip_comment_tags=True):
+            if directory == "zhigu" and (filename.startswith("migrations") or filename.startswith("demo")):
+                continue
+            template.add(message, None, [(f"{directory}/{filename}", lineno)], auto_comments=comments,
+                         context=context)
+    return template
+
+
+def untranslated(root: Path) -> dict[str, list[str]]:
+    """Per language: extracted msgids its .po lacks or leaves untranslated (empty when all is well)."""
+    template = extract_messages(root)
+    problems = {}
+    for po in sorted((root / "zhigu" / "translations").glob("*/LC_MESSAGES/messages.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=po.parent.parent.name)
+        missing = []
+        for message in template:
+            if not message.id:
+                continue
+            found = catalog.get(message.id, message.context)
+            strings = found.string if found is not None and isinstance(found.string, tuple) else (
+                (found.string,) if found is not None else ())
+            if found is None or found.fuzzy or not all(strings):
+                missing.append(str(message.id))
+        problems[po.parent.parent.name] = missing
+    return problems
+
+
+def update_catalogs(root: Path) -> None:
+    """Merge freshly extracted strings into each committed .po (new ones untranslated, gone ones obsolete)."""
+    from babel.messages.pofile import write_po
+
+    template = extract_messages(root)
+    for po in sorted((root / "zhigu" / "translations").glob("*/LC_MESSAGES/messages.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=po.parent.parent.name)
+        catalog.update(template, no_fuzzy_matching=True)
+        with po.open("wb") as out:
+            write_po(out, catalog, width=120, ignore_obsolete=True, sort_output=True, include_lineno=False)
+
+
+i18n_cli = AppGroup("i18n", help="Interface translations (zhigu/translations/*/LC_MESSAGES/messages.po).")
+SOURCE_ROOT = Path(__file__).parent.parent
+
+
+@i18n_cli.command("update")
+def update_command():
+    """Add newly marked strings to every .po (untranslated) and drop strings no longer used."""
+    update_catalogs(SOURCE_ROOT)
+    for language, missing in untranslated(SOURCE_ROOT).items():
+        click.echo(f"{language}: {len(missing)} untranslated")
+
+
+@i18n_cli.command("check")
+def check_command():
+    """Exit 1 if a marked string is missing from a catalogue or untranslated."""
+    failed = False
+    for language, missing in untranslated(SOURCE_ROOT).items():
+        for msgid in missing:
+            click.echo(f"{language}: untranslated: {msgid!r}")
+        failed = failed or bool(missing)
+    raise SystemExit(1 if failed else 0)
