@@ -8,14 +8,14 @@ PORT ?= 5000
 #: The PostgreSQL server `make test-postgres` creates its throwaway database on (dropped at the end).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-postgres bench-quality bench-speed
+.PHONY: install run test test-postgres screenshots bench-quality bench-speed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,e2e]'
 
 run: install
 	$(BIN)/zhigu init-db
@@ -26,9 +26,14 @@ run: install
 test: install
 	ZHIGU_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest
 
-# The whole suite again on PostgreSQL, in a database of its own.
+# The whole suite again on PostgreSQL, in a database of its own (the browser tests, whose server runs on its own
+# SQLite database, already ran in `make test`).
 test-postgres: install
-	ZHIGU_TEST_DATABASE_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest
+	ZHIGU_TEST_DATABASE_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest --ignore=tests/e2e
+
+# Run the browser tests and keep their screenshots in docs/screenshots (needs Chromium: apt-get install chromium).
+screenshots: install
+	ZHIGU_E2E_REQUIRED=1 ZHIGU_E2E_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -k screenshots
 
 bench-quality: install
 	$(BIN)/python bench/quality.py

@@ -1,0 +1,235 @@
+"""End-to-end: real users' paths through the pages in Chromium (see conftest.py for the server and browser).
+
+Elements are found by name, id, role or URL, not by English text, so the tests survive translation.
+"""
+import re
+import uuid
+
+import pytest
+
+from e2e_config import DESKTOP, PASSWORD, PHONE
+
+#: A description close to several demo cases (Kazakhstan greenhouses, cold chain, Khorgos, wheat).
+COLD_CHAIN = ("Cold-chain warehouses and refrigerated logistics for fruit and vegetable exports to Kazakhstan "
+              "through the Khorgos border crossing, with a local partner for customs and distribution.")
+#: A different topic, which must change the live list.
+SUBSIDIES = "孵化器 园区 租金补贴 招商引资 入驻率 补贴退坡 联合办公 扩张"
+
+
+def _submit(page, form_selector="main form.form"):
+    page.locator(f"{form_selector} button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+def _case_id(page) -> int:
+    match = re.search(r"/cases/(\d+)", page.url)
+    assert match, page.url
+    return int(match.group(1))
+
+
+def test_sign_up_then_log_in(browse):
+    session = browse()
+    page = session.page
+    email = f"new-{uuid.uuid4().hex[:8]}@example.org"
+    page.goto("/")
+    page.locator("nav.site-nav a[href='/signup']").click()
+    page.locator("#f-email").fill(email)
+    page.locator("#f-display_name").fill("Wang Fang 王芳")
+    page.locator("#f-password").fill(PASSWORD)
+    page.locator("#f-password_confirm").fill(PASSWORD)
+    _submit(page)
+    profile = page.locator("nav.site-nav a[href='/profile']")
+    assert profile.inner_text().strip() == "Wang Fang 王芳"
+
+    page.locator("nav.site-nav form[action='/logout'] button").click()
+    page.wait_for_load_state()
+    assert profile.count() == 0
+
+    page.locator("nav.site-nav a[href='/login']").click()
+    page.locator("#f-email").fill(email)
+    page.locator("#f-password").fill("not the password")
+    _submit(page)
+    assert page.locator("nav.site-nav a[href='/profile']").count() == 0
+    page.locator("#f-password").fill(PASSWORD)
+    _submit(page)
+    assert profile.inner_text().strip() == "Wang Fang 王芳"
+
+
+def test_curator_files_post_mortem_manager_approves_it(browse, screenshot_dir):
+    title = f"Rooftop solar leasing for park tenants {uuid.uuid4().hex[:6]}"
+    curator = browse()
+    page = curator.log_in("curator")
+    page.goto("/cases/new")
+    page.locator("#f-title").fill(title)
+    page.locator("#f-summary").fill("We leased rooftop solar panels to park tenants; the grid operator refused "
+                                    "net metering, so the savings never came and tenants cancelled.")
+    page.locator("#f-sector").select_option(index=1)
+    page.locator("#f-narrative").fill("## Plan\n\nLease panels, share savings.\n\n- grid refused\n- tenants left")
+    page.locator("#f-lessons").fill("Get the grid operator's written consent before selling savings.")
+    causes = page.locator("input[type=checkbox][name=causes]")
+    assert causes.count() >= 2
+    first, second = causes.nth(0).get_attribute("value"), causes.nth(1).get_attribute("value")
+    page.locator(f"input[id='cause-{first}']").check()
+    page.locator(f"input[id='cause-{second}']").check()
+    page.locator(f"input[id='primary-{second}']").check()
+    # With review required a curator may only save a draft, then submit it for review.
+    assert page.locator("button[name=action][value=publish]").count() == 0
+    page.locator("button[name=action][value=draft]").click()
+    page.wait_for_load_state()
+    case_id = _case_id(page)
+    assert page.locator("h1").first.inner_text().strip() == title
+    page.locator(f"form[action='/cases/{case_id}/submit'] button").click()
+    page.wait_for_load_state()
+
+    visitor = browse()
+    response = visitor.page.goto(f"/cases/{case_id}")  # not published yet: a visitor is sent to log in
+    assert response.status == 404 or "/login" in visitor.page.url
+
+    manager = browse()
+    page = manager.log_in("manager")
+    page.goto("/reviews")
+    page.locator(f"a[href='/cases/{case_id}/review']").first.click()
+    page.locator("#f-decision-approve").check()
+    _submit(page)
+
+    response = visitor.page.goto(f"/cases/{case_id}")
+    assert response.status == 200
+    assert visitor.page.locator("h1").first.inner_text().strip() == title
+    # Both causes are shown, and the case is found by search.
+    visitor.page.goto("/search?q=" + title.split()[-1])
+    assert visitor.page.locator(f".case-card a[href='/cases/{case_id}']").count() == 1
+
+
+def test_initiative_live_similar_list_then_verdict(browse):
+    session = browse()
+    page = session.log_in("member")
+    page.goto("/initiatives/new")
+    items = page.locator("[data-similar-list] li")
+    titles = page.locator("[data-similar-list] [data-slot=title]")
+    assert items.count() == 0
+    page.locator("#f-title").fill("Cold-chain export hub")
+    page.locator("#f-description").press_sequentially(COLD_CHAIN[:80], delay=5)
+    page.locator("#f-description").fill(COLD_CHAIN)
+    items.first.wait_for()
+    page.wait_for_function("document.querySelector('[data-similar-list]').children.length > 0")
+    first_list = titles.all_inner_texts()
+    assert first_list and all(first_list)
+    assert all(href.startswith("/cases/") or "/cases/" in href
+               for href in (titles.nth(i).get_attribute("href") for i in range(titles.count())))
+
+    # Typing another story changes the list.
+    page.locator("#f-description").fill(SUBSIDIES)
+    page.wait_for_function(
+        """(before) => {
+             const list = document.querySelector('[data-similar-list]');
+             const now = Array.from(list.querySelectorAll('[data-slot=title]')).map(a => a.textContent);
+             return now.length > 0 && JSON.stringify(now) !== JSON.stringify(before);
+           }""", arg=first_list)
+    second_list = titles.all_inner_texts()
+    assert second_list != first_list
+
+    page.locator("#f-description").fill(COLD_CHAIN)
+    page.locator("#initiative-form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert re.search(r"/initiatives/\d+$", page.url)
+    suggestion = page.locator("li.suggestion").first
+    case_id = suggestion.get_attribute("id").removeprefix("case-")
+    suggestion.locator(f"#verdict-{case_id}-relevant").check()
+    suggestion.locator(f"#note-{case_id}").fill("We ship fruit, not wheat, but the partner risk is the same.")
+    suggestion.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    saved = page.locator(f"#case-{case_id}")
+    assert saved.locator(f"#verdict-{case_id}-relevant").is_checked()
+    assert saved.locator(f"#note-{case_id}").input_value().startswith("We ship fruit")
+
+
+def test_search_then_narrow_by_a_facet(browse):
+    page = browse().page
+    page.goto("/")
+    page.locator("#header-q").fill("Kazakhstan")
+    page.locator("#header-q").press("Enter")
+    page.wait_for_load_state()
+    cards = page.locator(".results .case-card")
+    total = _count(page)
+    assert total >= 2 and cards.count() >= 2
+    facet = page.locator("details.facet").filter(has=page.locator("a[href*='sector=']")).first
+    link = facet.locator("a[href*='sector=']").first
+    facet_count = int(link.locator(".facet__count").inner_text())
+    link.click()
+    page.wait_for_load_state()
+    assert "sector=" in page.url
+    assert page.locator(".active-filters .chip").count() == 1
+    assert page.locator("details.facet a.is-active[aria-current=true]").count() == 1
+    assert _count(page) == facet_count <= total
+    assert page.locator("#q").input_value() == "Kazakhstan"
+
+
+def _count(page) -> int:
+    return int(re.match(r"\s*(\d+)", page.locator("#results-heading").inner_text()).group(1))
+
+
+def test_comment_on_a_case(browse):
+    session = browse()
+    page = session.log_in("member")
+    page.goto("/search?q=Kazakhstan")
+    page.locator(".results .case-card a[href^='/cases/']").first.click()
+    page.wait_for_load_state()
+    case_id = _case_id(page)
+    body = f"We saw the same at Khorgos in 2021: **customs** closed for weeks. ({uuid.uuid4().hex[:6]})"
+    page.locator("#f-new-comment").fill(body)
+    page.locator("form.comment-form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert _case_id(page) == case_id
+    comments = page.locator("section.comments")
+    assert comments.locator("strong", has_text="customs").count() >= 1
+    assert body.split("(")[-1].rstrip(")") in comments.inner_text()
+
+
+def test_language_follows_the_browser_and_the_switch(browse):
+    zh = browse(locale="zh-CN").page
+    zh.goto("/")
+    assert zh.locator("html").get_attribute("lang") == "zh-Hans"
+    en = browse(locale="en-GB").page
+    en.goto("/")
+    assert en.locator("html").get_attribute("lang") == "en"
+    switch = en.locator("#language-switch")
+    if switch.count() == 0:
+        pytest.skip("no language switch (#language-switch) on the page: only Accept-Language was checked")
+    switch.locator("button[name=language][value=zh]").click()
+    en.wait_for_load_state()
+    assert en.locator("html").get_attribute("lang").startswith("zh")
+    en.goto("/search")
+    assert en.locator("html").get_attribute("lang").startswith("zh")  # the choice is remembered
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_screenshots_of_the_main_pages(browse, screenshot_dir, viewport):
+    width = "desktop" if viewport is DESKTOP else "phone"
+    session = browse(viewport=viewport)
+    page = session.page
+
+    def shot(name):
+        page.wait_for_load_state("networkidle")
+        path = screenshot_dir / f"{name}-{width}.png"
+        page.screenshot(path=path, full_page=False)
+        assert path.stat().st_size > 1000
+
+    page.goto("/")
+    shot("home")
+    page.goto("/search?q=Kazakhstan")
+    shot("search")
+    page.locator(".results .case-card a[href^='/cases/']").first.click()
+    page.wait_for_load_state()
+    shot("case")
+    session.log_in("curator")
+    page.goto("/cases/new")
+    shot("case-form")
+    page.goto("/initiatives/new")
+    page.locator("#f-title").fill("Cold-chain export hub")
+    page.locator("#f-description").fill(COLD_CHAIN)
+    page.locator("[data-similar-list] li").first.wait_for()
+    if viewport is PHONE:
+        page.locator("aside.similar-live").evaluate("aside => aside.scrollIntoView({block: 'start'})")
+    shot("initiative")
+    page.goto("/trends?scope=all&from=2016-01-01")
+    shot("trends")
