@@ -45,6 +45,8 @@ def register(app) -> None:
     from zhigu.demo.cli import demo_command
     from zhigu.notify.cli import notify_cli
     from zhigu.search.cli import search_cli
+    from zhigu.search.worker import worker_command
 
-    for command in (init_db_command, auth_cli, park_cli, archive_cli, search_cli, demo_command, notify_cli):
+    for command in (init_db_command, auth_cli, park_cli, archive_cli, search_cli, demo_command, notify_cli,
+                    worker_command):
         app.cli.add_command(command)

@@ -6,6 +6,15 @@ PAGE_SIZE = 20
 SIMILAR_LIMIT = 10
 #: Seconds an index writer waits for the lock held by another process before giving up.
 INDEX_WRITER_TIMEOUT = 30.0
+#: Apply the search outbox in the web process right after a commit that changed cases (the embedded
+#: default); with `zhigu worker` running this only makes changes searchable sooner.
+INDEX_INLINE_DRAIN = True
+#: Seconds a request waits for another process applying the outbox before leaving it to that process.
+INDEX_INLINE_DRAIN_TIMEOUT = 2.0
+#: Seconds `zhigu worker` sleeps between outbox polls.
+INDEX_POLL_INTERVAL = 1.0
+#: Readiness fails when this many outbox rows wait to be applied to the index.
+READY_MAX_PENDING = 500
 #: Curators submit drafts for review by a manager of their park; False lets them publish directly.
 REVIEW_REQUIRED = True
 #: SMTP server of `zhigu notify send-digests` (MAIL_USERNAME / MAIL_PASSWORD from instance config or env).

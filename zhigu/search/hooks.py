@@ -1,8 +1,10 @@
-"""Keep the Whoosh index in step with *committed* data.
+"""Keep the Whoosh index in step with *committed* data, durably.
 
-Case ids touched by a flush are collected on the session; after the outermost commit they are re-read in
-a fresh session and written to the index; a rollback drops them. A failed index write is logged, never
-raised (the database already committed), and `zhigu search check` / `rebuild` repair it.
+Case ids touched by a flush are written to the search outbox in the same transaction (zhigu.search.outbox),
+so a rollback (or a rolled-back SAVEPOINT) drops them with the change and a commit keeps them. After the
+outermost commit the web process applies the outbox to its index if it can take the directory's lock within
+INDEX_INLINE_DRAIN_TIMEOUT seconds; otherwise the process holding it, or `zhigu worker`, does. A failed
+index write is logged, never raised (the database already committed); the rows stay until applied.
 """
 from itertools import chain
 
@@ -12,8 +14,10 @@ from sqlalchemy import event
 from zhigu.archive.models import CaseCause, FailureCase
 from zhigu.comments.models import Comment
 from zhigu.extensions import db
+from zhigu.search.outbox import forget_lock, record_changes
 
-PENDING = "zhigu.search.pending_case_ids"
+#: session.info key: this transaction wrote outbox rows.
+PENDING = "zhigu.search.outbox_written"
 
 
 def _case_id(obj) -> int | None:
@@ -26,19 +30,24 @@ def _case_id(obj) -> int | None:
 
 @event.listens_for(db.session, "after_flush")
 def collect_changes(session, flush_context):
-    ids = session.info.setdefault(PENDING, set())
-    ids.update(i for i in map(_case_id, chain(session.new, session.dirty, session.deleted)) if i is not None)
+    ids = {i for i in map(_case_id, chain(session.new, session.dirty, session.deleted)) if i is not None}
+    if ids:
+        record_changes(session, ids)
+        session.info[PENDING] = True
 
 
 @event.listens_for(db.session, "after_commit")
 def apply_changes(session):
     if session.in_nested_transaction():
         return  # a SAVEPOINT was released; the real commit comes later
-    if ids := session.info.pop(PENDING, None):
-        current_app.extensions["zhigu.search"].update_cases(ids, bind=session.get_bind())
+    forget_lock(session)
+    if session.info.pop(PENDING, None) and current_app.config["INDEX_INLINE_DRAIN"]:
+        current_app.extensions["zhigu.search"].drain_quietly(
+            session.get_bind(), current_app.config["INDEX_INLINE_DRAIN_TIMEOUT"])
 
 
 @event.listens_for(db.session, "after_soft_rollback")
 def discard_changes(session, previous_transaction):
     if previous_transaction.parent is None:
         session.info.pop(PENDING, None)
+        forget_lock(session)

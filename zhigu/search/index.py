@@ -4,9 +4,11 @@ Writers wait for Whoosh's file lock (another process may hold it) up to INDEX_WR
 Searchers are not thread-safe, so each thread keeps its own and refreshes it before use, which costs
 almost nothing when the index has not changed.
 """
+import gc
 import logging
 import math
 import threading
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -93,8 +95,12 @@ class SearchIndex:
 
     # -- writing --------------------------------------------------------------------------------------
 
-    def update_cases(self, ids: Iterable[int], bind=None) -> bool:
-        """Re-read the cases from the database and index or unindex each; safe to repeat. False on failure."""
+    def update_cases(self, ids: Iterable[int], bind=None, raise_errors: bool = False) -> bool:
+        """Re-read the cases from the database and index or unindex each; safe to repeat. False on failure.
+
+        Changes reach the index through the outbox (zhigu.search.outbox.drain); call this directly only to
+        repair. With `raise_errors` a failure raises instead of being logged.
+        """
         ids = sorted(set(ids))
         if not ids:
             return True
@@ -117,11 +123,36 @@ class SearchIndex:
                 writer.commit()
             return True
         except Exception:
+            if raise_errors:
+                raise
             log.exception("Search index update failed for %d case(s); run `zhigu search rebuild`", len(ids))
             return False
 
     def rebuild(self, bind=None, progress: Callable[[int], None] | None = None) -> int:
-        """Rewrite the whole index from the database; searchers see the old index until the commit."""
+        """Rewrite the whole index from the database; searchers see the old index until the commit.
+
+        Holds the directory's outbox lock meanwhile; a missing or unreadable directory is recreated first.
+        """
+        from zhigu.search import outbox
+
+        with outbox.directory_lock(self.directory, self.writer_timeout):
+            return self.rebuild_locked(bind, progress)
+
+    def rebuild_locked(self, bind=None, progress: Callable[[int], None] | None = None) -> int:
+        """`rebuild` for a caller that holds the outbox lock; the directory then records the outbox position.
+
+        The position is read before the cases: a change committed later is applied again by the next drain.
+        """
+        from zhigu.search import outbox
+
+        bind = bind or self._engine()
+        self.reset_if_unreadable()
+        last_change = outbox.last_change_id(bind)
+        count = self._rebuild(bind, progress)
+        outbox.write_applied_change(self.directory, last_change)
+        return count
+
+    def _rebuild(self, bind, progress) -> int:
         count = 0
         with Session(bind or self._engine()) as session:
             writer = self.writer()
@@ -152,6 +183,74 @@ class SearchIndex:
             "stale": sorted(i for i in set(expected) & set(indexed) if expected[i] != indexed[i]),
             "extra": sorted(set(indexed) - set(expected)),
         }
+
+    # -- the outbox and the directory's health --------------------------------------------------------
+
+    def drain(self, bind=None, timeout: float | None = None, **kwargs) -> int:
+        """Apply the outbox to this directory (see zhigu.search.outbox.drain); raises on failure."""
+        from zhigu.search import outbox
+
+        return outbox.drain(self, bind or self._engine(), self.writer_timeout if timeout is None else timeout,
+                            **kwargs)
+
+    def drain_quietly(self, bind=None, timeout: float = 2.0) -> None:
+        """Drain after a web request's commit: never raise; what is left stays in the outbox for later."""
+        from zhigu.search import outbox
+
+        try:
+            self.drain(bind, timeout)
+        except outbox.Busy:
+            log.debug("Index %s busy; the outbox is applied by the process holding it", self.directory)
+        except Exception:
+            log.error("Applying the search outbox to %s failed; the changes stay in the outbox for `zhigu "
+                        "worker` or the next write (`zhigu search rebuild` repairs the index)", self.directory,
+                        exc_info=True)
+
+    def readable(self) -> bool:
+        """Whether the directory holds an index that opens and reads (a fresh handle, not the cached one).
+
+        Whoosh leaves the files of an index it fails to open unclosed: they are collected here, quietly (not
+        thread-safe: for the worker and rebuilds, not for request threads).
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            readable = self._readable()
+            if not readable:
+                gc.collect()
+        return readable
+
+    def _readable(self) -> bool:
+        try:
+            if not whoosh_index.exists_in(str(self.directory)):
+                return False
+            ix = whoosh_index.open_dir(str(self.directory))
+            with ix.searcher() as searcher:
+                searcher.doc_count()
+                for _ in searcher.all_stored_fields():
+                    pass
+            ix.close()
+            return True
+        except Exception as error:  # noqa: BLE001 - any failure to read means the directory needs a rebuild
+            # the message only: a record holding the exception would keep Whoosh's open files alive
+            log.warning("Search index at %s is unreadable: %s: %s", self.directory, type(error).__name__,
+                        str(error))
+            return False
+
+    def reset_if_unreadable(self) -> bool:
+        """Replace a missing or unreadable index with an empty one (a rebuild fills it); True if it did."""
+        from zhigu.search import outbox
+
+        if self.readable():
+            return False
+        with self._open_lock:
+            self._index = None
+            self._local = threading.local()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for path in self.directory.iterdir():
+                if path.name != outbox.LOCK_FILE and path.is_file():
+                    path.unlink()
+            self._index = whoosh_index.create_in(str(self.directory), build_schema())
+        return True
 
     def document_count(self) -> int:
         return self.searcher().doc_count()

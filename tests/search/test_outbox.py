@@ -1,0 +1,284 @@
+"""The search outbox: index updates recorded with the change, applied by one writer, repaired after crashes."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import databases
+from helpers import ROOT, case_data, in_app
+from zhigu import create_app
+from zhigu.archive import services
+from zhigu.archive.models import FailureCase
+from zhigu.auth.models import User
+from zhigu.extensions import db
+from zhigu.search import outbox
+from zhigu.search.models import IndexChange
+
+CLEAN = {"missing": [], "stale": [], "extra": []}
+
+
+def outbox_ids(app) -> list[int]:
+    with in_app(app):
+        return list(db.session.scalars(select(IndexChange.case_id).order_by(IndexChange.id)))
+
+
+def last_id(app) -> int:
+    with in_app(app):
+        return db.session.scalar(select(func.coalesce(func.max(IndexChange.id), 0)))
+
+
+def check(app) -> dict:
+    with in_app(app):
+        return app.extensions["zhigu.search"].check()
+
+
+def worker_once(app):
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+
+
+def env_for(app, **extra) -> dict:
+    """Environment of a separate `zhigu` process on the same database and index directory."""
+    env = dict(os.environ, ZHIGU_DATABASE_URL=app.config["DATABASE_URL"], ZHIGU_INDEX_DIR=app.config["INDEX_DIR"],
+               ZHIGU_SECRET_KEY="test", ZHIGU_INSTANCE_PATH=str(Path(app.config["INDEX_DIR"]).parent / "inst"),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def curator(app, make_park, make_user):
+    return make_user("curator", make_park())
+
+
+@pytest.fixture
+def quiet_app(app):
+    """The web process leaves the outbox alone, as when only `zhigu worker` applies it."""
+    app.config["INDEX_INLINE_DRAIN"] = False
+    return app
+
+
+def make_cases(app, curator, n, prefix="Hydroponic farm"):
+    with in_app(app):
+        actor = db.session.get(User, curator.id)
+        return [services.create_case(actor, case_data(title=f"{prefix} {i}"), publish=True).id for i in range(n)]
+
+
+def test_a_change_is_recorded_in_its_transaction_and_a_rollback_records_nothing(app, curator):
+    [case_id] = make_cases(app, curator, 1)
+    assert case_id in outbox_ids(app)
+    assert outbox.applied_change(app.extensions["zhigu.search"].directory) == last_id(app)
+    before = last_id(app)
+    with app.app_context():
+        case = db.session.get(FailureCase, case_id)
+        case.title = "Renamed, then rolled back"
+        db.session.flush()
+        db.session.rollback()
+    assert last_id(app) == before
+    assert check(app) == CLEAN
+
+
+def test_a_busy_index_leaves_the_change_in_the_outbox_and_never_fails_the_request(app, curator):
+    app.config["INDEX_INLINE_DRAIN_TIMEOUT"] = 0.1
+    index = app.extensions["zhigu.search"]
+    make_cases(app, curator, 1)
+    with outbox.directory_lock(index.directory, 1):  # another process is applying the outbox
+        [case_id] = make_cases(app, curator, 1, prefix="Vertical farm")
+    assert check(app)["missing"] == [case_id]
+    with app.app_context():
+        assert outbox.pending_count(db.engine, index.directory) >= 1
+
+    worker_once(app)
+
+    assert check(app) == CLEAN
+
+
+def test_a_failed_index_write_stays_in_the_outbox_until_applied(app, curator, caplog):
+    index = app.extensions["zhigu.search"]
+    index.writer_timeout = 0.2
+    other = create_app({key: app.config[key] for key in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY", "TESTING")})
+    held = other.extensions["zhigu.search"].writer()  # Whoosh's own lock, held past the timeout
+    try:
+        [case_id] = make_cases(app, curator, 1)
+    finally:
+        held.cancel()
+    assert "stay in the outbox" in caplog.text
+    assert check(app)["missing"] == [case_id]
+
+    worker_once(app)
+
+    assert check(app) == CLEAN
+
+
+KILLER = textwrap.dedent("""
+    import os, signal
+    from zhigu import create_app
+    from zhigu.extensions import db
+    import zhigu.search.index as index_module
+
+    app = create_app()
+    mode = os.environ["KILL_MODE"]
+    with app.app_context():
+        index = app.extensions["zhigu.search"]
+        if mode == "inside-writer":
+            real, seen = index_module.case_document, []
+            def dying_case_document(case):
+                seen.append(case.id)
+                if len(seen) == 8:  # in the middle of the second batch, before its index commit
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return real(case)
+            index_module.case_document = dying_case_document
+            index.drain(db.engine, batch=5)
+        else:
+            batches = []
+            def die_on_second(rows):  # after the second batch's index commit, before its record
+                batches.append(rows)
+                if len(batches) == 2:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            index.drain(db.engine, batch=5, after_batch=die_on_second)
+""")
+
+
+@pytest.mark.parametrize("mode", ["inside-writer", "before-record"])
+def test_killing_the_indexing_process_mid_batch_loses_nothing_after_restart(quiet_app, curator, mode):
+    app = quiet_app
+    index = app.extensions["zhigu.search"]
+    with app.app_context():
+        index.rebuild()  # positions the directory at the start of the log
+    ids = make_cases(app, curator, 12)
+    with app.app_context():
+        services.retract_case(db.session.get(User, curator.id), db.session.get(FailureCase, ids[0]),
+                              {"reason": "Retracted while the worker was down."})
+    assert len(check(app)["missing"]) == 11
+
+    killed = subprocess.run([sys.executable, "-c", KILLER], env=env_for(app, KILL_MODE=mode), cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert check(app) != CLEAN  # the kill left work undone
+    worker_once(app)  # the restart
+    assert check(app) == CLEAN
+    assert outbox.applied_change(index.directory) == last_id(app)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "corrupted", "position-lost"])
+def test_a_damaged_index_directory_is_detected_and_rebuilt(quiet_app, curator, damage):
+    app = quiet_app
+    index = app.extensions["zhigu.search"]
+    ids = make_cases(app, curator, 3)
+    worker_once(app)
+    assert check(app) == CLEAN
+    directory = index.directory
+    if damage == "deleted":
+        shutil.rmtree(directory)
+    elif damage == "corrupted":
+        for path in directory.iterdir():
+            if path.suffix in (".toc", ".seg") or path.name.endswith((".trm", ".pst", ".fdt")):
+                path.write_bytes(b"\0garbage" * 8)
+    else:
+        (directory / outbox.APPLIED_FILE).unlink()
+    if damage != "position-lost":
+        assert not index.readable()
+
+    worker_once(app)
+
+    assert index.readable()
+    assert check(app) == CLEAN
+    with app.app_context():
+        assert {int(f["id"]) for f in index.searcher().all_stored_fields()} == set(ids)
+
+
+@pytest.fixture(params=["suite database", "postgresql"])
+def shared_database(request, database_url):
+    """The database two machines share: the suite's, and always a PostgreSQL one when a server answers."""
+    if request.param == "suite database":
+        yield database_url
+        return
+    if database_url.startswith("postgresql"):
+        pytest.skip("the suite database is already PostgreSQL")
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database("machines")
+    yield url
+    server.drop_database(url)
+
+
+def test_two_index_directories_fed_from_one_database_agree(shared_database, tmp_path):
+    from zhigu.auth import services as auth_services
+
+    machines = [create_app({"DATABASE_URL": shared_database, "INDEX_DIR": str(tmp_path / f"index-{name}"),
+                            "SECRET_KEY": "test", "TESTING": True, "REVIEW_REQUIRED": False})
+                for name in ("a", "b")]
+    web, other = machines
+    try:
+        with web.app_context():
+            db.create_all()
+            if shared_database.startswith("postgresql"):
+                databases.empty_tables(db)  # the suite's database still holds the previous test's rows
+            services.seed_causes()
+            auth_services.create_park(None, {"slug": "twins", "name": "Twin Park"})
+            actor = auth_services.create_user("twin@example.org", "correct-horse-battery", role="curator",
+                                              park_slug="twins", display_name="Twin")
+            ids = [services.create_case(actor, case_data(title=f"Hydroponic farm {i}"), publish=True).id
+                   for i in range(6)]
+        worker_once(other)  # machine b joins: rebuilds, positioned on the log
+        with web.app_context():  # writes on machine a only
+            actor = db.session.scalar(select(User).where(User.email == "twin@example.org"))
+            services.update_case(actor, db.session.get(FailureCase, ids[1]), {"title": "Renamed hydroponic farm"})
+            services.retract_case(actor, db.session.get(FailureCase, ids[2]), {"reason": "A duplicate entry."})
+            ids.append(services.create_case(actor, case_data(title="Late hydroponic farm"), publish=True).id)
+
+        for machine in machines:
+            worker_once(machine)
+
+        for machine in machines:
+            assert check(machine) == CLEAN
+        positions = {outbox.applied_change(Path(m.config["INDEX_DIR"])) for m in machines}
+        assert positions == {last_id(web)}
+        indexed = []
+        for machine in machines:
+            with machine.app_context():
+                index = machine.extensions["zhigu.search"]
+                indexed.append({int(f["id"]): f["stamp"] for f in index.searcher().all_stored_fields()})
+        assert indexed[0] == indexed[1] and len(indexed[0]) == 6
+    finally:
+        for machine in machines:
+            searcher = getattr(machine.extensions["zhigu.search"]._local, "searcher", None)
+            if searcher is not None:
+                searcher.close()
+            with machine.app_context():
+                for engine in db.engines.values():
+                    engine.dispose()
+
+
+def test_with_zhigu_worker_running_search_check_passes_within_30_seconds(quiet_app, curator):
+    app = quiet_app
+    with app.app_context():
+        app.extensions["zhigu.search"].rebuild()
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "zhigu", "worker", "--interval", "0.2"],
+                              env=env_for(app), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        make_cases(app, curator, 10)
+        deadline = time.monotonic() + 30
+        while check(app) != CLEAN:
+            assert worker.poll() is None, worker.stderr.read()
+            assert time.monotonic() < deadline, check(app)
+            time.sleep(0.2)
+        check_cli = subprocess.run([sys.executable, "-m", "flask", "--app", "zhigu", "search", "check"],
+                                   env=env_for(app), cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert check_cli.returncode == 0, check_cli.stdout + check_cli.stderr
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        worker.stderr.close()

@@ -1,0 +1,148 @@
+"""Durable index updates: an outbox in the database, applied to each index directory by one writer at a time.
+
+Writing. The session hooks (zhigu.search.hooks) insert one `search_outbox` row per changed case in the same
+transaction as the change, so a committed change always has its row and a rolled-back one never does.
+On PostgreSQL the first such insert of a transaction takes a transaction-level advisory lock, so
+transactions that change cases commit one after another and outbox ids become visible in increasing order:
+a reader that has seen id N will never later see a smaller id appear. (SQLite serializes all writers anyway.)
+Ids skipped by rolled-back transactions stay unused forever.
+
+Applying. `drain()` takes the directory's `outbox.lock` (an flock, released if the process dies), reads the
+last applied id from the directory's `applied-change` file, re-indexes the cases of every later row in one
+Whoosh writer, commits it, then records the new last id (written to a temporary file and renamed into
+place). A crash anywhere before that rename leaves the old id, so the batch is applied again on restart:
+re-indexing a case is idempotent. Each index directory has its own file, so several machines, each with
+its own index and `zhigu worker`, follow the same log independently.
+
+The web process drains after its own commits with a short lock wait (`INDEX_INLINE_DRAIN_TIMEOUT`); if
+another process holds the lock it leaves the rows to that process or to `zhigu worker`, and never fails
+the request. `zhigu worker` drains every `INDEX_POLL_INTERVAL` seconds and rebuilds a directory that is
+missing, unreadable or has lost its `applied-change` file.
+"""
+import fcntl
+import logging
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from zhigu.search.models import IndexChange
+
+log = logging.getLogger(__name__)
+
+APPLIED_FILE = "applied-change"
+LOCK_FILE = "outbox.lock"
+#: Arbitrary key of the PostgreSQL advisory lock that orders outbox writers (ASCII "zhigu").
+ADVISORY_LOCK_KEY = 0x7A68696775
+#: Session.info key: this transaction already holds the advisory lock.
+LOCKED = "zhigu.search.outbox_locked"
+BATCH = 2000
+
+
+class Busy(Exception):
+    """Another process is applying the outbox to this directory."""
+
+
+def record_changes(session, case_ids) -> None:
+    """Insert outbox rows for `case_ids` on the session's current transaction (call from after_flush)."""
+    rows = [{"case_id": int(i)} for i in sorted(set(case_ids))]
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and not session.info.get(LOCKED):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        session.info[LOCKED] = True
+    connection.execute(IndexChange.__table__.insert(), rows)
+
+
+def forget_lock(session) -> None:
+    """The transaction ended: the advisory lock went with it."""
+    session.info.pop(LOCKED, None)
+
+
+# -- the index directory's position in the log -------------------------------------------------------------
+
+def applied_change(directory: Path) -> int | None:
+    """The last outbox id applied to the index in `directory`, or None if it has no record."""
+    try:
+        return int((Path(directory) / APPLIED_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def write_applied_change(directory: Path, change_id: int) -> None:
+    directory = Path(directory)
+    tmp = directory / f".{APPLIED_FILE}.{os.getpid()}"
+    with open(tmp, "w") as out:
+        out.write(f"{change_id}\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, directory / APPLIED_FILE)
+
+
+@contextmanager
+def directory_lock(directory: Path, timeout: float):
+    """Hold the directory's outbox lock, waiting up to `timeout` seconds; raise Busy if it stays taken."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy(str(directory)) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def last_change_id(bind) -> int:
+    """The newest outbox id, 0 when the log is empty."""
+    with Session(bind) as session:
+        return session.scalar(select(func.coalesce(func.max(IndexChange.id), 0)))
+
+
+def pending_count(bind, directory: Path) -> int | None:
+    """Outbox rows not yet applied to `directory`; None when the directory has no record."""
+    applied = applied_change(directory)
+    if applied is None:
+        return None
+    with Session(bind) as session:
+        return session.scalar(select(func.count()).select_from(IndexChange).where(IndexChange.id > applied))
+
+
+def drain(index, bind, timeout: float, batch: int = BATCH, after_batch=None) -> int:
+    """Apply every outbox row newer than the directory's record to the index; return how many were applied.
+
+    :raise Busy: another process holds the directory's lock for longer than `timeout`.
+    Raises on a database or index failure, leaving the record where it was (the rows are applied again).
+    """
+    applied_total = 0
+    with directory_lock(index.directory, timeout):
+        applied = applied_change(index.directory)
+        if applied is None:
+            # no record: the index may be missing changes of unknown age
+            index.rebuild_locked(bind)
+            return 0
+        while True:
+            with Session(bind) as session:
+                rows = session.execute(select(IndexChange.id, IndexChange.case_id)
+                                       .where(IndexChange.id > applied).order_by(IndexChange.id)
+                                       .limit(batch)).all()
+            if not rows:
+                return applied_total
+            if not index.update_cases({case_id for _, case_id in rows}, bind=bind, raise_errors=True):
+                return applied_total
+            if after_batch:
+                after_batch(rows)  # tests: die here, after the index commit and before the record
+            applied = rows[-1][0]
+            write_applied_change(index.directory, applied)
+            applied_total += len(rows)

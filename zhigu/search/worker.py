@@ -1,0 +1,54 @@
+"""`zhigu worker`: apply the search outbox to this machine's index, and repair the index when it breaks.
+
+Run one per index directory (one per machine); a second one on the same directory just waits its turn on
+the directory's lock. Killing it at any moment loses nothing: the next start applies what was left.
+"""
+import logging
+import signal
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from zhigu.extensions import db
+from zhigu.search import outbox
+
+log = logging.getLogger(__name__)
+
+
+def run_once(index, bind) -> int:
+    """Rebuild a missing, unreadable or unpositioned index, then apply the outbox; return rows applied."""
+    if outbox.applied_change(index.directory) is None or not index.readable():
+        log.warning("Search index at %s is missing, unreadable or has no outbox position: rebuilding",
+                    index.directory)
+        count = index.rebuild(bind)
+        log.info("Rebuilt the search index at %s: %d case(s)", index.directory, count)
+    return index.drain(bind)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
+@click.option("--interval", type=float, default=None, help="Seconds between polls (INDEX_POLL_INTERVAL).")
+@with_appcontext
+def worker_command(once: bool, interval: float | None):
+    """Keep this machine's search index up to date with the database's change log."""
+    index = current_app.extensions["zhigu.search"]
+    interval = interval if interval is not None else float(current_app.config["INDEX_POLL_INTERVAL"])
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    click.echo(f"zhigu worker: index {index.directory}, polling every {interval:g} s")
+    while True:
+        try:
+            applied = run_once(index, db.engine)
+            if applied:
+                log.info("Applied %d outbox change(s) to %s", applied, index.directory)
+        except outbox.Busy:
+            log.debug("Index %s busy; retrying", index.directory)
+        except Exception:
+            log.exception("zhigu worker: applying the outbox failed; retrying")
+            if once:
+                raise SystemExit(1)
+        if once or stopping:
+            return
+        time.sleep(interval)
