@@ -65,7 +65,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from zhigu import api, archive, auth, comments, initiatives, links, notify, reviews, search, site
-    from zhigu import attempts, trends
+    from zhigu import attempts, guilds, trends
 
     app.register_blueprint(site.bp)
     app.register_blueprint(auth.bp)
@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(comments.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(notify.bp)
+    app.register_blueprint(guilds.bp)
     app.register_blueprint(api.bp)
 
 

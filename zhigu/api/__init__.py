@@ -52,3 +52,4 @@ def index():
 
 from zhigu.api import cases, initiatives, openapi  # noqa: E402,F401
 from zhigu.api import audit, comments, links, notify, reviews  # noqa: E402,F401
+from zhigu.api import guilds  # noqa: E402,F401

@@ -98,6 +98,8 @@ def build_spec() -> dict:
     document_trends(spec, _op)
     from zhigu.attempts.openapi import document as document_attempts
     document_attempts(spec, _op)
+    from zhigu.guilds.openapi import document as document_guilds
+    document_guilds(spec, _op)
     document = spec.to_dict()
     document["security"] = [{"bearer": []}, {}]
     return document

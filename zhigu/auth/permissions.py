@@ -131,6 +131,29 @@ def can_view_initiative(user, initiative) -> bool:
     return is_admin(user) or (_role(user) is not None and initiative.founder_id == user.id)
 
 
+def reviews_for_guild(user, guild_id: int | None) -> bool:
+    """The per-guild `guild_reviewer` role (zhigu.guilds), not a global Role."""
+    if _role(user) is None or guild_id is None:
+        return False
+    from sqlalchemy import select
+
+    from zhigu.extensions import db
+    from zhigu.guilds.models import GuildReviewer
+    return db.session.scalar(select(GuildReviewer.id).where(GuildReviewer.guild_id == guild_id,
+                                                            GuildReviewer.user_id == user.id)) is not None
+
+
+def represents(user, organization) -> bool:
+    return _role(user) is not None and organization.representative_id == user.id
+
+
+def can_view_listing(user, listing) -> bool:
+    """Published (and appealed) listings are public; proposals and withdrawals stay with reviewers and admins."""
+    if listing.status in ("published", "appealed"):
+        return True
+    return is_admin(user) or reviews_for_guild(user, listing.guild_id)
+
+
 RULES = {
     "case.create": lambda user, obj=None: _role(user) in EDITOR_ROLES,
     "case.view": can_view_case,
@@ -165,6 +188,16 @@ RULES = {
     "admin.parks": lambda user, obj=None: is_admin(user),
     "admin.causes": lambda user, obj=None: is_admin(user),
     "trends.view": lambda user, obj=None: _role(user) is not None,
+    "guild.admin": lambda user, obj=None: is_admin(user),
+    "listing.propose": lambda user, guild: reviews_for_guild(user, guild.id),
+    "listing.view": can_view_listing,
+    "listing.confirm": lambda user, listing: reviews_for_guild(user, listing.guild_id)
+    and listing.proposer_id != user.id,
+    "listing.renew": lambda user, listing: reviews_for_guild(user, listing.guild_id),
+    "listing.withdraw": lambda user, listing: is_admin(user) or reviews_for_guild(user, listing.guild_id),
+    "listing.audit": lambda user, listing: is_admin(user) or reviews_for_guild(user, listing.guild_id),
+    "listing.reply": lambda user, listing: represents(user, listing.organization),
+    "listing.appeal": lambda user, listing: represents(user, listing.organization),
 }
 
 

@@ -1,0 +1,278 @@
+"""Guild-reviewed red and black lists: due process in the services, the API, the pages, and denials per role."""
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from helpers import in_app, reload
+from zhigu.errors import PermissionDenied, ZhiguError
+from zhigu.extensions import db
+from zhigu.guilds import services
+from zhigu.guilds.models import Listing, ListingEvent
+from zhigu.notify.models import Notification
+
+JUSTIFICATION = "Paid every supplier late for two years running, per court records."
+
+
+@pytest.fixture
+def guild(app, cast, make_user):
+    """A guild with reviewers r1, r2 (and outsider of another guild), an organization with a representative."""
+    r1, r2, other = make_user("member", display_name="Reviewer One"), make_user("member"), make_user("member")
+    rep = make_user("curator", display_name="Rep")
+    with in_app(app):
+        admin = reload(cast.admin)
+        g = services.create_guild(admin, {"slug": "solar", "name": "Solar Guild"})
+        services.create_guild(admin, {"slug": "water", "name": "Water Guild"})
+        for email, slug in ((r1.email, "solar"), (r2.email, "solar"), (other.email, "water")):
+            services.add_reviewer(admin, {"guild": slug, "email": email})
+        org = services.create_organization(admin, {"name": "Sunny Panels Ltd", "type": "enterprise",
+                                                   "region": "Zhejiang/Hangzhou", "representative": rep.email})
+        return SimpleNamespace(id=g.id, slug=g.slug, org_id=org.id, r1=r1, r2=r2, other=other, rep=rep)
+
+
+def propose(guild, **overrides):
+    data = {"organization": "Sunny Panels Ltd", "list": "black", "justification": JUSTIFICATION,
+            "evidence": ["https://court.example.cn/ruling/123"]}
+    data.update(overrides)
+    return services.propose_listing(reload(guild.r1), data)
+
+
+def published(app, guild, **overrides):
+    with in_app(app):
+        listing = propose(guild, **overrides)
+        services.confirm_listing(reload(guild.r2), listing)
+        return listing.id
+
+
+def test_proposal_needs_a_second_reviewer_of_the_same_guild(app, guild, ctx):
+    listing = propose(guild)
+    assert listing.status == "proposed" and services.current_listings() == []
+    for who in (guild.r1, guild.other, guild.rep):  # the proposer, another guild's reviewer, the organization
+        with pytest.raises(PermissionDenied):
+            services.confirm_listing(reload(who), reload(listing))
+    services.confirm_listing(reload(guild.r2), reload(listing))
+    assert listing.status == "published" and listing.confirmer_id == guild.r2.id
+    assert listing.expires_on == services.today() + timedelta(days=365)
+    assert [l.id for l in services.current_listings("black")] == [listing.id] and services.current_listings("red") == []
+    note = db.session.scalar(select(Notification).where(Notification.user_id == guild.rep.id))
+    assert "black list of Solar Guild" in note.message and note.case_id is None
+    with pytest.raises(ZhiguError) as err:
+        services.confirm_listing(reload(guild.r2), reload(listing))
+    assert err.value.status_code == 409
+
+
+def test_only_reviewers_of_a_guild_propose(app, cast, guild, ctx):
+    for who in (cast.member_a, cast.manager_a, cast.admin, guild.rep):
+        with pytest.raises(PermissionDenied):
+            services.propose_listing(reload(who), {"guild": "solar", "organization": "Sunny Panels Ltd",
+                                                   "list": "red", "justification": JUSTIFICATION,
+                                                   "evidence": ["https://example.org/a"]})
+    with pytest.raises(PermissionDenied):  # a reviewer of another guild
+        services.propose_listing(reload(guild.other), {"guild": "solar", "organization": "Sunny Panels Ltd",
+                                                       "list": "red", "justification": JUSTIFICATION,
+                                                       "evidence": ["https://example.org/a"]})
+
+
+def test_evidence_must_be_public_published_and_not_anonymized(app, cast, guild, make_case, ctx):
+    anonymized = make_case(cast.author, title="Anonymized failure", anonymize=True, org_name="Sunny Panels Ltd")
+    private = make_case(cast.author, title="Private failure", visibility="private")
+    draft = make_case(cast.author, title="A draft", status="draft")
+    retracted = make_case(cast.author, title="Retracted", status="retracted")
+    public = make_case(cast.author, title="Public failure")
+    for bad in (anonymized.id, private.id, draft.id, retracted.id, 99999, "not a url", "ftp://x.example/y"):
+        with pytest.raises(ValidationError) as err:
+            propose(guild, evidence=[public.id, bad])
+        assert list(err.value.messages["evidence"]) == [1]
+    listing = propose(guild, evidence=f"{public.id}\ncase:{public.id}\nhttps://news.example.com/x")
+    assert sorted((e.case_id or 0, e.url or "") for e in listing.evidence) == [
+        (0, "https://news.example.com/x"), (public.id, "")]
+    for field, data in (("list", {"list": "grey"}), ("justification", {"justification": "short"}),
+                        ("evidence", {"evidence": []}), ("organization", {"organization": "Nobody Inc"})):
+        with pytest.raises(ValidationError) as err:
+            propose(guild, **data)
+        assert field in err.value.messages
+
+
+def test_never_listed_on_own_post_mortems_alone(app, cast, guild, make_case, ctx):
+    by_rep = make_case(guild.rep, title="Our own failure")  # filed by the organization's representative
+    naming = make_case(cast.author, title="Sunny Panels' post-mortem", org_name="sunny panels ltd")
+    for evidence in ([by_rep.id], [naming.id], [by_rep.id, naming.id]):
+        with pytest.raises(ValidationError) as err:
+            propose(guild, evidence=evidence)
+        assert "own post-mortems" in err.value.messages["evidence"][0]
+    listing = propose(guild, evidence=[by_rep.id, "https://court.example.cn/ruling/9"])
+    assert len(listing.evidence) == 2
+
+
+def test_reply_appeal_and_review_again(app, cast, guild):
+    listing_id = published(app, guild)
+    with app.app_context():
+        listing = db.session.get(Listing, listing_id)
+        for who in (guild.r1, cast.member_a, cast.admin):
+            with pytest.raises(PermissionDenied):
+                services.reply_to_listing(reload(who), listing, {"reply": "Not true."})
+        services.reply_to_listing(reload(guild.rep), listing, {"reply": "We paid all suppliers in 2025."})
+        with pytest.raises(ValidationError):
+            services.appeal_listing(reload(guild.rep), listing, {"reason": "no"})
+        services.appeal_listing(reload(guild.rep), listing, {"reason": "The ruling was overturned on appeal."})
+        assert listing.status == "appealed" and services.pending_listings(reload(guild.r2)) == [listing]
+        assert services.pending_listings(reload(guild.other)) == []
+        with pytest.raises(ZhiguError):  # no second appeal while one is open
+            services.appeal_listing(reload(guild.rep), listing, {"reason": "The ruling was overturned on appeal."})
+        with pytest.raises(PermissionDenied):  # the proposer cannot uphold it
+            services.confirm_listing(reload(guild.r1), listing)
+        services.withdraw_listing(reload(guild.r2), listing, {"reason": "Ruling overturned."})
+        assert services.current_listings() == []
+        actions = [e.action for e in db.session.scalars(select(ListingEvent).order_by(ListingEvent.id))]
+        assert actions == ["propose", "confirm", "reply", "appeal", "withdraw"]
+        assert [e.action for e in services.listing_audit(reload(cast.admin), listing)][0] == "withdraw"
+        for who in (guild.rep, guild.other, cast.manager_a):
+            with pytest.raises(PermissionDenied):
+                services.listing_audit(reload(who), listing)
+
+
+def test_expiry_and_renewal_with_fresh_evidence_only(app, guild, monkeypatch):
+    listing_id = published(app, guild)
+    with app.app_context():
+        listing = db.session.get(Listing, listing_id)
+        first_expiry = listing.expires_on
+        with pytest.raises(ValidationError) as err:
+            services.renew_listing(reload(guild.r1), listing, {"evidence": ["https://court.example.cn/ruling/123"]})
+        assert "fresh evidence" in err.value.messages["evidence"][0]
+        with pytest.raises(PermissionDenied):
+            services.renew_listing(reload(guild.rep), listing, {"evidence": ["https://example.org/new"]})
+        services.renew_listing(reload(guild.r1), listing, {"evidence": ["https://example.org/new"]})
+        assert listing.expires_on == first_expiry + timedelta(days=365)
+        monkeypatch.setattr(services, "today", lambda: listing.expires_on + timedelta(days=1))
+        assert services.current_listings() == []
+
+
+def test_api_listing_process(app, cast, guild, api_as, make_case):
+    anonymized = make_case(cast.author, title="Anonymized failure", anonymize=True)
+    body = {"organization": str(guild.org_id), "list": "red", "justification": JUSTIFICATION,
+            "evidence": [{"url": "https://award.example.org/2025"}]}
+    assert api_as(None).post("/api/v1/listings", json=body).status_code == 401
+    assert api_as(cast.member_a).post("/api/v1/listings", json=body).status_code == 403
+    bad = api_as(guild.r1).post("/api/v1/listings", json={**body, "evidence": [anonymized.id], "list": "pink"})
+    assert bad.status_code == 422 and set(bad.get_json()["errors"]) == {"list"}
+    bad = api_as(guild.r1).post("/api/v1/listings", json={**body, "evidence": [anonymized.id]})
+    assert bad.status_code == 422 and "0" in bad.get_json()["errors"]["evidence"]
+    created = api_as(guild.r1).post("/api/v1/listings", json=body)
+    assert created.status_code == 201, created.get_json()
+    listing = created.get_json()
+    assert listing["status"] == "proposed" and listing["audit"][0]["action"] == "propose"
+    path = f"/api/v1/listings/{listing['id']}"
+    assert api_as(None).get(path).status_code == 401  # unpublished: visitors are asked to log in
+    assert api_as(cast.member_a).get(path).status_code == 404
+    assert api_as(None).get("/api/v1/listings?list=red").get_json() == []
+    assert api_as(guild.r1).post(path + "/confirm").status_code == 403
+    assert api_as(guild.other).post(path + "/confirm").status_code == 404
+    confirmed = api_as(guild.r2).post(path + "/confirm")
+    assert confirmed.status_code == 200 and confirmed.get_json()["expires_on"]
+    public = api_as(None).get("/api/v1/listings?list=red").get_json()
+    assert [l["id"] for l in public] == [listing["id"]] and "audit" not in public[0]
+    assert public[0]["evidence"] == [{"url": "https://award.example.org/2025"}]
+    assert api_as(None).get("/api/v1/listings?list=black").get_json() == []
+    assert api_as(None).get("/api/v1/listings?list=grey").status_code == 400
+    assert api_as(cast.admin).post(path + "/reply", json={"reply": "x"}).status_code == 403
+    assert api_as(guild.rep).post(path + "/reply", json={}).status_code == 422
+    reply = api_as(guild.rep).post(path + "/reply", json={"reply": "Thank you."})
+    assert reply.status_code == 200 and reply.get_json()["reply"] == "Thank you."
+    assert api_as(guild.r1).post(path + "/appeal", json={"reason": "Wrong company."}).status_code == 403
+    appeal = api_as(guild.rep).post(path + "/appeal", json={"reason": "Please review this again."})
+    assert appeal.status_code == 200 and appeal.get_json()["status"] == "appealed"
+    assert api_as(None).post("/api/v1/listings/999/confirm").status_code in (401, 404)
+    assert api_as(guild.r2).post("/api/v1/listings/999/confirm").status_code == 404
+    orgs = api_as(None).get("/api/v1/organizations").get_json()
+    assert orgs == [{"id": guild.org_id, "name": "Sunny Panels Ltd", "type": "enterprise",
+                     "region": "Zhejiang/Hangzhou", "has_representative": True}]
+
+
+def test_public_pages_show_reason_evidence_reply_and_expiry(app, client, auth, guild):
+    listing_id = published(app, guild)
+    with app.app_context():
+        listing = db.session.get(Listing, listing_id)
+        services.reply_to_listing(reload(guild.rep), listing, {"reply": "We dispute the ruling."})
+        expires = listing.expires_on.isoformat()
+    page = client.get("/lists").get_data(as_text=True)
+    assert "Sunny Panels Ltd" in page and "We dispute the ruling." in page and expires in page
+    detail = client.get(f"/lists/{listing_id}").get_data(as_text=True)
+    assert JUSTIFICATION in detail and "https://court.example.cn/ruling/123" in detail and expires in detail
+    assert "Audit log" not in detail and "Post reply" not in detail
+    auth.login(guild.rep)
+    detail = client.get(f"/lists/{listing_id}").get_data(as_text=True)
+    assert "Post reply" in detail and "Appeal" in detail and "Audit log" not in detail
+    response = client.post(f"/lists/{listing_id}/appeal", data={"reason": ""})
+    assert response.status_code == 422 and "field-errors" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login(guild.r2)
+    detail = client.get(f"/lists/{listing_id}").get_data(as_text=True)
+    assert "Audit log" in detail and "Renew" in detail and "Post reply" not in detail
+
+
+def test_propose_page_and_admin_pages(app, client, auth, cast, guild):
+    auth.login(cast.member_a)
+    assert client.get("/lists/propose").status_code == 403
+    assert client.get("/admin/guilds").status_code == 403
+    assert client.post("/admin/guilds/guild", data={"slug": "x1", "name": "X guild"}).status_code == 403
+    auth.logout()
+    auth.login(guild.r1)
+    page = client.get("/lists/propose")
+    assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True)
+    bad = client.post("/lists/propose", data={"guild": "solar", "organization": str(guild.org_id), "list": "black",
+                                              "justification": JUSTIFICATION, "evidence": "no url"})
+    assert bad.status_code == 422 and "Give a case id or an http(s) URL." in bad.get_data(as_text=True)
+    ok = client.post("/lists/propose", data={"guild": "solar", "organization": str(guild.org_id), "list": "black",
+                                             "justification": JUSTIFICATION, "evidence": "https://example.org/r"})
+    assert ok.status_code == 302
+    auth.logout()
+    auth.login(cast.admin)
+    assert client.get("/admin/guilds").status_code == 200
+    assert client.get("/admin/organizations").status_code == 200
+    assert client.post("/admin/guilds/guild", data={"slug": "Bad Slug", "name": "X"}).status_code == 422
+    assert client.post("/admin/guilds/guild", data={"slug": "wind", "name": "Wind Guild"}).status_code == 302
+    added = client.post("/admin/guilds/reviewer", data={"guild": "wind", "email": cast.member_b.email})
+    assert added.status_code == 302
+    assert client.post("/admin/guilds/organization", data={"name": "Windy Co", "type": "startup"}).status_code == 302
+    bad = client.post("/admin/guilds/organization", data={"name": "Windy Co", "type": "startup"})
+    assert bad.status_code == 422 and "exists" in bad.get_data(as_text=True)
+    with app.app_context():
+        assert [g.slug for g in services.guilds_of(reload(cast.member_b))] == ["wind"]
+
+
+def test_cli_creates_guilds_and_reviewers(app, runner, cast):
+    result = runner.invoke(args=["guild", "create", "rail", "--name", "Rail Guild"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["guild", "add-reviewer", "rail", cast.member_a.email])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["guild", "create", "rail", "--name", "Rail Guild"]).exit_code != 0
+    with app.app_context():
+        assert [g.slug for g in services.guilds_of(reload(cast.member_a))] == ["rail"]
+
+
+def test_page_denials_per_role(app, client, auth, cast, guild):
+    with app.app_context():
+        proposal_id = propose(guild).id
+    assert client.get(f"/lists/{proposal_id}").status_code == 302  # visitors: log in first
+    assert client.post(f"/lists/{proposal_id}/confirm").status_code == 302
+    auth.login(cast.manager_a)
+    assert client.get(f"/lists/{proposal_id}").status_code == 404  # a proposal is not public
+    auth.logout()
+    auth.login(guild.r1)
+    page = client.get(f"/lists/{proposal_id}").get_data(as_text=True)
+    assert "Confirm and publish" not in page and "Audit log" in page  # the proposer cannot confirm
+    assert client.post(f"/lists/{proposal_id}/confirm").status_code == 403
+    auth.logout()
+    auth.login(guild.r2)
+    assert "Confirm and publish" in client.get(f"/lists/{proposal_id}").get_data(as_text=True)
+    assert client.post(f"/lists/{proposal_id}/confirm").status_code == 302
+    with app.app_context():
+        assert db.session.get(Listing, proposal_id).status == "published"
+    auth.logout()
+    auth.login(cast.admin)
+    assert client.post(f"/lists/{proposal_id}/withdraw", data={"reason": ""}).status_code == 422
+    assert client.post(f"/lists/{proposal_id}/withdraw", data={"reason": "Entered by mistake."}).status_code == 302
+    auth.logout()
+    assert client.get(f"/lists/{proposal_id}").status_code == 302

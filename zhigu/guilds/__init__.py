@@ -1,0 +1,7 @@
+"""Guild-reviewed red and black lists of organizations, kept apart from the blameless archive."""
+from flask import Blueprint
+
+bp = Blueprint("guilds", __name__, cli_group="guild")
+
+from zhigu.guilds import cli, views  # noqa: E402,F401
+

@@ -1,0 +1,389 @@
+"""Red and black list use cases: due process for listing an organization.
+
+- A guild's reviewer proposes a listing with a justification and evidence: public, published,
+  non-anonymized cases and external URLs. Anything else is rejected as a field error, so the blameless
+  archive never serves as hidden evidence.
+- An organization is never listed on the strength of its own post-mortems alone: at least one item of
+  evidence must come from elsewhere (an external source, or a case filed by someone else about someone else).
+- A second reviewer of the same guild, never the proposer, confirms before the listing is published; the
+  organization's representative is then notified and may reply (shown beside the listing) or appeal,
+  which re-opens review: a reviewer other than the proposer upholds it (confirm) or withdraws it.
+- A listing expires (LISTING_DAYS, default 365) unless renewed with evidence it did not have before.
+- Every step adds a ListingEvent, the audit log reviewers of the guild and admins read.
+Each use case checks a named permission, validates, mutates and commits once.
+"""
+import re
+from datetime import date, timedelta
+
+from flask import current_app, has_app_context
+from marshmallow import ValidationError
+from sqlalchemy import func, or_, select
+
+from zhigu.archive.models import FailureCase
+from zhigu.auth.models import User
+from zhigu.auth.permissions import can, is_admin, require
+from zhigu.db import now_utc
+from zhigu.errors import NotFound, ZhiguError
+from zhigu.extensions import db
+from zhigu.guilds.models import Evidence, Guild, GuildReviewer, Listing, ListingEvent, Organization
+from zhigu.guilds.schemas import (AppealSchema, GuildReviewerSchema, GuildSchema, ListingSchema,
+                                  OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
+from zhigu.notify.services import notify
+
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+CASE_REF = re.compile(r"^(?:case:)?\s*(\d+)$", re.IGNORECASE)
+
+
+def today() -> date:
+    return now_utc().date()
+
+
+def listing_days() -> int:
+    return int(current_app.config.get("LISTING_DAYS", 365)) if has_app_context() else 365
+
+
+# -- guilds, reviewers, organizations (admins) ----------------------------------------------------------
+
+def create_guild(actor, data: dict) -> Guild:
+    """Create a guild; `actor` None is the CLI."""
+    if actor is not None:
+        require(actor, "guild.admin")
+    values = GuildSchema().load(data)
+    if db.session.scalar(select(Guild.id).where(Guild.slug == values["slug"])):
+        raise ValidationError({"slug": ["A guild with this slug exists."]})
+    guild = Guild(**values)
+    db.session.add(guild)
+    db.session.commit()
+    return guild
+
+
+def guild_by_slug(slug: str) -> Guild | None:
+    return db.session.scalar(select(Guild).where(Guild.slug == slug))
+
+
+def add_reviewer(actor, data: dict) -> GuildReviewer:
+    """Give a user the guild_reviewer role in one guild."""
+    if actor is not None:
+        require(actor, "guild.admin")
+    values = GuildReviewerSchema().load(data)
+    guild = guild_by_slug(values["guild"])
+    if guild is None:
+        raise ValidationError({"guild": ["No such guild."]})
+    user = db.session.scalar(select(User).where(func.lower(User.email) == values["email"].lower()))
+    if user is None:
+        raise ValidationError({"email": ["No user with this e-mail."]})
+    if db.session.scalar(select(GuildReviewer.id).where(GuildReviewer.guild_id == guild.id,
+                                                        GuildReviewer.user_id == user.id)):
+        raise ValidationError({"email": ["This user already reviews for this guild."]})
+    membership = GuildReviewer(guild=guild, user=user)
+    db.session.add(membership)
+    db.session.commit()
+    return membership
+
+
+def list_guilds() -> list[Guild]:
+    return list(db.session.scalars(select(Guild).order_by(Guild.name)))
+
+
+def guilds_of(user) -> list[Guild]:
+    """The guilds `user` reviews for."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(db.session.scalars(select(Guild).join(GuildReviewer).where(GuildReviewer.user_id == user.id)
+                                   .order_by(Guild.name)))
+
+
+def create_organization(actor, data: dict) -> Organization:
+    require(actor, "guild.admin")
+    values = OrganizationSchema().load(data)
+    if db.session.scalar(select(Organization.id).where(func.lower(Organization.name) == values["name"].lower())):
+        raise ValidationError({"name": ["An organization with this name exists."]})
+    email = values.pop("representative")
+    org = Organization(**values)
+    if email:
+        org.representative = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+        if org.representative is None:
+            raise ValidationError({"representative": ["No user with this e-mail."]})
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def list_organizations() -> list[Organization]:
+    return list(db.session.scalars(select(Organization).order_by(Organization.name)))
+
+
+def _organization(ref: str) -> Organization | None:
+    ref = str(ref).strip()
+    if ref.isdigit():
+        org = db.session.get(Organization, int(ref))
+        if org is not None:
+            return org
+    return db.session.scalar(select(Organization).where(func.lower(Organization.name) == ref.lower()))
+
+
+# -- evidence -----------------------------------------------------------------------------------------
+
+def _evidence(items: list, field: str = "evidence") -> list[tuple[FailureCase | None, str | None]]:
+    """Resolve evidence items to (case, None) or (None, url); only public, non-anonymized published cases."""
+    resolved, errors = [], {}
+    for i, item in enumerate(items):
+        case_ref = url = None
+        if isinstance(item, dict):
+            case_ref, url = item.get("case"), item.get("url")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            case_ref = item
+        elif isinstance(item, str):
+            match = CASE_REF.match(item.strip())
+            case_ref, url = (match.group(1), None) if match else (None, item.strip())
+        if case_ref is not None:
+            case = db.session.get(FailureCase, int(case_ref)) if str(case_ref).isdigit() else None
+            if case is None:
+                errors[i] = [f"No such case: {case_ref}."]
+            elif case.status != "published" or case.visibility != "public" or case.anonymize:
+                errors[i] = [f"Case {case.id} cannot be evidence: only published, public, non-anonymized cases can."]
+            else:
+                resolved.append((case, None))
+        elif isinstance(url, str) and URL.match(url) and len(url) <= 500:
+            resolved.append((None, url))
+        else:
+            errors[i] = ["Give a case id or an http(s) URL."]
+    if errors:
+        raise ValidationError({field: errors})
+    return resolved
+
+
+def _own_post_mortem(case: FailureCase, org: Organization) -> bool:
+    """A case the organization filed about itself (its representative filed it, or it names the organization)."""
+    return ((org.representative_id is not None and case.author_id == org.representative_id)
+            or (case.org_name or "").strip().lower() == org.name.strip().lower())
+
+
+def _check_not_own_post_mortems_alone(evidence, org: Organization) -> None:
+    if all(case is not None and _own_post_mortem(case, org) for case, _ in evidence):
+        raise ValidationError({"evidence": ["An organization is never listed on the strength of its own "
+                                            "post-mortems alone: add an independent source."]})
+
+
+def _attach(listing: Listing, evidence, actor) -> int:
+    have = {(e.case_id, e.url) for e in listing.evidence}
+    added = 0
+    for case, url in evidence:
+        key = (case.id if case else None, url)
+        if key not in have:
+            have.add(key)
+            listing.evidence.append(Evidence(case=case, url=url, added_by_id=actor.id))
+            added += 1
+    return added
+
+
+def _event(listing: Listing, actor, action: str, **details) -> None:
+    listing.events.append(ListingEvent(actor_id=getattr(actor, "id", None), action=action, details=details))
+
+
+def _evidence_summary(evidence) -> list:
+    return [{"case_id": case.id} if case else {"url": url} for case, url in evidence]
+
+
+# -- the listing process ------------------------------------------------------------------------------
+
+def propose_listing(actor, data: dict) -> Listing:
+    """Propose a red or black listing; it stays unpublished until a second reviewer confirms it."""
+    if not getattr(actor, "is_authenticated", False):
+        require(actor, "guild.admin")  # 401 for visitors
+    values = ListingSchema().load(data)
+    mine = guilds_of(actor)
+    if values["guild"]:
+        guild = guild_by_slug(values["guild"])
+        if guild is None:
+            raise ValidationError({"guild": ["No such guild."]})
+    elif len(mine) == 1:
+        guild = mine[0]
+    elif not mine:
+        guild = None
+    else:
+        raise ValidationError({"guild": ["You review for several guilds: name one."]})
+    if guild is None or not can(actor, "listing.propose", guild):
+        from zhigu.errors import PermissionDenied
+        raise PermissionDenied("Only a reviewer of the guild may propose a listing.")
+    org = _organization(values["organization"])
+    if org is None:
+        raise ValidationError({"organization": ["No such organization."]})
+    evidence = _evidence(values["evidence"])
+    _check_not_own_post_mortems_alone(evidence, org)
+    open_ = db.session.scalar(select(Listing.id).where(
+        Listing.guild_id == guild.id, Listing.organization_id == org.id,
+        Listing.status.in_(("proposed", "published", "appealed"))))
+    if open_ is not None:
+        raise ValidationError({"organization": [f"This guild already has listing {open_} for it."]})
+    listing = Listing(guild=guild, organization=org, list_name=values["list"], status="proposed",
+                      justification=values["justification"].strip(), proposer=actor)
+    _attach(listing, evidence, actor)
+    db.session.add(listing)
+    _event(listing, actor, "propose", list=listing.list_name, justification=listing.justification,
+           evidence=_evidence_summary(evidence))
+    others = [m.user for m in guild.reviewers if m.user_id != actor.id]
+    notify(others, "listing", None, f"{actor.display_name} proposed {org.name} for the {listing.list_name} list "
+                                    f"of {guild.name}; a second reviewer must confirm it.")
+    db.session.commit()
+    return listing
+
+
+def get_listing(actor, listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFound("No such listing.")
+    if not can(actor, "listing.view", listing):
+        if not getattr(actor, "is_authenticated", False):
+            require(actor, "listing.view", listing)
+        raise NotFound("No such listing.")
+    return listing
+
+
+def confirm_listing(actor, listing: Listing) -> Listing:
+    """Publish a proposal, or uphold an appealed listing; a second reviewer of the guild, never the proposer."""
+    if listing.status not in ("proposed", "appealed"):
+        require(actor, "listing.confirm", listing)
+        raise ZhiguError(f"This listing is {listing.status}; there is nothing to confirm.", 409)
+    require(actor, "listing.confirm", listing)
+    upheld = listing.status == "appealed"
+    listing.status = "published"
+    listing.confirmer = actor
+    if not upheld:
+        listing.published_at = now_utc()
+        listing.expires_on = today() + timedelta(days=listing_days())
+    _event(listing, actor, "uphold" if upheld else "confirm", expires_on=listing.expires_on.isoformat())
+    org = listing.organization
+    verb = "upheld after the appeal" if upheld else "published"
+    notify([org.representative], "listing", None,
+           f"{org.name} is on the {listing.list_name} list of {listing.guild.name} ({verb}) until "
+           f"{listing.expires_on.isoformat()}. You may reply beside the listing or appeal.")
+    notify([listing.proposer], "listing", None, f"{org.name}'s {listing.list_name} listing was {verb}.", exclude=actor)
+    db.session.commit()
+    return listing
+
+
+def reply_to_listing(actor, listing: Listing, data: dict) -> Listing:
+    """The organization's representative posts (or replaces) the reply shown beside the listing."""
+    require(actor, "listing.reply", listing)
+    values = ReplySchema().load(data)
+    if listing.status not in ("published", "appealed"):
+        raise ZhiguError("Only a published listing takes a reply.", 409)
+    listing.reply = values["reply"].strip()
+    listing.replied_at = now_utc()
+    _event(listing, actor, "reply", reply=listing.reply)
+    _notify_reviewers(listing, actor, f"{listing.organization.name} replied to its {listing.list_name} listing.")
+    db.session.commit()
+    return listing
+
+
+def appeal_listing(actor, listing: Listing, data: dict) -> Listing:
+    """The representative appeals: review re-opens until a reviewer upholds or withdraws the listing."""
+    require(actor, "listing.appeal", listing)
+    values = AppealSchema().load(data)
+    if listing.status != "published":
+        raise ZhiguError("Only a published listing can be appealed.", 409)
+    listing.status = "appealed"
+    listing.appeal_reason = values["reason"].strip()
+    _event(listing, actor, "appeal", reason=listing.appeal_reason)
+    _notify_reviewers(listing, actor, f"{listing.organization.name} appealed its {listing.list_name} listing: "
+                                      "review is open again.")
+    db.session.commit()
+    return listing
+
+
+def withdraw_listing(actor, listing: Listing, data: dict) -> Listing:
+    """A reviewer of the guild (or an admin) withdraws a proposal or an appealed or published listing."""
+    require(actor, "listing.withdraw", listing)
+    values = WithdrawSchema().load(data)
+    if listing.status == "withdrawn":
+        raise ZhiguError("This listing was already withdrawn.", 409)
+    listing.status = "withdrawn"
+    _event(listing, actor, "withdraw", reason=values["reason"])
+    if listing.published_at is not None:
+        notify([listing.organization.representative], "listing", None,
+               f"{listing.organization.name}'s {listing.list_name} listing was withdrawn: {values['reason']}")
+    db.session.commit()
+    return listing
+
+
+def renew_listing(actor, listing: Listing, data: dict) -> Listing:
+    """Extend a published listing by another period; only with evidence it did not have before."""
+    require(actor, "listing.renew", listing)
+    values = RenewalSchema().load(data)
+    if listing.status != "published":
+        raise ZhiguError("Only a published listing can be renewed.", 409)
+    evidence = _evidence(values["evidence"])
+    fresh = [(c, u) for c, u in evidence
+             if (c.id if c else None, u) not in {(e.case_id, e.url) for e in listing.evidence}]
+    if not fresh:
+        raise ValidationError({"evidence": ["Renewing needs fresh evidence the listing does not have yet."]})
+    _check_not_own_post_mortems_alone(fresh, listing.organization)
+    _attach(listing, fresh, actor)
+    listing.expires_on = max(today(), listing.expires_on) + timedelta(days=listing_days())
+    _event(listing, actor, "renew", expires_on=listing.expires_on.isoformat(), evidence=_evidence_summary(fresh))
+    notify([listing.organization.representative], "listing", None,
+           f"{listing.organization.name}'s {listing.list_name} listing was renewed until "
+           f"{listing.expires_on.isoformat()}.")
+    db.session.commit()
+    return listing
+
+
+def _notify_reviewers(listing: Listing, actor, message: str) -> None:
+    notify([m.user for m in listing.guild.reviewers], "listing", None, message, exclude=actor)
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+def current_listings(list_: str | None = None) -> list[Listing]:
+    """Published (or appealed) listings not yet expired: the public red and black lists."""
+    query = select(Listing).join(Organization).where(Listing.status.in_(("published", "appealed")),
+                                                     Listing.expires_on >= today())
+    if list_:
+        query = query.where(Listing.list_name == list_)
+    return list(db.session.scalars(query.order_by(Organization.name, Listing.id)))
+
+
+def pending_listings(actor) -> list[Listing]:
+    """Listings awaiting review (proposed or appealed) in the guilds `actor` reviews for; all for admins."""
+    query = select(Listing).where(Listing.status.in_(("proposed", "appealed")))
+    if not is_admin(actor):
+        query = query.where(Listing.guild_id.in_([g.id for g in guilds_of(actor)] or [-1]))
+    return list(db.session.scalars(query.order_by(Listing.id)))
+
+
+def listing_audit(actor, listing: Listing) -> list[ListingEvent]:
+    require(actor, "listing.audit", listing)
+    return list(listing.events)
+
+
+def visible_evidence(listing: Listing) -> list[Evidence]:
+    """Evidence still fit to show: a case later made private, anonymized or retracted is left out."""
+    return [e for e in listing.evidence if e.url or (e.case is not None and e.case.status == "published"
+                                                     and e.case.visibility == "public" and not e.case.anonymize)]
+
+
+def organization_to_dict(org: Organization) -> dict:
+    return {"id": org.id, "name": org.name, "type": org.type, "region": org.region,
+            "has_representative": org.representative_id is not None}
+
+
+def listing_to_dict(listing: Listing, actor=None) -> dict:
+    from flask import url_for
+
+    data = {"id": listing.id, "list": listing.list_name, "status": listing.status,
+            "organization": organization_to_dict(listing.organization),
+            "guild": {"slug": listing.guild.slug, "name": listing.guild.name},
+            "justification": listing.justification,
+            "evidence": [{"case_id": e.case_id, "title": e.case.title,
+                          "url": url_for("archive.detail", case_id=e.case_id, _external=True)} if e.case_id
+                         else {"url": e.url} for e in visible_evidence(listing)],
+            "reply": listing.reply, "replied_at": listing.replied_at.isoformat() if listing.replied_at else None,
+            "appeal_reason": listing.appeal_reason,
+            "published_at": listing.published_at.isoformat() if listing.published_at else None,
+            "expires_on": listing.expires_on.isoformat() if listing.expires_on else None,
+            "url": url_for("guilds.listing", listing_id=listing.id, _external=True)}
+    if actor is not None and can(actor, "listing.audit", listing):
+        data["audit"] = [{"action": e.action, "actor": e.actor.display_name if e.actor else None,
+                          "details": e.details, "at": e.created_at.isoformat()} for e in listing.events]
+    return data

@@ -1,0 +1,134 @@
+"""Red and black list pages (public), the listing process for reviewers and representatives, and admin pages."""
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from zhigu.auth.permissions import can, require
+from zhigu.errors import ZhiguError
+from zhigu.forms import form_data, render_form
+from zhigu.guilds import bp, services
+from zhigu.guilds.schemas import (ORG_TYPES, AppealSchema, GuildReviewerSchema, GuildSchema, ListingSchema,
+                                  OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
+
+
+@bp.app_template_global()
+def reviews_for_a_guild() -> bool:
+    return bool(services.guilds_of(current_user))
+
+
+@bp.app_template_global()
+def listing_evidence(listing):
+    return services.visible_evidence(listing)
+
+
+@bp.get("/lists")
+def index():
+    return render_form("guilds/index.html", red=services.current_listings("red"),
+                       black=services.current_listings("black"),
+                       pending=services.pending_listings(current_user) if current_user.is_authenticated else [],
+                       my_guilds=services.guilds_of(current_user))
+
+
+def _listing_page(listing, error=None):
+    audit = services.listing_audit(current_user, listing) if can(current_user, "listing.audit", listing) else None
+    return render_form("guilds/listing.html", error, listing=listing, audit=audit,
+                       evidence=services.visible_evidence(listing), today=services.today())
+
+
+@bp.get("/lists/<int:listing_id>")
+def listing(listing_id: int):
+    return _listing_page(services.get_listing(current_user, listing_id))
+
+
+@bp.route("/lists/propose", methods=["GET", "POST"])
+@login_required
+def propose():
+    guilds = services.guilds_of(current_user)
+    if not guilds:
+        abort(403)
+    if request.method == "POST":
+        try:
+            listing = services.propose_listing(current_user, form_data(ListingSchema()))
+        except ValidationError as err:
+            return render_form("guilds/propose.html", err, **_propose_options(guilds))
+        flash("Proposed. A second reviewer of the guild must confirm it before it is published.", "success")
+        return redirect(url_for("guilds.listing", listing_id=listing.id))
+    return render_form("guilds/propose.html", **_propose_options(guilds))
+
+
+def _propose_options(guilds) -> dict:
+    return {"guild_options": [(g.slug, g.name) for g in guilds],
+            "org_options": [(str(o.id), o.name) for o in services.list_organizations()]}
+
+
+#: action → (service, schema or None, message on success)
+STEPS = {
+    "confirm": (lambda user, listing, data: services.confirm_listing(user, listing), None, "The listing is published."),
+    "reply": (services.reply_to_listing, ReplySchema, "Your reply is shown beside the listing."),
+    "appeal": (services.appeal_listing, AppealSchema, "Your appeal re-opened the review."),
+    "renew": (services.renew_listing, RenewalSchema, "The listing was renewed."),
+    "withdraw": (services.withdraw_listing, WithdrawSchema, "The listing was withdrawn."),
+}
+
+
+@bp.post("/lists/<int:listing_id>/<any(confirm, reply, appeal, renew, withdraw):step>")
+@login_required
+def step(listing_id: int, step: str):
+    listing = services.get_listing(current_user, listing_id)
+    service, schema, message = STEPS[step]
+    try:
+        service(current_user, listing, form_data(schema()) if schema else {})
+    except ValidationError as err:
+        return _listing_page(listing, err)
+    except ZhiguError as err:
+        if err.status_code in (401, 403, 404):
+            raise
+        flash(err.message, "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("guilds.listing", listing_id=listing.id))
+
+
+# -- admin ----------------------------------------------------------------------------------------------
+
+def _admin_page(error=None, form_name=None):
+    if form_name == "organization":
+        return render_form("guilds/admin_organizations.html", error, organizations=services.list_organizations(),
+                           type_options=[(t, t) for t in ORG_TYPES])
+    guilds = services.list_guilds()
+    return render_form("guilds/admin_guilds.html", error, guilds=guilds,
+                       guild_options=[(g.slug, g.name) for g in guilds])
+
+
+@bp.get("/admin/guilds")
+@login_required
+def admin():
+    require(current_user, "guild.admin")
+    return _admin_page()
+
+
+@bp.get("/admin/organizations")
+@login_required
+def admin_organizations():
+    require(current_user, "guild.admin")
+    return _admin_page(form_name="organization")
+
+
+ADMIN_FORMS = {
+    "guild": (services.create_guild, GuildSchema, "The guild was created."),
+    "reviewer": (services.add_reviewer, GuildReviewerSchema, "The reviewer was added."),
+    "organization": (services.create_organization, OrganizationSchema, "The organization was created."),
+}
+
+
+@bp.post("/admin/guilds/<any(guild, reviewer, organization):form_name>")
+@login_required
+def admin_create(form_name: str):
+    require(current_user, "guild.admin")
+    service, schema, message = ADMIN_FORMS[form_name]
+    try:
+        service(current_user, form_data(schema()))
+    except ValidationError as err:
+        return _admin_page(err, form_name)
+    flash(message, "success")
+    return redirect(url_for("guilds.admin_organizations" if form_name == "organization" else "guilds.admin"))
