@@ -55,7 +55,7 @@ def test_sign_up_then_log_in(browse):
     assert profile.inner_text().strip() == "Wang Fang 王芳"
 
 
-def test_curator_files_post_mortem_manager_approves_it(browse, screenshot_dir):
+def test_curator_files_post_mortem_manager_approves_it(browse):
     title = f"Rooftop solar leasing for park tenants {uuid.uuid4().hex[:6]}"
     curator = browse()
     page = curator.log_in("curator")
@@ -95,7 +95,11 @@ def test_curator_files_post_mortem_manager_approves_it(browse, screenshot_dir):
     response = visitor.page.goto(f"/cases/{case_id}")
     assert response.status == 200
     assert visitor.page.locator("h1").first.inner_text().strip() == title
-    # Both causes are shown, and the case is found by search.
+    # Both causes are shown, the chosen one as primary, and the case is found by search.
+    causes_shown = visitor.page.locator("ul.cause-list a[href*='cause=']")
+    assert sorted(a.get_attribute("href").split("cause=")[1] for a in causes_shown.all()) == sorted([first, second])
+    primary = visitor.page.locator("ul.cause-list li.cause-list__primary a")
+    assert primary.get_attribute("href").endswith(f"cause={second}")
     visitor.page.goto("/search?q=" + title.split()[-1])
     assert visitor.page.locator(f".case-card a[href='/cases/{case_id}']").count() == 1
 
@@ -114,8 +118,7 @@ def test_initiative_live_similar_list_then_verdict(browse):
     page.wait_for_function("document.querySelector('[data-similar-list]').children.length > 0")
     first_list = titles.all_inner_texts()
     assert first_list and all(first_list)
-    assert all(href.startswith("/cases/") or "/cases/" in href
-               for href in (titles.nth(i).get_attribute("href") for i in range(titles.count())))
+    assert all(re.search(r"/cases/\d+$", link.get_attribute("href")) for link in titles.all())
 
     # Typing another story changes the list.
     page.locator("#f-description").fill(SUBSIDIES)
