@@ -17,6 +17,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from zhigu.errors import register_error_handlers
     register_error_handlers(app)
     register_template_helpers(app)
+    from zhigu import ops
+    ops.init_app(app)
     return app
 
 

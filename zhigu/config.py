@@ -28,5 +28,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
+#: Log format of the `zhigu` loggers outside tests: "json" (one object per line), "text" or "none".
+LOG_FORMAT = "json"
+LOG_LEVEL = "INFO"
+#: Trusted proxies in front of the app (X-Forwarded-For/Proto/Host); 0 trusts none.
+PROXY_FIX_HOPS = 0
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 JSON_SORT_KEYS = False

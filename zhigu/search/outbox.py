@@ -110,11 +110,9 @@ def last_change_id(bind) -> int:
         return session.scalar(select(func.coalesce(func.max(IndexChange.id), 0)))
 
 
-def pending_count(bind, directory: Path) -> int | None:
-    """Outbox rows not yet applied to `directory`; None when the directory has no record."""
-    applied = applied_change(directory)
-    if applied is None:
-        return None
+def pending_count(bind, directory: Path) -> int:
+    """Outbox rows not yet applied to `directory` (all of them when it has no record yet)."""
+    applied = applied_change(directory) or 0
     with Session(bind) as session:
         return session.scalar(select(func.count()).select_from(IndexChange).where(IndexChange.id > applied))
 

@@ -1,0 +1,25 @@
+"""Sample gunicorn settings for Zhigu; gunicorn reads ./gunicorn.conf.py by itself.
+
+    ZHIGU_DATABASE_URL=postgresql+psycopg://zhigu@db-host/zhigu gunicorn "zhigu:create_app()"
+
+Each worker opens its own database pool and index searchers; index writes go through the outbox and one
+writer at a time (see README, "Serving in production"), so any number of workers is safe.
+"""
+import os
+
+bind = os.environ.get("ZHIGU_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Not preloaded: a database pool or an open index must not be shared across fork().
+preload_app = False
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then (jieba and Whoosh caches grow with use).
+max_requests = 5000
+max_requests_jitter = 500
+# The app logs each request as JSON with its request id (logger zhigu.access); gunicorn logs only errors.
+accesslog = None
+errorlog = "-"
+# Behind a TLS-terminating proxy on the same host, let gunicorn trust its X-Forwarded-* headers, and set
+# ZHIGU_PROXY_FIX_HOPS=1 so the app sees HTTPS (Secure cookies, HSTS).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
