@@ -34,10 +34,12 @@ TEXT_FIELDS = ("title", "summary", "body", "causes_text")
 #: set's text-only queries and no change on the AIID sets (measured with bench/quality.py and speed.py).
 SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0, "causes_text": 0.5}
 #: Distinctive terms kept from a description; in an archive of more than LARGE_ARCHIVE cases, fewer terms
-#: keep the query fast (100,000 cases: CPU p50 265 ms with 24 terms, 54 ms with 12; bench/speed.py).
+#: keep the query fast (CPU p95 at 10,000 cases: 54 ms with 24 terms, 36 ms with 12; at 100,000: p50 265 ms
+#: with 24, 66 ms with 12). The price, measured on the small quality sets: AIID R@10 0.435 -> 0.429
+#: (same actor) and 0.069 -> 0.063 (failure mode), Chinese text-only 0.51 -> 0.44.
 SIMILAR_MAX_TERMS = 24
 SIMILAR_MAX_TERMS_LARGE = 12
-LARGE_ARCHIVE = 20_000
+LARGE_ARCHIVE = 5_000
 #: Terms in more than this share of the archive (and in at least COMMON_TERM_MIN_DF cases) are left out
 #: of the first stage: they cost the most postings to score and say little about the case.
 COMMON_TERM_SHARE = 0.01
