@@ -1,8 +1,11 @@
 """Domain errors and the handlers that turn them into HTML pages or JSON bodies."""
 from flask import jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from zhigu.i18n import N_, translate_message
 
 
 class ZhiguError(Exception):
@@ -23,6 +26,20 @@ class PermissionDenied(ZhiguError):
 
 class NotFound(ZhiguError):
     status_code = 404
+
+
+#: Pages' own words for werkzeug's stock error descriptions (which are English only).
+HTTP_MESSAGES = {
+    400: N_("The request could not be understood. Go back and try again."),
+    403: N_("You may not open this page."),
+    404: N_("There is no page at this address. It may have moved, or the link may be mistyped."),
+    405: N_("This address does not accept that kind of request."),
+    409: N_("The request conflicts with the current state of the data. Reload the page and try again."),
+    413: N_("What you sent is too large."),
+    429: N_("Too many requests. Wait a moment and try again."),
+    500: N_("Something went wrong on our side. Try again in a moment."),
+    503: N_("The archive is not available just now. Try again in a moment."),
+}
 
 
 def wants_json() -> bool:
@@ -46,10 +63,14 @@ def register_error_handlers(app):
             return redirect(url_for("auth.login", next=request.full_path))
         if wants_json():
             return jsonify(error=err.message), 401 if anonymous_denied else err.status_code
-        return render_template("errors/error.html", code=err.status_code, message=err.message), err.status_code
+        return render_template("errors/error.html", code=err.status_code, message=translate_message(err.message)), \
+            err.status_code
 
     @app.errorhandler(HTTPException)
     def handle_http(err):
         if wants_json():
             return jsonify(error=err.description, code=err.code), err.code
-        return render_template("errors/error.html", code=err.code, message=err.description), err.code
+        message = err.description
+        if message == type(err).description and err.code in HTTP_MESSAGES:
+            message = gettext(HTTP_MESSAGES[err.code])  # werkzeug's stock English text
+        return render_template("errors/error.html", code=err.code, message=message), err.code

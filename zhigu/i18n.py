@@ -110,7 +110,12 @@ def init_app(app) -> None:
 #: Where user-facing strings live, and how babel reads each kind of file.
 EXTRACT_METHODS = [("zhigu/**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]
 EXTRACT_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
-                    "lazy_ngettext": (1, 2)}
+                    "lazy_ngettext": (1, 2), "N_": None}
+
+
+def N_(text: str) -> str:
+    """Mark a string for extraction without translating it here (it is stored, or translated where shown)."""
+    return text
 
 
 def extract_messages(root: Path):
@@ -186,3 +191,54 @@ def check_command():
             click.echo(f"{language}: untranslated: {msgid!r}")
         failed = failed or bool(missing)
     raise SystemExit(1 if failed else 0)
+
+
+#: marshmallow's own messages that forms can show, so that they are extracted and translated (see
+#: `translate_message`); the API keeps answering in English.
+MARSHMALLOW_MESSAGES = [
+    N_("Missing data for required field."), N_("Field may not be null."), N_("Unknown field."),
+    N_("Invalid value."), N_("Invalid input type."), N_("Not a valid string."), N_("Not a valid integer."),
+    N_("Not a valid number."), N_("Not a valid boolean."), N_("Not a valid date."), N_("Not a valid datetime."),
+    N_("Not a valid list."), N_("Not a valid mapping type."), N_("Not a valid email address."),
+    N_("Not a valid URL."), N_("String does not match expected pattern."), N_("Must be one of: {choices}."),
+    N_("Length must be between {min} and {max}."), N_("Shorter than minimum length {min}."),
+    N_("Longer than maximum length {max}."), N_("Length must be {equal}."),
+    N_("Must be greater than or equal to {min} and less than or equal to {max}."),
+    N_("Must be greater than or equal to {min}."), N_("Must be less than or equal to {max}."),
+]
+
+
+def _message_patterns(translations) -> list[tuple["re.Pattern", str]]:
+    """Msgids with {placeholders} (schema messages marshmallow formats before we see them) as regexes."""
+    import re
+
+    patterns = []
+    for msgid in getattr(translations, "_catalog", {}):
+        if isinstance(msgid, str) and "{" in msgid:
+            regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(msgid))
+            patterns.append((re.compile(f"^{regex}$"), msgid))
+    return patterns
+
+
+def translate_message(text) -> str:
+    """A validation message in the page language: marked schema messages and marshmallow's defaults.
+
+    Schemas keep English messages (the API and imports answer in English); pages translate them here, also
+    after marshmallow filled in {min}/{max}/{choices}. Messages nobody translated are shown as they are.
+    """
+    from flask_babel import get_translations
+
+    if not isinstance(text, str) or current_language() == "en":
+        return text
+    translations = get_translations()
+    translated = translations.gettext(text)
+    if translated != text:
+        return translated
+    for pattern, msgid in _message_patterns(translations):
+        match = pattern.match(text)
+        if match:
+            try:
+                return translations.gettext(msgid).format(**match.groupdict())
+            except (KeyError, IndexError, ValueError):
+                return text
+    return text

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from zhigu.archive.schemas import COUNTRY_CODES
 from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
 from zhigu.auth.permissions import can
-from zhigu.i18n import LANGUAGE_NAMES, current_language
+from zhigu.i18n import LANGUAGE_NAMES, current_language, translate_message
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
@@ -80,7 +80,7 @@ def _messages(value) -> list[str]:
 @pass_context
 def field_errors(context, name: str) -> list[str]:
     """The validation messages of one form field, from the `errors` the view passed."""
-    return _messages((context.get("errors") or {}).get(name))
+    return [translate_message(message) for message in _messages((context.get("errors") or {}).get(name))]
 
 
 @pass_context

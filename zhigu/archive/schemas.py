@@ -5,6 +5,7 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 
 from zhigu.archive.vocabulary import CASE_STATUSES, CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES, VISIBILITIES, codes
 from zhigu.auth.schemas import BaseSchema
+from zhigu.i18n import N_
 
 #: Babel's territories that are not ISO 3166-1 countries: groupings, reserved and user-assigned codes.
 NOT_COUNTRIES = frozenset("AC CP CQ DG EA EU EZ IC QO TA UN XA XB XK ZZ".split())
@@ -18,7 +19,7 @@ BLANKABLE_TEXTS = ("narrative", "warning_signs", "lessons")
 
 def validate_country(value: str) -> None:
     if value.strip().upper() not in COUNTRY_CODES:
-        raise ValidationError(f"{value!r} is not an ISO 3166 country code such as KZ or ID.")
+        raise ValidationError(N_("{value} is not an ISO 3166 country code such as KZ or ID.").format(value=repr(value)))
 
 
 class CodeList(fields.List):
@@ -39,9 +40,9 @@ class FailureCaseSchema(BaseSchema):
     url = fields.Str(dump_only=True)
     external_id = fields.Str(load_default=None, validate=validate.Length(max=120))
     title = fields.Str(required=True, validate=validate.Length(
-        min=3, max=200, error="Give a title of {min} to {max} characters."))
+        min=3, max=200, error=N_("Give a title of {min} to {max} characters.")))
     summary = fields.Str(required=True, validate=validate.Length(
-        min=10, max=5000, error="Give a summary of {min} to {max} characters."))
+        min=10, max=5000, error=N_("Give a summary of {min} to {max} characters.")))
     narrative = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
     warning_signs = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
     lessons = fields.Str(load_default="", validate=validate.Length(max=MAX_TEXT))
@@ -63,7 +64,7 @@ class FailureCaseSchema(BaseSchema):
     org_type = fields.Str(load_default=None, validate=validate.OneOf(codes(ORG_TYPES)))
     anonymize = fields.Bool(load_default=False)
     language = fields.Str(load_default=None, validate=validate.Regexp(
-        r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", error="Use a language code such as zh or en."))
+        r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", error=N_("Use a language code such as zh or en.")))
     tags = CodeList(fields.Str(validate=validate.Length(min=1, max=40)), load_default=list,
                     validate=validate.Length(max=20))
     source_url = fields.Url(load_default=None, schemes={"http", "https"}, validate=validate.Length(max=500))
@@ -113,14 +114,14 @@ class FailureCaseSchema(BaseSchema):
         """Cross-field rules, checked even when a field failed, so a form shows every error at once."""
         errors = {}
         if data.get("started_on") and data.get("ended_on") and data["ended_on"] < data["started_on"]:
-            errors["ended_on"] = ["The end date is before the start date."]
+            errors["ended_on"] = [N_("The end date is before the start date.")]
         if data.get("currency") and data["currency"] not in CURRENCY_CODES:
-            errors["currency"] = ["Not an ISO 4217 currency code."]
+            errors["currency"] = [N_("Not an ISO 4217 currency code.")]
         if data.get("money_lost") is not None and not data.get("currency"):
-            errors["currency"] = ["Give the currency of the money lost."]
+            errors["currency"] = [N_("Give the currency of the money lost.")]
         causes = data.get("causes") or []
         if data.get("primary_cause") and causes and data["primary_cause"] not in causes:
-            errors["primary_cause"] = ["The primary cause must be one of the chosen causes."]
+            errors["primary_cause"] = [N_("The primary cause must be one of the chosen causes.")]
         if errors:
             raise ValidationError(errors)
 
@@ -143,7 +144,7 @@ class RetractSchema(BaseSchema):
 class CauseSchema(BaseSchema):
     code = fields.Str(required=True, validate=[validate.Length(min=3, max=64),
                                                validate.Regexp(r"^[a-z_]+\.[a-z0-9_]+$",
-                                                               error="Use family.name in lowercase.")])
+                                                               error=N_("Use family.name in lowercase."))])
     family = fields.Str(required=True, validate=validate.OneOf(codes(CAUSE_FAMILIES)))
     label_en = fields.Str(required=True, validate=validate.Length(min=2, max=200))
     label_zh = fields.Str(required=True, validate=validate.Length(min=1, max=200))

@@ -1,7 +1,7 @@
 """Pages of the archive: the list, a case, the case form, publish, retract, "my cases", the taxonomy admin."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive import bp, services

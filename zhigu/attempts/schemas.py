@@ -4,6 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from zhigu.attempts.models import OUTCOMES
 from zhigu.auth.schemas import BaseSchema
 from zhigu.db import now_utc
+from zhigu.i18n import N_
 
 
 class InitiativeOutcomeSchema(BaseSchema):
@@ -17,7 +18,7 @@ class InitiativeOutcomeSchema(BaseSchema):
     @validates_schema
     def not_in_the_future(self, data, **kwargs):
         if data.get("outcome_on") and data["outcome_on"] > now_utc().date():
-            raise ValidationError("The day cannot be in the future.", "outcome_on")
+            raise ValidationError(N_("The day cannot be in the future."), "outcome_on")
 
 
 class PostMortemRequestSchema(BaseSchema):

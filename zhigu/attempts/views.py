@@ -1,7 +1,7 @@
 """Pages: record an initiative's outcome and what it re-attempted; turn a failed one into a post-mortem."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.attempts import bp, services

@@ -2,8 +2,9 @@
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate, validates_schema, ValidationError
 
 from zhigu.auth.models import Role
+from zhigu.i18n import N_
 
-SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lowercase letters, digits and hyphens.")
+SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error=N_("Use lowercase letters, digits and hyphens."))
 
 
 class BaseSchema(Schema):
@@ -34,7 +35,7 @@ class SignupSchema(BaseSchema):
     @validates_schema
     def passwords_match(self, data, **kwargs):
         if "password_confirm" in data and data["password_confirm"] != data.get("password"):
-            raise ValidationError("The passwords do not match.", "password_confirm")
+            raise ValidationError(N_("The passwords do not match."), "password_confirm")
 
 
 class UserSchema(BaseSchema):
@@ -61,7 +62,7 @@ class PasswordChangeSchema(BaseSchema):
     @validates_schema
     def passwords_match(self, data, **kwargs):
         if "new_password_confirm" in data and data["new_password_confirm"] != data.get("new_password"):
-            raise ValidationError("The passwords do not match.", "new_password_confirm")
+            raise ValidationError(N_("The passwords do not match."), "new_password_confirm")
 
 
 class ApiTokenSchema(BaseSchema):

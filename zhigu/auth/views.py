@@ -2,8 +2,8 @@
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
 from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
 from zhigu.auth import bp, services

@@ -2,13 +2,14 @@
 from marshmallow import fields, validate
 
 from zhigu.auth.schemas import BaseSchema
+from zhigu.i18n import N_
 
 
 class CommentSchema(BaseSchema):
     id = fields.Int(dump_only=True)
     case_id = fields.Int(dump_only=True)
     body = fields.Str(required=True, validate=validate.Length(min=1, max=10_000,
-                                                              error="Write a comment of {min} to {max} characters."))
+                                                              error=N_("Write a comment of {min} to {max} characters.")))
     parent_id = fields.Int(load_default=None, allow_none=True,
                            metadata={"description": "A top-level comment of the same case to reply to."})
     author = fields.Function(lambda c: c.author.display_name if c.author else None, dump_only=True)
@@ -20,7 +21,7 @@ class CommentSchema(BaseSchema):
 
 class CommentEditSchema(BaseSchema):
     body = fields.Str(required=True, validate=validate.Length(min=1, max=10_000,
-                                                              error="Write a comment of {min} to {max} characters."))
+                                                              error=N_("Write a comment of {min} to {max} characters.")))
 
 
 class HideSchema(BaseSchema):

@@ -1,7 +1,7 @@
 """Comment pages: add (or reply), edit, delete, hide. The thread itself is on the case page."""
 from flask import flash, redirect, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case

@@ -1,7 +1,7 @@
 """Pages where founders register initiatives, see similar failures and give verdicts."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.forms import form_data, render_form

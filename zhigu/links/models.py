@@ -1,6 +1,7 @@
 """Typed links between two cases, and the record of a duplicate merged into the case that was kept."""
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -8,14 +9,16 @@ from zhigu.archive.models import FailureCase
 from zhigu.auth.models import User
 from zhigu.db import now_utc
 from zhigu.extensions import db
+from zhigu.i18n import N_
 
 #: type: (label from the source, label from the target).
+#: English here (stored notification texts use it); `label()` and the forms translate it for display.
 LINK_TYPES = {
-    "same_root_cause": ("shares a root cause with", "shares a root cause with"),
-    "second_attempt_of": ("is a second attempt of", "was attempted again in"),
-    "duplicate_of": ("is a duplicate of", "has a duplicate"),
-    "contradicts": ("has a lesson that contradicts", "has a lesson contradicted by"),
-    "related": ("is related to", "is related to"),
+    "same_root_cause": (N_("shares a root cause with"), N_("shares a root cause with")),
+    "second_attempt_of": (N_("is a second attempt of"), N_("was attempted again in")),
+    "duplicate_of": (N_("is a duplicate of"), N_("has a duplicate")),
+    "contradicts": (N_("has a lesson that contradicts"), N_("has a lesson contradicted by")),
+    "related": (N_("is related to"), N_("is related to")),
 }
 
 
@@ -42,7 +45,7 @@ class CaseLink(db.Model):
     def label(self, case_id: int) -> str:
         """The link in words that read right from the side of `case_id`."""
         forward, backward = LINK_TYPES.get(self.type, (self.type, self.type))
-        return forward if self.source_id == case_id else backward
+        return gettext(forward if self.source_id == case_id else backward)
 
 
 class CaseMerge(db.Model):

@@ -1,7 +1,7 @@
 """Link pages: add a link (or accept a suggested one), remove a link, merge a duplicate; merged URLs redirect."""
 from flask import flash, redirect, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case
@@ -41,7 +41,7 @@ def link_suggestions(case, similar):
 
 @bp.app_template_global()
 def link_type_options(forward: bool = True):
-    return [(code, labels[0]) for code, labels in LINK_TYPES.items()]
+    return [(code, _(labels[0])) for code, labels in LINK_TYPES.items()]
 
 
 @bp.route("/cases/<int:case_id>/links", methods=["GET", "POST"])

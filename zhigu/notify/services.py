@@ -15,6 +15,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale, gettext, ngettext
 from marshmallow import ValidationError
 from sqlalchemy import func, select, update
 
@@ -152,13 +153,15 @@ def canonical_search(target: str) -> str:
 def describe(sub: Subscription) -> str:
     """A subscription in words."""
     if sub.kind == "initiative":
-        return "similar to your initiative"
+        return gettext("similar to your initiative")
     if sub.kind == "search":
         text, filters = parse_search(sub.target)
         words = [f"“{text}”"] if text else []
         words += [f"{name} {', '.join(values)}" for name, values in sorted(filters.items())]
-        return f"matches your search {'; '.join(words)}"
-    return f"{sub.kind} {sub.target}"
+        return gettext("matches your search %(words)s", words="; ".join(words))
+    kinds = {"case": gettext("case"), "cause": gettext("cause"), "sector": gettext("sector"),
+             "market": gettext("target market")}
+    return f"{kinds.get(sub.kind, sub.kind)} {sub.target}"
 
 
 def subscriptions_of(actor) -> list[Subscription]:
@@ -313,18 +316,36 @@ def _due(setting: DigestSetting, now) -> bool:
 
 
 def _digest_message(user: User, items: list[Notification], frequency: str) -> EmailMessage:
+    """The digest e-mail, in Simplified Chinese and in English (users have no stored language yet)."""
     message = EmailMessage()
-    message["Subject"] = f"Zhigu {frequency} digest: {len(items)} update{'s' if len(items) != 1 else ''}"
+    subjects, bodies = [], []
+    for language in ("en", "zh"):
+        with force_locale(language):
+            subject, body = _digest_text(user, items, frequency)
+        subjects.append(subject)
+        bodies.append(body)
+    message["Subject"] = " / ".join(subjects)
     message["From"] = current_app.config.get("MAIL_FROM", "zhigu@localhost")
     message["To"] = user.email
-    lines = [f"Hello {user.display_name},", "", "What happened in the archive since your last digest:", ""]
+    message.set_content("\n\n----\n\n".join(reversed(bodies)))
+    return message
+
+
+def _digest_text(user: User, items: list[Notification], frequency: str) -> tuple[str, str]:
+    """Subject and body of a digest in the current locale."""
+    if frequency == "weekly":
+        subject = ngettext("Zhigu weekly digest: %(num)d update", "Zhigu weekly digest: %(num)d updates", len(items))
+    else:
+        subject = ngettext("Zhigu daily digest: %(num)d update", "Zhigu daily digest: %(num)d updates", len(items))
+    lines = [gettext("Hello %(name)s,", name=user.display_name), "",
+             gettext("What happened in the archive since your last digest:"), ""]
     for n in items:
         lines.append(f"- {n.message}")
         if n.case_id:
             lines.append(f"  {url_for('archive.detail', case_id=n.case_id, _external=True)}")
-    lines += ["", f"Change how often you get this e-mail: {url_for('notify.notifications', _external=True)}"]
-    message.set_content("\n".join(lines))
-    return message
+    lines += ["", gettext("Change how often you get this e-mail: %(url)s",
+                          url=url_for("notify.notifications", _external=True))]
+    return subject, "\n".join(lines)
 
 
 def _smtp():

@@ -1,7 +1,8 @@
 """Pages: notifications (mark read, digest choice), subscriptions (follow, unfollow), follow a case."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive.vocabulary import SECTORS
@@ -11,8 +12,9 @@ from zhigu.notify import bp, hooks, services  # noqa: F401  (hooks registers the
 from zhigu.notify.models import SUBSCRIPTION_KINDS
 from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
 
-KIND_LABELS = {"case": "A case (id)", "cause": "A cause (code)", "sector": "A sector", "market": "A target market (country code)",
-               "search": "A saved search (query)", "initiative": "My initiative (id): new similar failures"}
+KIND_LABELS = {"case": _l("A case (id)"), "cause": _l("A cause (code)"), "sector": _l("A sector"),
+               "market": _l("A target market (country code)"), "search": _l("A saved search (query)"),
+               "initiative": _l("My initiative (id): new similar failures")}
 
 
 @bp.app_template_global()

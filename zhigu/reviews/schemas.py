@@ -2,6 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from zhigu.auth.schemas import BaseSchema
+from zhigu.i18n import N_
 
 DECISIONS = ("approve", "request_changes", "reject")
 
@@ -13,7 +14,7 @@ class ReviewDecisionSchema(BaseSchema):
     @validates_schema
     def comment_when_not_approving(self, data, **kwargs):
         if data.get("decision") in ("request_changes", "reject") and not (data.get("comment") or "").strip():
-            raise ValidationError("Say what should change, or why the case is rejected.", "comment")
+            raise ValidationError(N_("Say what should change, or why the case is rejected."), "comment")
 
 
 class ReviewQueueSchema(BaseSchema):

@@ -1,18 +1,19 @@
 """Pages of the review workflow: submit, claim, decide, and the managers' queue."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case
 from zhigu.auth.permissions import can, require
 from zhigu.errors import ZhiguError
 from zhigu.forms import form_data, render_form
+from zhigu.i18n import N_
 from zhigu.reviews import bp, services
 from zhigu.reviews.schemas import ReviewDecisionSchema
 
-STATUS_LABELS = {"draft": "Draft", "in_review": "In review", "changes_requested": "Changes requested",
-                 "rejected": "Rejected", "published": "Published", "retracted": "Retracted"}
+STATUS_LABELS = {"draft": N_("Draft"), "in_review": N_("In review"), "changes_requested": N_("Changes requested"),
+                 "rejected": N_("Rejected"), "published": N_("Published"), "retracted": N_("Retracted")}
 
 
 @bp.app_template_global()
@@ -23,7 +24,7 @@ def review_history(case):
 
 @bp.app_template_global()
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 @bp.post("/cases/<int:case_id>/submit")

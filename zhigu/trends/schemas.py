@@ -4,6 +4,7 @@ from datetime import date
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from zhigu.auth.schemas import BaseSchema
+from zhigu.i18n import N_
 
 SCOPES = ("park", "region", "all")
 #: Dimensions a timeline can be broken down by (the `by` parameter).
@@ -22,12 +23,12 @@ class TrendsQuerySchema(BaseSchema):
     @validates_schema(skip_on_field_errors=False)
     def check_window(self, data, **kwargs):
         if data.get("scope") == "region" and not data.get("region"):
-            raise ValidationError("Name the region for scope=region.", "region")
+            raise ValidationError(N_("Name the region for scope=region."), "region")
         start, end = data.get("from_"), data.get("to")
         if start and end and start > end:
-            raise ValidationError("The start date is after the end date.", "from")
+            raise ValidationError(N_("The start date is after the end date."), "from")
         if start and end and (end - start).days > MAX_YEARS * 366:
-            raise ValidationError(f"Choose a window of at most {MAX_YEARS} years.", "from")
+            raise ValidationError(N_("Choose a window of at most {years} years.").format(years=MAX_YEARS), "from")
         for name, value in (("from", start), ("to", end)):
             if value and not date(1900, 1, 1) <= value <= date(2200, 1, 1):
-                raise ValidationError("Give a date between 1900 and 2200.", name)
+                raise ValidationError(N_("Give a date between 1900 and 2200."), name)
