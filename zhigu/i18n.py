@@ -9,11 +9,12 @@ writes the `.mo` next to each `.po` when it is missing or older than its `.po` (
 catalogue), so `make run`, `make test` and an installed package all serve compiled catalogues without a
 build step. When the package directory is read-only the `.mo` goes to `instance/translations` instead.
 """
+import os
 from pathlib import Path
 
+import click
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-import click
 from flask import request, session
 from flask.cli import AppGroup
 from flask_babel import Babel, format_currency, format_date, format_decimal, get_locale
@@ -82,8 +83,7 @@ def compile_catalogs(source: Path = CATALOGUES, fallback: Path | None = None) ->
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=po.parent.parent.name)
         try:
-            with mo.open("wb") as out:
-                write_mo(out, catalog)
+            _write_mo(mo, catalog)
         except OSError:
             if fallback is None:
                 raise
@@ -91,9 +91,19 @@ def compile_catalogs(source: Path = CATALOGUES, fallback: Path | None = None) ->
             mo = fallback / po.relative_to(source).with_suffix(".mo")
             mo.parent.mkdir(parents=True, exist_ok=True)
             if _stale(mo, po):
-                with mo.open("wb") as out:
-                    write_mo(out, catalog)
+                _write_mo(mo, catalog)
     return target
+
+
+def _write_mo(mo: Path, catalog) -> None:
+    """Write next to the target, then rename: workers starting together never read half a file."""
+    partial = mo.with_name(f".{mo.name}.{os.getpid()}.tmp")
+    try:
+        with partial.open("wb") as out:
+            write_mo(out, catalog)
+        os.replace(partial, mo)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def init_app(app) -> None:
