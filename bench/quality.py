@@ -45,10 +45,12 @@ Use from Python (to try ranking variants without re-importing):
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -210,7 +212,9 @@ def build_app(cases_path: Path = AIID_CASES, directory: str | None = None, **con
     from zhigu.archive.services import import_cases, seed_causes
     from zhigu.extensions import db
 
-    directory = directory or tempfile.mkdtemp(prefix="zhigu-quality-")
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="zhigu-quality-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)  # throwaway: gone when Python exits
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "bench",
@@ -223,7 +227,10 @@ def build_app(cases_path: Path = AIID_CASES, directory: str | None = None, **con
         db.create_all()
         seed_causes()
         with open(cases_path, encoding="utf-8") as lines:
-            import_cases(lines)
+            counts = import_cases(lines)
+        index = app.extensions["zhigu.search"]
+        if index.document_count() < counts["created"] + counts["updated"] and hasattr(index, "drain"):
+            index.drain()  # the commit hook left changes queued for a worker: apply them before measuring
         db.session.remove()
     return app
 

@@ -3,9 +3,10 @@ with SQLite FTS5 over the same texts as the yardstick.
 
 Run (from the project root):
 
-    .venv/bin/python bench/speed.py --sizes 2000            # quick check, under a minute
-    .venv/bin/python bench/speed.py --sizes 10000,100000    # the issue's figures (~3 min and ~30 min)
+    .venv/bin/python bench/speed.py --sizes 2000            # quick check, about a minute
+    .venv/bin/python bench/speed.py --sizes 10000,100000    # the issue's figures (~5-10 min and ~1 h on 2 CPUs)
     .venv/bin/python bench/speed.py --sizes 10000 --keep    # keep the temp dir (JSONL, DB, index) to inspect
+    .venv/bin/python bench/speed.py --reuse /tmp/zhigu-speed-10000-XXXX   # queries again, current code, no import
 
 Each size runs in its own child process (so peak memory is that size's own), which prints its figures; the
 parent prints one table at the end. Options: --queries (similar queries, default 200), --search-queries
@@ -21,8 +22,9 @@ zhigu/archive/vocabulary.py and the corpus' tags. external_ids are unique. Writt
 
 - import: `zhigu.archive.services.import_cases` on chunks of --chunk lines (validate, upsert, one commit per
   chunk, then the after-commit hook indexes the chunk). Cases/s over the whole run, and the share of it
-  spent in SearchIndex.update_cases (timed by wrapping that method on the instance; nothing in zhigu/ is
-  changed).
+  spent writing the index (SearchIndex.update_cases / rebuild, timed by wrapping those methods on the
+  instance; nothing in zhigu/ is changed). Should the hook leave changes queued, they are drained and timed
+  as part of the import.
 - similar: POST /api/v1/similar {"description": ..., "limit": 10} through the test client, as a visitor,
   with --queries held-out descriptions of 100-200 words (recombined like the cases but not imported);
   p50/p95 ms after 10 warm-up requests.
@@ -186,7 +188,8 @@ def write_cases(path: Path, n: int, seed: int, recombiner: Recombiner) -> None:
 
 # -- Zhigu -----------------------------------------------------------------------------------------------
 
-def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: list[str], searches: list[str]) -> dict:
+def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: list[str], searches: list[str],
+                import_data: bool = True) -> dict:
     from flask import got_request_exception
 
     from zhigu import create_app
@@ -197,33 +200,45 @@ def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: li
     app = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "DATABASE_URL": f"sqlite:///{workdir / 'zhigu.sqlite'}", "INDEX_DIR": str(workdir / "index")})
     index = app.extensions["zhigu.search"]
-    index_seconds = [0.0]
-    update_cases = index.update_cases
+    index_seconds, depth = [0.0], [0]
 
-    def timed_update_cases(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return update_cases(*args, **kwargs)
-        finally:
-            index_seconds[0] += time.perf_counter() - started
+    def timing(method):
+        def timed(*args, **kwargs):
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:  # rebuild() calls rebuild_locked(): count the outer call only
+                    index_seconds[0] += time.perf_counter() - started
+        return timed
 
-    index.update_cases = timed_update_cases  # instance attribute: times the after-commit indexing
-    out: dict = {}
+    # Instance attributes shadow the methods: time every way the app writes the index after a commit.
+    for name in ("update_cases", "rebuild", "rebuild_locked"):
+        if hasattr(index, name):
+            setattr(index, name, timing(getattr(index, name)))
+    out: dict = {"import_s": None, "import_rate": None, "index_s": None, "imported": n}
     with app.app_context():
-        db.create_all()
-        seed_causes()
-        started = time.perf_counter()
-        imported = 0
-        with open(jsonl, encoding="utf-8") as lines:
-            while batch := list(islice(lines, chunk)):
-                counts = import_cases(batch)
-                imported += counts["created"] + counts["updated"]
-                db.session.remove()  # drop the chunk's objects before the next one
-                print(f"  zhigu: imported {imported}/{n} in {time.perf_counter() - started:.0f} s", flush=True)
-        import_seconds = time.perf_counter() - started
-        indexed = index.document_count()
-    out.update(import_s=import_seconds, import_rate=imported / import_seconds, index_s=index_seconds[0],
-               indexed=indexed, imported=imported)
+        if import_data:
+            db.create_all()
+            seed_causes()
+            started = time.perf_counter()
+            imported = 0
+            with open(jsonl, encoding="utf-8") as lines:
+                while batch := list(islice(lines, chunk)):
+                    counts = import_cases(batch)
+                    imported += counts["created"] + counts["updated"]
+                    db.session.remove()  # drop the chunk's objects before the next one
+                    print(f"  zhigu: imported {imported}/{n} in {time.perf_counter() - started:.0f} s", flush=True)
+            if index.document_count() < imported and hasattr(index, "drain"):
+                # The commit hook left changes queued (an outbox drained elsewhere): apply them, timed as import.
+                print(f"  zhigu: {index.document_count()}/{imported} indexed after the import; draining", flush=True)
+                index.drain()
+            import_seconds = time.perf_counter() - started
+            out.update(import_s=import_seconds, import_rate=imported / import_seconds, index_s=index_seconds[0],
+                       imported=imported)
+        out["indexed"] = index.document_count()
 
     client = app.test_client()
     errors: dict[str, str] = {}
@@ -251,9 +266,13 @@ def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: li
     timed(similar, descriptions[:10])  # warm up: opens the searcher, fills caches
     timed(page, searches[:5])
     timed(api, searches[:5])
+    phase = time.perf_counter()
     sim_ms, sim_cpu, sim_status = timed(similar, descriptions)
+    print(f"  zhigu: {len(descriptions)} similar queries in {time.perf_counter() - phase:.0f} s", flush=True)
+    phase = time.perf_counter()
     page_ms, page_cpu, page_status = timed(page, searches)
     api_ms, api_cpu, api_status = timed(api, searches)
+    print(f"  zhigu: {2 * len(searches)} search requests in {time.perf_counter() - phase:.0f} s", flush=True)
     sample = similar(descriptions[0]).get_json() or {}
     out.update(similar_ms=sim_ms, similar_cpu_ms=sim_cpu, similar_status=sim_status,
                similar_hits=len(sample.get("results", [])), page_ms=page_ms, page_cpu_ms=page_cpu,
@@ -271,11 +290,13 @@ def fts_quote(word: str) -> str:
 
 def bench_fts5(workdir: Path, jsonl: Path, chunk: int, descriptions: list[str], searches: list[str]) -> dict:
     path = workdir / "fts5.sqlite"
+    reuse = path.exists()
     con = sqlite3.connect(path)
-    con.execute("CREATE VIRTUAL TABLE cases USING fts5(title, summary, body, tokenize='porter unicode61')")
+    if not reuse:
+        con.execute("CREATE VIRTUAL TABLE cases USING fts5(title, summary, body, tokenize='porter unicode61')")
     started = time.perf_counter()
     inserted = 0
-    with open(jsonl, encoding="utf-8") as lines:
+    with open(jsonl if not reuse else os.devnull, encoding="utf-8") as lines:
         while batch := list(islice(lines, chunk)):
             rows = []
             for line in batch:
@@ -287,6 +308,7 @@ def bench_fts5(workdir: Path, jsonl: Path, chunk: int, descriptions: list[str], 
             con.commit()
             inserted += len(rows)
     insert_seconds = time.perf_counter() - started
+    print(f"  fts5: inserted {inserted} in {insert_seconds:.1f} s", flush=True)
 
     def similar(text: str):
         words = dict.fromkeys(WORD.findall(text.lower()))
@@ -315,7 +337,7 @@ def bench_fts5(workdir: Path, jsonl: Path, chunk: int, descriptions: list[str], 
     timed(search, searches[:5])
     similar_ms, similar_cpu = timed(similar, descriptions)
     search_ms, search_cpu = timed(search, searches)
-    out = {"insert_s": insert_seconds, "insert_rate": inserted / insert_seconds,
+    out = {"insert_s": None if reuse else insert_seconds, "insert_rate": None if reuse else inserted / insert_seconds,
            "similar_ms": similar_ms, "similar_cpu_ms": similar_cpu, "search_ms": search_ms, "search_cpu_ms": search_cpu,
            "similar_hits": len(similar(descriptions[0])), "db_mb": path.stat().st_size / 2**20}
     con.close()
@@ -325,22 +347,25 @@ def bench_fts5(workdir: Path, jsonl: Path, chunk: int, descriptions: list[str], 
 # -- one size, in a child process ----------------------------------------------------------------------------
 
 def run_one(n: int, args) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"zhigu-speed-{n}-", dir=args.tmp))
-    print(f"[{n}] working in {workdir}", flush=True)
+    reuse = bool(args.reuse)
+    workdir = Path(args.reuse) if reuse else Path(tempfile.mkdtemp(prefix=f"zhigu-speed-{n}-", dir=args.tmp))
+    print(f"[{n}] {'reusing' if reuse else 'working in'} {workdir}", flush=True)
     try:
         started = time.perf_counter()
         load_before, code = os.getloadavg()[0], code_version()  # at the start: the tree may change meanwhile
         recombiner = Recombiner()
         jsonl = workdir / "cases.jsonl"
-        write_cases(jsonl, n, args.seed, recombiner)
+        if not reuse:
+            write_cases(jsonl, n, args.seed, recombiner)
         rng = random.Random(args.seed + 1)  # a separate stream: descriptions and queries are not imported
         descriptions = [recombiner.description(rng) for _ in range(args.queries)]
         searches = [recombiner.search_words(rng) for _ in range(args.search_queries)]
         words = [len(d.split()) for d in descriptions]
-        print(f"[{n}] wrote {jsonl.stat().st_size / 2**20:.0f} MB of cases in {time.perf_counter() - started:.1f} s; "
+        print(f"[{n}] {'kept' if reuse else 'wrote'} {jsonl.stat().st_size / 2**20:.0f} MB of cases "
+              f"({time.perf_counter() - started:.1f} s); "
               f"descriptions {min(words)}-{max(words)} words (median {sorted(words)[len(words) // 2]})", flush=True)
         rss_before = peak_rss_mb()
-        zhigu = bench_zhigu(workdir, jsonl, n, args.chunk, descriptions, searches)
+        zhigu = bench_zhigu(workdir, jsonl, n, args.chunk, descriptions, searches, import_data=not reuse)
         print(f"[{n}] zhigu done in {time.perf_counter() - started:.0f} s", flush=True)
         fts = bench_fts5(workdir, jsonl, args.chunk, descriptions, searches)
         result = {"n": n, "code": code, "zhigu": zhigu, "fts5": fts, "rss_before_mb": rss_before,
@@ -349,7 +374,7 @@ def run_one(n: int, args) -> dict:
         print(format_table([result]), flush=True)
         return result
     finally:
-        if args.keep:
+        if args.keep or reuse:
             print(f"[{n}] kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -358,7 +383,9 @@ def run_one(n: int, args) -> dict:
 # -- report -------------------------------------------------------------------------------------------------
 
 def format_table(results: list[dict]) -> str:
-    def row(label, z, f=None, unit="", higher_better=False):
+    def row(label, z, f=None, unit=""):
+        if z is None:
+            return f"  {label:<34} {'(reused)':>12}"
         ratio = f"{z / f:>8.2f}" if f else f"{'':>8}"
         fz = f"{z:>12.1f}" if isinstance(z, float) else f"{z!s:>12}"
         ff = f"{f:>12.1f}" if isinstance(f, float) else f"{'' if f is None else f:>12}"
@@ -376,7 +403,7 @@ def format_table(results: list[dict]) -> str:
                   f"  {'':<34} {'zhigu':>12} {'fts5':>12} {'z/fts5':>8}",
                   row("import+index throughput", z["import_rate"], f["insert_rate"], "cases/s"),
                   row("import+index total", z["import_s"], f["insert_s"], "s"),
-                  row("  of which index (update_cases)", z["index_s"], None, "s"),
+                  row("  of which writing the index", z["index_s"], None, "s (update_cases, rebuild)"),
                   *latency_rows("similar", z["similar_ms"], z["similar_cpu_ms"], f["similar_ms"], f["similar_cpu_ms"]),
                   *latency_rows("search page (HTML)", z["page_ms"], z["page_cpu_ms"], f["search_ms"], f["search_cpu_ms"]),
                   *latency_rows("search API (JSON)", z["api_ms"], z["api_cpu_ms"], f["search_ms"], f["search_cpu_ms"]),
@@ -399,9 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--tmp", default=None, help="parent directory of the temp dirs")
     parser.add_argument("--keep", action="store_true", help="keep each size's temp dir")
+    parser.add_argument("--reuse", metavar="DIR", help="measure the queries again on a kept dir (from --keep), "
+                        "with the current code; no import (FTS5 reused too if it was built)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.reuse and not args.one:
+        with open(Path(args.reuse) / "cases.jsonl", encoding="utf-8") as lines:
+            args.one = sum(1 for _ in lines)
     if args.one:
         result = run_one(args.one, args)
         if args.result:
