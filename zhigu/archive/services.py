@@ -16,7 +16,7 @@ from zhigu.archive.models import CaseCause, CaseRevision, Cause, FailureCase
 from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
 from zhigu.archive.vocabulary import SEED_CAUSES
 from zhigu.auth.models import Park, User
-from zhigu.auth.permissions import can, require
+from zhigu.auth.permissions import can, published_visible_clause, require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
@@ -116,21 +116,19 @@ def cases_by_author(actor: User) -> list[FailureCase]:
 
 def recent_cases(actor, limit: int = 8) -> list[FailureCase]:
     """Most recently published cases the actor may see."""
-    query = (select(FailureCase).where(FailureCase.status == "published")
-             .order_by(FailureCase.published_at.desc(), FailureCase.id.desc()).limit(limit * 5))
-    return [case for case in db.session.scalars(query) if can(actor, "case.view", case)][:limit]
+    query = (select(FailureCase).where(published_visible_clause(actor))
+             .order_by(FailureCase.published_at.desc(), FailureCase.id.desc()).limit(limit))
+    return list(db.session.scalars(query))
 
 
 def count_published_by_family(actor) -> list[tuple[str, int]]:
-    """Published cases per primary-cause family, among those the actor may see."""
-    query = (select(FailureCase).join(CaseCause, (CaseCause.case_id == FailureCase.id) & CaseCause.is_primary)
-             .where(FailureCase.status == "published"))
-    counts: dict[str, int] = {}
-    for case in db.session.scalars(query):
-        if can(actor, "case.view", case):
-            family = case.primary_cause.family
-            counts[family] = counts.get(family, 0) + 1
-    return sorted(counts.items(), key=lambda item: -item[1])
+    """Published cases per primary-cause family, among those the actor may see, counted in SQL."""
+    query = (select(Cause.family, func.count(FailureCase.id))
+             .join(CaseCause, (CaseCause.case_id == FailureCase.id) & CaseCause.is_primary)
+             .join(Cause, Cause.id == CaseCause.cause_id)
+             .where(published_visible_clause(actor)).group_by(Cause.family))
+    return sorted(((family, count) for family, count in db.session.execute(query)),
+                  key=lambda item: (-item[1], item[0]))
 
 
 def case_to_dict(case: FailureCase, viewer) -> dict:
@@ -324,10 +322,10 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
     Imported cases are published and public unless a line says otherwise. `progress(n)` is called as
     lines are written. Returns counts of created and updated cases.
     """
-    default_park = _park_by_slug(park_slug) if park_slug else None
+    parks = {p.slug: p for p in db.session.scalars(select(Park))}
+    default_park = parks.get(park_slug) if park_slug else None
     if park_slug and default_park is None:
         raise ZhiguError(f"No park with slug {park_slug!r}.", 404)
-    parks = {p.slug: p for p in db.session.scalars(select(Park))}
     causes = {c.code: c for c in db.session.scalars(select(Cause))}
     schema = FailureCaseSchema()
     rows, errors, seen = [], {}, {}
@@ -423,10 +421,6 @@ def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -
         case.retraction_reason = values.get("retraction_reason") or case.retraction_reason
         case.retracted_at = case.retracted_at or now_utc()
     case.status = status
-
-
-def _park_by_slug(slug: str) -> Park | None:
-    return db.session.scalar(select(Park).where(Park.slug == slug))
 
 
 def export_cases() -> Iterator[str]:
