@@ -68,18 +68,24 @@ def update_cause(actor, cause: Cause, data: dict) -> Cause:
     values.pop("code", None)
     for key, value in values.items():
         setattr(cause, key, value)
-    db.session.commit()
     _reindex_cases_with_cause(cause)
+    db.session.commit()
     return cause
 
 
 def _reindex_cases_with_cause(cause: Cause) -> None:
-    """Cause labels are indexed with each case; a rename must reach those documents."""
-    from flask import current_app
+    """Queue the cause's cases in the search outbox, in the rename's own transaction.
+
+    Cause labels are indexed with each case, but renaming a cause changes no case row, so the session hooks
+    see nothing: the rows are recorded here, and the commit applies them like any case change (a crash before
+    that leaves them for `zhigu worker`). Imported late: the search package imports this one.
+    """
+    from zhigu.search import hooks, outbox
 
     ids = set(db.session.scalars(select(CaseCause.case_id).where(CaseCause.cause_id == cause.id)))
-    if ids and "zhigu.search" in current_app.extensions:
-        current_app.extensions["zhigu.search"].update_cases(ids)
+    if ids:
+        outbox.record_changes(db.session, ids)
+        db.session.info[hooks.PENDING] = True  # the after-commit hook then applies the outbox as usual
 
 
 def _resolve_causes(codes: list[str], allow_retired: bool = False) -> list[Cause]:
