@@ -113,6 +113,8 @@ def app(tmp_path, database_url):
         "WTF_CSRF_ENABLED": False,
         # Most tests let curators publish directly; tests/reviews turn review back on.
         "REVIEW_REQUIRED": False,
+        # The suite logs in and signs up far more often than a person; tests/security turn limits back on.
+        "RATELIMIT_ENABLED": False,
     })
     with app.app_context():
         db.create_all()

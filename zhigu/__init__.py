@@ -13,12 +13,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
     register_extensions(app)
     register_blueprints(app)
+    from zhigu import limits
+    limits.init_app(app)  # after the blueprints: it wraps their log-in, sign-up and token views
     register_commands(app)
     from zhigu.errors import register_error_handlers
     register_error_handlers(app)
     register_template_helpers(app)
     from zhigu import ops
     ops.init_app(app)
+    from zhigu.search import semantic
+    semantic.init_app(app)
     return app
 
 

@@ -1,10 +1,41 @@
 """Validation contracts for people, parks and tokens, shared by the HTML forms, the API and the CLI."""
+from functools import cache
+from pathlib import Path
+
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate, validates_schema, ValidationError
 
 from zhigu.auth.models import Role
 from zhigu.i18n import N_
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error=N_("Use lowercase letters, digits and hyphens."))
+
+
+PASSWORD_LENGTH = validate.Length(min=8, max=200)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The breached passwords kept in data/common-passwords.txt, lowercased."""
+    text = (Path(__file__).parent / "data" / "common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, email: str | None = None) -> str | None:
+    """Say what is wrong with a new password beyond its length, or None.
+
+    Refused: a password that is the e-mail address or a piece of it, one that contains the address's name part
+    (4 characters or more), one from the common-passwords list, and one character repeated.
+    """
+    folded = password.strip().lower()
+    if len(set(folded)) <= 1:
+        return N_("Use more than one distinct character.")
+    if folded in common_passwords():
+        return N_("This password is among the most common ones; choose another.")
+    address = (email or "").strip().lower()
+    name = address.split("@")[0]
+    if address and (folded in address or (len(name) >= 4 and name in folded)):
+        return N_("The password must not contain your e-mail address.")
+    return None
 
 
 class BaseSchema(Schema):
@@ -29,8 +60,13 @@ class ParkSchema(BaseSchema):
 class SignupSchema(BaseSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     display_name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    password = fields.Str(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
     password_confirm = fields.Str(load_only=True)
+
+    @validates_schema
+    def strong_password(self, data, **kwargs):
+        if "password" in data and (problem := password_problem(data["password"], data.get("email"))):
+            raise ValidationError(problem, "password")
 
     @validates_schema
     def passwords_match(self, data, **kwargs):
@@ -56,7 +92,7 @@ class LoginSchema(BaseSchema):
 
 class PasswordChangeSchema(BaseSchema):
     current_password = fields.Str(required=True, load_only=True)
-    new_password = fields.Str(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    new_password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
     new_password_confirm = fields.Str(load_only=True)
 
     @validates_schema

@@ -8,10 +8,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from zhigu.auth.models import ApiToken, Park, Role, User
 from zhigu.auth.permissions import require
-from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema
+from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema, password_problem
 from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
+from zhigu.i18n import N_
+from zhigu.i18n import N_
 
 TOKEN_PREFIX = "zg_"
 
@@ -23,7 +25,7 @@ def find_user(email: str) -> User | None:
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     return user
 
 
@@ -34,7 +36,7 @@ def find_park(slug: str) -> Park | None:
 def get_park(park_id: int) -> Park:
     park = db.session.get(Park, park_id)
     if park is None:
-        raise NotFound("No such park.")
+        raise NotFound(N_("No such park."))
     return park
 
 
@@ -49,13 +51,19 @@ def list_users() -> list[User]:
 def _check_email_free(email: str, except_user: User | None = None) -> None:
     existing = find_user(email)
     if existing is not None and existing is not except_user:
-        raise ValidationError({"email": ["An account with this e-mail address already exists."]})
+        raise ValidationError({"email": [N_("An account with this e-mail address already exists.")]})
+
+
+#: What sign-up says when the address is taken. It names no account, but sign-up cannot hide whether it
+#: succeeded (a new account is logged in at once); its rate limit bounds how many addresses one can probe.
+SIGNUP_REFUSED = N_("No account could be created with these details. If you already have one, log in instead.")
 
 
 def sign_up(data: dict) -> User:
     """Create a member account from the public sign-up form; admins grant parks and roles later."""
     values = SignupSchema().load(data)
-    _check_email_free(values["email"])
+    if find_user(values["email"]) is not None:
+        raise ValidationError({"email": [SIGNUP_REFUSED]})
     user = User(email=values["email"].lower(), display_name=values["display_name"].strip(),
                 password_hash=generate_password_hash(values["password"]), role=Role.member)
     db.session.add(user)
@@ -82,14 +90,25 @@ def _park_or_error(slug: str | None) -> Park | None:
         return None
     park = find_park(slug)
     if park is None:
-        raise ValidationError({"park": [f"No park with slug {slug!r}."]})
+        raise ValidationError({"park": [N_("No park with slug {slug}.").format(slug=repr(slug))]})
     return park
 
 
+_dummy_hash: list[str] = []
+
+
+def _unknown_user_hash() -> str:
+    """A hash to check passwords of unknown addresses against, so they take as long as a wrong password."""
+    if not _dummy_hash:
+        _dummy_hash.append(generate_password_hash(secrets.token_urlsafe(16)))
+    return _dummy_hash[0]
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None."""
+    """Return the active user with these credentials, or None (the same None whatever was wrong)."""
     user = find_user(email or "")
-    if user is None or not user.is_active or not check_password_hash(user.password_hash, password or ""):
+    password_hash = user.password_hash if user is not None else _unknown_user_hash()
+    if not check_password_hash(password_hash, password or "") or user is None or not user.is_active:
         return None
     return user
 
@@ -97,7 +116,9 @@ def authenticate(email: str, password: str) -> User | None:
 def change_password(user: User, data: dict) -> None:
     values = PasswordChangeSchema().load(data)
     if not check_password_hash(user.password_hash, values["current_password"]):
-        raise ValidationError({"current_password": ["The current password is not correct."]})
+        raise ValidationError({"current_password": [N_("The current password is not correct.")]})
+    if problem := password_problem(values["new_password"], user.email):
+        raise ValidationError({"new_password": [problem]})
     user.password_hash = generate_password_hash(values["new_password"])
     db.session.commit()
 
@@ -121,7 +142,7 @@ def create_park(actor, data: dict) -> Park:
         require(actor, "admin.parks")
     values = ParkSchema().load(data)
     if find_park(values["slug"]) is not None:
-        raise ValidationError({"slug": ["A park with this slug already exists."]})
+        raise ValidationError({"slug": [N_("A park with this slug already exists.")]})
     park = Park(**values)
     db.session.add(park)
     db.session.commit()
@@ -133,7 +154,7 @@ def update_park(actor, park: Park, data: dict) -> Park:
     values = ParkSchema().load(data)
     existing = find_park(values["slug"])
     if existing is not None and existing is not park:
-        raise ValidationError({"slug": ["A park with this slug already exists."]})
+        raise ValidationError({"slug": [N_("A park with this slug already exists.")]})
     for key, value in values.items():
         setattr(park, key, value)
     db.session.commit()
@@ -148,7 +169,7 @@ def create_token(user: User, name: str = "API token") -> tuple[ApiToken, str]:
     """Create an API token; return it with its secret, which is shown once and stored only hashed."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationError({"name": ["Give the token a name of 1 to 100 characters."]})
+        raise ValidationError({"name": [N_("Give the token a name of 1 to 100 characters.")]})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=_hash_token(secret), prefix=secret[:10])
     db.session.add(token)
@@ -169,6 +190,6 @@ def user_for_token(secret: str) -> User | None:
 def revoke_token(user: User, token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise NotFound("No such token.")
+        raise NotFound(N_("No such token."))
     token.revoked_at = token.revoked_at or now_utc()
     db.session.commit()

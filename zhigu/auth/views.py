@@ -11,6 +11,7 @@ from zhigu.auth.models import Role
 from zhigu.auth.permissions import require
 from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema
 from zhigu.forms import form_data, render_form
+from zhigu.i18n import N_
 
 
 def _safe_next(default: str) -> str:
@@ -38,7 +39,8 @@ def login():
     if request.method == "POST":
         user = services.authenticate(request.form.get("email", ""), request.form.get("password", ""))
         if user is None:
-            error = ValidationError({"password": ["Wrong e-mail address or password."]})
+            # the same words whether the address is unknown, the password wrong or the account disabled
+            error = ValidationError({"password": [N_("Wrong e-mail address or password.")]})
             return render_form("auth/login.html", error)
         login_user(user, remember=bool(request.form.get("remember")))
         return redirect(_safe_next(url_for("site.home")))
