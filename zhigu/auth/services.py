@@ -13,7 +13,6 @@ from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.i18n import N_
 
 TOKEN_PREFIX = "zg_"
 
