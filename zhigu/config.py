@@ -35,3 +35,6 @@ LOG_LEVEL = "INFO"
 PROXY_FIX_HOPS = 0
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 JSON_SORT_KEYS = False
+#: Test each pooled connection as it is handed out, so one that died while idle (a database restart, a
+#: terminated backend) is replaced instead of failing a request.
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

@@ -13,3 +13,18 @@ def env_for(app, **extra) -> dict:
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.update(extra)
     return env
+
+
+def dump_tables(exclude=()) -> dict[str, list[tuple]]:
+    """Every row of every table of the models, ordered by primary key: compare two to see any change."""
+    from sqlalchemy import select
+
+    from zhigu.extensions import db
+
+    dump = {}
+    for table in db.metadata.sorted_tables:
+        if table.name in exclude:
+            continue
+        order = list(table.primary_key.columns) or list(table.columns)
+        dump[table.name] = [tuple(row) for row in db.session.execute(select(table).order_by(*order))]
+    return dump
