@@ -5,7 +5,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from zhigu.i18n import N_, translate_message
+from zhigu.i18n import N_, translate_message, translate_messages
 
 
 class ZhiguError(Exception):
@@ -15,7 +15,10 @@ class ZhiguError(Exception):
 
     def __init__(self, message: str, status_code: int | None = None):
         super().__init__(message)
-        self.message = message
+        #: As raised: English, a msgid marked with N_ (or one with its {placeholders} filled in).
+        self.raw_message = message
+        #: In the language of the request (a page's, or the API's Accept-Language); English without a request.
+        self.message = translate_message(message)
         if status_code is not None:
             self.status_code = status_code
 
@@ -54,7 +57,7 @@ def register_error_handlers(app):
 
     @app.errorhandler(ValidationError)
     def handle_validation(err):
-        return jsonify(errors=err.normalized_messages()), 422
+        return jsonify(errors=translate_messages(err.normalized_messages())), 422
 
     @app.errorhandler(ZhiguError)
     def handle_domain(err):
@@ -72,7 +75,7 @@ def register_error_handlers(app):
     @app.errorhandler(HTTPException)
     def handle_http(err):
         if wants_json():
-            return jsonify(error=err.description, code=err.code), err.code
+            return jsonify(error=translate_message(err.description), code=err.code), err.code
         message = err.description
         if message == type(err).description and err.code in HTTP_MESSAGES:
             message = gettext(HTTP_MESSAGES[err.code])  # werkzeug's stock English text

@@ -29,8 +29,14 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    """The user's choice, then the browser's preference, then English."""
+    """The user's choice, then the browser's preference, then English.
+
+    The JSON API answers in the language of Accept-Language only (English without one): a script's
+    messages must not change with a choice made in some browser session.
+    """
     try:
+        if request.path.startswith("/api/"):
+            return request.accept_languages.best_match(LANGUAGES, default="en")
         chosen = session.get(SESSION_KEY)
         if chosen in LANGUAGES:
             return chosen
@@ -231,10 +237,11 @@ def _message_patterns(translations) -> list[tuple["re.Pattern", str]]:
 
 
 def translate_message(text) -> str:
-    """A validation message in the page language: marked schema messages and marshmallow's defaults.
+    """A message in the request's language: marked schema and service messages and marshmallow's defaults.
 
-    Schemas keep English messages (the API and imports answer in English); pages translate them here, also
-    after marshmallow filled in {min}/{max}/{choices}. Messages nobody translated are shown as they are.
+    Schemas and services keep English messages (imports and the command line answer in English); pages and
+    the API translate them here, also after {min}/{max}/{choices} or a service's {placeholders} were
+    filled in. Messages nobody translated are shown as they are.
     """
     from flask_babel import get_translations
 
@@ -252,3 +259,12 @@ def translate_message(text) -> str:
             except (KeyError, IndexError, ValueError):
                 return text
     return text
+
+
+def translate_messages(messages):
+    """`translate_message` over marshmallow's nested messages ({field: [msgs]}, {index: {...}}); keys unchanged."""
+    if isinstance(messages, dict):
+        return {key: translate_messages(value) for key, value in messages.items()}
+    if isinstance(messages, (list, tuple)):
+        return [translate_messages(value) for value in messages]
+    return translate_message(messages)

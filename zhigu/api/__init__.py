@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from zhigu.extensions import csrf
+from zhigu.i18n import N_
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -16,10 +17,10 @@ csrf.exempt(bp)
 def json_body() -> dict:
     """Return the request's JSON object, or answer 400 for a missing, malformed or non-object body."""
     if not request.is_json:
-        raise BadRequest("Send a JSON object with Content-Type: application/json.")
+        raise BadRequest(N_("Send a JSON object with Content-Type: application/json."))
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise BadRequest("The body is not a valid JSON object.")
+        raise BadRequest(N_("The body is not a valid JSON object."))
     return data
 
 
@@ -31,9 +32,9 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be an integer.") from None
+        raise BadRequest(N_("{name} must be an integer.").format(name=name)) from None
     if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}.")
+        raise BadRequest(N_("{name} must be between {low} and {high}.").format(name=name, low=low, high=high))
     return value
 
 

@@ -20,6 +20,7 @@ from zhigu.auth.permissions import can, published_visible_clause, require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
+from zhigu.i18n import N_
 
 #: Case fields copied as they are from validated input to the model (and compared for revisions).
 PLAIN_FIELDS = (
@@ -54,7 +55,7 @@ def create_cause(actor, data: dict) -> Cause:
     require(actor, "admin.causes")
     values = CauseSchema().load(data)
     if db.session.scalar(select(Cause).where(Cause.code == values["code"])):
-        raise ValidationError({"code": ["A cause with this code already exists."]})
+        raise ValidationError({"code": [N_("A cause with this code already exists.")]})
     cause = Cause(**values)
     db.session.add(cause)
     db.session.commit()
@@ -94,10 +95,10 @@ def _resolve_causes(codes: list[str], allow_retired: bool = False) -> list[Cause
     found = {c.code: c for c in db.session.scalars(select(Cause).where(Cause.code.in_(codes)))}
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise ValidationError({"causes": [f"Unknown cause code: {code}" for code in unknown]})
+        raise ValidationError({"causes": [N_("Unknown cause code: {code}").format(code=code) for code in unknown]})
     retired = [code for code in codes if found[code].retired and not allow_retired]
     if retired:
-        raise ValidationError({"causes": [f"Cause {code} is retired; choose another." for code in retired]})
+        raise ValidationError({"causes": [N_("Cause {code} is retired; choose another.").format(code=code) for code in retired]})
     return [found[code] for code in codes]
 
 
@@ -107,11 +108,11 @@ def get_case(actor, case_id: int) -> FailureCase:
     """Load a case the actor may see; 404 when it does not exist or is hidden from them."""
     case = db.session.get(FailureCase, case_id)
     if case is None:
-        raise NotFound("No such case.")
+        raise NotFound(N_("No such case."))
     if not can(actor, "case.view", case):
         if not getattr(actor, "is_authenticated", False):
             require(actor, "case.view", case)  # visitors are asked to log in
-        raise NotFound("No such case.")
+        raise NotFound(N_("No such case."))
     return case
 
 
@@ -186,7 +187,7 @@ def update_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     values.pop("status", None)
     values.pop("park", None)
     if case.status in ("published", "retracted") and "causes" in values and not values["causes"]:
-        raise ValidationError({"causes": ["A published case needs at least one cause."]})
+        raise ValidationError({"causes": [N_("A published case needs at least one cause.")]})
     before = _snapshot(case)
     _apply(case, values)
     changes = _diff(before, _snapshot(case))
@@ -199,7 +200,7 @@ def update_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
 def publish_case(actor: User, case: FailureCase) -> FailureCase:
     require(actor, "case.publish", case)
     if case.status == "published":
-        raise ZhiguError("This case is already published.", 409)
+        raise ZhiguError(N_("This case is already published."), 409)
     _check_publishable(case)
     old_status = case.status
     _publish(case)
@@ -214,7 +215,7 @@ def retract_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     require(actor, "case.retract", case)
     values = RetractSchema().load(data)
     if case.status != "published":
-        raise ZhiguError("Only a published case can be retracted.", 409)
+        raise ZhiguError(N_("Only a published case can be retracted."), 409)
     case.status = "retracted"
     case.retraction_reason = values["reason"]
     case.retracted_at = now_utc()
@@ -248,7 +249,7 @@ def _with_stored_partners(case: FailureCase, data: dict) -> dict:
 
 def _check_publishable(case: FailureCase) -> None:
     if not case.case_causes:
-        raise ValidationError({"causes": ["Choose at least one cause before publishing."]})
+        raise ValidationError({"causes": [N_("Choose at least one cause before publishing.")]})
 
 
 def _publish(case: FailureCase) -> None:
@@ -263,7 +264,7 @@ def _apply(case: FailureCase, values: dict, allow_retired: bool = False) -> None
     if values.get("external_id") and values["external_id"] != case.external_id:
         taken = db.session.scalar(select(FailureCase.id).where(FailureCase.external_id == values["external_id"]))
         if taken is not None and taken != case.id:
-            raise ValidationError({"external_id": ["Another case already has this external id."]})
+            raise ValidationError({"external_id": [N_("Another case already has this external id.")]})
     for name in PLAIN_FIELDS:
         if name in values:
             setattr(case, name, values[name])
@@ -278,7 +279,7 @@ def _set_causes(case: FailureCase, codes: list[str] | None, primary: str | None,
     codes = list(codes) if codes is not None else current
     if primary and primary not in codes:
         if codes is current:
-            raise ValidationError({"primary_cause": ["The primary cause must be one of the case's causes."]})
+            raise ValidationError({"primary_cause": [N_("The primary cause must be one of the case's causes.")]})
         codes.insert(0, primary)
     primary = primary or (codes[0] if codes else None)
     causes = _resolve_causes(codes, allow_retired=allow_retired or set(codes) <= set(current))
@@ -331,7 +332,7 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
     parks = {p.slug: p for p in db.session.scalars(select(Park))}
     default_park = parks.get(park_slug) if park_slug else None
     if park_slug and default_park is None:
-        raise ZhiguError(f"No park with slug {park_slug!r}.", 404)
+        raise ZhiguError(N_("No park with slug {slug}.").format(slug=repr(park_slug)), 404)
     causes = {c.code: c for c in db.session.scalars(select(Cause))}
     schema = FailureCaseSchema()
     rows, errors, seen = [], {}, {}
@@ -357,7 +358,7 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
             line_errors["external_id"] = [f"Repeats line {seen[values['external_id']]}."]
         unknown = [code for code in values["causes"] if code not in causes]
         if unknown:
-            line_errors["causes"] = [f"Unknown cause code: {code}" for code in unknown]
+            line_errors["causes"] = [N_("Unknown cause code: {code}").format(code=code) for code in unknown]
         if values.get("park") and values["park"] not in parks:
             line_errors["park"] = [f"No park with slug {values['park']!r}."]
         # read-only in the API, but an export carries it so that a retraction survives the round trip
@@ -450,6 +451,6 @@ def case_count() -> int:
 def get_cause(cause_id: int) -> Cause:
     cause = db.session.get(Cause, cause_id)
     if cause is None:
-        raise NotFound("No such cause.")
+        raise NotFound(N_("No such cause."))
     return cause
 

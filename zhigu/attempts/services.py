@@ -19,6 +19,7 @@ from zhigu.auth.permissions import can, initiatives_clause, require
 from zhigu.db import now_utc
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.initiatives.models import Initiative, Suggestion
 from zhigu.links.models import CaseLink
 
@@ -53,7 +54,7 @@ def _earlier_cases(actor, ids: list[int], field: str = "second_attempt_of") -> l
     for position, case_id in enumerate(dict.fromkeys(ids)):
         case = db.session.get(FailureCase, case_id)
         if case is None or case.status != "published" or not can(actor, "case.view", case):
-            raise ValidationError({field: {position: ["No such published case."]}})
+            raise ValidationError({field: {position: [N_("No such published case.")]}})
         cases.append(case)
     return cases
 
@@ -84,11 +85,11 @@ def record_outcome(actor: User, initiative: Initiative, data: dict) -> Initiativ
         current = current_outcome(initiative)
         outcome_on = values["outcome_on"] or now_utc().date()
         if current is not None and current.outcome in FINAL_OUTCOMES:
-            raise ValidationError({"outcome": [f"The initiative already ended: {current.outcome} on "
-                                               f"{current.outcome_on.isoformat()}."]})
+            raise ValidationError({"outcome": [N_("The initiative already ended: {outcome} on {date}.").format(
+                outcome=current.outcome, date=current.outcome_on.isoformat())]})
         if current is not None and outcome_on < current.outcome_on:
-            raise ValidationError({"outcome_on": [f"The last recorded outcome is of {current.outcome_on.isoformat()};"
-                                                  " give that day or a later one."]})
+            raise ValidationError({"outcome_on": [N_("The last recorded outcome is of {date}; give that day or a later one.").format(
+                date=current.outcome_on.isoformat())]})
         db.session.add(InitiativeOutcome(initiative=initiative, outcome=values["outcome"], outcome_on=outcome_on,
                                          note=values["note"], recorded_by=actor))
     db.session.commit()
@@ -120,11 +121,11 @@ def create_post_mortem(actor: User, initiative: Initiative, data: dict) -> Failu
     require(actor, "initiative.post_mortem", initiative)
     current = current_outcome(initiative)
     if current is None or current.outcome not in POST_MORTEM_OUTCOMES:
-        raise ZhiguError("Only a failed or abandoned initiative can become a post-mortem: record its outcome first.",
+        raise ZhiguError(N_("Only a failed or abandoned initiative can become a post-mortem: record its outcome first."),
                          409)
     existing = post_mortem_of(initiative)
     if existing is not None:
-        raise ZhiguError(f"This initiative already has a post-mortem (case {existing.id}).", 409)
+        raise ZhiguError(N_("This initiative already has a post-mortem (case {id}).").format(id=existing.id), 409)
     request = PostMortemRequestSchema().load(data)
     overrides = {key: value for key, value in data.items() if key != "second_attempt_of"}
     values = FailureCaseSchema().load({**prefilled_case(initiative), **overrides})

@@ -8,6 +8,7 @@ Case visibility:
 """
 from zhigu.auth.models import Role
 from zhigu.errors import PermissionDenied
+from zhigu.i18n import N_
 
 EDITOR_ROLES = (Role.curator, Role.manager, Role.admin)
 #: Statuses of a case that is not (yet) out: only its author, its park's managers and admins see it.
@@ -210,7 +211,7 @@ def can(user, action: str, obj=None) -> bool:
 def require(user, action: str, obj=None) -> None:
     """Raise PermissionDenied unless `user` may take the action."""
     if not can(user, action, obj):
-        raise PermissionDenied("You are not allowed to do this." if _role(user) else "Please log in first.")
+        raise PermissionDenied(N_("You are not allowed to do this.") if _role(user) else N_("Please log in first."))
 
 
 def visibility_tokens(case) -> list[str]:

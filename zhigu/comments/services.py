@@ -14,6 +14,7 @@ from zhigu.comments.schemas import CommentEditSchema, CommentSchema, HideSchema
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.notify.services import notify_case_subscribers
 
 
@@ -30,7 +31,7 @@ def get_comment(actor, comment_id: int) -> Comment:
     if comment is None or not can(actor, "case.view", comment.case):
         if comment is not None and not getattr(actor, "is_authenticated", False):
             require(actor, "case.view", comment.case)
-        raise NotFound("No such comment.")
+        raise NotFound(N_("No such comment."))
     return comment
 
 
@@ -41,14 +42,14 @@ def create_comment(actor: User, case, data: dict) -> Comment:
     if values["parent_id"] is not None:
         parent = db.session.get(Comment, values["parent_id"])
         if parent is None or parent.case_id != case.id:
-            raise ValidationError({"parent_id": ["Reply to a comment of this case."]})
+            raise ValidationError({"parent_id": [N_("Reply to a comment of this case.")]})
         if parent.parent_id is not None:
-            raise ValidationError({"parent_id": ["Replies go one level deep: reply to the first comment."]})
+            raise ValidationError({"parent_id": [N_("Replies go one level deep: reply to the first comment.")]})
     comment = Comment(case=case, author=actor, parent=parent, body=values["body"])
     db.session.add(comment)
     also = [case.author] + ([parent.author] if parent else [])
-    notify_case_subscribers(case, "comment", f"{actor.display_name} commented on “{case.title}”.",
-                            exclude=actor, also=also)
+    notify_case_subscribers(case, "comment", N_("{actor} commented on “{title}”."),
+                            params={"actor": actor.display_name, "title": case.title}, exclude=actor, also=also)
     db.session.commit()
     return comment
 
@@ -67,7 +68,7 @@ def delete_comment(actor: User, comment: Comment) -> Comment:
     """Mark a comment deleted: the thread shows a marker; the text stays in the audit trail."""
     require(actor, "comment.delete", comment)
     if comment.is_deleted:
-        raise ZhiguError("This comment is already deleted.", 409)
+        raise ZhiguError(N_("This comment is already deleted."), 409)
     comment.deleted_at = now_utc()
     record(actor, "comment.delete", comment.case_id, comment_id=comment.id, body=comment.body,
            author=comment.author.display_name if comment.author else None)
@@ -80,7 +81,7 @@ def hide_comment(actor: User, comment: Comment, data: dict) -> Comment:
     require(actor, "comment.hide", comment)
     values = HideSchema().load(data)
     if comment.is_hidden:
-        raise ZhiguError("This comment is already hidden.", 409)
+        raise ZhiguError(N_("This comment is already hidden."), 409)
     comment.hidden_at = now_utc()
     comment.hidden_by = actor
     comment.hidden_reason = values["reason"]
@@ -94,7 +95,7 @@ def unhide_comment(actor: User, comment: Comment) -> Comment:
     """Show a hidden comment again; the hiding stays in the audit trail."""
     require(actor, "comment.hide", comment)
     if not comment.is_hidden:
-        raise ZhiguError("This comment is not hidden.", 409)
+        raise ZhiguError(N_("This comment is not hidden."), 409)
     record(actor, "comment.unhide", comment.case_id, comment.hidden_reason, comment_id=comment.id)
     comment.hidden_at = None
     comment.hidden_by = None

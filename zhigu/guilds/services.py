@@ -25,9 +25,11 @@ from zhigu.auth.permissions import can, is_admin, require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.guilds.models import Evidence, Guild, GuildReviewer, Listing, ListingEvent, Organization
 from zhigu.guilds.schemas import (AppealSchema, GuildReviewerSchema, GuildSchema, ListingSchema,
                                   OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
+from zhigu.notify.messages import term
 from zhigu.notify.services import notify
 
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -50,7 +52,7 @@ def create_guild(actor, data: dict) -> Guild:
         require(actor, "guild.admin")
     values = GuildSchema().load(data)
     if db.session.scalar(select(Guild.id).where(Guild.slug == values["slug"])):
-        raise ValidationError({"slug": ["A guild with this slug exists."]})
+        raise ValidationError({"slug": [N_("A guild with this slug exists.")]})
     guild = Guild(**values)
     db.session.add(guild)
     db.session.commit()
@@ -68,13 +70,13 @@ def add_reviewer(actor, data: dict) -> GuildReviewer:
     values = GuildReviewerSchema().load(data)
     guild = guild_by_slug(values["guild"])
     if guild is None:
-        raise ValidationError({"guild": ["No such guild."]})
+        raise ValidationError({"guild": [N_("No such guild.")]})
     user = db.session.scalar(select(User).where(func.lower(User.email) == values["email"].lower()))
     if user is None:
-        raise ValidationError({"email": ["No user with this e-mail."]})
+        raise ValidationError({"email": [N_("No user with this e-mail.")]})
     if db.session.scalar(select(GuildReviewer.id).where(GuildReviewer.guild_id == guild.id,
                                                         GuildReviewer.user_id == user.id)):
-        raise ValidationError({"email": ["This user already reviews for this guild."]})
+        raise ValidationError({"email": [N_("This user already reviews for this guild.")]})
     membership = GuildReviewer(guild=guild, user=user)
     db.session.add(membership)
     db.session.commit()
@@ -97,13 +99,13 @@ def create_organization(actor, data: dict) -> Organization:
     require(actor, "guild.admin")
     values = OrganizationSchema().load(data)
     if db.session.scalar(select(Organization.id).where(func.lower(Organization.name) == values["name"].lower())):
-        raise ValidationError({"name": ["An organization with this name exists."]})
+        raise ValidationError({"name": [N_("An organization with this name exists.")]})
     email = values.pop("representative")
     org = Organization(**values)
     if email:
         org.representative = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
         if org.representative is None:
-            raise ValidationError({"representative": ["No user with this e-mail."]})
+            raise ValidationError({"representative": [N_("No user with this e-mail.")]})
     db.session.add(org)
     db.session.commit()
     return org
@@ -139,15 +141,15 @@ def _evidence(items: list, field: str = "evidence") -> list[tuple[FailureCase | 
         if case_ref is not None:
             case = db.session.get(FailureCase, int(case_ref)) if str(case_ref).isdigit() else None
             if case is None:
-                errors[i] = [f"No such case: {case_ref}."]
+                errors[i] = [N_("No such case: {ref}.").format(ref=case_ref)]
             elif case.status != "published" or case.visibility != "public" or case.anonymize:
-                errors[i] = [f"Case {case.id} cannot be evidence: only published, public, non-anonymized cases can."]
+                errors[i] = [N_("Case {id} cannot be evidence: only published, public, non-anonymized cases can.").format(id=case.id)]
             else:
                 resolved.append((case, None))
         elif isinstance(url, str) and URL.match(url) and len(url) <= 500:
             resolved.append((None, url))
         else:
-            errors[i] = ["Give a case id or an http(s) URL."]
+            errors[i] = [N_("Give a case id or an http(s) URL.")]
     if errors:
         raise ValidationError({field: errors})
     return resolved
@@ -161,8 +163,8 @@ def _own_post_mortem(case: FailureCase, org: Organization) -> bool:
 
 def _check_not_own_post_mortems_alone(evidence, org: Organization) -> None:
     if all(case is not None and _own_post_mortem(case, org) for case, _ in evidence):
-        raise ValidationError({"evidence": ["An organization is never listed on the strength of its own "
-                                            "post-mortems alone: add an independent source."]})
+        raise ValidationError({"evidence": [N_("An organization is never listed on the strength of its own "
+                                               "post-mortems alone: add an independent source.")]})
 
 
 def _attach(listing: Listing, evidence, actor) -> int:
@@ -196,26 +198,26 @@ def propose_listing(actor, data: dict) -> Listing:
     if values["guild"]:
         guild = guild_by_slug(values["guild"])
         if guild is None:
-            raise ValidationError({"guild": ["No such guild."]})
+            raise ValidationError({"guild": [N_("No such guild.")]})
     elif len(mine) == 1:
         guild = mine[0]
     elif not mine:
         guild = None
     else:
-        raise ValidationError({"guild": ["You review for several guilds: name one."]})
+        raise ValidationError({"guild": [N_("You review for several guilds: name one.")]})
     if guild is None or not can(actor, "listing.propose", guild):
         from zhigu.errors import PermissionDenied
-        raise PermissionDenied("Only a reviewer of the guild may propose a listing.")
+        raise PermissionDenied(N_("Only a reviewer of the guild may propose a listing."))
     org = _organization(values["organization"])
     if org is None:
-        raise ValidationError({"organization": ["No such organization."]})
+        raise ValidationError({"organization": [N_("No such organization.")]})
     evidence = _evidence(values["evidence"])
     _check_not_own_post_mortems_alone(evidence, org)
     open_ = db.session.scalar(select(Listing.id).where(
         Listing.guild_id == guild.id, Listing.organization_id == org.id,
         Listing.status.in_(("proposed", "published", "appealed"))))
     if open_ is not None:
-        raise ValidationError({"organization": [f"This guild already has listing {open_} for it."]})
+        raise ValidationError({"organization": [N_("This guild already has listing {id} for it.").format(id=open_)]})
     listing = Listing(guild=guild, organization=org, list_name=values["list"], status="proposed",
                       justification=values["justification"].strip(), proposer=actor)
     _attach(listing, evidence, actor)
@@ -223,8 +225,9 @@ def propose_listing(actor, data: dict) -> Listing:
     _event(listing, actor, "propose", list=listing.list_name, justification=listing.justification,
            evidence=_evidence_summary(evidence))
     others = [m.user for m in guild.reviewers if m.user_id != actor.id]
-    notify(others, "listing", None, f"{actor.display_name} proposed {org.name} for the {listing.list_name} list "
-                                    f"of {guild.name}; a second reviewer must confirm it.")
+    notify(others, "listing", None, N_("{actor} proposed {org} for the {list} list of {guild}; a second reviewer "
+                                       "must confirm it."),
+           params={"actor": actor.display_name, "org": org.name, "list": term(listing.list_name), "guild": guild.name})
     db.session.commit()
     return listing
 
@@ -232,11 +235,11 @@ def propose_listing(actor, data: dict) -> Listing:
 def get_listing(actor, listing_id: int) -> Listing:
     listing = db.session.get(Listing, listing_id)
     if listing is None:
-        raise NotFound("No such listing.")
+        raise NotFound(N_("No such listing."))
     if not can(actor, "listing.view", listing):
         if not getattr(actor, "is_authenticated", False):
             require(actor, "listing.view", listing)
-        raise NotFound("No such listing.")
+        raise NotFound(N_("No such listing."))
     return listing
 
 
@@ -244,7 +247,7 @@ def confirm_listing(actor, listing: Listing) -> Listing:
     """Publish a proposal, or uphold an appealed listing; a second reviewer of the guild, never the proposer."""
     if listing.status not in ("proposed", "appealed"):
         require(actor, "listing.confirm", listing)
-        raise ZhiguError(f"This listing is {listing.status}; there is nothing to confirm.", 409)
+        raise ZhiguError(N_("This listing is {status}; there is nothing to confirm.").format(status=listing.status), 409)
     require(actor, "listing.confirm", listing)
     upheld = listing.status == "appealed"
     listing.status = "published"
@@ -254,11 +257,13 @@ def confirm_listing(actor, listing: Listing) -> Listing:
         listing.expires_on = today() + timedelta(days=listing_days())
     _event(listing, actor, "uphold" if upheld else "confirm", expires_on=listing.expires_on.isoformat())
     org = listing.organization
-    verb = "upheld after the appeal" if upheld else "published"
+    verb = term(N_("upheld after the appeal") if upheld else N_("published"))
     notify([org.representative], "listing", None,
-           f"{org.name} is on the {listing.list_name} list of {listing.guild.name} ({verb}) until "
-           f"{listing.expires_on.isoformat()}. You may reply beside the listing or appeal.")
-    notify([listing.proposer], "listing", None, f"{org.name}'s {listing.list_name} listing was {verb}.", exclude=actor)
+           N_("{org} is on the {list} list of {guild} ({verb}) until {date}. You may reply beside the listing or "
+              "appeal."), params={"org": org.name, "list": term(listing.list_name), "guild": listing.guild.name,
+                                  "verb": verb, "date": listing.expires_on.isoformat()})
+    notify([listing.proposer], "listing", None, N_("{org}'s {list} listing was {verb}."),
+           params={"org": org.name, "list": term(listing.list_name), "verb": verb}, exclude=actor)
     db.session.commit()
     return listing
 
@@ -268,11 +273,11 @@ def reply_to_listing(actor, listing: Listing, data: dict) -> Listing:
     require(actor, "listing.reply", listing)
     values = ReplySchema().load(data)
     if listing.status not in ("published", "appealed"):
-        raise ZhiguError("Only a published listing takes a reply.", 409)
+        raise ZhiguError(N_("Only a published listing takes a reply."), 409)
     listing.reply = values["reply"].strip()
     listing.replied_at = now_utc()
     _event(listing, actor, "reply", reply=listing.reply)
-    _notify_reviewers(listing, actor, f"{listing.organization.name} replied to its {listing.list_name} listing.")
+    _notify_reviewers(listing, actor, N_("{org} replied to its {list} listing."))
     db.session.commit()
     return listing
 
@@ -282,12 +287,11 @@ def appeal_listing(actor, listing: Listing, data: dict) -> Listing:
     require(actor, "listing.appeal", listing)
     values = AppealSchema().load(data)
     if listing.status != "published":
-        raise ZhiguError("Only a published listing can be appealed.", 409)
+        raise ZhiguError(N_("Only a published listing can be appealed."), 409)
     listing.status = "appealed"
     listing.appeal_reason = values["reason"].strip()
     _event(listing, actor, "appeal", reason=listing.appeal_reason)
-    _notify_reviewers(listing, actor, f"{listing.organization.name} appealed its {listing.list_name} listing: "
-                                      "review is open again.")
+    _notify_reviewers(listing, actor, N_("{org} appealed its {list} listing: review is open again."))
     db.session.commit()
     return listing
 
@@ -297,12 +301,12 @@ def withdraw_listing(actor, listing: Listing, data: dict) -> Listing:
     require(actor, "listing.withdraw", listing)
     values = WithdrawSchema().load(data)
     if listing.status == "withdrawn":
-        raise ZhiguError("This listing was already withdrawn.", 409)
+        raise ZhiguError(N_("This listing was already withdrawn."), 409)
     listing.status = "withdrawn"
     _event(listing, actor, "withdraw", reason=values["reason"])
     if listing.published_at is not None:
-        notify([listing.organization.representative], "listing", None,
-               f"{listing.organization.name}'s {listing.list_name} listing was withdrawn: {values['reason']}")
+        notify([listing.organization.representative], "listing", None, N_("{org}'s {list} listing was withdrawn: {reason}"),
+               params={"org": listing.organization.name, "list": term(listing.list_name), "reason": values["reason"]})
     db.session.commit()
     return listing
 
@@ -312,25 +316,26 @@ def renew_listing(actor, listing: Listing, data: dict) -> Listing:
     require(actor, "listing.renew", listing)
     values = RenewalSchema().load(data)
     if listing.status != "published":
-        raise ZhiguError("Only a published listing can be renewed.", 409)
+        raise ZhiguError(N_("Only a published listing can be renewed."), 409)
     evidence = _evidence(values["evidence"])
     fresh = [(c, u) for c, u in evidence
              if (c.id if c else None, u) not in {(e.case_id, e.url) for e in listing.evidence}]
     if not fresh:
-        raise ValidationError({"evidence": ["Renewing needs fresh evidence the listing does not have yet."]})
+        raise ValidationError({"evidence": [N_("Renewing needs fresh evidence the listing does not have yet.")]})
     _check_not_own_post_mortems_alone(fresh, listing.organization)
     _attach(listing, fresh, actor)
     listing.expires_on = max(today(), listing.expires_on) + timedelta(days=listing_days())
     _event(listing, actor, "renew", expires_on=listing.expires_on.isoformat(), evidence=_evidence_summary(fresh))
-    notify([listing.organization.representative], "listing", None,
-           f"{listing.organization.name}'s {listing.list_name} listing was renewed until "
-           f"{listing.expires_on.isoformat()}.")
+    notify([listing.organization.representative], "listing", None, N_("{org}'s {list} listing was renewed until {date}."),
+           params={"org": listing.organization.name, "list": term(listing.list_name),
+                   "date": listing.expires_on.isoformat()})
     db.session.commit()
     return listing
 
 
 def _notify_reviewers(listing: Listing, actor, message: str) -> None:
-    notify([m.user for m in listing.guild.reviewers], "listing", None, message, exclude=actor)
+    notify([m.user for m in listing.guild.reviewers], "listing", None, message, exclude=actor,
+           params={"org": listing.organization.name, "list": term(listing.list_name)})
 
 
 # -- reading ------------------------------------------------------------------------------------------

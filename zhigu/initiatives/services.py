@@ -7,6 +7,7 @@ from zhigu.auth.permissions import can, require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.initiatives.models import Initiative, Suggestion
 from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
 from zhigu.search.services import similar_cases
@@ -45,7 +46,7 @@ def get_initiative(actor, initiative_id: int) -> Initiative:
     if initiative is None or not can(actor, "initiative.view", initiative):
         if initiative is not None and not getattr(actor, "is_authenticated", False):
             require(actor, "initiative.view", initiative)
-        raise NotFound("No such initiative.")
+        raise NotFound(N_("No such initiative."))
     return initiative
 
 
@@ -66,7 +67,7 @@ def record_feedback(actor, initiative: Initiative, data: dict) -> Suggestion:
     values = FeedbackSchema().load(data)
     case = db.session.get(FailureCase, values["case_id"])
     if case is None or not can(actor, "case.view", case):
-        raise ValidationError({"case_id": ["No such case."]})
+        raise ValidationError({"case_id": [N_("No such case.")]})
     suggestion = next((s for s in initiative.suggestions if s.case_id == case.id), None)
     if suggestion is None:
         suggestion = Suggestion(case=case, rank=None, score=None, why={})

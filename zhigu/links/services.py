@@ -15,9 +15,11 @@ from zhigu.comments.models import Comment
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.links.models import LINK_TYPES, CaseLink, CaseMerge
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
 from zhigu.notify.models import Subscription
+from zhigu.notify.messages import term
 from zhigu.notify.services import notify_case_subscribers
 
 
@@ -41,16 +43,18 @@ def create_link(actor: User, case: FailureCase, data: dict) -> CaseLink:
     values = CaseLinkSchema().load(data)
     target = db.session.get(FailureCase, values["target_id"])
     if target is None or not can(actor, "case.view", target):
-        raise ValidationError({"target_id": ["No such case."]})
+        raise ValidationError({"target_id": [N_("No such case.")]})
     if target.id == case.id:
-        raise ValidationError({"target_id": ["A case cannot be linked to itself."]})
+        raise ValidationError({"target_id": [N_("A case cannot be linked to itself.")]})
     if _pair_taken(case.id, target.id, values["type"]):
-        raise ValidationError({"type": ["These two cases already have a link of this type."]})
+        raise ValidationError({"type": [N_("These two cases already have a link of this type.")]})
     link = CaseLink(source=case, target=target, type=values["type"], note=values["note"].strip(), author=actor)
     db.session.add(link)
     for side in (case, target):
-        notify_case_subscribers(side, "link", f"{actor.display_name} linked “{case.title}” "
-                                f"({LINK_TYPES[link.type][0]}) “{target.title}”.", exclude=actor)
+        notify_case_subscribers(side, "link", N_("{actor} linked “{source}” ({type}) “{target}”."),
+                                params={"actor": actor.display_name, "source": case.title,
+                                        "type": term(LINK_TYPES[link.type][0]), "target": target.title},
+                                exclude=actor)
     db.session.commit()
     return link
 
@@ -60,7 +64,7 @@ def get_link(actor, link_id: int) -> CaseLink:
     if link is None or not (can(actor, "case.view", link.source) and can(actor, "case.view", link.target)):
         if link is not None and not getattr(actor, "is_authenticated", False):
             require(actor, "case.view", link.source)
-        raise NotFound("No such link.")
+        raise NotFound(N_("No such link."))
     return link
 
 
@@ -94,13 +98,13 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
     values = MergeSchema().load(data)
     kept = db.session.get(FailureCase, values["kept_id"])
     if kept is None or not can(actor, "case.view", kept):
-        raise ValidationError({"kept_id": ["No such case."]})
+        raise ValidationError({"kept_id": [N_("No such case.")]})
     if duplicate.id == kept.id:
-        raise ValidationError({"kept_id": ["A case cannot be merged into itself."]})
+        raise ValidationError({"kept_id": [N_("A case cannot be merged into itself.")]})
     if merged_into(duplicate.id) is not None:
-        raise ZhiguError("This case was already merged.", 409)
+        raise ZhiguError(N_("This case was already merged."), 409)
     if merged_into(kept.id) is not None:
-        raise ValidationError({"kept_id": ["That case was itself merged; merge into the case it redirects to."]})
+        raise ValidationError({"kept_id": [N_("That case was itself merged; merge into the case it redirects to.")]})
     moved_comments = [c.id for c in db.session.scalars(select(Comment).where(Comment.case_id == duplicate.id))]
     for comment in db.session.scalars(select(Comment).where(Comment.case_id == duplicate.id)):
         comment.case_id = kept.id
@@ -146,7 +150,8 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
                    summary=f"“{duplicate.title}” (case {duplicate.id}) into “{kept.title}” (case {kept.id})")
     for case_id in (duplicate.id, kept.id):
         record(actor, "case.merge", case_id, values["reason"], **details)
-    notify_case_subscribers(kept, "merge", f"“{duplicate.title}” was merged into “{kept.title}”.", exclude=actor)
+    notify_case_subscribers(kept, "merge", N_("“{duplicate}” was merged into “{kept}”."),
+                            params={"duplicate": duplicate.title, "kept": kept.title}, exclude=actor)
     db.session.commit()
     return merge
 

@@ -1,7 +1,7 @@
 """Subscriptions and in-app notifications; digests are sent from unread, un-mailed notifications."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zhigu.archive.models import FailureCase
@@ -19,14 +19,26 @@ class Notification(db.Model):
     #: What happened: review_submitted, review_decision, comment, case_edited, link, new_case, similar_case.
     kind: Mapped[str] = mapped_column(String(30))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"))
+    #: The text in English, as it was when created (rows made before message_key existed have only this).
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     read_at: Mapped[datetime | None]
     #: Set when the notification went out in an e-mail digest.
     emailed_at: Mapped[datetime | None]
+    #: The English msgid with {placeholders} (marked with N_ where notified) that `text` renders in the
+    #: reader's language, and its values; a value {"msgid": ...} is a term translated too.
+    message_key: Mapped[str | None] = mapped_column(Text)
+    message_params: Mapped[dict | None] = mapped_column(JSON)
 
     user: Mapped[User] = relationship()
     case: Mapped[FailureCase | None] = relationship()
+
+    @property
+    def text(self) -> str:
+        """The message in the current language (the page's, the API's Accept-Language, a digest's locale)."""
+        from zhigu.notify.messages import render
+
+        return render(self.message_key, self.message_params, self.message)
 
 
 class Subscription(db.Model):

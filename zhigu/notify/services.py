@@ -27,6 +27,8 @@ from zhigu.auth.permissions import can, require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
+from zhigu.i18n import N_
+from zhigu.notify.messages import english, term
 from zhigu.notify.models import DigestSetting, Notification, ScannedCase, Subscription
 from zhigu.notify.schemas import DigestSettingSchema, ReadSchema, SubscriptionSchema
 
@@ -38,8 +40,14 @@ DIGEST_SLACK = timedelta(hours=1)
 
 # -- creating notifications ---------------------------------------------------------------------------
 
-def notify(users, kind: str, case, message: str, exclude=None) -> int:
-    """Add a notification for each of `users` who may see `case` (not `exclude`, the actor). Returns how many."""
+def notify(users, kind: str, case, message: str, exclude=None, params: dict | None = None) -> int:
+    """Add a notification for each of `users` who may see `case` (not `exclude`, the actor). Returns how many.
+
+    `message` is an English msgid marked with N_, with {placeholders} filled from `params` (values that need
+    translating too are `messages.term(N_(...))`); each reader sees it in their language (`Notification.text`).
+    """
+    key, params = (message, params) if params is not None else (None, None)
+    text = english(message, params) if key else message
     added, seen = 0, set()
     for user in users:
         if user is None or user.id in seen or (exclude is not None and user.id == exclude.id):
@@ -47,7 +55,8 @@ def notify(users, kind: str, case, message: str, exclude=None) -> int:
         seen.add(user.id)
         if not user.is_active or (case is not None and not can(user, "case.view", case)):
             continue
-        db.session.add(Notification(user_id=user.id, kind=kind, case=case, message=message))
+        db.session.add(Notification(user_id=user.id, kind=kind, case=case, message=text, message_key=key,
+                                    message_params=params))
         added += 1
     return added
 
@@ -57,9 +66,9 @@ def case_subscribers(case) -> list[User]:
         Subscription.kind == "case", Subscription.target == str(case.id))))
 
 
-def notify_case_subscribers(case, kind: str, message: str, exclude=None, also=()) -> int:
+def notify_case_subscribers(case, kind: str, message: str, exclude=None, also=(), params: dict | None = None) -> int:
     """Tell the case's subscribers (and `also`, e.g. its author) what happened to it."""
-    return notify([*also, *case_subscribers(case)], kind, case, message, exclude=exclude)
+    return notify([*also, *case_subscribers(case)], kind, case, message, exclude=exclude, params=params)
 
 
 def _naive(moment):
@@ -82,7 +91,7 @@ def scan_new_cases(limit: int = 1000) -> int:
         return 0
     new_ids = {case.id for case in cases}
     subscriptions = list(db.session.scalars(select(Subscription).where(Subscription.kind != "case")))
-    reasons: dict[tuple[int, int], list[str]] = {}
+    reasons: dict[tuple[int, int], list[dict]] = {}
     for sub in subscriptions:
         matched: set[int] = set()
         if sub.kind == "cause":
@@ -109,14 +118,14 @@ def scan_new_cases(limit: int = 1000) -> int:
                 matched = {r.case.id for r in results} & new_ids
         for case in cases:
             if case.id in matched and _naive(case.published_at) >= _naive(sub.created_at):
-                reasons.setdefault((sub.user_id, case.id), []).append(describe(sub))
+                reasons.setdefault((sub.user_id, case.id), []).append(_reason(sub))
     by_id = {case.id: case for case in cases}
     added = 0
     for (user_id, case_id), why in sorted(reasons.items()):
         case = by_id[case_id]
-        kind = "similar_case" if any(w.startswith("similar to") for w in why) else "new_case"
-        added += notify([db.session.get(User, user_id)], kind, case,
-                        f"New case “{case.title}” ({'; '.join(why)}).")
+        kind = "similar_case" if any(w["msgid"] == SIMILAR_TO_INITIATIVE for w in why) else "new_case"
+        added += notify([db.session.get(User, user_id)], kind, case, N_("New case “{title}” ({reasons})."),
+                        params={"title": case.title, "reasons": why})
     for case in cases:
         db.session.add(ScannedCase(case_id=case.id))
     db.session.commit()
@@ -146,8 +155,25 @@ def canonical_search(target: str) -> str:
     text, filters = parse_search(target)
     pairs = ([("q", text)] if text else []) + sorted((k, v) for k, values in filters.items() for v in values)
     if not pairs:
-        raise ValidationError({"target": ["Give search words or filters (q, cause, sector, market, ...)."]})
+        raise ValidationError({"target": [N_("Give search words or filters (q, cause, sector, market, ...).")]})
     return urlencode(pairs)
+
+
+SIMILAR_TO_INITIATIVE = N_("similar to your initiative")
+
+
+def _reason(sub: Subscription) -> dict:
+    """Why a new case reached a subscriber, as a term shown in the reader's language (see `describe`)."""
+    if sub.kind == "initiative":
+        return term(SIMILAR_TO_INITIATIVE)
+    if sub.kind == "search":
+        text, filters = parse_search(sub.target)
+        words = [f"“{text}”"] if text else []
+        words += [f"{name} {', '.join(values)}" for name, values in sorted(filters.items())]
+        return term(N_("matches your search {words}"), words="; ".join(words))
+    kinds = {"case": N_("case"), "cause": N_("cause"), "sector": N_("sector"), "market": N_("target market")}
+    return term(N_("{kind} {target}"), kind=term(kinds[sub.kind]) if sub.kind in kinds else sub.kind,
+                target=sub.target)
 
 
 def describe(sub: Subscription) -> str:
@@ -176,29 +202,29 @@ def _normalize_target(actor, kind: str, target: str) -> str:
     error = None
     if kind in ("case", "initiative"):
         if not target.isdigit():
-            raise ValidationError({"target": [f"Give the {kind}'s id (a number)."]})
+            raise ValidationError({"target": [N_("Give the case's id (a number).") if kind == "case" else N_("Give the initiative's id (a number).")]})
         if kind == "case":
             case = db.session.get(FailureCase, int(target))
             if case is None or not can(actor, "case.view", case):
-                error = "No such case."
+                error = N_("No such case.")
         else:
             from zhigu.initiatives.models import Initiative
             initiative = db.session.get(Initiative, int(target))
             if initiative is None or initiative.founder_id != actor.id:
-                error = "Follow one of your own initiatives."
+                error = N_("Follow one of your own initiatives.")
         target = str(int(target))
     elif kind == "cause":
         if db.session.scalar(select(Cause.id).where(Cause.code == target)) is None:
-            error = f"Unknown cause code: {target}"
+            error = N_("Unknown cause code: {code}").format(code=target)
     elif kind == "sector":
         if target not in codes(SECTORS):
-            error = f"Unknown sector: {target}"
+            error = N_("Unknown sector: {code}").format(code=target)
     elif kind == "search":
         target = canonical_search(target)
     elif kind == "market":
         target = target.upper()
         if target not in COUNTRY_CODES:
-            error = f"{target!r} is not an ISO 3166 country code such as KZ or ID."
+            error = N_("{value} is not an ISO 3166 country code such as KZ or ID.").format(value=repr(target))
     if error:
         raise ValidationError({"target": [error]})
     return target
@@ -211,7 +237,7 @@ def subscribe(actor: User, data: dict) -> Subscription:
     if db.session.scalar(select(Subscription.id).where(Subscription.user_id == actor.id,
                                                        Subscription.kind == values["kind"],
                                                        Subscription.target == target)):
-        raise ValidationError({"target": ["You already follow this."]})
+        raise ValidationError({"target": [N_("You already follow this.")]})
     sub = Subscription(user_id=actor.id, kind=values["kind"], target=target)
     db.session.add(sub)
     db.session.commit()
@@ -222,14 +248,14 @@ def get_subscription(actor, subscription_id: int) -> Subscription:
     require(actor, "notify.subscribe")
     sub = db.session.get(Subscription, subscription_id)
     if sub is None or sub.user_id != actor.id:
-        raise NotFound("No such subscription.")
+        raise NotFound(N_("No such subscription."))
     return sub
 
 
 def unsubscribe(actor: User, sub: Subscription) -> None:
     require(actor, "notify.subscribe")
     if sub.user_id != actor.id:
-        raise NotFound("No such subscription.")
+        raise NotFound(N_("No such subscription."))
     db.session.delete(sub)
     db.session.commit()
 
@@ -284,7 +310,7 @@ def mark_read(actor, data: dict | None = None) -> int:
 
 
 def notification_to_dict(n: Notification) -> dict:
-    return {"id": n.id, "kind": n.kind, "message": n.message, "case_id": n.case_id,
+    return {"id": n.id, "kind": n.kind, "message": n.text, "case_id": n.case_id,
             "url": url_for("archive.detail", case_id=n.case_id, _external=True) if n.case_id else None,
             "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
 
@@ -340,7 +366,7 @@ def _digest_text(user: User, items: list[Notification], frequency: str) -> tuple
     lines = [gettext("Hello %(name)s,", name=user.display_name), "",
              gettext("What happened in the archive since your last digest:"), ""]
     for n in items:
-        lines.append(f"- {n.message}")
+        lines.append(f"- {n.text}")
         if n.case_id:
             lines.append(f"  {url_for('archive.detail', case_id=n.case_id, _external=True)}")
     lines += ["", gettext("Change how often you get this e-mail: %(url)s",

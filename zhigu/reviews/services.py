@@ -13,6 +13,7 @@ from zhigu.auth.models import Park, Role, User
 from zhigu.auth.permissions import can, require
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.notify.services import notify
 from zhigu.reviews.models import ReviewEvent
 from zhigu.reviews.schemas import ReviewDecisionSchema, ReviewQueueSchema
@@ -36,12 +37,12 @@ def submit_case(actor: User, case: FailureCase) -> FailureCase:
     """Send a draft (or a case sent back for changes) to the park's reviewers."""
     require(actor, "case.submit", case)
     if case.status not in SUBMITTABLE:
-        raise ZhiguError("Only a draft or a case sent back for changes can be submitted for review.", 409)
+        raise ZhiguError(N_("Only a draft or a case sent back for changes can be submitted for review."), 409)
     _check_publishable(case)
     case.status = "in_review"
     db.session.add(ReviewEvent(case=case, actor=actor, action="submitted"))
-    notify(reviewers_of(case), "review_submitted", case, f"{actor.display_name} submitted “{case.title}” for review.",
-           exclude=actor)
+    notify(reviewers_of(case), "review_submitted", case, N_("{actor} submitted “{title}” for review."),
+           params={"actor": actor.display_name, "title": case.title}, exclude=actor)
     db.session.commit()
     return case
 
@@ -50,7 +51,7 @@ def claim_case(actor: User, case: FailureCase) -> FailureCase:
     """Take a case in review, so that other reviewers see who is on it."""
     require(actor, "case.review", case)
     if case.status != "in_review":
-        raise ZhiguError("Only a case in review can be claimed.", 409)
+        raise ZhiguError(N_("Only a case in review can be claimed."), 409)
     latest = db.session.scalar(select(ReviewEvent).where(ReviewEvent.case_id == case.id, ReviewEvent.action.in_(
         ("submitted", "claimed"))).order_by(ReviewEvent.id.desc()).limit(1))
     if latest is not None and latest.action == "claimed" and latest.actor_id == actor.id:
@@ -65,7 +66,7 @@ def review_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     require(actor, "case.review", case)
     values = ReviewDecisionSchema().load(data)
     if case.status != "in_review":
-        raise ZhiguError("This case is not waiting for review.", 409)
+        raise ZhiguError(N_("This case is not waiting for review."), 409)
     decision = values["decision"]
     if decision == "approve":
         _check_publishable(case)
@@ -75,9 +76,16 @@ def review_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     else:
         case.status = DECISION_STATUS[decision]
     db.session.add(ReviewEvent(case=case, actor=actor, action=DECISION_EVENT[decision], comment=values["comment"]))
-    words = {"approve": "approved and published", "request_changes": "sent back for changes", "reject": "rejected"}
-    notify([case.author], "review_decision", case, f"“{case.title}” was {words[decision]} by {actor.display_name}."
-           + (f" {values['comment']}" if values["comment"] else ""), exclude=actor)
+    words = {"approve": N_("“{title}” was approved and published by {actor}."),
+             "request_changes": N_("“{title}” was sent back for changes by {actor}."),
+             "reject": N_("“{title}” was rejected by {actor}.")}
+    params = {"title": case.title, "actor": actor.display_name}
+    if values["comment"]:
+        words = {"approve": N_("“{title}” was approved and published by {actor}: {comment}"),
+                 "request_changes": N_("“{title}” was sent back for changes by {actor}: {comment}"),
+                 "reject": N_("“{title}” was rejected by {actor}: {comment}")}
+        params["comment"] = values["comment"]
+    notify([case.author], "review_decision", case, words[decision], params=params, exclude=actor)
     db.session.commit()
     return case
 

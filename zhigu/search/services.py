@@ -21,6 +21,7 @@ from zhigu.archive.models import CaseCause, FailureCase
 from zhigu.auth.permissions import can, viewer_tokens
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
 from zhigu.search.glossary import translations
@@ -127,7 +128,7 @@ def parse_query(text: str):
     try:
         return parser.parse(text).accept(_phrase_as_words).normalize()
     except Exception as exc:  # the parser raises many kinds of errors on odd syntax
-        raise BadQuery("The search could not be understood; try plain words without special characters.") from exc
+        raise BadQuery(N_("The search could not be understood; try plain words without special characters.")) from exc
 
 
 #: Markdown syntax a snippet should not show: emphasis, headings, quotes, code marks; links keep their text.
@@ -151,10 +152,10 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
                  per_page: int = 20, sort: str = "relevance") -> SearchPage:
     """Search published cases the viewer may open, with facet counts over the same set."""
     if sort not in SORTS:
-        raise BadQuery(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}.")
+        raise BadQuery(N_("Unknown sort {sort}; use one of {sorts}.").format(sort=repr(sort), sorts=", ".join(SORTS)))
     text = (text or "").strip()
     if len(text) > 1000:
-        raise BadQuery("The search is too long; use at most 1000 characters.")
+        raise BadQuery(N_("The search is too long; use at most 1000 characters."))
     query = parse_query(text) if text else Every()
     facet_filters = [Or([Term(name, value) for value in values])
                      for name, values in (filters or {}).items() if name in FACETS and values]

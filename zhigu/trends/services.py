@@ -32,6 +32,7 @@ from zhigu.attempts.services import compare_attempts
 from zhigu.auth.permissions import published_visible_clause, require
 from zhigu.db import now_utc
 from zhigu.extensions import db
+from zhigu.i18n import N_
 from zhigu.search.services import similar_to_case
 from zhigu.trends.schemas import DIMENSIONS, TrendsQuerySchema
 
@@ -171,7 +172,7 @@ def _scope_clause(viewer, params: dict):
     scope = params["scope"]
     if scope == "park":
         if getattr(viewer, "park_id", None) is None:
-            raise ValidationError({"scope": ["You belong to no park; choose a region or all."]})
+            raise ValidationError({"scope": [N_("You belong to no park; choose a region or all.")]})
         return FailureCase.park_id == viewer.park_id
     if scope == "region":
         region = _region(params)

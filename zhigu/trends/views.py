@@ -3,6 +3,7 @@ import csv
 import io
 
 from flask import Response, abort, render_template, request
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
@@ -13,13 +14,62 @@ from zhigu.trends.schemas import DIMENSIONS, SCOPES
 from zhigu.trends.tables import CHARTS, table
 
 
+#: Chart titles as the page shows them (CHARTS keeps the English ones the CSV file names and tests use).
+CHART_TITLES = {
+    "timeline": _l("Failures over time"),
+    "top_causes": _l("Top recurring causes against the previous period"),
+    "cause": _l("By primary cause"),
+    "family": _l("By cause family"),
+    "sector": _l("By sector"),
+    "region": _l("By region"),
+    "market": _l("By target market"),
+    "stage": _l("By stage reached"),
+    "money": _l("Money lost by primary cause"),
+    "time_to_failure": _l("Time to failure by primary cause (days from start to end)"),
+    "recurrence": _l("Recurrences: new failures closely resembling earlier ones"),
+    "attempts": _l("Second attempts against first attempts; consulting the archive"),
+}
+#: Column labels shown on the page for the machine names the CSV files keep as their headers.
+COLUMN_LABELS = {
+    "primary cause": _l("Primary cause"), "cause family": _l("Cause family"), "sector": _l("Sector"),
+    "region": _l("Region"), "target market": _l("Target market"), "stage reached": _l("Stage reached"),
+    "total": _l("Total"), "count": _l("Count"), "share": _l("Share"), "previous count": _l("Previous count"),
+    "previous share": _l("Previous share"), "change (points)": _l("Change (points)"), "currency": _l("Currency"),
+    "n": _l("n"), "median": _l("Median"), "25th percentile": _l("25th percentile"),
+    "75th percentile": _l("75th percentile"), "min": _l("Min"), "max": _l("Max"), "new case id": _l("New case id"),
+    "new case": _l("New case"), "published": _l("Published"), "earlier case id": _l("Earlier case id"),
+    "earlier case": _l("Earlier case"), "earlier published": _l("Earlier published"),
+    "similarity": _l("Similarity"), "group": _l("Group"), "initiatives ended (n)": _l("Initiatives ended (n)"),
+    "succeeded": _l("Succeeded"), "success rate": _l("Success rate"),
+    "median days to outcome": _l("Median days to outcome"), "n (days)": _l("n (days)"),
+}
+#: Row names of the attempts table (tables.ATTEMPT_GROUPS keeps the English ones for the CSV).
+ATTEMPT_GROUP_LABELS = {
+    "first attempts": _l("first attempts"), "second attempts": _l("second attempts"),
+    "consulted the archive (marked a suggested case relevant)":
+        _l("consulted the archive (marked a suggested case relevant)"),
+    "did not consult the archive": _l("did not consult the archive"),
+}
+
+
+def column_label(header) -> str:
+    """The page's name of a table column (periods such as 2024-Q1 stay as they are)."""
+    return str(COLUMN_LABELS.get(header, header))
+
+
 def _labeller():
     """label_of(dimension, code) -> the name a reader knows, in the page language."""
     causes = {cause.code: cause.label(ui_language()) for cause in list_causes(include_retired=True)}
 
     def label_of(dimension: str, code):
-        if code in (services.NONE, services.OTHER) or code is None:
+        if code is None:
             return code
+        if code == services.NONE:
+            return gettext("(none)")
+        if code == services.OTHER:
+            return gettext("(other)")
+        if dimension == "attempts":
+            return str(ATTEMPT_GROUP_LABELS.get(code, code))
         if dimension in ("cause", "top_causes", "money", "time_to_failure"):
             return causes.get(code, code)
         if dimension in ("family", "sector", "stage"):
@@ -41,7 +91,8 @@ def dashboard():
                                form=request.args, scopes=SCOPES, dimensions=DIMENSIONS), 422
     # form=None: the filters show the values in force (defaults filled in), not only those in the URL
     return render_template("trends/dashboard.html", trends=trends, errors={}, form=None, scopes=SCOPES,
-                           dimensions=DIMENSIONS, charts=charts, chart_titles=CHARTS, table=table,
+                           dimensions=DIMENSIONS, charts=charts, chart_titles=CHART_TITLES, table=table,
+                           column_label=column_label,
                            label_of=_labeller(), services_threshold=services.RECURRENCE_THRESHOLD,
                            recurrence_checked=services.RECURRENCE_CHECKED,
                            recurrence_min_terms=services.RECURRENCE_MIN_TERMS)
