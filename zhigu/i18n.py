@@ -225,14 +225,24 @@ MARSHMALLOW_MESSAGES = [
 
 
 def _message_patterns(translations) -> list[tuple["re.Pattern", str]]:
-    """Msgids with {placeholders} (schema messages marshmallow formats before we see them) as regexes."""
+    """Msgids with {placeholders} (schema messages marshmallow formats before we see them) as regexes.
+
+    Kept on the catalogue object (Flask-Babel keeps one per locale), so they are compiled once.
+    """
     import re
 
+    cached = getattr(translations, "_zhigu_patterns", None)
+    if cached is not None:
+        return cached
     patterns = []
     for msgid in getattr(translations, "_catalog", {}):
         if isinstance(msgid, str) and "{" in msgid:
             regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(msgid))
-            patterns.append((re.compile(f"^{regex}$"), msgid))
+            patterns.append((re.compile(f"^{regex}$", re.DOTALL), msgid))
+    try:
+        translations._zhigu_patterns = patterns
+    except AttributeError:
+        pass
     return patterns
 
 

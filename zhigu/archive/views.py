@@ -9,6 +9,7 @@ from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
 from zhigu.auth.permissions import require
 from zhigu.errors import ZhiguError
 from zhigu.forms import form_data, render_form
+from zhigu.i18n import translate_message
 from zhigu.search.services import similar_to_case
 
 
@@ -74,7 +75,7 @@ def publish(case_id: int):
     try:
         services.publish_case(current_user, case)
     except ValidationError as err:
-        flash(" ".join(m for msgs in err.normalized_messages().values() for m in msgs), "error")
+        flash(" ".join(translate_message(m) for msgs in err.normalized_messages().values() for m in msgs), "error")
     except ZhiguError as err:
         flash(err.message, "error")
     else:

@@ -9,6 +9,7 @@ from zhigu.attempts.schemas import InitiativeOutcomeSchema
 from zhigu.auth.permissions import can
 from zhigu.errors import ZhiguError
 from zhigu.forms import form_data
+from zhigu.i18n import translate_message
 from zhigu.initiatives import services as initiative_services
 
 
@@ -46,7 +47,7 @@ def post_mortem(initiative_id: int):
         flash(err.message, "error")
         return redirect(url_for("initiatives.detail", initiative_id=initiative.id, _anchor="outcome"))
     except ValidationError as err:
-        flash(" ".join(m for msgs in err.normalized_messages().values() for m in
+        flash(" ".join(translate_message(m) for msgs in err.normalized_messages().values() for m in
                        (msgs if isinstance(msgs, list) else [str(msgs)])), "error")
         return redirect(url_for("initiatives.detail", initiative_id=initiative.id, _anchor="outcome"))
     flash(_("A draft post-mortem was filled in from your initiative: complete it, choose its causes, and publish."),

@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from zhigu.archive.vocabulary import SECTORS
 from zhigu.auth.permissions import require
 from zhigu.forms import form_data
+from zhigu.i18n import translate_message
 from zhigu.notify import bp, hooks, services  # noqa: F401  (hooks registers the session listener)
 from zhigu.notify.models import SUBSCRIPTION_KINDS
 from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
@@ -92,7 +93,7 @@ def subscribe():
         sub = services.subscribe(current_user, form_data(SubscriptionSchema()))
     except ValidationError as err:
         if request.form.get("next"):
-            flash(" ".join(m for msgs in err.normalized_messages().values() for m in msgs), "error")
+            flash(" ".join(translate_message(m) for msgs in err.normalized_messages().values() for m in msgs), "error")
             return redirect(_safe_next())
         return _page(err.normalized_messages(), 422, sub_form=request.form)
     flash(_("You now follow %(target)s.", target=services.describe(sub)), "success")

@@ -13,7 +13,7 @@ from zhigu.auth.models import Park, Role, User
 from zhigu.auth.permissions import can, require
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
-from zhigu.i18n import N_
+from zhigu.i18n import N_, translate_message
 from zhigu.notify.services import notify
 from zhigu.reviews.models import ReviewEvent
 from zhigu.reviews.schemas import ReviewDecisionSchema, ReviewQueueSchema
@@ -154,4 +154,5 @@ def event_to_dict(event: ReviewEvent) -> dict:
 
 
 def validation_message(err: ValidationError) -> str:
-    return " ".join(m for msgs in err.normalized_messages().values() for m in (msgs if isinstance(msgs, list) else [msgs]))
+    return " ".join(translate_message(m) for msgs in err.normalized_messages().values()
+                    for m in (msgs if isinstance(msgs, list) else [msgs]))
