@@ -13,6 +13,14 @@ INDEX_INLINE_DRAIN = True
 INDEX_INLINE_DRAIN_TIMEOUT = 2.0
 #: Seconds `zhigu worker` sleeps between outbox polls.
 INDEX_POLL_INTERVAL = 1.0
+#: Seconds applied search outbox rows are kept (7 days); an index whose position falls behind this rebuilds.
+OUTBOX_RETENTION = 7 * 24 * 3600
+#: Seconds between `zhigu worker`'s prunings of the search outbox.
+OUTBOX_PRUNE_INTERVAL = 3600
+#: Re-rank English "find similar" results with a sentence-embedding model (needs the `semantic` extra).
+SEMANTIC_RERANK = False
+#: Case embeddings each process keeps in memory for the semantic re-ranker (384 floats each).
+SEMANTIC_CACHE_SIZE = 50_000
 #: Readiness fails when this many outbox rows wait to be applied to the index.
 READY_MAX_PENDING = 500
 #: Curators submit drafts for review by a manager of their park; False lets them publish directly.

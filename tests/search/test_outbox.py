@@ -282,3 +282,120 @@ def test_with_zhigu_worker_running_search_check_passes_within_30_seconds(quiet_a
             worker.kill()
             worker.wait()
         worker.stderr.close()
+
+
+# -- pruning ------------------------------------------------------------------------------------------------
+
+def age_rows(app, seconds: float) -> None:
+    """Make every outbox row `seconds` older."""
+    from datetime import timedelta
+
+    with in_app(app):
+        for row in db.session.scalars(select(IndexChange)):
+            row.created_at = row.created_at - timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def outbox_rows(app) -> list[tuple[int, int]]:
+    with in_app(app):
+        return [tuple(row) for row in db.session.execute(select(IndexChange.id, IndexChange.case_id)
+                                                            .order_by(IndexChange.id))]
+
+
+def test_pruning_deletes_only_old_rows_this_index_has_applied(quiet_app, curator):
+    app = quiet_app
+    directory = Path(app.config["INDEX_DIR"])
+    make_cases(app, curator, 3)
+    worker_once(app)
+    applied = last_id(app)
+    age_rows(app, 3600)
+    make_cases(app, curator, 2, prefix="Fresh")  # new, and not yet applied
+    rows = outbox_rows(app)
+    with in_app(app):
+        assert outbox.prune(db.engine, directory, 7200) == 0  # nothing that old
+        assert outbox.prune(db.engine, directory, 1800) == len([r for r in rows if r[0] < applied])
+    left = outbox_rows(app)
+    assert left[0] == (applied, outbox.PRUNED)  # the newest pruned row marks the cut
+    assert left[1:] == [r for r in rows if r[0] > applied]
+    with in_app(app):
+        assert outbox.prune(db.engine, directory, 1800) == 0  # done already
+    worker_once(app)  # this index is past the cut: the fresh rows are applied, no rebuild
+    assert check(app) == CLEAN and outbox.applied_change(directory) == last_id(app)
+
+
+def test_an_index_behind_the_pruned_outbox_rebuilds(shared_database, tmp_path):
+    """Machine b is off while machine a applies and prunes changes b never saw; b rebuilds when it returns."""
+    from zhigu.auth import services as auth_services
+
+    machines = [create_app({"DATABASE_URL": shared_database, "INDEX_DIR": str(tmp_path / f"index-{name}"),
+                            "SECRET_KEY": "test", "TESTING": True, "REVIEW_REQUIRED": False,
+                            "INDEX_INLINE_DRAIN": False, "OUTBOX_RETENTION": 1800})
+                for name in ("a", "b")]
+    a, b = machines
+    try:
+        with a.app_context():
+            db.create_all()
+            if shared_database.startswith("postgresql"):
+                databases.empty_tables(db)
+            services.seed_causes()
+            auth_services.create_park(None, {"slug": "twins", "name": "Twin Park"})
+            auth_services.create_user("twin@example.org", "correct-horse-battery", role="curator",
+                                      park_slug="twins", display_name="Twin")
+        curator = SimpleUser(a)
+        ids = make_cases(a, curator, 4)
+        worker_once(a)
+        worker_once(b)
+        b_position = outbox.applied_change(Path(b.config["INDEX_DIR"]))
+        with a.app_context():  # b is off: these changes reach only a
+            actor = db.session.get(User, curator.id)
+            services.update_case(actor, db.session.get(FailureCase, ids[0]), {"title": "Renamed while b was off"})
+            services.retract_case(actor, db.session.get(FailureCase, ids[1]), {"reason": "A duplicate entry."})
+        worker_once(a)
+        age_rows(a, 3600)
+        result = a.test_cli_runner().invoke(args=["worker", "--once"])  # a prunes on its first poll
+        assert result.exit_code == 0, result.output
+        assert outbox_rows(a) == [(last_id(a), outbox.PRUNED)]
+        assert b_position < last_id(a)
+
+        worker_once(b)  # b comes back: its position is below the cut
+
+        for machine in machines:
+            assert check(machine) == CLEAN
+        assert outbox.applied_change(Path(b.config["INDEX_DIR"])) == last_id(a)
+        with b.app_context():
+            titles = b.test_client().get("/api/v1/cases?q=Renamed").get_json()
+        assert [r["id"] for r in titles["results"]] == [ids[0]]
+    finally:
+        for machine in machines:
+            searcher = getattr(machine.extensions["zhigu.search"]._local, "searcher", None)
+            if searcher is not None:
+                searcher.close()
+            with machine.app_context():
+                for engine in db.engines.values():
+                    engine.dispose()
+
+
+class SimpleUser:
+    """The curator of a `machines` test, by id."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.id = db.session.scalar(select(User.id).where(User.email == "twin@example.org"))
+
+
+def test_the_prune_outbox_command(quiet_app, curator):
+    app = quiet_app
+    runner = app.test_cli_runner()
+    make_cases(app, curator, 2)
+    result = runner.invoke(args=["search", "prune-outbox"])
+    assert result.exit_code == 0 and "no outbox position" in result.output
+    assert len(outbox_rows(app)) == 2
+    worker_once(app)
+    age_rows(app, 10)
+    result = runner.invoke(args=["search", "prune-outbox"])  # the default retention: 7 days
+    assert result.exit_code == 0 and "Pruned 0" in result.output
+    result = runner.invoke(args=["search", "prune-outbox", "--retention", "5"])
+    assert result.exit_code == 0 and "Pruned 1 " in result.output, result.output
+    assert outbox_rows(app) == [(last_id(app), outbox.PRUNED)]
+    worker_once(app)
+    assert check(app) == CLEAN

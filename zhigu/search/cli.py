@@ -1,5 +1,6 @@
-"""`zhigu search rebuild|check|export-judgments`."""
+"""`zhigu search rebuild|check|prune-outbox|export-judgments`."""
 import json
+import os
 from pathlib import Path
 
 import click
@@ -12,12 +13,34 @@ search_cli = AppGroup("search", help="The full-text index.")
 
 
 @search_cli.command("rebuild")
-def rebuild():
+@click.option("--processes", "-p", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes building the documents; 0 means one per CPU. More than one pays off from a few "
+                   "thousand cases (each process writes its own segment).")
+def rebuild(processes: int):
     """Rewrite the index from the database; searches keep using the old index until it is done."""
     index = current_app.extensions["zhigu.search"]
+    processes = processes or os.cpu_count() or 1
     with click.progressbar(length=case_count(), label="Indexing", show_pos=True) as bar:
-        count = index.rebuild(progress=bar.update)
+        count = index.rebuild(progress=bar.update, processes=processes)
     click.echo(f"Indexed {count} published case(s).")
+
+
+@search_cli.command("prune-outbox")
+@click.option("--retention", type=click.FloatRange(min=0), default=None,
+              help="Keep rows younger than this many seconds (default: OUTBOX_RETENTION, 7 days).")
+def prune_outbox(retention: float | None):
+    """Delete old outbox rows this machine's index has applied; an index left behind them rebuilds."""
+    from zhigu.extensions import db
+    from zhigu.search import outbox
+
+    index = current_app.extensions["zhigu.search"]
+    if outbox.applied_change(index.directory) is None:
+        click.echo(f"The index at {index.directory} has no outbox position yet (run `zhigu worker --once`); "
+                   "nothing pruned.")
+        return
+    retention = current_app.config["OUTBOX_RETENTION"] if retention is None else retention
+    deleted = outbox.prune(db.engine, index.directory, retention)
+    click.echo(f"Pruned {deleted} applied outbox row(s) older than {float(retention):g} s.")
 
 
 @search_cli.command("check")

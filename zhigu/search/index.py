@@ -3,25 +3,38 @@
 Writers wait for Whoosh's file lock (another process may hold it) up to INDEX_WRITER_TIMEOUT seconds.
 Searchers are not thread-safe, so each thread keeps its own and refreshes it before use, which costs
 almost nothing when the index has not changed.
+
+A rebuild with several processes (`rebuild(processes=N)`) splits the published cases, in id order, into N
+runs of equal length; a forked child per run reads its cases on its own database connection, builds and
+analyses their documents and writes one Whoosh segment; the parent, which holds the index's write lock
+throughout, then commits a table of contents listing those segments in run order, replacing every old
+one. Documents therefore get the same numbers as in a one-process rebuild (so the same ranking, ties
+included); only their split into segments differs. Until that commit, searchers see the old index, and a
+failure anywhere (a child killed, a database error) cancels the rebuild and leaves the old index in place.
 """
 import gc
 import logging
 import math
+import multiprocessing
 import threading
+import traceback
 import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from multiprocessing.connection import wait
 from whoosh import index as whoosh_index
-from whoosh.writing import CLEAR
+from whoosh.writing import CLEAR, SegmentWriter
 
 from zhigu.archive.models import CaseCause, FailureCase
 from zhigu.search.documents import build_schema, case_document, should_index, stamp
 
 log = logging.getLogger(__name__)
 BATCH = 500
+#: Fewest published cases per process of a parallel rebuild: below it a fork costs more than it saves.
+MIN_PER_PROCESS = 1000
 
 
 class SearchIndex:
@@ -128,17 +141,18 @@ class SearchIndex:
             log.exception("Search index update failed for %d case(s); run `zhigu search rebuild`", len(ids))
             return False
 
-    def rebuild(self, bind=None, progress: Callable[[int], None] | None = None) -> int:
+    def rebuild(self, bind=None, progress: Callable[[int], None] | None = None, processes: int = 1) -> int:
         """Rewrite the whole index from the database; searchers see the old index until the commit.
 
         Holds the directory's outbox lock meanwhile; a missing or unreadable directory is recreated first.
+        `processes` > 1 builds the documents in that many forked processes (see the module docstring).
         """
         from zhigu.search import outbox
 
         with outbox.directory_lock(self.directory, self.writer_timeout):
-            return self.rebuild_locked(bind, progress)
+            return self.rebuild_locked(bind, progress, processes)
 
-    def rebuild_locked(self, bind=None, progress: Callable[[int], None] | None = None) -> int:
+    def rebuild_locked(self, bind=None, progress: Callable[[int], None] | None = None, processes: int = 1) -> int:
         """`rebuild` for a caller that holds the outbox lock; the directory then records the outbox position.
 
         The position is read before the cases: a change committed later is applied again by the next drain.
@@ -148,7 +162,10 @@ class SearchIndex:
         bind = bind or self._engine()
         self.reset_if_unreadable()
         last_change = outbox.last_change_id(bind)
-        count = self._rebuild(bind, progress)
+        if processes > 1:
+            count = self._rebuild_parallel(bind, progress, processes)
+        else:
+            count = self._rebuild(bind, progress)
         outbox.write_applied_change(self.directory, last_change)
         return count
 
@@ -157,7 +174,7 @@ class SearchIndex:
         with Session(bind or self._engine()) as session:
             writer = self.writer()
             try:
-                query = _case_query().where(FailureCase.status == "published").order_by(FailureCase.id)
+                query = _published_query()
                 for case in session.scalars(query.execution_options(yield_per=BATCH)):
                     writer.add_document(**case_document(case))
                     count += 1
@@ -170,6 +187,45 @@ class SearchIndex:
         if progress:
             progress(count % BATCH)
         return count
+
+    def _rebuild_parallel(self, bind, progress, processes: int) -> int:
+        """Index runs of cases in forked children, one segment each, and commit their segments in run order."""
+        with Session(bind) as session:
+            ids = list(session.scalars(select(FailureCase.id).where(FailureCase.status == "published")
+                                       .order_by(FailureCase.id)))
+        processes = min(processes, len(ids) // MIN_PER_PROCESS)
+        if processes < 2:
+            return self._rebuild(bind, progress)
+        runs = [ids[len(ids) * k // processes:len(ids) * (k + 1) // processes] for k in range(processes)]
+        runs = [(run[0], run[-1]) for run in runs]
+        context = multiprocessing.get_context("fork")  # children inherit the app, the engine and jieba
+        done = context.Value("q", 0)
+        writer = self.writer()  # the write lock, held until the new table of contents is written
+        children = []
+        try:
+            for first, last in runs:
+                receive, send = context.Pipe(duplex=False)
+                child = context.Process(target=_index_run, args=(self.directory, bind, first, last, done, send),
+                                        daemon=True)
+                child.start()
+                send.close()
+                children.append((child, receive))
+            results = _collect(children, done, progress)
+            writer._close_segment()  # the parent's own (empty) segment
+            # CLEAR: the runs' segments replace every old one
+            writer._commit_toc(CLEAR(writer, writer.segments) + [segment for segment, _ in results])
+            writer._finish()
+        except BaseException:
+            for child, _ in children:
+                if child.is_alive():
+                    child.kill()
+            writer.cancel()
+            raise
+        finally:
+            for child, receive in children:
+                child.join()
+                receive.close()
+        return sum(count for _, count in results)
 
     def check(self, bind=None) -> dict[str, list[int]]:
         """Compare the index with the database: published cases missing or stale, and documents to remove."""
@@ -280,3 +336,54 @@ def _with_new_fields(ix):
 
 def _case_query():
     return select(FailureCase).options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause))
+
+
+def _published_query():
+    return _case_query().where(FailureCase.status == "published").order_by(FailureCase.id)
+
+
+def _index_run(directory: Path, bind, first: int, last: int, done, send) -> None:
+    """Child of a parallel rebuild: write the published cases with ids first..last as one new segment.
+
+    Sends (segment, count) or an error message; never releases the parent's lock (it holds none itself).
+    """
+    try:
+        bind.dispose(close=False)  # the parent's pooled connections stay the parent's
+        writer = SegmentWriter(whoosh_index.open_dir(str(directory)), _lk=False)
+        count = 0
+        with Session(bind) as session:
+            query = _published_query().where(FailureCase.id.between(first, last))
+            for case in session.scalars(query.execution_options(yield_per=BATCH)):
+                writer.add_document(**case_document(case))
+                count += 1
+                if count % BATCH == 0:
+                    with done.get_lock():
+                        done.value += BATCH
+        with done.get_lock():
+            done.value += count % BATCH
+        send.send(("ok", writer._finalize_segment(), count))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+        send.send(("error", traceback.format_exc(), 0))
+    finally:
+        send.close()
+
+
+def _collect(children, done, progress) -> list[tuple]:
+    """Wait for every child's (segment, count), reporting progress; raise if one fails or dies."""
+    results, reported = {}, 0
+    pending = {receive: k for k, (_, receive) in enumerate(children)}
+    while pending:
+        for receive in wait(list(pending), timeout=0.2):
+            k = pending.pop(receive)
+            try:
+                status, value, count = receive.recv()
+            except EOFError:
+                children[k][0].join()
+                raise RuntimeError(f"Rebuild process {k + 1} died (exit code {children[k][0].exitcode})") from None
+            if status != "ok":
+                raise RuntimeError(f"Rebuild process {k + 1} failed:\n{value}")
+            results[k] = (value, count)
+        if progress and done.value > reported:
+            progress(done.value - reported)
+            reported = done.value
+    return [results[k] for k in range(len(children))]

@@ -18,17 +18,27 @@ The web process drains after its own commits with a short lock wait (`INDEX_INLI
 another process holds the lock it leaves the rows to that process or to `zhigu worker`, and never fails
 the request. `zhigu worker` drains every `INDEX_POLL_INTERVAL` seconds and rebuilds a directory that is
 missing, unreadable or has lost its `applied-change` file.
+
+Pruning. Applied rows would otherwise pile up forever, but the database cannot know every machine's
+position (each is a file in that machine's index directory). `prune()` deletes rows older than
+`OUTBOX_RETENTION` seconds that the calling machine's index has applied, and turns the newest of them into
+a marker (case id 0) instead of deleting it: every row below the marker is gone. A directory whose position
+is below a marker has missed changes, whatever gaps the ids have; `drain()` sees the marker as the first row
+after its position (rows are read in id order, each query sees the cut whole or not at all) and rebuilds the
+index instead. So a machine that stays off longer than the retention period rebuilds when it comes back.
 """
 import fcntl
 import logging
 import os
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from zhigu.db import now_utc
 from zhigu.search.models import IndexChange
 
 log = logging.getLogger(__name__)
@@ -40,6 +50,8 @@ ADVISORY_LOCK_KEY = 0x7A68696775
 #: Session.info key: this transaction already holds the advisory lock.
 LOCKED = "zhigu.search.outbox_locked"
 BATCH = 2000
+#: case_id of the row `prune()` leaves in place of the newest row it removed (no case has id 0).
+PRUNED = 0
 
 
 class Busy(Exception):
@@ -137,6 +149,12 @@ def drain(index, bind, timeout: float, batch: int = BATCH, after_batch=None) -> 
                                        .limit(batch)).all()
             if not rows:
                 return applied_total
+            if any(case_id == PRUNED for _, case_id in rows):
+                # rows after this directory's position were pruned: its changes since then are unknown
+                log.warning("Search index at %s is behind the pruned outbox (position %d): rebuilding",
+                            index.directory, applied)
+                index.rebuild_locked(bind)
+                return applied_total
             if not index.update_cases({case_id for _, case_id in rows}, bind=bind, raise_errors=True):
                 return applied_total
             if after_batch:
@@ -144,3 +162,24 @@ def drain(index, bind, timeout: float, batch: int = BATCH, after_batch=None) -> 
             applied = rows[-1][0]
             write_applied_change(index.directory, applied)
             applied_total += len(rows)
+
+
+def prune(bind, directory: Path, retention: float | timedelta) -> int:
+    """Delete outbox rows older than `retention` (seconds) that the index in `directory` has applied.
+
+    The newest such row stays as the cut's marker (see the module docstring). Returns how many rows were
+    deleted; none while the directory has no position. Safe to run from several machines at once.
+    """
+    applied = applied_change(directory)
+    if applied is None:
+        return 0
+    if not isinstance(retention, timedelta):
+        retention = timedelta(seconds=float(retention))
+    with Session(bind) as session, session.begin():
+        newest = session.scalar(select(func.max(IndexChange.id))
+                                .where(IndexChange.id <= applied, IndexChange.created_at < now_utc() - retention))
+        if newest is None:
+            return 0
+        deleted = session.execute(delete(IndexChange).where(IndexChange.id < newest)).rowcount
+        session.execute(update(IndexChange).where(IndexChange.id == newest).values(case_id=PRUNED))
+    return deleted

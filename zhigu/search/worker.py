@@ -2,6 +2,8 @@
 
 Run one per index directory (one per machine); a second one on the same directory just waits its turn on
 the directory's lock. Killing it at any moment loses nothing: the next start applies what was left.
+Every OUTBOX_PRUNE_INTERVAL seconds it also prunes outbox rows older than OUTBOX_RETENTION that this
+machine has applied (zhigu.search.outbox.prune).
 """
 import logging
 import signal
@@ -38,11 +40,17 @@ def worker_command(once: bool, interval: float | None):
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo(f"zhigu worker: index {index.directory}, polling every {interval:g} s")
+    pruned_at = None
     while True:
         try:
             applied = run_once(index, db.engine)
             if applied:
                 log.info("Applied %d outbox change(s) to %s", applied, index.directory)
+            if pruned_at is None or time.monotonic() - pruned_at >= float(current_app.config["OUTBOX_PRUNE_INTERVAL"]):
+                pruned_at = time.monotonic()
+                pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])
+                if pruned:
+                    log.info("Pruned %d applied outbox row(s)", pruned)
         except outbox.Busy:
             log.debug("Index %s busy; retrying", index.directory)
         except Exception:
