@@ -42,11 +42,12 @@ def init_db_command():
 def register(app) -> None:
     from zhigu.archive.cli import archive_cli
     from zhigu.auth.cli import auth_cli, park_cli
+    from zhigu.backup.cli import backup_cli
     from zhigu.demo.cli import demo_command
     from zhigu.notify.cli import notify_cli
     from zhigu.search.cli import search_cli
     from zhigu.search.worker import worker_command
 
     for command in (init_db_command, auth_cli, park_cli, archive_cli, search_cli, demo_command, notify_cli,
-                    worker_command):
+                    worker_command, backup_cli):
         app.cli.add_command(command)

@@ -430,12 +430,18 @@ def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -
     case.status = status
 
 
-def export_cases() -> Iterator[str]:
-    """Yield every case as one JSON line in the import format, so export and import round-trip."""
+def export_cases(session=None, external_id_format: str | None = None) -> Iterator[str]:
+    """Yield every case as one JSON line in the import format, so export and import round-trip.
+
+    `session` reads from another database or snapshot than the app's; `external_id_format` (such as
+    "zhigu-case-{id}") names cases filed without an external id, which an import needs (`zhigu backup create`).
+    """
     schema = FailureCaseSchema()
     query = select(FailureCase).order_by(FailureCase.id).execution_options(yield_per=500)
-    for case in db.session.scalars(query):
+    for case in (session or db.session).scalars(query):
         data = schema.dump(case)
+        if external_id_format and not data.get("external_id"):
+            data["external_id"] = external_id_format.format(id=case.id)
         for key in ("id", "url", "created_at", "updated_at", "published_at"):
             data.pop(key, None)
         data["causes"] = [c.code for c in case.causes]

@@ -1,0 +1,281 @@
+"""Create and restore backups (see zhigu.backup for what a backup directory holds)."""
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from zhigu.archive.models import FailureCase
+from zhigu.archive.services import export_cases
+from zhigu.errors import ZhiguError
+from zhigu.extensions import db
+
+FORMAT = "zhigu-backup/1"
+MANIFEST = "manifest.json"
+CASES_FILE = "cases.jsonl"
+DATABASE_FILES = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
+#: External id the case export gives cases filed without one, so that every line of it imports.
+EXTERNAL_ID_FORMAT = "zhigu-case-{id}"
+#: Rows of the outbox written at once when a restore queues every case.
+CHUNK = 2000
+
+
+class BackupError(ZhiguError):
+    """A backup could not be made or restored; the message says why and what to do."""
+
+
+# -- creating ---------------------------------------------------------------------------------------------
+
+def create_backup(directory) -> dict:
+    """Write a backup into `directory`, which must not exist yet; return its manifest.
+
+    The files are written to a hidden sibling directory renamed into place at the end, so an interrupted
+    backup never looks complete.
+    """
+    target = Path(directory)
+    if target.exists():
+        raise BackupError(f"{target} already exists; give a new directory for each backup.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.parent / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        dialect = db.engine.dialect.name
+        if dialect == "sqlite":
+            manifest = _create_sqlite(partial)
+        elif dialect == "postgresql":
+            manifest = _create_postgresql(partial)
+        else:
+            raise BackupError(f"Backups of {dialect} databases are not supported; use `zhigu archive export`.")
+        manifest["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        manifest["files"] = {name: _sha256(partial / name) for name in sorted(os.listdir(partial))}
+        (partial / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _fsync_directory(partial)
+        os.rename(partial, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _create_sqlite(partial: Path) -> dict:
+    source_path = _sqlite_path()
+    if not source_path.exists():
+        raise BackupError(f"There is no database at {source_path}.")
+    copy = partial / DATABASE_FILES["sqlite"]
+    source = sqlite3.connect(source_path, timeout=30)
+    destination = sqlite3.connect(copy)
+    try:
+        source.backup(destination)  # one read transaction: a consistent copy, writers carry on meanwhile
+    finally:
+        destination.close()
+        source.close()
+    engine = create_engine(f"sqlite:///{copy}")
+    try:
+        with Session(engine) as session:
+            return _describe(session, partial, "sqlite")
+    finally:
+        engine.dispose()
+
+
+def _create_postgresql(partial: Path) -> dict:
+    dump = partial / DATABASE_FILES["postgresql"]
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            # pg_dump reads the snapshot of this transaction, which also counts the rows and exports the
+            # cases, so the three agree however many writes land meanwhile
+            snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
+            _run_pg("pg_dump", "--format=custom", f"--snapshot={snapshot}", f"--file={dump}")
+            with Session(bind=connection) as session:
+                return _describe(session, partial, "postgresql")
+
+
+def _describe(session, partial: Path, dialect: str) -> dict:
+    """Count the rows of every table and write the case export, both from `session`'s view."""
+    tables = {}
+    present = set(inspect(session.connection()).get_table_names())
+    for table in db.metadata.sorted_tables:
+        if table.name in present:
+            tables[table.name] = session.scalar(select(func.count()).select_from(table))
+    cases = 0
+    with open(partial / CASES_FILE, "w", encoding="utf-8") as out:
+        for line in export_cases(session, external_id_format=EXTERNAL_ID_FORMAT):
+            out.write(line + "\n")
+            cases += 1
+    return {"format": FORMAT, "database": dialect, "database_file": DATABASE_FILES[dialect],
+            "schema_revision": _schema_revision(session), "tables": tables,
+            "cases_export": {"file": CASES_FILE, "cases": cases}}
+
+
+def _schema_revision(session) -> str | None:
+    if "alembic_version" not in inspect(session.connection()).get_table_names():
+        return None
+    return session.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+# -- restoring --------------------------------------------------------------------------------------------
+
+def read_manifest(directory) -> dict:
+    """Load and check a backup's manifest and the checksums of its files, before anything is replaced."""
+    directory = Path(directory)
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackupError(f"{directory} holds no {MANIFEST}: it is not a Zhigu backup.") from None
+    except ValueError as err:
+        raise BackupError(f"{directory / MANIFEST} is damaged: {err}") from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{directory} is a backup of an unknown format {manifest.get('format')!r}.")
+    for name, checksum in manifest["files"].items():
+        path = directory / name
+        if not path.is_file():
+            raise BackupError(f"The backup's file {name} is missing.")
+        if _sha256(path) != checksum:
+            raise BackupError(f"The backup's file {name} is damaged (its checksum differs from the manifest's).")
+    return manifest
+
+
+def restore_backup(directory) -> dict:
+    """Replace the database with the backup in `directory`, then bring the search indexes up to date.
+
+    Returns counts: `tables` (rows per table, as in the manifest), `queued` (outbox rows written for the
+    indexes of other machines) and `indexed` (published cases in this machine's rebuilt index).
+    """
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    dialect = db.engine.dialect.name
+    if manifest["database"] != dialect:
+        raise BackupError(
+            f"This is a backup of a {manifest['database']} database and the app uses {dialect}. To move the "
+            f"cases to another kind of database, import them: zhigu archive import {directory / CASES_FILE}")
+    if dialect == "sqlite":
+        _sqlite_path().parent.mkdir(parents=True, exist_ok=True)  # a new machine may have no instance folder yet
+    old_last_change, old_case_ids = _outbox_position()
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection of this process holds the tables the restore replaces
+    backup_file = directory / manifest["database_file"]
+    if dialect == "sqlite":
+        _restore_sqlite(backup_file)
+    else:
+        _run_pg("pg_restore", "--clean", "--if-exists", "--no-owner", "--no-acl", "--single-transaction",
+                "--exit-on-error", str(backup_file))
+    db.engine.dispose()
+    counts = _count_rows(manifest["tables"])
+    wrong = {name: (counts.get(name), expected) for name, expected in manifest["tables"].items()
+             if counts.get(name) != expected}
+    if wrong:
+        details = ", ".join(f"{name}: {got} row(s), expected {expected}" for name, (got, expected) in wrong.items())
+        raise BackupError(f"The restored database does not match the backup's manifest ({details}).")
+    queued = _queue_every_case(old_last_change, old_case_ids)
+    indexed = current_app.extensions["zhigu.search"].rebuild(db.engine)
+    return {"tables": counts, "queued": queued, "indexed": indexed, "manifest": manifest}
+
+
+def _restore_sqlite(backup_file: Path) -> None:
+    live_path = _sqlite_path()
+    source = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
+    destination = sqlite3.connect(live_path, timeout=30)
+    try:
+        source.backup(destination)  # writes every page under one lock: readers see the old or the new database
+    finally:
+        destination.close()
+        source.close()
+
+
+def _outbox_position() -> tuple[int, set[int]]:
+    """The last outbox id the current database handed out, and its case ids (nothing for a new database)."""
+    present = set(inspect(db.engine).get_table_names())
+    last, ids = 0, set()
+    with Session(db.engine) as session:
+        if "search_outbox" in present:
+            last = session.scalar(text("SELECT coalesce(max(id), 0) FROM search_outbox"))
+        if "failure_case" in present:
+            ids = set(session.scalars(select(FailureCase.id)))
+    return int(last), ids
+
+
+def _count_rows(names) -> dict[str, int]:
+    present = set(inspect(db.engine).get_table_names())
+    with Session(db.engine) as session:
+        return {table.name: session.scalar(select(func.count()).select_from(table))
+                for table in db.metadata.sorted_tables if table.name in present and table.name in names}
+
+
+def _queue_every_case(old_last_change: int, old_case_ids: set[int]) -> int:
+    """Write outbox rows for every case of the old and the restored database, after every id either used.
+
+    Another machine's index is positioned somewhere in the old database's log, possibly past the restored
+    log's end; rows with larger ids reach it wherever it stands, and re-indexing each case (or removing it,
+    when the restored database has no such row) makes it match the restored database.
+    """
+    from zhigu.search import outbox
+    from zhigu.search.models import IndexChange
+
+    table = IndexChange.__table__
+    with db.engine.begin() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:  # ordered with the web processes' outbox writers (zhigu.search.outbox)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": outbox.ADVISORY_LOCK_KEY})
+        restored_last = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+        case_ids = sorted(old_case_ids | set(connection.scalars(select(FailureCase.id))))
+        next_id = max(old_last_change, restored_last) + 1
+        for start in range(0, len(case_ids), CHUNK):
+            chunk = case_ids[start:start + CHUNK]
+            connection.execute(table.insert(), [{"id": next_id + offset, "case_id": case_id}
+                                                for offset, case_id in enumerate(chunk, start=start)])
+        if postgres:
+            last = next_id + len(case_ids) - 1
+            connection.execute(text("SELECT setval(pg_get_serial_sequence('search_outbox', 'id'), :last)"),
+                               {"last": max(last, 1)})
+    return len(case_ids)
+
+
+# -- the database's own tools -----------------------------------------------------------------------------
+
+def _sqlite_path() -> Path:
+    database = make_url(current_app.config["DATABASE_URL"]).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise BackupError("Only a SQLite database in a file can be backed up this way.")
+    return Path(database).resolve()
+
+
+def _run_pg(program: str, *args: str) -> None:
+    """Run pg_dump or pg_restore on the app's database; the password goes through the environment."""
+    url = make_url(current_app.config["DATABASE_URL"])
+    directory = current_app.config.get("PG_BIN_DIR")
+    executable = str(Path(directory) / program) if directory else shutil.which(program)
+    if not executable or not Path(executable).exists():
+        raise BackupError(f"{program} was not found; install the PostgreSQL client tools of the server's "
+                          f"version, or set ZHIGU_PG_BIN_DIR to their directory.")
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    libpq_url = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    result = subprocess.run([executable, *args, f"--dbname={libpq_url}"], env=env, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise BackupError(f"{program} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_directory(directory: Path) -> None:
+    for path in directory.iterdir():
+        with open(path, "rb") as data:
+            os.fsync(data.fileno())
