@@ -993,3 +993,204 @@ def test_initiatives_can_be_registered_before_any_case_is_published(login, cast)
         response = client.post("/initiatives/new", data={"title": f"Plan {n}",
                                                          "description": "Cold-chain warehouses for fruit."})
         assert response.status_code == 302
+
+
+# -- accessibility and assets: labels everywhere, keyboard, breadcrumbs, contrast, cache headers, preview -----
+
+def _more_pages(app, api_as, cast, make_case, public_case):
+    """Every page with a form or a deep place, as (user, url): reviews, comments, links, lists, admin, trends."""
+    in_review = make_case(cast.author, status="draft", title="A draft sent to review")
+    assert api_as(cast.author).post(f"/api/v1/cases/{in_review.id}/submit").status_code == 200
+    comment = api_as(cast.member_a).post(f"/api/v1/cases/{public_case.id}/comments", json={"body": "Seen it."}).get_json()
+    initiative = api_as(cast.member_a).post("/api/v1/initiatives", json={
+        "title": "Solar kiosks again", "description": "Kiosks selling solar electricity to villages."}).get_json()
+    with in_app(app):
+        cause_id = db.session.scalar(db.select(Cause.id))
+    case = public_case.id
+    return [
+        (None, "/login"), (None, "/signup"), (None, "/lists"),
+        (cast.member_a, f"/initiatives/{initiative['id']}"), (cast.member_a, "/notifications"),
+        (cast.member_a, f"/cases/{case}/comments"), (cast.member_a, f"/comments/{comment['id']}/edit"),
+        (cast.member_a, "/trends"), (cast.member_a, "/initiatives/new"), (cast.member_a, "/profile"),
+        (cast.manager_a, "/reviews"), (cast.manager_a, f"/cases/{in_review.id}/review"),
+        (cast.manager_a, f"/comments/{comment['id']}/hide"), (cast.manager_a, f"/cases/{case}/links"),
+        (cast.manager_a, f"/cases/{case}/merge"), (cast.manager_a, f"/cases/{case}"),
+        (cast.author, "/cases/new"), (cast.author, f"/cases/{case}/edit"), (cast.author, f"/cases/{case}/retract"),
+        (cast.admin, "/admin/users"), (cast.admin, f"/admin/users/{cast.member_a.id}"), (cast.admin, "/admin/parks"),
+        (cast.admin, f"/admin/parks/{cast.park_a.id}"), (cast.admin, "/admin/causes"),
+        (cast.admin, f"/admin/causes/{cause_id}"), (cast.admin, "/admin/guilds"), (cast.admin, "/admin/organizations"),
+    ]
+
+
+def test_every_control_on_every_form_page_has_a_label(app, login, api_as, cast, make_case, public_case):
+    """A <label for>, a wrapping <label>, aria-label or aria-labelledby; hidden inputs and buttons need none."""
+    seen = 0
+    for user, url in _more_pages(app, api_as, cast, make_case, public_case):
+        response = login(user).get(url)
+        assert response.status_code == 200, url
+        tree = page(response)
+        labelled = {label.attrs.get("for") for label in tree.find_all("label")}
+        wrapped = {id(control) for label in tree.find_all("label") for control in label.iter()}
+        for control in tree.find_all("input") + tree.find_all("select") + tree.find_all("textarea"):
+            if control.attrs.get("type") in ("hidden", "submit", "button"):
+                continue
+            seen += 1
+            assert (control.attrs.get("id") in labelled or id(control) in wrapped or control.attrs.get("aria-label")
+                    or control.attrs.get("aria-labelledby")), f"{url}: {control.tag} {control.attrs.get('name')!r}"
+    assert seen > 100
+
+
+def test_keyboard_order_starts_with_the_skip_link_and_no_positive_tabindex(app, login, api_as, cast, make_case,
+                                                                         public_case):
+    for user, url in _more_pages(app, api_as, cast, make_case, public_case)[:12]:
+        tree = page(login(user).get(url))
+        focusable = [node for node in tree.iter() if node.tag in ("a", "button", "input", "select", "textarea")
+                     and node.attrs.get("type") != "hidden"]
+        assert focusable[0].tag == "a" and focusable[0].attrs.get("href") == "#main", url
+        assert tree.by_id("main").tag == "main"
+        assert focusable[2].attrs.get("id") == "header-q", url  # skip link, brand, then the search box
+        for node in tree.iter():
+            assert int(node.attrs.get("tabindex") or 0) <= 0, f"{url}: tabindex {node.attrs['tabindex']}"
+
+
+def test_deep_pages_show_breadcrumbs(login, cast, public_case):
+    client = login(cast.author)
+    for url, trail in [(f"/cases/{public_case.id}", ["Home", "Archive", public_case.title]),
+                       (f"/cases/{public_case.id}/edit", ["Home", "Archive", public_case.title, "Edit"]),
+                       (f"/cases/{public_case.id}/retract", ["Home", "Archive", public_case.title, "Retract"])]:
+        nav = page(client.get(url)).find("nav", class_="breadcrumbs")
+        assert nav is not None, url
+        assert [item.text for item in nav.find_all("li")] == trail
+        assert nav.find("a").attrs["href"] == "/"
+        assert nav.find_all("li")[-1].find("span").attrs.get("aria-current") == "page"
+    admin = login(cast.admin)
+    nav = page(admin.get(f"/admin/parks/{cast.park_a.id}")).find("nav", class_="breadcrumbs")
+    assert [item.text for item in nav.find_all("li")] == ["Home", "Admin", "Parks", "Park A"]
+    assert nav.find("a", href="/admin/parks") is not None
+    chinese = page(admin.get("/admin/causes", headers={"Accept-Language": "zh-CN"})).find("nav", class_="breadcrumbs")
+    assert chinese.find_all("li")[0].text == "首页"
+
+
+def test_static_files_are_cached_and_linked_by_version(app, client):
+    tree = page(client.get("/"))
+    stylesheet = tree.find("link", rel="stylesheet").attrs["href"]
+    script = tree.find("script").attrs["src"]
+    assert re.fullmatch(r"/static/zhigu\.css\?v=[0-9a-f]{12}", stylesheet)
+    assert re.fullmatch(r"/static/zhigu\.js\?v=[0-9a-f]{12}", script)
+    with client.get(stylesheet) as response:
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=31536000"
+    with client.get("/") as response:  # pages are not cached that way
+        assert "max-age=31536000" not in response.headers.get("Cache-Control", "")
+
+
+def test_static_version_follows_the_content(tmp_path):
+    from zhigu.templating import static_version
+
+    (tmp_path / "a.css").write_text("body { color: black }")
+    first = static_version(str(tmp_path), "a.css")
+    (tmp_path / "a.css").write_text("body { color: navy }")
+    import os
+    os.utime(tmp_path / "a.css", ns=(1, 10**18))  # a different mtime even on coarse file systems
+    assert static_version(str(tmp_path), "a.css") != first
+    assert static_version(str(tmp_path), "missing.css") is None
+
+
+def test_markdown_preview_uses_the_case_page_renderer(app, login, cast, public_case):
+    client = login(cast.author)
+    text = "## Plan\n\n- **kiosks** [site](https://example.org)\n\n<script>alert(1)</script> <img src=x onerror=y>"
+    response = client.post("/preview", data={"text": text})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    from zhigu.templating import render_markdown
+    assert html == str(render_markdown(text))
+    assert "<h2>Plan</h2>" in html and "<strong>kiosks</strong>" in html and 'rel="noopener noreferrer nofollow"' in html
+    assert "<script" not in html and "<img" not in html
+
+    assert client.post("/preview", data={"text": "x" * 100_001}).status_code == 413
+    assert login(None).post("/preview", data={"text": "x"}).status_code in (302, 401)
+
+
+def test_the_case_form_offers_preview_and_cause_filter_only_through_the_script(login, cast):
+    tree = page(login(cast.author).get("/cases/new"))
+    form = tree.find("form", class_="case-form")
+    assert form.attrs["data-preview-url"] == "/preview"
+    assert {node.attrs["name"] for node in form.find_all("textarea")
+            if "field--markdown" in node.parent.attrs.get("class", "")} == {"narrative", "warning_signs", "lessons"}
+    assert not [b for b in form.find_all("button") if "Preview" in b.text]  # no dead button without the script
+    assert tree.find("fieldset", class_="cause-picker").attrs["data-filter-label"]
+
+
+# -- colour contrast (WCAG 2.1: 4.5:1 for text, 3:1 for focus rings and chart marks) -------------------------
+
+CSS_FILE = __import__("pathlib").Path(__file__).resolve().parents[1] / "zhigu" / "static" / "zhigu.css"
+
+
+def _css_colours() -> tuple[str, dict[str, str]]:
+    css = re.sub(r"/\*.*?\*/", "", CSS_FILE.read_text(), flags=re.S)
+    root = re.search(r":root\s*\{(.*?)\}", css, re.S).group(1)
+    return css, dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{3,6})\b", root))
+
+
+def _hex(value: str, variables: dict[str, str]) -> str | None:
+    value = value.strip()
+    match = re.fullmatch(r"var\(--([\w-]+)\)", value)
+    if match:
+        value = variables.get(match.group(1), "")
+    return value if re.fullmatch(r"#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}", value) else None
+
+
+def contrast(first: str, second: str) -> float:
+    def luminance(colour: str) -> float:
+        digits = colour.lstrip("#")
+        digits = "".join(c * 2 for c in digits) if len(digits) == 3 else digits
+        channels = [int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_helper_matches_known_ratios():
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+    assert round(contrast("#767676", "#ffffff"), 2) == 4.54  # the classic lightest grey passing AA on white
+
+
+#: Text colours and the backgrounds they sit on that no single rule states (inherited or nested).
+TEXT_PAIRS = [("text", "bg"), ("text", "bg-soft"), ("muted", "bg"), ("muted", "bg-soft"), ("muted", "accent-soft"),
+              ("accent", "bg"), ("accent", "bg-soft"), ("accent", "accent-soft"), ("accent-dark", "bg"),
+              ("accent-dark", "accent-soft"), ("danger", "bg"), ("danger", "danger-soft"), ("warn-text", "warn-soft"),
+              ("ok-text", "ok-soft"), ("ok-text", "bg"), ("text", "mark"), ("muted", "mark"), ("accent", "mark"),
+              ("#ffffff", "#12263a"), ("#e8eef4", "#12263a"), ("#ffd166", "#12263a"), ("#ffffff", "text")]
+#: Non-text marks: the focus ring on the page and on the dark header.
+MARK_PAIRS = [("focus", "bg"), ("focus", "bg-soft"), ("focus", "#12263a")]
+
+
+def test_text_colours_have_enough_contrast():
+    css, variables = _css_colours()
+    resolve = lambda name: variables.get(name, name)  # noqa: E731
+    weak = [(fg, bg, round(contrast(resolve(fg), resolve(bg)), 2)) for fg, bg in TEXT_PAIRS
+            if contrast(resolve(fg), resolve(bg)) < 4.5]
+    weak += [(fg, bg, round(contrast(resolve(fg), resolve(bg)), 2)) for fg, bg in MARK_PAIRS
+             if contrast(resolve(fg), resolve(bg)) < 3.0]
+    # every rule that sets both a text colour and a background (buttons, badges, flashes, chips, ...)
+    checked = 0
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declarations = dict((k.strip(), v.strip()) for k, v in re.findall(r"([\w-]+)\s*:\s*([^;]+)", body))
+        colour = _hex(declarations.get("color", ""), variables)
+        background = _hex(declarations.get("background-color", declarations.get("background", "")), variables)
+        if colour and background:
+            checked += 1
+            if contrast(colour, background) < 4.5:
+                weak.append((selector.strip(), colour, round(contrast(colour, background), 2)))
+    assert checked >= 15
+    assert weak == []
+
+
+def test_chart_marks_stand_out_from_the_page():
+    css, variables = _css_colours()
+    fills = re.findall(r"\.series-\d\s*\{\s*fill:\s*(#[0-9a-fA-F]{6})", css)
+    assert len(fills) == 7
+    assert [f for f in fills if contrast(f, variables["bg"]) < 3.0] == []

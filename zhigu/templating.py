@@ -1,5 +1,7 @@
 """Jinja helpers: sanitized markdown, labels of coded values, permissions, form values and query URLs."""
+import hashlib
 from functools import lru_cache
+from pathlib import Path
 
 import nh3
 from babel import Locale
@@ -129,7 +131,39 @@ def toggle_filter(name: str, value: str) -> str:
     return url_with(page=None, **{name: values})
 
 
+#: How long browsers keep static files: a year, since every page links them with a version of their content.
+STATIC_MAX_AGE = 365 * 24 * 3600
+
+
+@lru_cache(maxsize=64)
+def _file_version(path: str, mtime_ns: int) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()[:12]
+
+
+def static_version(folder: str, filename: str) -> str | None:
+    """A short hash of a static file's content (None when it does not exist); recomputed when it changes."""
+    path = Path(folder) / filename
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except (OSError, ValueError):
+        return None
+    return _file_version(str(path), mtime_ns)
+
+
 def init_app(app) -> None:
+    # Static files are cached for long and linked as /static/zhigu.css?v=<hash of its content>, so a new
+    # stylesheet or script reaches browsers with the first page that links it.
+    if app.config.get("SEND_FILE_MAX_AGE_DEFAULT") is None:
+        app.config["SEND_FILE_MAX_AGE_DEFAULT"] = STATIC_MAX_AGE
+
+    @app.url_defaults
+    def versioned_static(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = static_version(app.static_folder, values["filename"])
+            if version:
+                values["v"] = version
+
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["country"] = country
     app.jinja_env.filters["highlighted"] = highlighted

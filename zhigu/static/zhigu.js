@@ -196,7 +196,109 @@
     schedule();  // a form re-shown after an error already holds text
   }
 
+  /* Markdown preview under the long case fields: the text is posted (with the form's CSRF token) to the
+     server, which renders it with the case page's own sanitizing renderer; the answer is shown under the
+     field. The button is added here, so without the script there is no dead button. */
+  function markdownPreview() {
+    var form = document.querySelector("form[data-preview-url]");
+    if (!form || !window.fetch || !window.FormData) { return; }
+    var token = form.querySelector("input[name='csrf_token']");
+    form.querySelectorAll(".field--markdown textarea").forEach(function (textarea) {
+      var label = form.querySelector("label[for='" + textarea.id + "']");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button--secondary button--small preview-toggle";
+      button.textContent = form.dataset.previewLabel;
+      button.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-controls", textarea.id + "-preview");
+      var box = document.createElement("div");
+      box.id = textarea.id + "-preview";
+      box.className = "markdown-preview";
+      box.hidden = true;
+      box.setAttribute("aria-live", "polite");
+      box.setAttribute("role", "region");
+      var heading = (form.dataset.previewHeading || "").replace("{field}", label ? label.textContent.trim() : "");
+      box.setAttribute("aria-label", heading);
+      var body = document.createElement("div");
+      body.className = "prose";
+      box.appendChild(body);
+      textarea.parentNode.insertBefore(button, textarea.nextSibling);
+      button.parentNode.insertBefore(box, button.nextSibling);
+
+      function close() {
+        box.hidden = true;
+        button.textContent = form.dataset.previewLabel;
+        button.setAttribute("aria-expanded", "false");
+      }
+
+      button.addEventListener("click", function () {
+        if (!box.hidden) { close(); return; }
+        var data = new FormData();
+        data.append("text", textarea.value);
+        if (token) { data.append("csrf_token", token.value); }
+        box.hidden = false;
+        box.classList.add("is-loading");
+        button.textContent = form.dataset.previewHide;
+        button.setAttribute("aria-expanded", "true");
+        fetch(form.dataset.previewUrl, { method: "POST", credentials: "same-origin", body: data })
+          .then(function (response) {
+            if (!response.ok) { throw new Error("HTTP " + response.status); }
+            return response.text();
+          }).then(function (html) {
+            box.classList.remove("is-loading");
+            /* sanitized on the server by the renderer of the case page (nh3, a short list of tags) */
+            body.innerHTML = html.trim() ? html : "";
+            if (!html.trim()) { body.textContent = form.dataset.previewEmpty; }
+          }).catch(function () {
+            box.classList.remove("is-loading");
+            body.textContent = form.dataset.previewError;
+          });
+      });
+      textarea.addEventListener("input", function () { if (!box.hidden) { close(); } });
+    });
+  }
+
+  /* The cause picker gets a filter box: typing hides the causes whose label does not match (chosen ones
+     stay visible), and a family with nothing left hides its heading. Tab still walks every shown box. */
+  function causeFilter() {
+    var picker = document.querySelector("fieldset.cause-picker[data-filter-label]");
+    if (!picker) { return; }
+    var input = document.createElement("input");
+    input.type = "search";
+    input.id = "cause-filter";
+    input.className = "select-filter";
+    input.placeholder = picker.dataset.filterPlaceholder || "";
+    input.setAttribute("autocomplete", "off");
+    var label = document.createElement("label");
+    label.htmlFor = input.id;
+    label.className = "visually-hidden";
+    label.textContent = picker.dataset.filterLabel;
+    var anchor = picker.querySelector(".cause-family");
+    if (!anchor) { return; }
+    picker.insertBefore(label, anchor);
+    picker.insertBefore(input, anchor);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); }
+    });
+    input.addEventListener("input", function () {
+      var query = input.value.trim().toLowerCase();
+      picker.querySelectorAll(".cause-family").forEach(function (family) {
+        var shown = 0;
+        family.querySelectorAll(".cause-option").forEach(function (option) {
+          var box = option.querySelector("input[type='checkbox']");
+          var text = option.textContent.toLowerCase() + " " + (box ? box.value.toLowerCase() : "");
+          var match = !query || (box && box.checked) || text.indexOf(query) !== -1;
+          option.hidden = !match;
+          if (match) { shown++; }
+        });
+        family.hidden = shown === 0;
+      });
+    });
+  }
+
   function ready() {
+    markdownPreview();
+    causeFilter();
     autosubmit();
     selectOnFocus();
     foldFacets();
