@@ -151,6 +151,20 @@ def static_version(folder: str, filename: str) -> str | None:
     return _file_version(str(path), mtime_ns)
 
 
+#: Bidirectional controls (embeddings, overrides, isolates) make text read unlike what it is ("invoice\u202egpj.exe"
+#: shows as "invoiceexe.jpg"); no Chinese or English text needs them, so pages never print them.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def without_bidi_controls(value):
+    """Jinja's finalize: drop bidirectional controls from every printed value (escaped text and Markup alike)."""
+    if isinstance(value, Markup):
+        return Markup(str.translate(value, BIDI_CONTROLS))
+    if isinstance(value, str):
+        return value.translate(BIDI_CONTROLS)
+    return value
+
+
 def init_app(app) -> None:
     # Static files are cached for long and linked as /static/zhigu.css?v=<hash of its content>, so a new
     # stylesheet or script reaches browsers with the first page that links it.
@@ -164,6 +178,7 @@ def init_app(app) -> None:
             if version:
                 values["v"] = version
 
+    app.jinja_env.finalize = without_bidi_controls
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["country"] = country
     app.jinja_env.filters["highlighted"] = highlighted
