@@ -205,6 +205,80 @@ def test_language_follows_the_browser_and_the_switch(browse):
     assert en.locator("html").get_attribute("lang").startswith("zh")  # the choice is remembered
 
 
+def test_markdown_preview_and_cause_filter_in_the_case_form(browse):
+    page = browse().log_in("curator")
+    page.goto("/cases/new")
+    page.locator("#f-narrative").fill("## The plan\n\n- **kiosks** in villages\n\n<script>alert(1)</script>")
+    toggle = page.locator("#f-narrative-field button.preview-toggle")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    preview = page.locator("#f-narrative-preview")
+    preview.locator(".prose strong").wait_for()
+    assert preview.locator(".prose h2").inner_text() == "The plan"
+    assert preview.locator(".prose strong").inner_text() == "kiosks"
+    assert preview.locator("script").count() == 0 and toggle.get_attribute("aria-expanded") == "true"
+    page.locator("#f-narrative").press("End")
+    page.keyboard.type(" more")  # editing closes the now stale preview
+    assert preview.is_hidden() and toggle.get_attribute("aria-expanded") == "false"
+
+    # the cause picker's filter box, then the keyboard alone: Tab to the first shown cause, Space ticks it
+    total = page.locator(".cause-picker .cause-option").count()
+    page.locator("#cause-filter").fill("demand")
+    shown = page.locator(".cause-picker .cause-option:visible")
+    assert 0 < shown.count() < total
+    page.locator("#cause-filter").press("Tab")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == shown.first.locator("input[type=checkbox]").get_attribute("id")
+    page.keyboard.press("Space")
+    assert page.locator(f"[id='{focused}']").is_checked()
+
+
+def test_keyboard_starts_at_the_skip_link_then_search_and_reaches_the_live_list(browse):
+    page = browse().log_in("member")
+    page.goto("/")
+    page.keyboard.press("Tab")
+    active = page.evaluate("({cls: document.activeElement.className, href: document.activeElement.getAttribute('href')})")
+    assert active == {"cls": "skip-link", "href": "#main"}
+    box = page.locator(".skip-link").bounding_box()
+    assert box["x"] >= 0 and box["y"] >= 0  # shown on screen when focused
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # the focus ring
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "header-q"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")  # follow the skip link
+    assert page.url.endswith("#main")
+
+    page.goto("/initiatives/new")
+    page.locator("#f-title").fill("Cold-chain export hub")
+    page.locator("#f-description").fill(COLD_CHAIN)
+    page.locator("[data-similar-list] li a").first.wait_for()
+    page.locator("#f-description").focus()
+    for _ in range(40):  # the rest of the form, then the live list beside it
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('[data-similar-list]')"):
+            break
+    else:
+        pytest.fail("Tab never reached the live similar list")
+    assert page.evaluate("document.activeElement.tagName") == "A"
+
+
+def test_trends_page_in_chinese(browse):
+    page = browse(locale="zh-CN").log_in("manager")
+    page.goto("/trends?scope=all&from=2016-01-01")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    assert page.locator("main h1").inner_text() == "趋势"
+    assert page.locator("#h-cause").inner_text() == "按主要原因"
+    assert page.locator("#chart-cause title").first.text_content() == "按主要原因"
+    page.locator("#section-cause details.chart-data summary").click()
+    assert page.locator("#table-cause th").first.inner_text() == "主要原因"
+    text = page.locator("main").inner_text()
+    for english in ("Download CSV", "Failures over time", "The numbers", "Primary cause"):
+        assert english not in text
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_screenshots_of_the_main_pages(browse, screenshot_dir, viewport):
     width = "desktop" if viewport is DESKTOP else "phone"
