@@ -5,7 +5,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -61,6 +60,7 @@ def create_backup(directory) -> dict:
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _fsync_directory(partial)
         os.rename(partial, target)
+        _fsync_directory(target.parent, files=False)  # the rename itself reaches the disk
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -275,7 +275,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_directory(directory: Path) -> None:
-    for path in directory.iterdir():
-        with open(path, "rb") as data:
-            os.fsync(data.fileno())
+def _fsync_directory(directory: Path, files: bool = True) -> None:
+    """Flush the directory's files (unless `files` is False), then the directory's own entries."""
+    if files:
+        for path in directory.iterdir():
+            with open(path, "rb") as data:
+                os.fsync(data.fileno())
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
