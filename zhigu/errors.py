@@ -5,7 +5,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from zhigu.i18n import N_, translate_message, translate_messages
+from zhigu.i18n import N_, current_language, translate_message, translate_messages
 
 
 class ZhiguError(Exception):
@@ -74,9 +74,11 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def handle_http(err):
+        stock = err.description == type(err).description and err.code in HTTP_MESSAGES  # werkzeug's English
         if wants_json():
-            return jsonify(error=translate_message(err.description), code=err.code), err.code
-        message = err.description
-        if message == type(err).description and err.code in HTTP_MESSAGES:
-            message = gettext(HTTP_MESSAGES[err.code])  # werkzeug's stock English text
+            # the API's English stays werkzeug's text; another Accept-Language gets the pages' translated words
+            message = gettext(HTTP_MESSAGES[err.code]) if stock and current_language() != "en" else \
+                translate_message(err.description)
+            return jsonify(error=message, code=err.code), err.code
+        message = gettext(HTTP_MESSAGES[err.code]) if stock else err.description
         return render_template("errors/error.html", code=err.code, message=message), err.code

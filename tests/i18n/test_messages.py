@@ -65,6 +65,10 @@ def test_api_answers_in_the_language_of_accept_language_only(client, api_as, cas
     api.post("/api/v1/cases", data="not json", headers={**ZH, "Content-Type": "text/plain"})
     assert api.post("/api/v1/cases", data="x", headers=ZH).get_json()["error"].startswith("请发送 JSON 对象")
 
+    stock = client.get("/api/v1/no-such-thing", headers=ZH).get_json()  # werkzeug's own 404 text, translated
+    assert stock == {"code": 404, "error": "此地址没有对应的页面，可能已被移走，或链接有误。"}
+    assert client.get("/api/v1/no-such-thing").get_json()["error"].startswith("The requested URL was not found")
+
     # a language chosen with the header switch of a browser session does not change what the API says
     client.post("/language", data={"language": "zh"})
     assert client.get("/api/v1/cases/999999").get_json()["error"] == "No such case."
