@@ -4,12 +4,16 @@ Runs on the suite's database: SQLite (SQLite's online backup API) or, with ZHIGU
 own PostgreSQL database (pg_dump / pg_restore).
 """
 import json
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 from sqlalchemy import func, select, text
 
-from helpers import another_process, case_data, reload
-from ops_helpers import dump_tables
+from helpers import ROOT, another_process, case_data, reload
+from ops_helpers import dump_tables, env_for
 from zhigu import create_app
 from zhigu.archive import services as archive
 from zhigu.archive.models import FailureCase
@@ -167,13 +171,7 @@ def test_backup_then_restore_brings_back_every_row(app, cast, archive_data, tmp_
 def test_restore_into_an_empty_database_on_a_new_machine(app, archive_data, tmp_path, request):
     before = rows(app)
     run(app, "backup", "create", str(tmp_path / "backup"))
-    if app.config["DATABASE_URL"].startswith("postgresql"):
-        server = request.getfixturevalue("postgres_server")
-        new_url = server.create_database("restore")
-        request.addfinalizer(lambda: server.drop_database(new_url))
-    else:
-        new_url = f"sqlite:///{tmp_path}/new-machine/zhigu.sqlite"
-    new_machine = create_app({"DATABASE_URL": new_url, "INDEX_DIR": str(tmp_path / "new-index"),
+    new_machine = create_app({"DATABASE_URL": new_database(app, tmp_path, request), "INDEX_DIR": str(tmp_path / "new-index"),
                               "SECRET_KEY": "test", "TESTING": True})
 
     output = run(new_machine, "backup", "restore", str(tmp_path / "backup"), "--yes")
@@ -252,3 +250,81 @@ def test_a_backup_of_another_kind_of_database_points_to_the_case_export(app, arc
 
     assert result.exit_code == 1
     assert "zhigu archive import" in result.output and "cases.jsonl" in result.output
+
+
+WRITER = textwrap.dedent("""
+    import os, time
+    from pathlib import Path
+    from zhigu import create_app
+    from zhigu.archive import services
+    from zhigu.auth.models import User
+    from zhigu.extensions import db
+
+    app = create_app()
+    stop, n = Path(os.environ["STOP_FILE"]), 0
+    with app.app_context():
+        while not stop.exists():
+            actor = db.session.get(User, int(os.environ["USER_ID"]))
+            services.create_case(actor, {"title": f"Written during the backup {n}", "causes": ["money.cash_out"],
+                                         "summary": "A case filed while the backup ran.", "language": "en"},
+                                 publish=True)
+            db.session.remove()
+            n += 1
+""")
+
+
+def test_a_backup_taken_while_the_app_writes_is_one_consistent_moment(app, cast, tmp_path, request):
+    stop = tmp_path / "stop"
+    env = env_for(app, STOP_FILE=str(stop), USER_ID=str(cast.author.id), ZHIGU_REVIEW_REQUIRED="false",
+                  ZHIGU_INDEX_INLINE_DRAIN="false")
+    writer = subprocess.Popen([sys.executable, "-c", WRITER], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while count_cases(app) < 5:
+            assert writer.poll() is None, writer.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+        run(app, "backup", "create", str(tmp_path / "backup"))
+
+        written_before = count_cases(app)
+        while count_cases(app) < written_before + 3:  # the writer carried on
+            assert writer.poll() is None, writer.stderr.read()
+            time.sleep(0.1)
+    finally:
+        stop.touch()
+        writer.wait(timeout=60)
+        writer.stderr.close()
+    assert writer.returncode == 0
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    backed_up = manifest["tables"]["failure_case"]
+    assert 5 <= backed_up < count_cases(app)
+    assert manifest["cases_export"]["cases"] == backed_up  # the export is of the same moment as the database
+    new_machine = create_app({"DATABASE_URL": new_database(app, tmp_path, request), "SECRET_KEY": "test",
+                              "INDEX_DIR": str(tmp_path / "new-index"), "TESTING": True})
+
+    run(new_machine, "backup", "restore", str(tmp_path / "backup"), "--yes")  # checks every table's rows
+
+    with app.app_context():
+        live = dump_tables(exclude=DERIVED)
+    restored = rows(new_machine)
+    ids = [row[0] for row in restored["failure_case"]]
+    assert len(ids) == backed_up
+    assert restored["failure_case"] == [row for row in live["failure_case"] if row[0] in set(ids)]
+    assert restored["case_cause"] == [row for row in live["case_cause"] if row[1] in set(ids)]  # (id, case_id, ...)
+    close_app(new_machine)
+
+
+def count_cases(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(FailureCase))
+
+
+def new_database(app, tmp_path, request) -> str:
+    """An empty database of the suite's kind (a new machine's)."""
+    if app.config["DATABASE_URL"].startswith("postgresql"):
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database("restore")
+        request.addfinalizer(lambda: server.drop_database(url))
+        return url
+    return f"sqlite:///{tmp_path}/new-machine/zhigu.sqlite"
