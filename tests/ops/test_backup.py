@@ -171,8 +171,8 @@ def test_backup_then_restore_brings_back_every_row(app, cast, archive_data, tmp_
 def test_restore_into_an_empty_database_on_a_new_machine(app, archive_data, tmp_path, request):
     before = rows(app)
     run(app, "backup", "create", str(tmp_path / "backup"))
-    new_machine = create_app({"DATABASE_URL": new_database(app, tmp_path, request), "INDEX_DIR": str(tmp_path / "new-index"),
-                              "SECRET_KEY": "test", "TESTING": True})
+    new_machine = create_app({"DATABASE_URL": new_database(app, tmp_path, request), "SECRET_KEY": "test",
+                              "INDEX_DIR": str(tmp_path / "new-index"), "TESTING": True})
 
     output = run(new_machine, "backup", "restore", str(tmp_path / "backup"), "--yes")
 
