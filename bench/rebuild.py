@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--processes", default=f"1,{os.cpu_count() or 2}", help="comma-separated process counts")
-    parser.add_argument("--sample", type=int, default=2000, help="cases in the time breakdown")
+    parser.add_argument("--sample", type=int, default=2000, help="cases in the time breakdown (0: none)")
     parser.add_argument("--queries", type=int, default=50, help="searches (and as many similar calls) compared")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--tmp", default=None, help="parent directory of the temp dir")
@@ -173,14 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.reuse:
             import_archive(workdir, args.cases, args.seed)
-        parts = breakdown(workdir, args.sample)
-        print(f"one process, per 1,000 cases (first {parts['sample']}): rows + documents {parts['documents']:.2f} s, "
-              f"analysis + writing {parts['analysis']:.2f} s, commit {parts['commit']:.2f} s", flush=True)
+        parts = breakdown(workdir, args.sample) if args.sample else None
+        if parts:
+            print(f"one process, per 1,000 cases (first {parts['sample']}): rows + documents {parts['documents']:.2f} s, "
+                  f"analysis + writing {parts['analysis']:.2f} s, commit {parts['commit']:.2f} s", flush=True)
         results = []
         for processes in counts:
             result = rebuild(workdir, processes)
             results.append(result)
-            print(f"processes={processes}: {result['count']} cases in {result['wall']:.1f} s", flush=True)
+            print(f"processes={processes}: {result['count']} cases in {result['wall']:.1f} s "
+                  f"(CPU {result['cpu']:.0f} s), load average {os.getloadavg()[0]:.2f}", flush=True)
         problems = compare(workdir, [r["folder"] for r in results], args.queries, args.seed + 7)
         load = os.getloadavg()
         print()

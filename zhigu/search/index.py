@@ -213,7 +213,8 @@ class SearchIndex:
             results = _collect(children, done, progress)
             writer._close_segment()  # the parent's own (empty) segment
             # CLEAR: the runs' segments replace every old one
-            writer._commit_toc(CLEAR(writer, writer.segments) + [segment for segment, _ in results])
+            # (a run whose cases were all unpublished meanwhile wrote an empty segment: left out)
+            writer._commit_toc(CLEAR(writer, writer.segments) + [segment for segment, count in results if count])
             writer._finish()
         except BaseException:
             for child, _ in children:
