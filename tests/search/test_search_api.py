@@ -257,3 +257,17 @@ def test_search_service_agrees_with_the_api(app, cast, archive):
         page = search_cases(db.session.get(User, cast.member_a.id), "smart", {"sector": ["energy"]})
         assert [r.case.id for r in page.results] == [archive["park"].id]
         assert page.total == 1
+
+
+def test_multi_valued_facet_counts_follow_the_index_as_it_changes(api_as, cast, archive, make_case):
+    """Cause and market counts come from per-searcher caches: a newly published case must show at once."""
+    visitor = as_user(api_as, cast, "visitor")
+    before = visitor.get("/api/v1/cases", query_string={"q": "smart"}).get_json()
+    assert facet(before, "market") == {"KZ": 1}
+    make_case(cast.author, title="Smart streetlights in Shymkent", target_markets=["KZ", "UZ"],
+              causes=["market.no_demand", "money.cash_out"])
+    after = visitor.get("/api/v1/cases", query_string={"q": "smart"}).get_json()
+    assert facet(after, "market") == {"KZ": 2, "UZ": 1}
+    assert facet(after, "cause") == {"market.no_demand": 2, "money.cash_out": 1}
+    filtered = visitor.get("/api/v1/cases", query_string={"q": "smart", "market": "UZ"}).get_json()
+    assert filtered["total"] == 1 and facet(filtered, "market") == {"KZ": 1, "UZ": 1}
