@@ -310,3 +310,7 @@ def test_screenshots_of_the_main_pages(browse, screenshot_dir, viewport):
     shot("initiative")
     page.goto("/trends?scope=all&from=2016-01-01")
     shot("trends")
+    page.locator("#language-switch button[value=zh]").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    shot("trends-zh")
