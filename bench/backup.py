@@ -37,7 +37,7 @@ def cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run(kind: str, n: int, workdir: Path, postgres: str) -> None:
+def run(kind: str, n: int, workdir: Path, postgres: str, processes: int) -> None:
     from sqlalchemy import create_engine, text
 
     from zhigu import create_app
@@ -83,7 +83,7 @@ def run(kind: str, n: int, workdir: Path, postgres: str) -> None:
 
             SearchIndex.rebuild = timed_rebuild
             wall, used = time.perf_counter(), cpu()
-            report = services.restore_backup(target)
+            report = services.restore_backup(target, processes=processes)
             restore_s, restore_cpu = time.perf_counter() - wall, cpu() - used
             SearchIndex.rebuild = real_rebuild
         rows = sum(manifest["tables"].values())
@@ -91,7 +91,7 @@ def run(kind: str, n: int, workdir: Path, postgres: str) -> None:
         print(f"  backup create:  {create_s:6.1f} s wall, {create_cpu:6.1f} s CPU (with pg_dump)")
         print(f"  backup restore: {restore_s:6.1f} s wall, {restore_cpu:6.1f} s CPU: database "
               f"{restore_s - rebuild['s']:.1f} s, index rebuild {rebuild['s']:.1f} s "
-              f"({report['indexed']} cases), {report['queued']} cases queued for other machines")
+              f"({report['indexed']} cases, {processes} process(es)), {report['queued']} cases queued for other machines")
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--processes", type=int, default=1, help="Processes rebuilding the index at the restore.")
     args = parser.parse_args()
     os.environ.setdefault("ZHIGU_LOG_FORMAT", "none")
     workdir = Path(tempfile.mkdtemp(prefix=f"zhigu-backup-{args.cases}-"))
@@ -115,7 +116,7 @@ def main() -> None:
         write_cases(workdir / "cases.jsonl", args.cases, args.seed, Recombiner())
         kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
         for kind in kinds:
-            run(kind, args.cases, workdir, args.postgres)
+            run(kind, args.cases, workdir, args.postgres, args.processes)
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

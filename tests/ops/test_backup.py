@@ -157,7 +157,7 @@ def test_backup_then_restore_brings_back_every_row(app, cast, archive_data, tmp_
     run(other_machine, "worker", "--once")
     assert rows(app) != before
 
-    output = run(app, "backup", "restore", str(tmp_path / "backup"), "--yes")
+    output = run(app, "backup", "restore", str(tmp_path / "backup"), "--yes", "--processes", "2")
 
     assert f"6 case(s), {manifest['tables']['case_revision']} revision(s), 5 comment(s), 3 link(s)" in output
     assert rows(app) == before  # every case, revision, comment, link, review, verdict... as backed up

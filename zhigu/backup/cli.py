@@ -1,4 +1,6 @@
 """`zhigu backup create|restore`."""
+import os
+
 import click
 from flask.cli import AppGroup
 
@@ -23,14 +25,16 @@ def create_command(directory):
 @backup_cli.command("restore")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
-def restore_command(directory, yes):
+@click.option("--processes", "-p", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes rebuilding this machine's index (0: one per CPU).")
+def restore_command(directory, yes, processes):
     """Replace the whole database with the backup in DIRECTORY, then bring the search indexes up to date."""
     try:
         manifest = services.read_manifest(directory)
         if not yes:
             click.confirm(f"Replace every row of the database with the backup of {manifest['created_at']} "
                           f"({_summary(manifest['tables'])})?", abort=True)
-        report = services.restore_backup(directory)
+        report = services.restore_backup(directory, processes=processes or os.cpu_count() or 1)
     except services.BackupError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"Restored {_summary(report['tables'])}; every table holds the rows the backup lists.")

@@ -145,8 +145,10 @@ def read_manifest(directory) -> dict:
     return manifest
 
 
-def restore_backup(directory) -> dict:
+def restore_backup(directory, processes: int = 1) -> dict:
     """Replace the database with the backup in `directory`, then bring the search indexes up to date.
+
+    `processes` builds this machine's index in that many processes (as `zhigu search rebuild --processes`).
 
     Returns counts: `tables` (rows per table, as in the manifest), `queued` (outbox rows written for the
     indexes of other machines) and `indexed` (published cases in this machine's rebuilt index).
@@ -177,7 +179,7 @@ def restore_backup(directory) -> dict:
         details = ", ".join(f"{name}: {got} row(s), expected {expected}" for name, (got, expected) in wrong.items())
         raise BackupError(f"The restored database does not match the backup's manifest ({details}).")
     queued = _queue_every_case(old_last_change, old_case_ids)
-    indexed = current_app.extensions["zhigu.search"].rebuild(db.engine)
+    indexed = current_app.extensions["zhigu.search"].rebuild(db.engine, processes=processes)
     return {"tables": counts, "queued": queued, "indexed": indexed, "manifest": manifest}
 
 
