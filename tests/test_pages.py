@@ -1006,8 +1006,13 @@ def _more_pages(app, api_as, cast, make_case, public_case):
         "title": "Solar kiosks again", "description": "Kiosks selling solar electricity to villages."}).get_json()
     with in_app(app):
         cause_id = db.session.scalar(db.select(Cause.id))
+        from zhigu.guilds import services as guild_services
+        admin = db.session.get(User, cast.admin.id)
+        guild_services.create_guild(admin, {"slug": "solar", "name": "Solar Guild"})
+        guild_services.add_reviewer(admin, {"guild": "solar", "email": cast.curator_a.email})
     case = public_case.id
     return [
+        (cast.curator_a, "/lists/propose"),
         (None, "/login"), (None, "/signup"), (None, "/lists"),
         (cast.member_a, f"/initiatives/{initiative['id']}"), (cast.member_a, "/notifications"),
         (cast.member_a, f"/cases/{case}/comments"), (cast.member_a, f"/comments/{comment['id']}/edit"),
