@@ -89,7 +89,9 @@ def setup(args, workdir: Path, env: dict) -> None:
     zhigu(env, "init-db")
     jsonl = workdir / "cases.jsonl"
     write_cases(jsonl, args.cases, args.seed, Recombiner())
-    print(zhigu(env, "archive", "import", str(jsonl)).strip().splitlines()[-1], flush=True)
+    # no inline index write: the rebuild below indexes everything once
+    print(zhigu(dict(env, ZHIGU_INDEX_INLINE_DRAIN="false"), "archive", "import", str(jsonl)).strip().splitlines()[-1],
+          flush=True)
     zhigu(env, "auth", "create-user", ADMIN, "--role", "admin", "--password-stdin", stdin="load-test-password-1\n")
     token = zhigu(env, "auth", "create-token", ADMIN, "--name", "load test").strip().split()[-1]
     (workdir / "token").write_text(token)
