@@ -16,6 +16,7 @@ import gc
 import logging
 import math
 import multiprocessing
+import os
 import threading
 import traceback
 import warnings
@@ -348,6 +349,7 @@ def _index_run(directory: Path, bind, first: int, last: int, done, send) -> None
 
     Sends (segment, count) or an error message; never releases the parent's lock (it holds none itself).
     """
+    parent = os.getppid()
     try:
         bind.dispose(close=False)  # the parent's pooled connections stay the parent's
         writer = SegmentWriter(whoosh_index.open_dir(str(directory)), _lk=False)
@@ -358,6 +360,8 @@ def _index_run(directory: Path, bind, first: int, last: int, done, send) -> None
                 writer.add_document(**case_document(case))
                 count += 1
                 if count % BATCH == 0:
+                    if os.getppid() != parent:
+                        os._exit(1)  # the parent was killed: nobody will commit this segment
                     with done.get_lock():
                         done.value += BATCH
         with done.get_lock():
