@@ -12,8 +12,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_path=os.environ.get("ZHIGU_INSTANCE_PATH") or None)
     load_config(app, test_config)
     register_extensions(app)
-    register_blueprints(app)
     from zhigu import limits
+    limits.register_converters(app)  # before the blueprints add their routes
+    register_blueprints(app)
     limits.init_app(app)  # after the blueprints: it wraps their log-in, sign-up and token views
     register_commands(app)
     from zhigu.errors import register_error_handlers

@@ -1,4 +1,4 @@
-"""Rate limits on the doors an attacker knocks on: log-in, sign-up, password change and API token creation.
+"""Limits on requests: ids in URLs within what a database stores, and rate limits on the doors an attacker knocks on: log-in, sign-up, password change and API token creation.
 
 Flask-Limiter counts requests in a storage shared by every worker: Redis when `RATELIMIT_STORAGE_URL` is set
 (`ZHIGU_RATELIMIT_STORAGE_URL=redis://127.0.0.1:6379/0`), else the process's memory (one worker only: with
@@ -18,8 +18,26 @@ from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 EXTENSION = "zhigu.limiter"
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """`<int:...>` in routes: an id larger than a signed 64-bit integer cannot exist, so it is a 404 at once,
+    never an overflow in the database driver (a 500)."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number >= 2**63:
+            raise NotFound()
+        return number
+
+
+def register_converters(app: Flask) -> None:
+    """Call before the blueprints are registered: routes pick their converters when they are added."""
+    app.url_map.converters["int"] = DatabaseIntegerConverter
 
 #: Defaults of the settings (instance/config.py or ZHIGU_* variables override them). Limits are strings like
 #: "10 per 15 minutes"; several may be joined with ";".

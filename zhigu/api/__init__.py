@@ -5,6 +5,7 @@ objects, which also keeps cross-site HTML forms out (they cannot send applicatio
 exempt from the CSRF tokens the pages use.
 """
 from flask import Blueprint, jsonify, request
+from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest
 
 from zhigu.extensions import csrf
@@ -21,7 +22,23 @@ def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise BadRequest(N_("The body is not a valid JSON object."))
+    if too_large := [key for key, value in data.items() if _has_huge_integer(value)]:
+        # ids beyond what the database stores would fail there (a 500) instead of being "not found"
+        raise ValidationError({key: ["Number out of range."] for key in too_large})
     return data
+
+
+def _has_huge_integer(value) -> bool:
+    """Whether a JSON value holds an integer outside the signed 64 bits every database column can store."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, list):
+        return any(_has_huge_integer(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_huge_integer(item) for item in value.values())
+    return False
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -16,8 +16,9 @@ ERRORS = {
     "403": {"description": "Not allowed"},
     "404": {"description": "Not found, or not visible to the caller"},
     "422": {"description": "Invalid input", "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"errors": {"type": "object", "additionalProperties": {
-            "type": "array", "items": {"type": "string"}}}}}}}},
+        "type": "object", "properties": {"errors": {"type": "object", "additionalProperties": {"anyOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object", "description": "Messages of a list's or object's items, by index or key."}]}}}}}}},
 }
 SIMILAR_RESULT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "external_id": {"type": "string", "nullable": True}, "title": {"type": "string"},
@@ -100,9 +101,32 @@ def build_spec() -> dict:
     document_attempts(spec, _op)
     from zhigu.guilds.openapi import document as document_guilds
     document_guilds(spec, _op)
-    document = spec.to_dict()
+    document = _json_schema_fixes(spec.to_dict())
     document["security"] = [{"bearer": []}, {}]
     return document
+
+
+def _json_schema_fixes(node):
+    """Correct what apispec writes from marshmallow but JSON Schema reads otherwise.
+
+    Decimal bounds come out as strings ("maximum": "1000.00") where numbers are required; read-only fields are
+    null until they apply; and the API writes times as ISO 8601 in UTC without an offset, which is not the
+    RFC 3339 `date-time` format.
+    """
+    if isinstance(node, list):
+        return [_json_schema_fixes(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    fixed = {key: _json_schema_fixes(value) for key, value in node.items()}
+    for bound in ("minimum", "maximum"):
+        if isinstance(fixed.get(bound), str):
+            fixed[bound] = float(fixed[bound])
+    if fixed.get("readOnly") and "type" in fixed:
+        fixed["nullable"] = True  # computed fields (published_at, retraction_reason...) are null until they apply
+    if fixed.get("format") == "date-time":
+        del fixed["format"]
+        fixed.setdefault("description", "Date and time in UTC, ISO 8601 (YYYY-MM-DDTHH:MM:SS[.ffffff]).")
+    return fixed
 
 
 @bp.get("/openapi.json")
