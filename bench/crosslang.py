@@ -8,7 +8,9 @@ market or cause signals); the judged cases are the group's members in the *other
 Prints Recall@5 and MRR of those members, with the glossary bridge on and off.
 
     .venv/bin/python bench/crosslang.py
+    .venv/bin/python bench/crosslang.py --semantic   # with the optional semantic re-ranker (its extra installed)
 """
+import argparse
 import json
 import tempfile
 from pathlib import Path
@@ -44,10 +46,13 @@ def evaluate(app, cases: dict[str, dict]) -> dict[str, float]:
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--semantic", action="store_true", help="turn SEMANTIC_RERANK on")
+    args = parser.parse_args()
     cases = {c["external_id"]: c for c in map(json.loads, DATA.read_text(encoding="utf-8").splitlines())}
     workdir = tempfile.mkdtemp()
     app = create_app({"DATABASE_URL": f"sqlite:///{workdir}/zhigu.sqlite", "INDEX_DIR": f"{workdir}/index",
-                      "SECRET_KEY": "bench", "TESTING": True})
+                      "SECRET_KEY": "bench", "TESTING": True, "SEMANTIC_RERANK": args.semantic})
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     with_glossary = evaluate(app, cases)
