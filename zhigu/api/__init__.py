@@ -24,7 +24,7 @@ def json_body() -> dict:
         raise BadRequest(N_("The body is not a valid JSON object."))
     if too_large := [key for key, value in data.items() if _has_huge_integer(value)]:
         # ids beyond what the database stores would fail there (a 500) instead of being "not found"
-        raise ValidationError({key: ["Number out of range."] for key in too_large})
+        raise ValidationError({key: [N_("Number out of range.")] for key in too_large})
     return data
 
 
