@@ -1,4 +1,5 @@
-"""Limits on requests: ids in URLs within what a database stores, and rate limits on the doors an attacker knocks on: log-in, sign-up, password change and API token creation.
+"""Limits on requests: ids in URLs within what the database's integer columns hold, and rate limits on the
+doors an attacker knocks on: log-in, sign-up, password change and API token creation.
 
 Flask-Limiter counts requests in a storage shared by every worker: Redis when `RATELIMIT_STORAGE_URL` is set
 (`ZHIGU_RATELIMIT_STORAGE_URL=redis://127.0.0.1:6379/0`), else the process's memory (one worker only: with
@@ -24,13 +25,17 @@ from werkzeug.routing import IntegerConverter
 EXTENSION = "zhigu.limiter"
 
 
+#: Ids and other integer columns are SQL `integer`: 32 bits signed on PostgreSQL (SQLite stores 64).
+MAX_INTEGER = 2**31 - 1
+
+
 class DatabaseIntegerConverter(IntegerConverter):
-    """`<int:...>` in routes: an id larger than a signed 64-bit integer cannot exist, so it is a 404 at once,
+    """`<int:...>` in routes: an id past what an `integer` column holds cannot exist, so it is a 404 at once,
     never an overflow in the database driver (a 500)."""
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
-        if number >= 2**63:
+        if number > MAX_INTEGER:
             raise NotFound()
         return number
 

@@ -23,17 +23,17 @@ def json_body() -> dict:
     if not isinstance(data, dict):
         raise BadRequest(N_("The body is not a valid JSON object."))
     if too_large := [key for key, value in data.items() if _has_huge_integer(value)]:
-        # ids beyond what the database stores would fail there (a 500) instead of being "not found"
+        # ids past what an integer column holds would fail in the database (a 500) instead of being "not found"
         raise ValidationError({key: [N_("Number out of range.")] for key in too_large})
     return data
 
 
 def _has_huge_integer(value) -> bool:
-    """Whether a JSON value holds an integer outside the signed 64 bits every database column can store."""
+    """Whether a JSON value holds an integer past a SQL `integer` column (32 bits signed on PostgreSQL)."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return not -(2**63) <= value < 2**63
+        return not -(2**31) <= value < 2**31
     if isinstance(value, list):
         return any(_has_huge_integer(item) for item in value)
     if isinstance(value, dict):

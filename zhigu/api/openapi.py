@@ -15,6 +15,9 @@ ERRORS = {
     "401": {"description": "Not logged in"},
     "403": {"description": "Not allowed"},
     "404": {"description": "Not found, or not visible to the caller"},
+    "409": {"description": "Conflicts with the current state (a case already published, claimed or decided)",
+            "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "error": {"type": "string"}}}}}},
     "422": {"description": "Invalid input", "content": {"application/json": {"schema": {
         "type": "object", "properties": {"errors": {"type": "object", "additionalProperties": {"anyOf": [
             {"type": "array", "items": {"type": "string"}},
@@ -35,7 +38,8 @@ def _json(schema) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _op(summary: str, body=None, response=None, status: str = "200", errors=("400", "401", "403", "404", "422")):
+def _op(summary: str, body=None, response=None, status: str = "200",
+        errors=("400", "401", "403", "404", "409", "422")):
     operation = {"summary": summary, "responses": {status: {"description": "OK", **(_json(response) if response else {})}}}
     if body is not None:
         operation["requestBody"] = {"required": True, **_json(body)}
