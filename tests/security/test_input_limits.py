@@ -36,3 +36,15 @@ def test_ordinary_integers_and_booleans_pass(api_as, cast):
     response = api_as(cast.member_a).post("/api/v1/notifications/read", json={"ids": [1, 2], "flag": True})
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("number", [HUGE, 2**63, 10**30])
+def test_integers_past_an_integer_column_in_html_forms_are_422(app, cast, make_case, auth, number):
+    case = make_case(cast.author)
+    auth.login(cast.author)
+
+    link = auth.client.post(f"/cases/{case.id}/links", data={"target_id": str(number), "type": "same_root_cause"})
+    reply = auth.client.post(f"/cases/{case.id}/comments", data={"body": "A reply.", "parent_id": str(number)})
+
+    assert link.status_code == reply.status_code == 422
+    assert "Number out of range." in link.get_data(as_text=True)
