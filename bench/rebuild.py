@@ -125,9 +125,24 @@ def rebuild(workdir: Path, processes: int) -> dict:
 
 
 def compare(workdir: Path, folders: list[Path], queries: int, seed: int) -> list[str]:
-    """Differences between the first index and each other one (none expected)."""
+    """Differences between the first index and each other one (none expected).
+
+    Rankings use the exact collector the app's "find similar" uses (no block-quality pruning, no matcher
+    replacement): Whoosh's default collector replaces the matchers of an OR as its minimum score rises, which
+    drops a term's contribution to some documents, so its top N can depend on how the index is split into
+    segments (measured: one more_like list in 20 differed between a one- and a two-segment index of the same
+    20,000 documents). Every index that has taken updates has several segments, so that is Whoosh's
+    behaviour anyway, not the rebuild's.
+    """
+    from whoosh import collectors
     from whoosh import index as whoosh_index
     from whoosh.qparser import MultifieldParser, OrGroup
+    from whoosh.query import Or, Term
+
+    def top(searcher, query, limit):
+        collector = collectors.TopCollector(limit, usequality=False, replace=0)
+        searcher.search_with_collector(query, collector)
+        return collector.results()
 
     rng = random.Random(seed)
     recombiner = Recombiner()
@@ -140,10 +155,14 @@ def compare(workdir: Path, folders: list[Path], queries: int, seed: int) -> list
         with ix.searcher() as searcher:
             parser = MultifieldParser(["title", "summary", "body"], ix.schema, group=OrGroup)
             stored = list(searcher.all_stored_fields())
-            ranked = [[(hit["id"], round(hit.score, 9)) for hit in searcher.search(parser.parse(text), limit=20)]
+            ranked = [[(hit["id"], round(hit.score, 9)) for hit in top(searcher, parser.parse(text), 20)]
                       for text in texts]
-            similar = [[hit["id"] for hit in searcher.more_like(docnum, "summary", top=10)]
-                       for docnum in range(0, searcher.doc_count(), max(1, searcher.doc_count() // queries))]
+            similar = []
+            for docnum in range(0, searcher.doc_count(), max(1, searcher.doc_count() // queries)):
+                terms = searcher.key_terms([docnum], "summary", numterms=5)  # what more_like does, exactly
+                query = Or([Term("summary", word, boost=weight) for word, weight in terms])
+                similar.append([(hit["id"], round(hit.score, 9)) for hit in top(searcher, query, 11)
+                                if hit.docnum != docnum][:10])
         ix.close()
         current = {"docs": len(stored), "stored": stored, "ranked": ranked, "similar": similar}
         if reference is None:
