@@ -189,6 +189,27 @@ def test_failed_index_write_is_logged_not_raised_and_rebuild_repairs_it(app, cur
     assert found("hydroponic") == {case.id}
 
 
+def test_a_failed_index_commit_releases_the_write_lock(app, curator, monkeypatch):
+    """A Whoosh commit that raised used to keep the write lock: every later write waited 30 s for it."""
+    from whoosh.writing import SegmentWriter
+
+    index = app.extensions["zhigu.search"]
+    index.writer_timeout = 0.5  # a lock still held would fail the next write at once
+    real_commit = SegmentWriter.commit
+
+    def failing_commit(writer, *args, **kwargs):
+        monkeypatch.setattr(SegmentWriter, "commit", real_commit)  # once
+        raise AssertionError("a segment file already exists")
+
+    monkeypatch.setattr(SegmentWriter, "commit", failing_commit)
+    first = services.create_case(curator, case_data(title="Vertical farm in Doha"), publish=True)
+    assert index.check()["missing"] == [first.id]
+
+    second = services.create_case(curator, case_data(title="Vertical farm in Muscat"), publish=True)
+    assert found("vertical farm") == {first.id, second.id}  # the outbox re-applied the failed change too
+    assert index.check() == {"missing": [], "stale": [], "extra": []}
+
+
 def test_check_reports_missing_stale_and_extra_documents(app, curator):
     kept, stale, gone, missing = (services.create_case(curator, case_data(title=f"Case {name}"), publish=True)
                                   for name in ("kept", "stale", "gone", "missing"))

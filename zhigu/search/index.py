@@ -20,6 +20,7 @@ import os
 import threading
 import traceback
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -107,6 +108,21 @@ class SearchIndex:
     def writer(self):
         return self.index.writer(timeout=self.writer_timeout)
 
+    @contextmanager
+    def writing(self, **commit_args):
+        """A writer committed at the end of the block, or abandoned when the block or the commit fails.
+
+        Whoosh's own `with writer:` cancels only when the block fails: a commit that raised kept the write
+        lock until garbage collection, and every later index write waited INDEX_WRITER_TIMEOUT for it.
+        """
+        writer = self.writer()
+        try:
+            yield writer
+            writer.commit(**commit_args)
+        except BaseException:
+            abandon(writer)
+            raise
+
     # -- writing --------------------------------------------------------------------------------------
 
     def update_cases(self, ids: Iterable[int], bind=None, raise_errors: bool = False) -> bool:
@@ -119,22 +135,16 @@ class SearchIndex:
         if not ids:
             return True
         try:
-            with Session(bind or self._engine()) as session:
-                writer = self.writer()
-                try:
-                    for start in range(0, len(ids), BATCH):
-                        chunk = ids[start:start + BATCH]
-                        cases = {c.id: c for c in session.scalars(_case_query().where(FailureCase.id.in_(chunk)))}
-                        for case_id in chunk:
-                            case = cases.get(case_id)
-                            if case is not None and should_index(case):
-                                writer.update_document(**case_document(case))
-                            else:
-                                writer.delete_by_term("id", str(case_id))
-                except BaseException:
-                    writer.cancel()
-                    raise
-                writer.commit()
+            with Session(bind or self._engine()) as session, self.writing() as writer:
+                for start in range(0, len(ids), BATCH):
+                    chunk = ids[start:start + BATCH]
+                    cases = {c.id: c for c in session.scalars(_case_query().where(FailureCase.id.in_(chunk)))}
+                    for case_id in chunk:
+                        case = cases.get(case_id)
+                        if case is not None and should_index(case):
+                            writer.update_document(**case_document(case))
+                        else:
+                            writer.delete_by_term("id", str(case_id))
             return True
         except Exception:
             if raise_errors:
@@ -172,19 +182,13 @@ class SearchIndex:
 
     def _rebuild(self, bind, progress) -> int:
         count = 0
-        with Session(bind or self._engine()) as session:
-            writer = self.writer()
-            try:
-                query = _published_query()
-                for case in session.scalars(query.execution_options(yield_per=BATCH)):
-                    writer.add_document(**case_document(case))
-                    count += 1
-                    if progress and count % BATCH == 0:
-                        progress(BATCH)
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit(mergetype=CLEAR)
+        with Session(bind or self._engine()) as session, self.writing(mergetype=CLEAR) as writer:
+            query = _published_query()
+            for case in session.scalars(query.execution_options(yield_per=BATCH)):
+                writer.add_document(**case_document(case))
+                count += 1
+                if progress and count % BATCH == 0:
+                    progress(BATCH)
         if progress:
             progress(count % BATCH)
         return count
@@ -221,7 +225,7 @@ class SearchIndex:
             for child, _ in children:
                 if child.is_alive():
                     child.kill()
-            writer.cancel()
+            abandon(writer)
             raise
         finally:
             for child, receive in children:
@@ -314,10 +318,9 @@ class SearchIndex:
         return self.searcher().doc_count()
 
     def delete_ids(self, ids: Iterable[int]) -> None:
-        writer = self.writer()
-        for case_id in ids:
-            writer.delete_by_term("id", str(case_id))
-        writer.commit()
+        with self.writing() as writer:
+            for case_id in ids:
+                writer.delete_by_term("id", str(case_id))
 
     def _engine(self):
         from zhigu.extensions import db
@@ -334,6 +337,19 @@ def _with_new_fields(ix):
         writer.commit()
         ix = whoosh_index.open_dir(ix.storage.folder)
     return ix
+
+
+def abandon(writer) -> None:
+    """Cancel a failed writer; release its write lock even when cancelling fails as well."""
+    try:
+        if not writer.is_closed:
+            writer.cancel()
+    except Exception:  # noqa: BLE001 - the lock matters more than a half-closed segment's files
+        log.exception("Cancelling a failed index writer failed; releasing its lock")
+    finally:
+        lock = getattr(writer, "writelock", None)
+        if getattr(lock, "fd", None) is not None:  # whoosh's file lock: an open descriptor while held
+            lock.release()
 
 
 def _case_query():
