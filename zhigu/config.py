@@ -21,6 +21,11 @@ OUTBOX_PRUNE_INTERVAL = 3600
 SEMANTIC_RERANK = False
 #: Case embeddings each process keeps in memory for the semantic re-ranker (384 floats each).
 SEMANTIC_CACHE_SIZE = 50_000
+#: Seconds between the notification scans `zhigu worker` runs (one machine per interval); 0: never.
+NOTIFY_SCAN_INTERVAL = 300
+#: Seconds between the e-mail digest runs `zhigu worker` makes (each user's own frequency still applies);
+#: 0 leaves digests to `zhigu notify send-digests` from cron.
+DIGEST_INTERVAL = 3600
 #: Readiness fails when this many outbox rows wait to be applied to the index.
 READY_MAX_PENDING = 500
 #: Curators submit drafts for review by a manager of their park; False lets them publish directly.

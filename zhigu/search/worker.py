@@ -3,7 +3,9 @@
 Run one per index directory (one per machine); a second one on the same directory just waits its turn on
 the directory's lock. Killing it at any moment loses nothing: the next start applies what was left.
 Every OUTBOX_PRUNE_INTERVAL seconds it also prunes outbox rows older than OUTBOX_RETENTION that this
-machine has applied (zhigu.search.outbox.prune).
+machine has applied (zhigu.search.outbox.prune), and it runs the periodic jobs (notification scans every
+NOTIFY_SCAN_INTERVAL, e-mail digests every DIGEST_INTERVAL) when its machine wins their lease in the
+database (zhigu.jobs), so each runs once per interval however many workers there are.
 """
 import logging
 import signal
@@ -14,6 +16,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from zhigu.extensions import db
+from zhigu.jobs import services as jobs
 from zhigu.search import outbox
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ def worker_command(once: bool, interval: float | None):
                 pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])
                 if pruned:
                     log.info("Pruned %d applied outbox row(s)", pruned)
+            jobs.run_due_jobs()
         except outbox.Busy:
             log.debug("Index %s busy; retrying", index.directory)
         except Exception:
