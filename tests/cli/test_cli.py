@@ -475,3 +475,39 @@ def test_zhigu_console_script_is_flask_app_zhigu(tmp_path):
     flask = subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "zhigu", "--help"],
                            capture_output=True, text=True, env=env, timeout=60)
     assert flask.stdout.split("Commands:")[1] == result.stdout.split("Commands:")[1]
+
+
+def test_cases_filed_on_the_web_export_under_a_name_this_archive_recognizes(app, runner, tmp_path, make_user,
+                                                                              make_case):
+    author = make_user("curator")
+    filed = make_case(author, title="Cold store filed on the web")
+    assert filed.external_id is None
+    out = tmp_path / "export.jsonl"
+    assert runner.invoke(args=["archive", "export", str(out)]).exit_code == 0
+    (line,) = map(json.loads, out.read_text(encoding="utf-8").splitlines())
+    assert line["external_id"].startswith("zhigu-") and line["external_id"].endswith(f"-{filed.id}")
+
+    # importing it here again updates the case instead of copying it, and names it for good
+    result = runner.invoke(args=["archive", "import", str(out)])
+    assert result.exit_code == 0, result.output
+    assert count(app, FailureCase) == 1
+    with in_app(app):
+        assert db.session.get(FailureCase, filed.id).external_id == line["external_id"]
+
+    # another archive (another SECRET_KEY) whose own case has the same id imports it as a new case
+    other = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/other.sqlite", "INDEX_DIR": str(tmp_path / "other"),
+                        "TESTING": True, "SECRET_KEY": "another archive"})
+    other_runner = other.test_cli_runner()
+    assert other_runner.invoke(args=["init-db"]).exit_code == 0
+    with other.app_context():
+        own = FailureCase(title="Its own case", summary="Not the exported one.", status="published")
+        db.session.add(own)
+        db.session.commit()
+        assert own.id == filed.id
+    assert other_runner.invoke(args=["archive", "import", str(out)]).exit_code == 0
+    with other.app_context():
+        titles = {c.id: (c.title, c.external_id) for c in db.session.scalars(select(FailureCase))}
+        assert titles[own.id] == ("Its own case", None)
+        assert ("Cold store filed on the web", line["external_id"]) in titles.values()
+        for engine in db.engines.values():
+            engine.dispose()

@@ -3,11 +3,14 @@
 Every public function checks permission, validates through FailureCaseSchema, mutates and commits once;
 the search index follows the commit (see zhigu.search.hooks).
 """
+import hashlib
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterable, Iterator
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
@@ -381,6 +384,7 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
         chunk = ids[start:start + 500]
         existing.update((c.external_id, c) for c in db.session.scalars(
             select(FailureCase).where(FailureCase.external_id.in_(chunk))))
+    existing.update(_exported_unnamed(set(ids) - set(existing)))
     created = updated = 0
     for done, values in enumerate(rows, start=1):
         case = existing.get(values["external_id"])
@@ -430,18 +434,48 @@ def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -
     case.status = status
 
 
-def export_cases(session=None, external_id_format: str | None = None) -> Iterator[str]:
+def export_name(case_id: int) -> str:
+    """The external id an export gives a case filed without one (on the web), which an import needs.
+
+    It names this installation (a digest of its SECRET_KEY, shared by all its machines), so importing the
+    export here again updates those cases, while another installation's case of the same id is never taken
+    for them there.
+    """
+    return f"zhigu-{_installation()}-{case_id}"
+
+
+EXPORT_NAME = re.compile(r"zhigu-([0-9a-f]{10})-([0-9]{1,10})")
+
+
+def _installation() -> str:
+    return hashlib.sha256(b"zhigu export names\0" + str(current_app.config["SECRET_KEY"]).encode()).hexdigest()[:10]
+
+
+def _exported_unnamed(external_ids: set[str]) -> dict[str, FailureCase]:
+    """This installation's cases that an earlier export named (export_name) and that still have no name."""
+    wanted = {}
+    for external_id in external_ids:
+        match = EXPORT_NAME.fullmatch(external_id)
+        if match and match[1] == _installation() and int(match[2]) < 2**31:
+            wanted[int(match[2])] = external_id
+    if not wanted:
+        return {}
+    return {wanted[case.id]: case for case in db.session.scalars(
+        select(FailureCase).where(FailureCase.id.in_(wanted), FailureCase.external_id.is_(None)))}
+
+
+def export_cases(session=None) -> Iterator[str]:
     """Yield every case as one JSON line in the import format, so export and import round-trip.
 
-    `session` reads from another database or snapshot than the app's; `external_id_format` (such as
-    "zhigu-case-{id}") names cases filed without an external id, which an import needs (`zhigu backup create`).
+    `session` reads from another database or snapshot than the app's. Cases filed without an external id
+    are named by export_name.
     """
     schema = FailureCaseSchema()
     query = select(FailureCase).order_by(FailureCase.id).execution_options(yield_per=500)
     for case in (session or db.session).scalars(query):
         data = schema.dump(case)
-        if external_id_format and not data.get("external_id"):
-            data["external_id"] = external_id_format.format(id=case.id)
+        if not data.get("external_id"):
+            data["external_id"] = export_name(case.id)
         for key in ("id", "url", "created_at", "updated_at", "published_at"):
             data.pop(key, None)
         data["causes"] = [c.code for c in case.causes]

@@ -22,8 +22,6 @@ FORMAT = "zhigu-backup/1"
 MANIFEST = "manifest.json"
 CASES_FILE = "cases.jsonl"
 DATABASE_FILES = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
-#: External id the case export gives cases filed without one, so that every line of it imports.
-EXTERNAL_ID_FORMAT = "zhigu-case-{id}"
 #: Rows of the outbox written at once when a restore queues every case.
 CHUNK = 2000
 
@@ -109,7 +107,7 @@ def _describe(session, partial: Path, dialect: str) -> dict:
             tables[table.name] = session.scalar(select(func.count()).select_from(table))
     cases = 0
     with open(partial / CASES_FILE, "w", encoding="utf-8") as out:
-        for line in export_cases(session, external_id_format=EXTERNAL_ID_FORMAT):
+        for line in export_cases(session):
             out.write(line + "\n")
             cases += 1
     return {"format": FORMAT, "database": dialect, "database_file": DATABASE_FILES[dialect],
