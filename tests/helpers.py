@@ -89,9 +89,14 @@ def another_process(app):
         with other.app_context():
             yield other
     finally:
-        searcher = getattr(other.extensions["zhigu.search"]._local, "searcher", None)
-        if searcher is not None:
-            searcher.close()
-        with other.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+        close_app(other)
+
+
+def close_app(other) -> None:
+    """Close an extra app's searcher and database connections, as its process would when it ends."""
+    searcher = getattr(other.extensions["zhigu.search"]._local, "searcher", None)
+    if searcher is not None:
+        searcher.close()
+    with other.app_context():
+        for engine in db.engines.values():
+            engine.dispose()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select, update
 
-from helpers import ROOT, another_process, case_by_external_id, corpus_path, in_app, indexed_ids, write_jsonl
+from helpers import (ROOT, another_process, case_by_external_id, close_app, corpus_path, in_app, indexed_ids,
+                     write_jsonl)
 from zhigu import create_app
 from zhigu.archive.models import Cause, FailureCase
 from zhigu.archive.vocabulary import SEED_CAUSES
@@ -357,9 +358,7 @@ def test_export_round_trips_with_import(app, runner, tmp_path, make_park):
     again = tmp_path / "again.jsonl"
     assert other_runner.invoke(args=["archive", "export", str(again)]).exit_code == 0
     assert again.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
-    with other.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    close_app(other)
 
 
 def test_export_keeps_a_retraction(app, runner, tmp_path, make_user, make_case):
@@ -509,5 +508,4 @@ def test_cases_filed_on_the_web_export_under_a_name_this_archive_recognizes(app,
         titles = {c.id: (c.title, c.external_id) for c in db.session.scalars(select(FailureCase))}
         assert titles[own.id] == ("Its own case", None)
         assert ("Cold store filed on the web", line["external_id"]) in titles.values()
-        for engine in db.engines.values():
-            engine.dispose()
+    close_app(other)

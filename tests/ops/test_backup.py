@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from helpers import ROOT, another_process, case_data, reload
+from helpers import ROOT, another_process, case_data, close_app, reload
 from ops_helpers import dump_tables, env_for
 from zhigu import create_app
 from zhigu.archive import services as archive
@@ -101,15 +101,6 @@ def search_results(app, text_):
     from zhigu.search.services import search_cases
 
     return search_cases(None, text_).results
-
-
-def close_app(other):
-    searcher = getattr(other.extensions["zhigu.search"]._local, "searcher", None)
-    if searcher is not None:
-        searcher.close()
-    with other.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 def test_the_archive_has_every_kind_of_row(app, archive_data):

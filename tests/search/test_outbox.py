@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 import databases
-from helpers import ROOT, case_data, in_app
+from helpers import ROOT, case_data, close_app, in_app
 from zhigu import create_app
 from zhigu.archive import services
 from zhigu.archive.models import FailureCase
@@ -249,12 +249,7 @@ def test_two_index_directories_fed_from_one_database_agree(shared_database, tmp_
         assert indexed[0] == indexed[1] and len(indexed[0]) == 6
     finally:
         for machine in machines:
-            searcher = getattr(machine.extensions["zhigu.search"]._local, "searcher", None)
-            if searcher is not None:
-                searcher.close()
-            with machine.app_context():
-                for engine in db.engines.values():
-                    engine.dispose()
+            close_app(machine)
 
 
 def test_with_zhigu_worker_running_search_check_passes_within_30_seconds(quiet_app, curator):
@@ -367,12 +362,7 @@ def test_an_index_behind_the_pruned_outbox_rebuilds(shared_database, tmp_path):
         assert [r["id"] for r in titles["results"]] == [ids[0]]
     finally:
         for machine in machines:
-            searcher = getattr(machine.extensions["zhigu.search"]._local, "searcher", None)
-            if searcher is not None:
-                searcher.close()
-            with machine.app_context():
-                for engine in db.engines.values():
-                    engine.dispose()
+            close_app(machine)
 
 
 class SimpleUser:
