@@ -8,6 +8,7 @@ import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 from flask import current_app
@@ -448,15 +449,21 @@ EXPORT_NAME = re.compile(r"zhigu-([0-9a-f]{10})-([0-9]{1,10})")
 
 
 def _installation() -> str:
-    return hashlib.sha256(b"zhigu export names\0" + str(current_app.config["SECRET_KEY"]).encode()).hexdigest()[:10]
+    return _digest(str(current_app.config["SECRET_KEY"]))
+
+
+@lru_cache(maxsize=4)
+def _digest(secret_key: str) -> str:
+    """Computed once per key, not once per exported case."""
+    return hashlib.sha256(b"zhigu export names\0" + secret_key.encode()).hexdigest()[:10]
 
 
 def _exported_unnamed(external_ids: set[str]) -> dict[str, FailureCase]:
     """This installation's cases that an earlier export named (export_name) and that still have no name."""
-    wanted = {}
+    wanted, installation = {}, _installation()
     for external_id in external_ids:
         match = EXPORT_NAME.fullmatch(external_id)
-        if match and match[1] == _installation() and int(match[2]) < 2**31:
+        if match and match[1] == installation and int(match[2]) < 2**31:
             wanted[int(match[2])] = external_id
     if not wanted:
         return {}

@@ -7,7 +7,7 @@ machine. A job runs only in the process that moves its lease's `until` forward: 
 import logging
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.jobs.models import JobLease
 
@@ -24,7 +25,8 @@ HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Naive UTC, as the lease's DateTime column stores it on both databases."""
+    return now_utc().replace(tzinfo=None)
 
 
 def claim(name: str, seconds: float, now: datetime | None = None) -> bool:

@@ -108,20 +108,9 @@ class SearchIndex:
     def writer(self):
         return self.index.writer(timeout=self.writer_timeout)
 
-    @contextmanager
     def writing(self, **commit_args):
-        """A writer committed at the end of the block, or abandoned when the block or the commit fails.
-
-        Whoosh's own `with writer:` cancels only when the block fails: a commit that raised kept the write
-        lock until garbage collection, and every later index write waited INDEX_WRITER_TIMEOUT for it.
-        """
-        writer = self.writer()
-        try:
-            yield writer
-            writer.commit(**commit_args)
-        except BaseException:
-            abandon(writer)
-            raise
+        """A writer of this index committed at the end of the block, or abandoned when anything fails."""
+        return committing(self.writer(), **commit_args)
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -331,12 +320,26 @@ def _with_new_fields(ix):
     """Add fields the schema gained since the index was created (e.g. `comments`); rebuild fills them."""
     missing = [(name, field) for name, field in build_schema().items() if name not in ix.schema]
     if missing:
-        writer = ix.writer(timeout=30.0)
-        for name, field in missing:
-            writer.add_field(name, field)
-        writer.commit()
+        with committing(ix.writer(timeout=30.0)) as writer:
+            for name, field in missing:
+                writer.add_field(name, field)
         ix = whoosh_index.open_dir(ix.storage.folder)
     return ix
+
+
+@contextmanager
+def committing(writer, **commit_args):
+    """Commit `writer` at the end of the block, or abandon it when the block or the commit fails.
+
+    Whoosh's own `with writer:` cancels only when the block fails: a commit that raised kept the write lock
+    until garbage collection, and every later index write waited INDEX_WRITER_TIMEOUT for it.
+    """
+    try:
+        yield writer
+        writer.commit(**commit_args)
+    except BaseException:
+        abandon(writer)
+        raise
 
 
 def abandon(writer) -> None:

@@ -21,26 +21,33 @@
     });
   }
 
+  /* A search box with a visually hidden label (data-filter-label) and placeholder (data-filter-placeholder)
+     of `owner`, inserted before `before`: the filter of long selects and of the cause picker. */
+  function filterBox(id, owner, before) {
+    var input = document.createElement("input");
+    input.type = "search";
+    input.id = id;
+    input.className = "select-filter";
+    input.placeholder = owner.dataset.filterPlaceholder || "";
+    input.setAttribute("autocomplete", "off");
+    var label = document.createElement("label");
+    label.htmlFor = id;
+    label.className = "visually-hidden";
+    label.textContent = owner.dataset.filterLabel;
+    before.parentNode.insertBefore(label, before);
+    before.parentNode.insertBefore(input, before);
+    return input;
+  }
+
   /* Long multi-selects (countries) get a filter box above and a list of the chosen values below, and a click
      toggles one option instead of replacing the whole choice (no Ctrl needed). Text comes from data-*. */
   function filterableSelects() {
     document.querySelectorAll("select[multiple][data-filter-label]").forEach(function (select) {
-      var filter = document.createElement("input");
-      filter.type = "search";
-      filter.id = select.id + "-filter";
-      filter.className = "select-filter";
-      filter.placeholder = select.dataset.filterPlaceholder || "";
+      var filter = filterBox(select.id + "-filter", select, select);
       filter.setAttribute("aria-controls", select.id);
-      filter.setAttribute("autocomplete", "off");
-      var label = document.createElement("label");
-      label.htmlFor = filter.id;
-      label.className = "visually-hidden";
-      label.textContent = select.dataset.filterLabel;
       var chosen = document.createElement("p");
       chosen.className = "select-chosen";
       chosen.setAttribute("aria-live", "polite");
-      select.parentNode.insertBefore(label, select);
-      select.parentNode.insertBefore(filter, select);
       select.parentNode.insertBefore(chosen, select.nextSibling);
 
       function showChosen() {
@@ -263,20 +270,9 @@
   function causeFilter() {
     var picker = document.querySelector("fieldset.cause-picker[data-filter-label]");
     if (!picker) { return; }
-    var input = document.createElement("input");
-    input.type = "search";
-    input.id = "cause-filter";
-    input.className = "select-filter";
-    input.placeholder = picker.dataset.filterPlaceholder || "";
-    input.setAttribute("autocomplete", "off");
-    var label = document.createElement("label");
-    label.htmlFor = input.id;
-    label.className = "visually-hidden";
-    label.textContent = picker.dataset.filterLabel;
     var anchor = picker.querySelector(".cause-family");
     if (!anchor) { return; }
-    picker.insertBefore(label, anchor);
-    picker.insertBefore(input, anchor);
+    var input = filterBox("cause-filter", picker, anchor);
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter") { event.preventDefault(); }
     });
