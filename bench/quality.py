@@ -5,6 +5,7 @@ Run (from the project root; about a minute):
     .venv/bin/python bench/quality.py            # the two AIID dev qrels sets
     .venv/bin/python bench/quality.py --zh       # also the Chinese set in bench/zh_eval
     .venv/bin/python bench/quality.py --per-query out.tsv   # also write every query's figures
+    .venv/bin/python bench/quality.py --short    # also each query's title alone: a one-line description
 
 What it measures
 ----------------
@@ -23,6 +24,10 @@ query case itself and keeps the top 10.
   default BM25F) queried with MultifieldParser(["title", "summary"], group=OrGroup) on the query's
   title + summary (tokens from the analyzer, so no character can break the parser), top 11, self dropped.
 - Latency of the similar requests (p50/p95 ms, through the test client: schema, search, row loading, JSON).
+
+`--short` asks every query again with its title alone as the description (on the Chinese set, a query
+without a title gives the first 30 characters of its description): the one-line descriptions founders
+type, which share few words with the cases that matter.
 
 `--zh` does the same on bench/zh_eval (cases.jsonl imported; queries.jsonl title + description; qrels.tsv);
 there the baseline is the same plain index whose StandardAnalyzer does no segmentation (a run of Han
@@ -138,6 +143,13 @@ def zh_sets(directory: Path = ZH_DIR, with_sector: bool = False) -> list[EvalSet
     qrels = read_qrels(directory / "qrels.tsv")
     return [EvalSet("zh" + ("+sector" if with_sector else ""),
                     {qid: q for qid, q in queries.items() if qid in qrels}, qrels, drop_self=False)]
+
+
+def title_only(eval_set: EvalSet) -> EvalSet:
+    """The same set asked with each query's title alone (a short one-line description)."""
+    queries = {qid: {"description": query.get("title") or query["description"][:30]}
+               for qid, query in eval_set.queries.items()}
+    return EvalSet(eval_set.name + " title", queries, eval_set.qrels, eval_set.drop_self)
 
 
 def code_version() -> str:
@@ -300,12 +312,12 @@ def ratio(a: float, b: float) -> str:
 
 def format_table(zhigu: list[Result], baseline: list[Result] | None = None) -> str:
     """One row per set: Zhigu's figures, and the baseline's and the ratios when given."""
-    head = f"{'set':<18} {'queries':>7} {'w/rel':>5} | {'R@10':>6} {'R@10all':>7} {'nDCG@10':>7} | {'p50 ms':>6} {'p95 ms':>6}"
+    head = f"{'set':<24} {'queries':>7} {'w/rel':>5} | {'R@10':>6} {'R@10all':>7} {'nDCG@10':>7} | {'p50 ms':>6} {'p95 ms':>6}"
     if baseline:
         head += f" || {'base R@10':>9} {'R@10all':>7} {'nDCG@10':>7} {'p50 ms':>6} | {'R ratio':>7} {'nDCG ratio':>10}"
     lines = [head, "-" * len(head)]
     for i, z in enumerate(zhigu):
-        line = (f"{z.name:<18} {z.queries:>7} {z.rel_queries:>5} | {z.recall:>6.3f} {z.recall_all:>7.3f} "
+        line = (f"{z.name:<24} {z.queries:>7} {z.rel_queries:>5} | {z.recall:>6.3f} {z.recall_all:>7.3f} "
                 f"{z.ndcg:>7.3f} | {z.latency(50):>6.1f} {z.latency(95):>6.1f}")
         if baseline:
             b = baseline[i]
@@ -344,12 +356,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zh-only", action="store_true", help="only evaluate bench/zh_eval")
     parser.add_argument("--zh-sector", action="store_true", help="zh queries also send their sector")
     parser.add_argument("--per-query", metavar="TSV", help="write each query's figures to this file")
+    parser.add_argument("--short", action="store_true", help="also ask each query with its title alone")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print(f"zhigu code: {code_version()}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     zhigu, baseline = [], []
     if not args.zh_only:
-        z, b = run("AIID dev qrels (baseline: plain Whoosh BM25F OR)", AIID_CASES, aiid_sets())
+        sets = aiid_sets()
+        z, b = run("AIID dev qrels (baseline: plain Whoosh BM25F OR)", AIID_CASES,
+                   sets + [title_only(s) for s in sets] if args.short else sets)
         zhigu += z
         baseline += b
     if args.zh or args.zh_only or args.zh_sector:
@@ -359,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             sets = zh_sets()
             if args.zh_sector:
                 sets += zh_sets(with_sector=True)
+            if args.short:
+                sets += [title_only(sets[0])]
             z, b = run("Chinese set (Zhigu with jieba vs plain Whoosh without segmentation)", ZH_CASES, sets)
             zhigu += z
             baseline += b

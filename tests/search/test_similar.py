@@ -1,4 +1,6 @@
 """POST /api/v1/similar and similar cases of a case: OR of distinctive terms, visibility, why it matched."""
+import re
+
 import pytest
 
 from helpers import in_app
@@ -186,3 +188,72 @@ def test_a_case_is_not_similar_to_itself_and_lists_its_neighbours(app, cast, cas
     assert ids[0] == twin.id
     assert results[0].why["sector"] == "logistics"
     assert results[0].why["target_markets"] == ["KZ"]
+
+
+@pytest.fixture
+def loans(cast, make_case):
+    return {
+        "app": make_case(cast.author, title="Online personal loans app for gig workers",
+                         summary="Microcredit to delivery riders defaulted when the platform cut their pay."),
+        "farmers": make_case(cast.author, title="Microcredit cooperative for tea growers",
+                             summary="Most microcredit defaulted after a drought ruined the harvest."),
+        "solar": make_case(cast.author, title="Rooftop solar leasing in Hanoi",
+                           summary="Leases were cancelled when the feed-in tariff ended."),
+    }
+
+
+def test_a_short_description_also_finds_the_cases_its_closest_case_resembles(api_as, loans):
+    results = similar(api_as(None), description="online personal loans").get_json()["results"]
+
+    ranked = [r["id"] for r in results]
+    assert ranked[0] == loans["app"].id
+    assert loans["farmers"].id in ranked, "shares no word with the description, only with its closest case"
+    assert loans["solar"].id not in ranked
+    farmers = results[ranked.index(loans["farmers"].id)]["why"]
+    assert farmers["terms"] == []
+    assert {"Microcredit", "microcredit"} & set(farmers["related_terms"])
+    assert "defaulted" in farmers["related_terms"]
+
+
+def test_without_feedback_only_cases_sharing_words_are_found(api_as, loans, monkeypatch):
+    monkeypatch.setattr("zhigu.search.services.FEEDBACK_DOCS", 0)
+
+    results = similar(api_as(None), description="online personal loans").get_json()["results"]
+
+    assert [r["id"] for r in results] == [loans["app"].id]
+    assert results[0]["why"]["related_terms"] == []
+
+
+def test_the_case_page_names_words_of_the_closest_cases(client, cast, loans, make_case, monkeypatch):
+    monkeypatch.setattr("zhigu.search.services.FEEDBACK_DOCS", 1)  # the closest case to the app: farmers
+    insurance = make_case(cast.author, title="Drought insurance for tea growers",
+                          summary="Growers never renewed a policy after one wet year.")
+
+    page = client.get(f"/cases/{loans['app'].id}").get_data(as_text=True)
+
+    whys = dict(re.findall(r'<a href="/cases/(\d+)">.*?<p class="why">(.*?)</p>', page, re.S))
+    assert 'class="term">Microcredit<' in whys[str(loans["farmers"].id)]
+    assert "words of the closest cases" not in whys[str(loans["farmers"].id)], "its own words"
+    assert "words of the closest cases" in whys[str(insurance.id)]
+    assert 'class="term term--related">Drought<' in whys[str(insurance.id)]
+
+
+def test_feedback_keeps_the_other_languages_cases_in_their_places(api_as, cast, make_case, monkeypatch):
+    """Feedback words are in the description's language: they re-order its cases, not the glossary's finds."""
+    make_case(cast.author, title="冷库建成后闲置", summary="出口商不愿支付仓储费，冷库建成后闲置，运营公司亏损退出。")
+    kin = [make_case(cast.author, title=title, summary=summary) for title, summary in [
+        ("保税仓闲置", "出口商不愿支付仓储费，保税仓闲置，运营公司亏损退出。"),
+        ("物流园仓库闲置", "入驻企业不愿支付仓储费，仓库闲置，运营公司亏损退出。"),
+        ("口岸仓储中心亏损", "出口商不愿支付仓储费，运营公司亏损退出，中心关闭。"),
+    ]]
+    twin = make_case(cast.author, title="Cold storage for exporters",
+                     summary="Exporters never paid for the cold storage at the border.")
+    description = {"title": "冷库", "description": "在边境口岸为水果出口建设冷库。"}
+
+    with_feedback = [r["id"] for r in similar(api_as(None), **description).get_json()["results"]]
+    monkeypatch.setattr("zhigu.search.services.FEEDBACK_DOCS", 0)
+    without = [r["id"] for r in similar(api_as(None), **description).get_json()["results"]]
+
+    assert twin.id in without, "found through the glossary (冷库: cold storage)"
+    assert with_feedback.index(twin.id) == without.index(twin.id)
+    assert {case.id for case in kin} & set(with_feedback) - set(without), "found through the closest case"

@@ -27,7 +27,11 @@ SIMILAR_RESULT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "external_id": {"type": "string", "nullable": True}, "title": {"type": "string"},
     "summary": {"type": "string"}, "url": {"type": "string"}, "score": {"type": "number"},
     "why": {"type": "object", "properties": {
-        "terms": {"type": "array", "items": {"type": "string"}}, "sector": {"type": "string", "nullable": True},
+        "terms": {"type": "array", "items": {"type": "string"}},
+        "related_terms": {"type": "array", "items": {"type": "string"},
+                          "description": "Words of the closest cases (the best first matches) this one shares, "
+                                         "which scored through pseudo-relevance feedback; empty for those cases."},
+        "sector": {"type": "string", "nullable": True},
         "target_markets": {"type": "array", "items": {"type": "string"}},
         "causes": {"type": "array", "items": {"type": "string"}},
         "nearest_cause": {"type": "string", "nullable": True,

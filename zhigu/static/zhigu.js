@@ -137,6 +137,9 @@
       var parts = [];
       if (!why) { return ""; }
       if (why.terms && why.terms.length) { parts.push(panel.dataset.whyTerms + " " + why.terms.join(", ")); }
+      if (why.related_terms && why.related_terms.length) {
+        parts.push(panel.dataset.whyRelated + " " + why.related_terms.slice(0, 5).join(", "));
+      }
       if (why.sector) { parts.push(panel.dataset.whySector + " " + optionText(field("sector"), why.sector)); }
       if (why.target_markets && why.target_markets.length) {
         var markets = form.querySelector("select[name='target_markets']");
