@@ -37,9 +37,10 @@ from zhigu.search.services import similar_to_case
 from zhigu.trends.schemas import DIMENSIONS, TrendsQuerySchema
 
 #: A new case and an earlier one count as a recurrence when `similar_to_case` scores the pair at least this.
-#: Measured with bench/recurrence_threshold.py over the top 10 of every case: at 0.70, 77% of the pairs kept
-#: are judged the same failure on bench/zh_eval (65 pairs; 52% at 0.60, 38% at 0.50) and 90% on the AIID
-#: same-actor-same-failure set (10 pairs; 64% at 0.60). A recurrence reads as "this lesson was available and
+#: Measured with bench/recurrence_threshold.py over the top 10 of every case: at 0.70, 73% of the pairs kept
+#: are judged the same failure on bench/zh_eval (45 pairs; 50% at 0.60, 31% at 0.50) and 90% on the AIID
+#: same-actor-same-failure set (10 pairs; 68% at 0.60). (Before the query expansion of "find similar":
+#: 77% of 65 pairs and 90% of 10.) A recurrence reads as "this lesson was available and
 #: not used", so a wrong pair costs more than a missed one: the threshold favours precision (it keeps ~13%
 #: of the judged pairs).
 RECURRENCE_THRESHOLD = 0.70
