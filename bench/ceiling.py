@@ -20,7 +20,6 @@ bench/quality.py, and the BM25F OR baseline with the goals of issue 3 (1.3x and 
 from __future__ import annotations
 
 import math
-import random
 import statistics
 import sys
 from collections import Counter
@@ -71,12 +70,6 @@ def with_neighbours(scores: np.ndarray) -> np.ndarray:
     return scores + NEIGHBOUR_WEIGHT * scores[nearest].mean(axis=1)
 
 
-def bootstrap(values: list[float], draws: int = 2000) -> tuple[float, float]:
-    rng = random.Random(0)
-    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(draws))
-    return means[int(0.025 * draws)], means[int(0.975 * draws) - 1]
-
-
 def main() -> int:
     rows = quality.read_jsonl(quality.AIID_CASES)
     ids = [row["external_id"] for row in rows]
@@ -113,7 +106,7 @@ def main() -> int:
                 if (recall := quality.recall_at(ranking, es.qrels[qid])) is not None:
                     recalls.append(recall)
                 ndcgs.append(quality.ndcg_at(ranking, es.qrels[qid]))
-            low, high = bootstrap(recalls)
+            low, high = quality.bootstrap_interval(recalls)
             cells.append(f"{'%.3f [%.3f, %.3f]' % (statistics.fmean(recalls), low, high):>24}"
                          f"{'nDCG %.3f' % statistics.fmean(ndcgs):>12}")
         print(f"{name:<34}" + "".join(cells), flush=True)

@@ -55,6 +55,7 @@ import csv
 import json
 import math
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -96,6 +97,8 @@ class Result:
     recall_all: float = 0.0
     rel_queries: int = 0
     ndcg: float = 0.0
+    #: Bootstrap 95% interval of `recall` over the queries: how much of a difference is noise.
+    recall_ci: tuple[float, float] = (0.0, 0.0)
     latencies_ms: list[float] = field(default_factory=list)
     per_query: dict[str, tuple[float | None, float]] = field(default_factory=dict)
 
@@ -192,6 +195,15 @@ def ndcg_at(ranking: list[str], judged: dict[str, int], k: int = K) -> float:
     return dcg / idcg if idcg else 0.0
 
 
+def bootstrap_interval(values: list[float], draws: int = 2000) -> tuple[float, float]:
+    """95% interval of the mean of `values` by resampling them (fixed seed, so runs compare)."""
+    if not values:
+        return 0.0, 0.0
+    rng = random.Random(0)
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(draws))
+    return means[int(0.025 * draws)], means[int(0.975 * draws) - 1]
+
+
 def score(eval_set: EvalSet, rank: Callable[[str, dict], list[str]], k: int = K) -> Result:
     """Run `rank(qid, query) -> external_ids` for every query of the set and average the metrics."""
     result = Result(eval_set.name)
@@ -211,6 +223,7 @@ def score(eval_set: EvalSet, rank: Callable[[str, dict], list[str]], k: int = K)
     result.queries = len(eval_set.queries)
     result.rel_queries = len(recalls)
     result.recall = statistics.fmean(recalls) if recalls else 0.0
+    result.recall_ci = bootstrap_interval(recalls)
     result.recall_all = sum(recalls) / result.queries if result.queries else 0.0
     result.ndcg = statistics.fmean(ndcgs) if ndcgs else 0.0
     return result
@@ -312,12 +325,12 @@ def ratio(a: float, b: float) -> str:
 
 def format_table(zhigu: list[Result], baseline: list[Result] | None = None) -> str:
     """One row per set: Zhigu's figures, and the baseline's and the ratios when given."""
-    head = f"{'set':<24} {'queries':>7} {'w/rel':>5} | {'R@10':>6} {'R@10all':>7} {'nDCG@10':>7} | {'p50 ms':>6} {'p95 ms':>6}"
+    head = f"{'set':<24} {'queries':>7} {'w/rel':>5} | {'R@10':>6} {'95% interval':>13} {'R@10all':>7} {'nDCG@10':>7} | {'p50 ms':>6} {'p95 ms':>6}"
     if baseline:
         head += f" || {'base R@10':>9} {'R@10all':>7} {'nDCG@10':>7} {'p50 ms':>6} | {'R ratio':>7} {'nDCG ratio':>10}"
     lines = [head, "-" * len(head)]
     for i, z in enumerate(zhigu):
-        line = (f"{z.name:<24} {z.queries:>7} {z.rel_queries:>5} | {z.recall:>6.3f} {z.recall_all:>7.3f} "
+        line = (f"{z.name:<24} {z.queries:>7} {z.rel_queries:>5} | {z.recall:>6.3f} {z.recall_ci[0]:>6.3f}-{z.recall_ci[1]:<6.3f} {z.recall_all:>7.3f} "
                 f"{z.ndcg:>7.3f} | {z.latency(50):>6.1f} {z.latency(95):>6.1f}")
         if baseline:
             b = baseline[i]
@@ -381,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
             baseline += b
     if args.per_query:
         write_per_query(args.per_query, zhigu, baseline)
-    print(f"\nR@10 over queries with >= 1 relevant (w/rel); R@10all counts the others as 0; nDCG over all queries.")
+    print(f"\nR@10 over queries with >= 1 relevant (w/rel), with a bootstrap 95% interval over those queries; "
+          f"R@10all counts the others as 0; nDCG over all queries.")
     print(f"Total {time.perf_counter() - started:.1f} s")
     return 0
 
