@@ -6,6 +6,7 @@ import pytest
 from helpers import in_app
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
+from zhigu.search.analysis import analyse
 from zhigu.search.services import similar_to_case
 
 PARAGRAPH = (
@@ -257,3 +258,17 @@ def test_feedback_keeps_the_other_languages_cases_in_their_places(api_as, cast, 
     assert twin.id in without, "found through the glossary (冷库: cold storage)"
     assert with_feedback.index(twin.id) == without.index(twin.id)
     assert {case.id for case in kin} & set(with_feedback) - set(without), "found through the closest case"
+
+
+def test_related_terms_of_chinese_cases_are_words_not_character_pairs(api_as, cast, make_case):
+    make_case(cast.author, title="冷库建成后闲置", summary="出口商不愿支付仓储费，冷库建成后闲置。")
+    kin = make_case(cast.author, title="保税仓闲置", summary="出口商不愿支付仓储费，保税仓闲置。")
+
+    results = similar(api_as(None), title="冷库", description="建设冷库。").get_json()["results"]
+
+    why = next(r["why"] for r in results if r["id"] == kin.id)
+    assert why["terms"] == []
+    assert "出口商" in why["related_terms"]
+    words = {word for word, *_ in analyse(f"{kin.title}\n{kin.summary}", bigrams=False)}
+    assert set(why["related_terms"]) <= words
+    assert "口商" not in why["related_terms"], "a character pair of 出口商, indexed but not a word"

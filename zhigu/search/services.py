@@ -577,8 +577,8 @@ def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -
 
 def _why(hit, similar: SimilarQuery, case: FailureCase) -> dict:
     """Name the signals that scored for this hit: shared terms (strongest first), the words of the closest
-    cases it shares (feedback_terms, as the case writes them; none for those cases themselves, whose own
-    words they are), sector, markets, causes."""
+    cases it shares (feedback_terms, as the case writes them: words, not the character bigrams of Chinese
+    text; none for those cases themselves, whose own words they are), sector, markets, causes."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
     texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS}
     by_weight = sorted(texts, key=lambda term: -similar.terms.get(term, 0))
@@ -586,7 +586,7 @@ def _why(hit, similar: SimilarQuery, case: FailureCase) -> dict:
     written = {term: original for term, original, _, _ in analyse(f"{case.title}\n{case.summary}", bigrams=False)}
     return {
         "terms": [similar.surface[term] for term in by_weight if term in similar.surface][:WHY_MAX_TERMS],
-        "related_terms": [written.get(term, term) for term in related][:WHY_MAX_TERMS],
+        "related_terms": [written[term] for term in related if term in written][:WHY_MAX_TERMS],
         "sector": similar.sector if ("sector", similar.sector) in matched else None,
         "target_markets": [m for m in similar.markets if ("market", m) in matched],
         "causes": [c for c in similar.causes if ("cause", c) in matched],
