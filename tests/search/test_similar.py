@@ -272,3 +272,14 @@ def test_related_terms_of_chinese_cases_are_words_not_character_pairs(api_as, ca
     words = {word for word, *_ in analyse(f"{kin.title}\n{kin.summary}", bigrams=False)}
     assert set(why["related_terms"]) <= words
     assert "口商" not in why["related_terms"], "a character pair of 出口商, indexed but not a word"
+
+
+def test_a_glossary_equivalent_is_named_as_the_case_writes_it_not_as_its_stem(api_as, cast, make_case):
+    english = make_case(cast.author, title="Incubator chain expanded too fast",
+                        summary="The incubators filled slowly and rents fell.")
+
+    results = similar(api_as(None), description="孵化器租金补贴").get_json()["results"]
+
+    why = next(r["why"] for r in results if r["id"] == english.id)
+    assert "incub" not in why["terms"]
+    assert {"incubators", "Incubator"} & set(why["terms"]), why["terms"]

@@ -261,7 +261,8 @@ class SimilarQuery:
     """A description turned into weighted distinctive terms plus structured signals."""
 
     terms: dict[str, float]
-    surface: dict[str, str]
+    #: How the description writes each term (None for a glossary equivalent it does not contain).
+    surface: dict[str, str | None]
     sector: str | None = None
     markets: tuple[str, ...] = ()
     causes: tuple[str, ...] = ()
@@ -310,7 +311,7 @@ def distinctive_terms(searcher, title: str, description: str, limit: int | None 
             bridged[term] = GLOSSARY_WEIGHT * share * math.sqrt(idf)
     for term, weight in sorted(bridged.items(), key=lambda kv: -kv[1])[:GLOSSARY_MAX_TERMS]:
         top.setdefault(term, weight)
-        surface.setdefault(term, term)
+        surface.setdefault(term, None)  # not in the description: `why` shows it as the case writes it
     return top, {term: surface[term] for term in top if term in surface}
 
 
@@ -576,8 +577,8 @@ def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -
 
 
 def _why(hit, similar: SimilarQuery, case: FailureCase) -> dict:
-    """Name the signals that scored for this hit: shared terms (strongest first), the words of the closest
-    cases it shares (feedback_terms, as the case writes them: words, not the character bigrams of Chinese
+    """Name the signals that scored for this hit: shared terms (strongest first; as the description writes
+    them, and a glossary equivalent as the case does, not as its stem), the words of the closest cases it shares (feedback_terms, as the case writes them: words, not the character bigrams of Chinese
     text; none for those cases themselves, whose own words they are), sector, markets, causes."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
     texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS}
@@ -585,7 +586,7 @@ def _why(hit, similar: SimilarQuery, case: FailureCase) -> dict:
     related = [term for term in by_weight if term in similar.related and case.id not in similar.nearest]
     written = {term: original for term, original, _, _ in analyse(f"{case.title}\n{case.summary}", bigrams=False)}
     return {
-        "terms": [similar.surface[term] for term in by_weight if term in similar.surface][:WHY_MAX_TERMS],
+        "terms": [similar.surface[term] or written.get(term, term) for term in by_weight if term in similar.surface][:WHY_MAX_TERMS],
         "related_terms": [written[term] for term in related if term in written][:WHY_MAX_TERMS],
         "sector": similar.sector if ("sector", similar.sector) in matched else None,
         "target_markets": [m for m in similar.markets if ("market", m) in matched],
