@@ -14,12 +14,15 @@ from markupsafe import Markup
 from zhigu.archive.schemas import COUNTRY_CODES
 from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
 from zhigu.auth.permissions import can
+from zhigu.guilds.models import LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, ORG_TYPE_LABELS
 from zhigu.i18n import LANGUAGE_NAMES, current_language, translate_message
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
                 "code", "pre", "a", "hr", "table", "thead", "tbody", "tr", "th", "td"}
-VOCABULARIES = {"sector": SECTORS, "stage": STAGES, "org_type": ORG_TYPES, "family": CAUSE_FAMILIES}
+VOCABULARIES = {"sector": SECTORS, "stage": STAGES, "org_type": ORG_TYPES, "family": CAUSE_FAMILIES,
+                "listing_status": LISTING_STATUS_LABELS, "listing_action": LISTING_ACTION_LABELS,
+                "guild_org_type": ORG_TYPE_LABELS}
 
 
 def render_markdown(text: str | None) -> Markup:
@@ -35,7 +38,7 @@ def ui_language() -> str:
 
 
 def label(kind: str, code: str | None) -> str:
-    """Label of a coded value (sector, stage, org_type, family) in the page language."""
+    """Label of a coded value (a kind of VOCABULARIES: sector, stage, org_type, ...) in the page language."""
     if not code:
         return ""
     for entry in VOCABULARIES[kind]:

@@ -1,5 +1,7 @@
 """Guild-reviewed red and black lists: due process in the services, the API, the pages, and denials per role."""
+import re
 from datetime import timedelta
+from html import unescape
 from types import SimpleNamespace
 
 import pytest
@@ -276,3 +278,149 @@ def test_page_denials_per_role(app, client, auth, cast, guild):
     assert client.post(f"/lists/{proposal_id}/withdraw", data={"reason": "Entered by mistake."}).status_code == 302
     auth.logout()
     assert client.get(f"/lists/{proposal_id}").status_code == 302
+
+
+# -- the pages, flash messages and API messages in Chinese ---------------------------------------------
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def main_text(response) -> str:
+    """The words a reader sees in the page's <main>: flash messages and content, without tags."""
+    page = response.get_data(as_text=True)
+    main = page[page.index("<main"):page.index("</main>")]
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", main)).split())
+
+
+def english_words(text: str, *data: str) -> set[str]:
+    """Latin-script words of `text` that are not part of the test's own data (names, URLs, e-mails, reasons)."""
+    allowed = {word.lower() for item in data for word in re.findall(r"[A-Za-z]+", item)}
+    allowed.update({"http", "s"})  # "http(s) 链接" in help texts
+    return {word for word in re.findall(r"[A-Za-z]+", text) if word.lower() not in allowed}
+
+
+def test_guild_labels_cover_every_code():
+    from zhigu.guilds.models import LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, LISTING_STATUSES, ORG_TYPE_LABELS
+    from zhigu.guilds.schemas import ORG_TYPES
+
+    assert tuple(code for code, _en, _zh in LISTING_STATUS_LABELS) == LISTING_STATUSES
+    assert tuple(code for code, _en, _zh in ORG_TYPE_LABELS) == ORG_TYPES
+    assert {code for code, _en, _zh in LISTING_ACTION_LABELS} == {"propose", "confirm", "uphold", "reply", "appeal",
+                                                                   "renew", "withdraw"}
+    for code, english, chinese in (*LISTING_STATUS_LABELS, *ORG_TYPE_LABELS, *LISTING_ACTION_LABELS):
+        assert english and re.search(r"[\u4e00-\u9fff]", chinese), code
+
+
+def test_guild_pages_in_chinese_show_no_english(app, client, auth, cast, guild):
+    listing_id = published(app, guild)
+    with app.app_context():
+        listing = db.session.get(Listing, listing_id)
+        services.reply_to_listing(reload(guild.rep), listing, {"reply": "We dispute the ruling."})
+        services.appeal_listing(reload(guild.rep), listing, {"reason": "The ruling was overturned on appeal."})
+        data = ("Sunny Panels Ltd", "Solar Guild", "Water Guild", "solar", "water", "Zhejiang/Hangzhou",
+                JUSTIFICATION, "https://court.example.cn/ruling/123", "We dispute the ruling.",
+                "The ruling was overturned on appeal.",
+                *(f"{reload(u).display_name} {u.email}" for u in (guild.r1, guild.r2, guild.other, guild.rep)))
+    public = main_text(client.get("/lists", headers=ZH))
+    assert "申诉中" in public and "under appeal" not in public
+    assert english_words(public, *data) == set()
+
+    auth.login(guild.r2)
+    index = main_text(client.get("/lists", headers=ZH))
+    assert "黑榜 · Solar Guild · 申诉中" in index  # awaiting review: the list and the status, in words
+    assert english_words(index, *data) == set()
+    detail = main_text(client.get(f"/lists/{listing_id}", headers=ZH))
+    assert "企业 · Zhejiang/Hangzhou" in detail and "申诉中" in detail
+    for action in ("提议上榜", "确认并发布", "回应", "申诉"):  # the audit log
+        assert action in detail
+    assert english_words(detail, *data) == set()
+    assert "enterprise" not in detail.lower() and "propose" not in detail
+    propose_page = main_text(client.get("/lists/propose", headers=ZH))
+    assert "提议上榜" in propose_page and english_words(propose_page, *data) == set()
+
+    auth.logout()
+    auth.login(cast.admin)
+    for path in ("/admin/guilds", "/admin/organizations"):
+        text = main_text(client.get(path, headers=ZH))
+        assert english_words(text, *data, cast.admin.email) == set(), path
+    english = main_text(client.get(f"/lists/{listing_id}"))
+    assert "Enterprise · Zhejiang/Hangzhou" in english and "under appeal" in english and "企业" not in english
+
+
+def test_admin_organization_types_are_labelled_and_keep_their_codes(app, client, auth, cast, guild):
+    auth.login(cast.admin)
+    page = client.get("/admin/organizations", headers=ZH).get_data(as_text=True)
+    assert '<option value="startup">初创企业</option>' in page and '<option value="ngo">非政府组织</option>' in page
+    assert "<td>企业</td>" in page and ">enterprise<" not in page and ">startup<" not in page
+    english = client.get("/admin/organizations").get_data(as_text=True)
+    assert '<option value="startup">Startup</option>' in english and "<td>Enterprise</td>" in english
+    created = client.post("/admin/guilds/organization", data={"name": "Windy Co", "type": "startup"}, headers=ZH,
+                          follow_redirects=True)
+    text = main_text(created)
+    assert "机构已创建。" in text and "The organization was created." not in text
+    assert "<td>初创企业</td>" in created.get_data(as_text=True)
+    text = main_text(client.post("/admin/guilds/guild", data={"slug": "wind", "name": "Wind Guild"}, headers=ZH,
+                                 follow_redirects=True))
+    assert "行业协会已创建。" in text and "The guild was created." not in text
+    text = main_text(client.post("/admin/guilds/reviewer", data={"guild": "wind", "email": cast.member_b.email},
+                                 headers=ZH, follow_redirects=True))
+    assert "审核人已添加。" in text and "The reviewer was added." not in text
+
+
+def test_listing_steps_flash_in_chinese(app, client, auth, guild):
+    auth.login(guild.r1)
+    proposed = client.post("/lists/propose", headers=ZH, follow_redirects=True,
+                           data={"guild": "solar", "organization": str(guild.org_id), "list": "black",
+                                 "justification": JUSTIFICATION, "evidence": "https://court.example.cn/ruling/1"})
+    text = main_text(proposed)
+    assert "已提议。须经协会的另一位审核人确认后才会发布。" in text and "待确认" in text
+    assert "Proposed." not in text and "proposed" not in text
+    with app.app_context():
+        listing_id = db.session.scalar(select(Listing.id))
+    auth.logout()
+    auth.login(guild.r2)
+    step = f"/lists/{listing_id}/"
+    text = main_text(client.post(step + "confirm", headers=ZH, follow_redirects=True))
+    assert "名单条目已发布。" in text and "The listing is published." not in text
+    text = main_text(client.post(step + "confirm", headers=ZH, follow_redirects=True))  # fails: 409, flashed
+    assert "此名单条目已发布，无需确认。" in text and "already published" not in text
+    failed = client.post(step + "renew", data={"evidence": "https://court.example.cn/ruling/1"}, headers=ZH)
+    assert failed.status_code == 422
+    assert "续期需要该名单条目尚未有的新证据。" in main_text(failed) and "fresh evidence" not in main_text(failed)
+    text = main_text(client.post(step + "renew", data={"evidence": "https://news.example.com/2"}, headers=ZH,
+                                 follow_redirects=True))
+    assert "名单条目已续期。" in text and "续期" in text and "renewed" not in text
+    text = main_text(client.post(step + "withdraw", data={"reason": "Entered by mistake."}, headers=ZH,
+                                 follow_redirects=True))
+    assert "名单条目已撤销。" in text and "已撤销" in text and "The listing was withdrawn." not in text
+    text = main_text(client.post(step + "confirm", headers=ZH, follow_redirects=True))
+    assert "此名单条目已撤销，无需确认。" in text and "withdrawn" not in text
+    english = main_text(client.post(step + "confirm", follow_redirects=True))
+    assert "This listing was withdrawn; there is nothing to confirm." in english
+
+
+def test_representative_steps_flash_in_chinese(app, client, auth, guild):
+    listing_id = published(app, guild)
+    auth.login(guild.rep)
+    text = main_text(client.post(f"/lists/{listing_id}/reply", data={"reply": "We paid."}, headers=ZH,
+                                 follow_redirects=True))
+    assert "你的回应已显示在名单条目旁。" in text and "Your reply is shown" not in text
+    text = main_text(client.post(f"/lists/{listing_id}/appeal", data={"reason": "The ruling was overturned."},
+                                 headers=ZH, follow_redirects=True))
+    assert "你的申诉已提交，审核已重新开启。" in text and "申诉中" in text and "Your appeal" not in text
+
+
+def test_api_messages_follow_accept_language_and_values_stay_codes(app, guild, api_as, client):
+    listing_id = published(app, guild)
+    api = api_as(guild.r2)
+    chinese = api.post(f"/api/v1/listings/{listing_id}/confirm", headers=ZH)
+    english = api.post(f"/api/v1/listings/{listing_id}/confirm")
+    assert chinese.status_code == english.status_code == 409
+    assert chinese.get_json() == {"error": "此名单条目已发布，无需确认。"}
+    assert english.get_json() == {"error": "This listing is already published; there is nothing to confirm."}
+    body = api.get(f"/api/v1/listings/{listing_id}", headers=ZH).get_json()
+    assert body["status"] == "published" and body["list"] == "black" and body["organization"]["type"] == "enterprise"
+    assert {e["action"] for e in body["audit"]} == {"propose", "confirm"}
+    bad = client.get("/api/v1/listings?list=grey", headers=ZH)
+    assert bad.status_code == 400 and bad.get_json() == {"error": "参数 list 须为 red 或 black。", "code": 400}
+    assert client.get("/api/v1/listings?list=grey").get_json()["error"] == "list must be red or black."

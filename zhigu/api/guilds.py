@@ -5,7 +5,7 @@ from werkzeug.exceptions import BadRequest
 
 from zhigu.api import bp, json_body
 from zhigu.guilds import services
-from zhigu.guilds.models import LISTS
+from zhigu.guilds.models import LIST_CHOICE_ERROR, LISTS
 
 
 @bp.get("/organizations")
@@ -18,7 +18,7 @@ def list_listings():
     """The current (published, unexpired) listings; ?list=red|black."""
     list_ = request.args.get("list") or None
     if list_ is not None and list_ not in LISTS:
-        raise BadRequest("list must be red or black.")
+        raise BadRequest(LIST_CHOICE_ERROR)
     return jsonify([services.listing_to_dict(listing) for listing in services.current_listings(list_)])
 
 

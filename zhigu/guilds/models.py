@@ -8,10 +8,26 @@ from zhigu.archive.models import FailureCase
 from zhigu.auth.models import User
 from zhigu.db import now_utc
 from zhigu.extensions import db
+from zhigu.i18n import N_
 
 LISTS = ("red", "black")
+#: What GET /api/v1/listings answers for any other ?list= (the error handler translates it for the API's
+#: Accept-Language).
+LIST_CHOICE_ERROR = N_("list must be red or black.")
 #: proposed → published (a second reviewer confirmed) ⇄ appealed (review re-opened); or withdrawn.
 LISTING_STATUSES = ("proposed", "published", "appealed", "withdrawn")
+#: (status, English label, Chinese label), as the vocabularies of zhigu.archive.vocabulary.
+LISTING_STATUS_LABELS = (("proposed", "proposed", "待确认"), ("published", "published", "已发布"),
+                         ("appealed", "under appeal", "申诉中"), ("withdrawn", "withdrawn", "已撤销"))
+#: (type, English label, Chinese label) of an Organization: the guilds' own list, not the archive's ORG_TYPES.
+ORG_TYPE_LABELS = (("enterprise", "Enterprise", "企业"), ("startup", "Startup", "初创企业"),
+                   ("university", "University", "高校"), ("government", "Government body", "政府机构"),
+                   ("ngo", "NGO", "非政府组织"), ("other", "Other", "其他"))
+#: (ListingEvent.action, English label, Chinese label), as the audit log shows them.
+LISTING_ACTION_LABELS = (("propose", "proposed", "提议上榜"), ("confirm", "confirmed and published", "确认并发布"),
+                         ("uphold", "upheld after the appeal", "申诉后维持"), ("reply", "replied", "回应"),
+                         ("appeal", "appealed", "申诉"), ("renew", "renewed", "续期"),
+                         ("withdraw", "withdrew", "撤销"))
 
 
 class Guild(db.Model):
@@ -40,7 +56,7 @@ class GuildReviewer(db.Model):
 class Organization(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    #: enterprise, startup, university, government, ngo, other.
+    #: One of the codes of ORG_TYPE_LABELS: enterprise, startup, university, government, ngo, other.
     type: Mapped[str] = mapped_column(String(20))
     region: Mapped[str | None] = mapped_column(String(120))
     #: The user who speaks for the organization: told of listings, may reply and appeal.
@@ -102,7 +118,7 @@ class ListingEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    #: propose, confirm, reply, appeal, renew, withdraw.
+    #: propose, confirm, uphold, reply, appeal, renew, withdraw (LISTING_ACTION_LABELS).
     action: Mapped[str] = mapped_column(String(20))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)

@@ -2,9 +2,9 @@
 from marshmallow import fields, pre_load, validate
 
 from zhigu.auth.schemas import SLUG, BaseSchema
-from zhigu.guilds.models import LISTS
+from zhigu.guilds.models import LISTS, ORG_TYPE_LABELS
 
-ORG_TYPES = ("enterprise", "startup", "university", "government", "ngo", "other")
+ORG_TYPES = tuple(code for code, _english, _chinese in ORG_TYPE_LABELS)
 
 
 class GuildSchema(BaseSchema):

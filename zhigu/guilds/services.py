@@ -247,7 +247,9 @@ def confirm_listing(actor, listing: Listing) -> Listing:
     """Publish a proposal, or uphold an appealed listing; a second reviewer of the guild, never the proposer."""
     if listing.status not in ("proposed", "appealed"):
         require(actor, "listing.confirm", listing)
-        raise ZhiguError(N_("This listing is {status}; there is nothing to confirm.").format(status=listing.status), 409)
+        raise ZhiguError(N_("This listing is already published; there is nothing to confirm.")
+                         if listing.status == "published" else
+                         N_("This listing was withdrawn; there is nothing to confirm."), 409)
     require(actor, "listing.confirm", listing)
     upheld = listing.status == "appealed"
     listing.status = "published"

@@ -1,5 +1,6 @@
 """Red and black list pages (public), the listing process for reviewers and representatives, and admin pages."""
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
@@ -9,6 +10,8 @@ from zhigu.forms import form_data, render_form
 from zhigu.guilds import bp, services
 from zhigu.guilds.schemas import (ORG_TYPES, AppealSchema, GuildReviewerSchema, GuildSchema, ListingSchema,
                                   OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
+from zhigu.i18n import N_
+from zhigu.templating import label
 
 
 @bp.app_template_global()
@@ -51,7 +54,7 @@ def propose():
             listing = services.propose_listing(current_user, form_data(ListingSchema()))
         except ValidationError as err:
             return render_form("guilds/propose.html", err, **_propose_options(guilds))
-        flash("Proposed. A second reviewer of the guild must confirm it before it is published.", "success")
+        flash(_("Proposed. A second reviewer of the guild must confirm it before it is published."), "success")
         return redirect(url_for("guilds.listing", listing_id=listing.id))
     return render_form("guilds/propose.html", **_propose_options(guilds))
 
@@ -61,13 +64,14 @@ def _propose_options(guilds) -> dict:
             "org_options": [(str(o.id), o.name) for o in services.list_organizations()]}
 
 
-#: action → (service, schema or None, message on success)
+#: action → (service, schema or None, message on success: marked here, translated when flashed)
 STEPS = {
-    "confirm": (lambda user, listing, data: services.confirm_listing(user, listing), None, "The listing is published."),
-    "reply": (services.reply_to_listing, ReplySchema, "Your reply is shown beside the listing."),
-    "appeal": (services.appeal_listing, AppealSchema, "Your appeal re-opened the review."),
-    "renew": (services.renew_listing, RenewalSchema, "The listing was renewed."),
-    "withdraw": (services.withdraw_listing, WithdrawSchema, "The listing was withdrawn."),
+    "confirm": (lambda user, listing, data: services.confirm_listing(user, listing), None,
+                N_("The listing is published.")),
+    "reply": (services.reply_to_listing, ReplySchema, N_("Your reply is shown beside the listing.")),
+    "appeal": (services.appeal_listing, AppealSchema, N_("Your appeal re-opened the review.")),
+    "renew": (services.renew_listing, RenewalSchema, N_("The listing was renewed.")),
+    "withdraw": (services.withdraw_listing, WithdrawSchema, N_("The listing was withdrawn.")),
 }
 
 
@@ -85,7 +89,7 @@ def step(listing_id: int, step: str):
             raise
         flash(err.message, "error")
     else:
-        flash(message, "success")
+        flash(_(message), "success")
     return redirect(url_for("guilds.listing", listing_id=listing.id))
 
 
@@ -94,7 +98,7 @@ def step(listing_id: int, step: str):
 def _admin_page(error=None, form_name=None):
     if form_name == "organization":
         return render_form("guilds/admin_organizations.html", error, organizations=services.list_organizations(),
-                           type_options=[(t, t) for t in ORG_TYPES])
+                           type_options=[(code, label("guild_org_type", code)) for code in ORG_TYPES])
     guilds = services.list_guilds()
     return render_form("guilds/admin_guilds.html", error, guilds=guilds,
                        guild_options=[(g.slug, g.name) for g in guilds])
@@ -115,9 +119,9 @@ def admin_organizations():
 
 
 ADMIN_FORMS = {
-    "guild": (services.create_guild, GuildSchema, "The guild was created."),
-    "reviewer": (services.add_reviewer, GuildReviewerSchema, "The reviewer was added."),
-    "organization": (services.create_organization, OrganizationSchema, "The organization was created."),
+    "guild": (services.create_guild, GuildSchema, N_("The guild was created.")),
+    "reviewer": (services.add_reviewer, GuildReviewerSchema, N_("The reviewer was added.")),
+    "organization": (services.create_organization, OrganizationSchema, N_("The organization was created.")),
 }
 
 
@@ -130,5 +134,5 @@ def admin_create(form_name: str):
         service(current_user, form_data(schema()))
     except ValidationError as err:
         return _admin_page(err, form_name)
-    flash(message, "success")
+    flash(_(message), "success")
     return redirect(url_for("guilds.admin_organizations" if form_name == "organization" else "guilds.admin"))
