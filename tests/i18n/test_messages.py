@@ -130,7 +130,7 @@ def test_terms_inside_notifications_are_translated(app, cast, make_case):
     with app.test_request_context():
         params = {"org": "Acme", "list": term("black"), "verb": term(N_("upheld after the appeal"))}
         with force_locale("zh"):
-            assert render("{org}'s {list} listing was {verb}.", params, "stored") == "Acme 的黑名单条目已申诉后维持。"
+            assert render("{org}'s {list} listing was {verb}.", params, "stored") == "Acme 的黑名单条目已在申诉后维持。"
         assert render("{org}'s {list} listing was {verb}.", params, "stored") == \
             "Acme's black listing was upheld after the appeal."
         assert render("{missing} placeholder", {}, "stored text") == "stored text"
