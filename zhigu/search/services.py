@@ -68,7 +68,7 @@ CAUSE_FEEDBACK_DEPTH = 10
 #: without -> with: AIID same-actor 0.435 -> 0.447 (titles 0.405 -> 0.429), failure-mode 0.069 -> 0.064
 #: (within noise), Chinese 0.509 -> 0.538 (titles 0.375 -> 0.420); bench/crosslang.py R@5 0.20 -> 0.19,
 #: MRR 0.14 -> 0.15. In an archive of more than LARGE_ARCHIVE cases only FEEDBACK_TERMS_LARGE terms are
-#: added: CPU p95 at 10,000 cases 28 ms without feedback, 42 ms with.
+#: added: CPU p95 at 10,000 cases 28 ms without feedback, 42 ms with; at 100,000 cases 72 and 108 ms.
 FEEDBACK_DOCS = 5
 FEEDBACK_TERMS = 20
 FEEDBACK_TERMS_LARGE = 5
