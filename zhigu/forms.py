@@ -3,6 +3,7 @@ from flask import render_template, request
 from marshmallow import Schema, ValidationError, fields
 
 from zhigu.i18n import N_
+from zhigu.limits import MAX_INTEGER
 
 
 def form_data(schema: Schema) -> dict:
@@ -24,8 +25,6 @@ def form_data(schema: Schema) -> dict:
 
 def _refuse_huge_integers(schema: Schema, data: dict) -> None:
     """422 for integers past a SQL `integer` column, which the database would fail on (a 500), not "not found"."""
-    from zhigu.limits import MAX_INTEGER
-
     def huge(text) -> bool:
         try:
             return abs(int(str(text).strip())) > MAX_INTEGER

@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from zhigu.extensions import csrf
 from zhigu.i18n import N_
+from zhigu.limits import MAX_INTEGER
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -33,7 +34,7 @@ def _has_huge_integer(value) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return not -(2**31) <= value < 2**31
+        return not -(MAX_INTEGER + 1) <= value <= MAX_INTEGER
     if isinstance(value, list):
         return any(_has_huge_integer(item) for item in value)
     if isinstance(value, dict):
