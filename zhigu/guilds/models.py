@@ -14,11 +14,11 @@ LISTS = ("red", "black")
 #: What GET /api/v1/listings answers for any other ?list= (the error handler translates it for the API's
 #: Accept-Language).
 LIST_CHOICE_ERROR = N_("list must be red or black.")
+#: (status, English label, Chinese label), as the vocabularies of zhigu.archive.vocabulary:
 #: proposed → published (a second reviewer confirmed) ⇄ appealed (review re-opened); or withdrawn.
-LISTING_STATUSES = ("proposed", "published", "appealed", "withdrawn")
-#: (status, English label, Chinese label), as the vocabularies of zhigu.archive.vocabulary.
 LISTING_STATUS_LABELS = (("proposed", "proposed", "待确认"), ("published", "published", "已发布"),
                          ("appealed", "under appeal", "申诉中"), ("withdrawn", "withdrawn", "已撤销"))
+LISTING_STATUSES = tuple(status for status, _english, _chinese in LISTING_STATUS_LABELS)
 #: (type, English label, Chinese label) of an Organization: the guilds' own list, not the archive's ORG_TYPES.
 ORG_TYPE_LABELS = (("enterprise", "Enterprise", "企业"), ("startup", "Startup", "初创企业"),
                    ("university", "University", "高校"), ("government", "Government body", "政府机构"),

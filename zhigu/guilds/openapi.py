@@ -1,4 +1,5 @@
 """OpenAPI paths of organizations and the guild-reviewed red and black lists."""
+from zhigu.guilds.models import LISTING_STATUSES, LISTS
 from zhigu.guilds.schemas import AppealSchema, ListingSchema, RenewalSchema, ReplySchema, WithdrawSchema
 
 LISTING_ID = [{"name": "listing_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -6,8 +7,8 @@ ORGANIZATION = {"type": "object", "properties": {
     "id": {"type": "integer"}, "name": {"type": "string"}, "type": {"type": "string"},
     "region": {"type": "string", "nullable": True}, "has_representative": {"type": "boolean"}}}
 LISTING = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "list": {"type": "string", "enum": ["red", "black"]},
-    "status": {"type": "string", "enum": ["proposed", "published", "appealed", "withdrawn"]},
+    "id": {"type": "integer"}, "list": {"type": "string", "enum": list(LISTS)},
+    "status": {"type": "string", "enum": list(LISTING_STATUSES)},
     "organization": ORGANIZATION, "guild": {"type": "object"}, "justification": {"type": "string"},
     "evidence": {"type": "array", "items": {"type": "object"}}, "reply": {"type": "string", "nullable": True},
     "appeal_reason": {"type": "string", "nullable": True},
@@ -27,7 +28,7 @@ def document(spec, op) -> None:
         "get": dict(op("The current (published, unexpired) red and black lists",
                        response={"type": "array", "items": LISTING}, errors=("400",)),
                     parameters=[{"name": "list", "in": "query",
-                                 "schema": {"type": "string", "enum": ["red", "black"]}}]),
+                                 "schema": {"type": "string", "enum": list(LISTS)}}]),
         "post": op("Propose a listing (a guild's reviewer); published once a second reviewer confirms",
                    body={"$ref": "#/components/schemas/Listing"}, response=LISTING, status="201")})
     spec.path("/api/v1/listings/{listing_id}", parameters=LISTING_ID, operations={
