@@ -398,7 +398,10 @@ def _text_candidates(hits, fed_hits, plain: dict[str, float], wanted: dict[str, 
     both = Counter({hit.docnum: hit.score for hit in hits})
     both.update({hit.docnum: hit.score for hit in fed_hits})
     best = max(both.values(), default=0.0) or 1.0
-    stored = {hit.docnum: hit.fields() for hit in [*hits, *fed_hits]}
+    stored = {}
+    for hit in [*hits, *fed_hits]:
+        if hit.docnum not in stored:  # read a case found by both queries once
+            stored[hit.docnum] = hit.fields()
     chinese = _mostly_han(plain)
     candidates, fed = [], {}
     for docnum, fields in stored.items():
@@ -485,7 +488,8 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     if FEEDBACK_DOCS:
         similar, wanted, fed_hits = _feedback(searcher, similar, hits, plain, vectors, lambda related: _top_documents(
             searcher, related, max(limit, RERANK_DEPTH), allow=allowed_docs, restrict=mask))
-        query = build_similar_query(similar)
+        if similar.related:  # `why` names the related terms a result matched
+            query = build_similar_query(similar)
     candidates = _text_candidates(hits, fed_hits, plain, wanted, vectors)
     meaning = _semantic_similarities(title, description, candidates)
     if meaning:
