@@ -7,7 +7,7 @@ from helpers import in_app
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
 from zhigu.search.analysis import analyse
-from zhigu.search.services import similar_to_case
+from zhigu.search.services import SimilarQuery, _why, similar_to_case
 
 PARAGRAPH = (
     "We plan to open a bonded cold-chain warehouse near the Khorgos border crossing so that Chinese exporters "
@@ -283,3 +283,24 @@ def test_a_glossary_equivalent_is_named_as_the_case_writes_it_not_as_its_stem(ap
     why = next(r["why"] for r in results if r["id"] == english.id)
     assert "incub" not in why["terms"]
     assert {"incubators", "Incubator"} & set(why["terms"]), why["terms"]
+
+
+class MatchedHit:
+    """A search hit's matched terms, in a given order (Whoosh's order depends on the index's segments)."""
+
+    def __init__(self, matched):
+        self.matched = matched
+
+    def matched_terms(self):
+        return self.matched
+
+
+def test_why_lists_equally_weighted_terms_in_one_order_whatever_the_order_they_matched_in():
+    query = SimilarQuery(terms={"pilot": 1.0, "tariff": 1.0, "export": 1.0, "solar": 2.0},
+                         surface={"pilot": "pilot", "tariff": "tariff", "export": "export", "solar": "Solar"})
+    case = FailureCase(id=7, title="Solar pilot", summary="Export tariff trouble.")
+    matched = [("title", "pilot"), ("summary", "tariff"), ("summary", "export"), ("title", "solar")]
+
+    orders = {tuple(_why(MatchedHit(order), query, case)["terms"]) for order in (matched, matched[::-1])}
+
+    assert orders == {("Solar", "export", "pilot", "tariff")}

@@ -304,12 +304,12 @@ def distinctive_terms(searcher, title: str, description: str, limit: int | None 
     for term, tf in counts.items():
         if idf := usable_idf(searcher, term):
             weights[term] = (1 + math.log(tf)) * math.sqrt(idf)
-    top = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit])
+    top = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
     bridged = {}
     for term, share in translations(set(counts)).items():
         if idf := usable_idf(searcher, term):
             bridged[term] = GLOSSARY_WEIGHT * share * math.sqrt(idf)
-    for term, weight in sorted(bridged.items(), key=lambda kv: -kv[1])[:GLOSSARY_MAX_TERMS]:
+    for term, weight in sorted(bridged.items(), key=lambda kv: (-kv[1], kv[0]))[:GLOSSARY_MAX_TERMS]:
         top.setdefault(term, weight)
         surface.setdefault(term, None)  # not in the description: `why` shows it as the case writes it
     return top, {term: surface[term] for term in top if term in surface}
@@ -494,7 +494,7 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     meaning = _semantic_similarities(title, description, candidates)
     if meaning:
         candidates = _reorder_by_meaning(candidates, meaning)
-    candidates.sort(key=lambda candidate: -candidate[0])
+    candidates.sort(key=lambda candidate: (-candidate[0], candidate[1]))  # ties by id: same order whatever the segments
     votes = Counter(fields.get("primary_cause") for _, _, fields in candidates[:CAUSE_FEEDBACK_DEPTH])
     votes.pop(None, None)
     voters = sum(votes.values()) or 1
@@ -508,7 +508,7 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
                  + W_CAUSE * _share(similar.causes, case_causes)
                  + W_CAUSE_FEEDBACK * votes.get(fields.get("primary_cause"), 0) / voters)
         scored.append((score, case_id, fields.get("primary_cause") if votes.get(fields.get("primary_cause")) else None))
-    scored.sort(key=lambda entry: -entry[0])
+    scored.sort(key=lambda entry: (-entry[0], entry[1]))
     cases = _load_visible(viewer, [case_id for _, case_id, _ in scored[:limit]])
     top = [(score, cases[case_id], pattern) for score, case_id, pattern in scored[:limit] if case_id in cases]
     why = _why_for(searcher, query, similar, [case for _, case, _ in top])
@@ -541,7 +541,7 @@ def _reorder_in_slots(candidates, scores: dict[int, float]):
     them; the others keep theirs."""
     chosen = [candidate for candidate in candidates if candidate[1] in scores]
     slots = sorted((text_score for text_score, _, _ in chosen), reverse=True)
-    chosen.sort(key=lambda candidate: -scores[candidate[1]])
+    chosen.sort(key=lambda candidate: (-scores[candidate[1]], candidate[1]))
     return ([(slot, case_id, fields) for slot, (_, case_id, fields) in zip(slots, chosen)]
             + [candidate for candidate in candidates if candidate[1] not in scores])
 
@@ -586,7 +586,7 @@ def _why(hit, similar: SimilarQuery, case: FailureCase) -> dict:
     text; none for those cases themselves, whose own words they are), sector, markets, causes."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
     texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS}
-    by_weight = sorted(texts, key=lambda term: -similar.terms.get(term, 0))
+    by_weight = sorted(texts, key=lambda term: (-similar.terms.get(term, 0), term))  # ties: same order every run
     related = [term for term in by_weight if term in similar.related and case.id not in similar.nearest]
     written = {term: original for term, original, _, _ in analyse(f"{case.title}\n{case.summary}", bigrams=False)}
     return {
