@@ -1,4 +1,6 @@
 """Subscriptions, in-app notifications and e-mail digests (sent to a real local SMTP server)."""
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -172,6 +174,68 @@ def test_digest_failure_is_retried(app, cast, make_case, runner):
     assert result.exit_code == 1 and "1 failed" in result.output
     with app.app_context():
         assert db.session.query(Notification).filter(Notification.emailed_at.is_not(None)).count() == 0
+
+
+class SlowSMTP:
+    """An SMTP connection that takes its time over each message, so two runs overlap."""
+
+    def __init__(self, outbox):
+        self.outbox = outbox
+
+    def send_message(self, message):
+        time.sleep(0.3)
+        self.outbox.append(message["To"])
+
+    def quit(self):
+        pass
+
+
+def test_two_runs_at_once_scan_once_and_mail_each_digest_once(app, cast, make_case, monkeypatch):
+    with app.test_request_context():
+        services.subscribe(reload(cast.manager_a), {"kind": "sector", "target": "logistics"})
+    case = make_case(cast.author, sector="logistics")  # not scanned yet: both runs scan it
+    with app.test_request_context():
+        comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "Same in Astana."})
+        services.subscribe(reload(cast.member_b), {"kind": "case", "target": str(case.id)})
+        comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "And in Bishkek."})
+    outbox, results, start = [], [], threading.Barrier(2)
+    monkeypatch.setattr(services, "_smtp", lambda: SlowSMTP(outbox))
+
+    def run():  # cron's `zhigu notify send-digests` and a worker's digest job, at the same moment
+        with app.test_request_context():
+            start.wait()
+            results.append(services.send_digests())
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outbox) == sorted([cast.author.email, cast.member_b.email, cast.manager_a.email])
+    assert sum(result["sent"] for result in results) == 3 and all(r["failed"] == 0 for r in results)
+    with app.app_context():
+        assert kinds_of(reload(cast.manager_a)) == [("new_case", case.id)]
+        assert db.session.query(Notification).filter(Notification.emailed_at.is_(None)).count() == 0
+
+
+def test_a_failed_digest_is_sent_by_the_next_run(app, cast, make_case, monkeypatch):
+    case = make_case(cast.author)
+    with app.test_request_context():
+        comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "Hello"})
+    outbox = []
+
+    def refused():
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(services, "_smtp", refused)
+    with app.test_request_context():
+        assert services.send_digests() == {"sent": 0, "failed": 1}
+    monkeypatch.setattr(services, "_smtp", lambda: SlowSMTP(outbox))
+    with app.test_request_context():
+        assert services.send_digests() == {"sent": 1, "failed": 0}  # the failed claim was given back
+    assert outbox == [cast.author.email]
 
 
 # -- API ----------------------------------------------------------------------------------------------

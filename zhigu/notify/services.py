@@ -18,6 +18,7 @@ from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, gettext, ngettext
 from marshmallow import ValidationError
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from zhigu.archive.models import Cause, FailureCase
 from zhigu.archive.schemas import COUNTRY_CODES
@@ -79,7 +80,8 @@ def scan_new_cases(limit: int = 1000) -> int:
     """Tell subscribers about published cases not scanned yet; returns how many notifications were added.
 
     A subscription hears only of cases published after it was made. Matching: cause, sector and market on
-    the case's fields; a saved search by running it; an initiative by its similar-cases list.
+    the case's fields; a saved search by running it; an initiative by its similar-cases list. The
+    notifications and the scanned marks go in one transaction: of two runs at once, one adds them.
     """
     from zhigu.search.services import search_cases, similar_cases
 
@@ -128,7 +130,11 @@ def scan_new_cases(limit: int = 1000) -> int:
                         params={"title": case.title, "reasons": why})
     for case in cases:
         db.session.add(ScannedCase(case_id=case.id))
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another run (cron, a worker) scanned these cases first and told their subscribers
+        db.session.rollback()
+        return 0
     return added
 
 
@@ -388,8 +394,10 @@ def _smtp():
 def send_digests(now=None) -> dict:
     """Scan new cases, then e-mail each user whose digest is due the notifications not mailed yet.
 
-    Only notifications about cases the user may still see go out. A user whose mail fails is retried on
-    the next run (nothing is marked as sent). Returns counts of sent and failed digests.
+    Only notifications about cases the user may still see go out. Each user's digest is claimed first
+    (_claim_digest), so two runs at once (cron and `zhigu worker`, or overlapping crons) mail it once. A
+    user whose mail fails is retried on the next run (the claim is given back, nothing is marked as sent).
+    Returns counts of sent and failed digests.
     """
     if not has_request_context():  # the command line: links in the mail need the site's address
         with current_app.test_request_context(base_url=current_app.config.get("BASE_URL", "http://localhost:5000")):
@@ -406,11 +414,12 @@ def send_digests(now=None) -> dict:
             setting = digest_setting(user)
             if not user.is_active or not _due(setting, now):
                 continue
-            pending = db.session.scalars(select(Notification).where(
-                Notification.user_id == user.id, Notification.emailed_at.is_(None),
-                Notification.read_at.is_(None)).order_by(Notification.id)).all()
-            items = [n for n in pending if n.case is None or can(user, "case.view", n.case)]
+            previous = setting.last_sent_at
+            if not _pending_digest(user) or not _claim_digest(setting, now):
+                continue
+            items = _pending_digest(user)  # read again once claimed: the user may have read some meanwhile
             if not items:
+                _release_digest(user.id, now, previous)
                 continue
             try:
                 smtp = smtp or _smtp()
@@ -418,13 +427,12 @@ def send_digests(now=None) -> dict:
             except (smtplib.SMTPException, OSError):
                 log.exception("Digest for user %s could not be sent", user.id)
                 db.session.rollback()
+                _release_digest(user.id, now, previous)
                 failed += 1
                 smtp = None
                 continue
             for n in items:
                 n.emailed_at = now
-            setting.last_sent_at = now
-            db.session.add(setting)
             db.session.commit()
             sent += 1
     finally:
@@ -434,3 +442,40 @@ def send_digests(now=None) -> dict:
             except (smtplib.SMTPException, OSError):
                 pass
     return {"sent": sent, "failed": failed}
+
+
+def _pending_digest(user: User) -> list[Notification]:
+    """The user's notifications not mailed nor read yet, about cases they may still see."""
+    pending = db.session.scalars(select(Notification).where(
+        Notification.user_id == user.id, Notification.emailed_at.is_(None),
+        Notification.read_at.is_(None)).order_by(Notification.id)).all()
+    return [n for n in pending if n.case is None or can(user, "case.view", n.case)]
+
+
+def _claim_digest(setting: DigestSetting, now) -> bool:
+    """Move the user's `last_sent_at` to `now` if no other run has since it was read; True when this run won.
+
+    A compare-and-set the database lets one transaction win (the first digest inserts the setting row,
+    which only one run can do). A run that dies between the claim and the mail delays that digest by one
+    period; it does not lose it, as its notifications stay unmailed.
+    """
+    if setting.last_sent_at is None and db.session.get(DigestSetting, setting.user_id) is None:
+        db.session.add(DigestSetting(user_id=setting.user_id, frequency=setting.frequency, last_sent_at=now))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return False
+        return True
+    won = db.session.execute(update(DigestSetting).where(
+        DigestSetting.user_id == setting.user_id, DigestSetting.last_sent_at.is_(None) if setting.last_sent_at is None
+        else DigestSetting.last_sent_at == setting.last_sent_at).values(last_sent_at=now)).rowcount == 1
+    db.session.commit()
+    return won
+
+
+def _release_digest(user_id: int, now, previous) -> None:
+    """Give back a claim that mailed nothing (the mail failed, or nothing was left), so the next run sends it."""
+    db.session.execute(update(DigestSetting).where(DigestSetting.user_id == user_id, DigestSetting.last_sent_at == now)
+                       .values(last_sent_at=previous))
+    db.session.commit()
