@@ -57,3 +57,45 @@ def test_environment_and_instance_config_override_defaults(clean_env, monkeypatc
     with app.app_context():
         assert str(db.engine.url) == f"sqlite:///{tmp_path}/env.sqlite"
         db.engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(request):
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database("timezone")
+    yield url
+    server.drop_database(url)
+
+
+def test_postgresql_sessions_are_in_utc_whatever_the_client_or_server_zone(postgres_url, tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from helpers import close_app
+    from zhigu.db import now_utc
+    from zhigu.notify.models import DigestSetting
+
+    monkeypatch.setenv("PGTZ", "Asia/Shanghai")  # libpq's client zone, as a park's server in China might have
+    app = create_app({"DATABASE_URL": postgres_url, "INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "test",
+                      "TESTING": True})
+    try:
+        with app.app_context():
+            db.create_all()
+            # and a server zone of its own for new sessions
+            db.session.execute(text(f"ALTER DATABASE \"{db.engine.url.database}\" SET timezone TO 'America/Los_Angeles'"))
+            db.session.commit()
+            db.engine.dispose()
+            from zhigu.auth import services as auth_services
+
+            user = auth_services.create_user("tz@example.org", "correct-horse-battery", display_name="Tz")
+            written = now_utc()
+            db.session.add(DigestSetting(user_id=user.id, frequency="daily", last_sent_at=written))
+            db.session.commit()
+            db.session.expire_all()
+
+            assert db.session.scalar(text("SHOW timezone")) == "UTC"
+            stored = db.session.get(DigestSetting, user.id).last_sent_at
+            assert abs(stored - written.replace(tzinfo=None)) < timedelta(seconds=1)  # naive UTC, not shifted
+    finally:
+        close_app(app)

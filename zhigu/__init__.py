@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -59,6 +60,9 @@ def register_extensions(app: Flask) -> None:
     from zhigu.search.index import SearchIndex
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            event.listen(db.engine, "connect", utc_session)
     # migrations ship inside the package, so an installed Zhigu can run `zhigu db upgrade`
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True,
                      compare_type=True)
@@ -68,6 +72,15 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     SearchIndex().init_app(app)
     from zhigu.search import hooks  # noqa: F401  (registers the session listeners)
+
+
+def utc_session(dbapi_connection, _record) -> None:
+    """Every PostgreSQL session in UTC: columns hold naive UTC, and a session in the server's or PGTZ's zone
+    would shift each timezone-aware value written and read (digests due hours late or early)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # a SET in a transaction that rolls back would be undone
+    dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.autocommit = autocommit
 
 
 def register_blueprints(app: Flask) -> None:

@@ -7,7 +7,7 @@ from helpers import in_app
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
 from zhigu.search.analysis import analyse
-from zhigu.search.services import SimilarQuery, _why, similar_to_case
+from zhigu.search.services import SimilarQuery, _why, similar_cases, similar_to_case
 
 PARAGRAPH = (
     "We plan to open a bonded cold-chain warehouse near the Khorgos border crossing so that Chinese exporters "
@@ -304,3 +304,31 @@ def test_why_lists_equally_weighted_terms_in_one_order_whatever_the_order_they_m
     orders = {tuple(_why(MatchedHit(order), query, case)["terms"]) for order in (matched, matched[::-1])}
 
     assert orders == {("Solar", "export", "pilot", "tariff")}
+
+
+def test_similar_cases_do_not_change_when_a_case_is_indexed_again(app, cast, make_case):
+    """Equally close cases: which of them feed the query expansion must not depend on document numbers,
+    which re-indexing an unchanged case or rebuilding the index changes."""
+    made = [make_case(cast.author, title=f"Pilot {name}", summary=summary, narrative="x", lessons="y")
+            for name, summary in [("alpha", "mangoes rotted quickly"), ("bravo", "tractors rusted quickly"),
+                                  ("charl", "ferries sank quickly"), ("delta", "kiosks closed quickly"),
+                                  ("echos", "drones crashed quickly"), ("foxtr", "scooters broke quickly"),
+                                  ("golfs", "lockers jammed quickly")]]
+    for i in range(12):
+        make_case(cast.author, title=f"Unrelated venture number {i}", summary=f"Filler summary {i} words here.",
+                  narrative="x", lessons="y")
+
+    def listed():
+        with in_app(app):
+            return [(r.case.id, r.why["related_terms"]) for r in similar_cases(None, description="pilot")]
+
+    before = listed()
+    with in_app(app):
+        app.extensions["zhigu.search"].update_cases([made[0].id], raise_errors=True)  # same text, new docnum
+    reindexed = listed()
+    with in_app(app):
+        app.extensions["zhigu.search"].rebuild()
+    rebuilt = listed()
+
+    assert any(related for _, related in before), "the expansion ran"
+    assert reindexed == before and rebuilt == before

@@ -134,6 +134,8 @@ def scan_new_cases(limit: int = 1000) -> int:
         db.session.commit()
     except IntegrityError:  # another run (cron, a worker) scanned these cases first and told their subscribers
         db.session.rollback()
+        log.warning("Scan of cases %s-%s clashed with another run; it adds nothing", min(new_ids), max(new_ids),
+                    exc_info=True)
         return 0
     return added
 

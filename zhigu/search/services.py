@@ -366,7 +366,7 @@ def _feedback(searcher, similar: SimilarQuery, hits, plain: dict[str, float], ve
     48 ms CPU p95 at 10,000 cases, for the same quality). The centroid takes in the glossary equivalents
     of its words, so the feedback of Chinese cases also asks for English words and back.
     """
-    nearest = hits[:FEEDBACK_DOCS]
+    nearest = sorted(hits, key=lambda hit: (-hit.score, int(hit["id"])))[:FEEDBACK_DOCS]  # ties: not by docnum
     total = Counter()
     for hit in nearest:
         total.update(vectors(hit.docnum))
