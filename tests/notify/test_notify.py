@@ -220,6 +220,26 @@ def test_two_runs_at_once_scan_once_and_mail_each_digest_once(app, cast, make_ca
         assert db.session.query(Notification).filter(Notification.emailed_at.is_(None)).count() == 0
 
 
+def test_of_two_runs_that_read_the_same_digest_setting_only_the_first_claims_it(app, cast):
+    """The compare-and-set itself: each run reads the setting in its own session, then both claim it."""
+    def read_settings():
+        contexts = [app.app_context() for _ in range(2)]
+        settings = []
+        for context in contexts:
+            with context:
+                settings.append(services.digest_setting(reload(cast.member_a)))
+        return contexts, settings
+
+    for _ in ("first digest (no setting row yet)", "a later one"):
+        contexts, settings = read_settings()
+        claims = []
+        for context, setting in zip(contexts, settings):
+            with context:
+                claims.append(services._claim_digest(setting, now_utc()))
+                db.session.remove()
+        assert claims == [True, False]
+
+
 def test_a_failed_digest_is_sent_by_the_next_run(app, cast, make_case, monkeypatch):
     case = make_case(cast.author)
     with app.test_request_context():

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, gettext, ngettext
 from marshmallow import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from zhigu.archive.models import Cause, FailureCase
@@ -417,11 +417,12 @@ def send_digests(now=None) -> dict:
             if not user.is_active or not _due(setting, now):
                 continue
             previous = setting.last_sent_at
-            if not _pending_digest(user) or not _claim_digest(setting, now):
-                continue
-            items = _pending_digest(user)  # read again once claimed: the user may have read some meanwhile
-            if not items:
-                _release_digest(user.id, now, previous)
+            pending = db.session.scalars(select(Notification).where(
+                Notification.user_id == user.id, Notification.emailed_at.is_(None),
+                Notification.read_at.is_(None)).order_by(Notification.id)).all()
+            items = [n for n in pending if n.case is None or can(user, "case.view", n.case)]
+            # read after the setting: a run that mailed these since has moved last_sent_at, and the claim fails
+            if not items or not _claim_digest(setting, now):
                 continue
             try:
                 smtp = smtp or _smtp()
@@ -446,14 +447,6 @@ def send_digests(now=None) -> dict:
     return {"sent": sent, "failed": failed}
 
 
-def _pending_digest(user: User) -> list[Notification]:
-    """The user's notifications not mailed nor read yet, about cases they may still see."""
-    pending = db.session.scalars(select(Notification).where(
-        Notification.user_id == user.id, Notification.emailed_at.is_(None),
-        Notification.read_at.is_(None)).order_by(Notification.id)).all()
-    return [n for n in pending if n.case is None or can(user, "case.view", n.case)]
-
-
 def _claim_digest(setting: DigestSetting, now) -> bool:
     """Move the user's `last_sent_at` to `now` if no other run has since it was read; True when this run won.
 
@@ -461,8 +454,9 @@ def _claim_digest(setting: DigestSetting, now) -> bool:
     which only one run can do). A run that dies between the claim and the mail delays that digest by one
     period; it does not lose it, as its notifications stay unmailed.
     """
-    if setting.last_sent_at is None and db.session.get(DigestSetting, setting.user_id) is None:
-        db.session.add(DigestSetting(user_id=setting.user_id, frequency=setting.frequency, last_sent_at=now))
+    if inspect(setting).transient:  # digest_setting's default: the user never chose nor got a digest
+        setting.last_sent_at = now
+        db.session.add(setting)
         try:
             db.session.commit()
         except IntegrityError:
@@ -470,14 +464,14 @@ def _claim_digest(setting: DigestSetting, now) -> bool:
             return False
         return True
     won = db.session.execute(update(DigestSetting).where(
-        DigestSetting.user_id == setting.user_id, DigestSetting.last_sent_at.is_(None) if setting.last_sent_at is None
-        else DigestSetting.last_sent_at == setting.last_sent_at).values(last_sent_at=now)).rowcount == 1
+        DigestSetting.user_id == setting.user_id, DigestSetting.last_sent_at.is_not_distinct_from(setting.last_sent_at))
+        .values(last_sent_at=now)).rowcount == 1
     db.session.commit()
     return won
 
 
 def _release_digest(user_id: int, now, previous) -> None:
-    """Give back a claim that mailed nothing (the mail failed, or nothing was left), so the next run sends it."""
+    """Give back the claim of a digest whose mail failed, so the next run sends it."""
     db.session.execute(update(DigestSetting).where(DigestSetting.user_id == user_id, DigestSetting.last_sent_at == now)
                        .values(last_sent_at=previous))
     db.session.commit()
