@@ -43,8 +43,7 @@ Use from Python (to try ranking variants without re-importing):
     import zhigu.search.services as s; s.SIMILAR_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0}
     print(quality.format_table(quality.evaluate(app)))
     # the ranking's module constants (SIMILAR_MAX_TERMS, FEEDBACK_DOCS, ...) are read at call time: they take
-    # effect at once;
-    # quality.evaluate(app, payload=lambda qid, q: {...}) changes the request body;
+    # effect at once; quality.evaluate(app, payload=lambda qid, q: {...}) changes the request body;
     # quality.evaluate(app, sets=quality.zh_sets()) on an app built with build_app(quality.ZH_CASES)
 """
 from __future__ import annotations

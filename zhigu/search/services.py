@@ -582,15 +582,17 @@ def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -
 
 def _why(hit, similar: SimilarQuery, case: FailureCase) -> dict:
     """Name the signals that scored for this hit: shared terms (strongest first; as the description writes
-    them, and a glossary equivalent as the case does, not as its stem), the words of the closest cases it shares (feedback_terms, as the case writes them: words, not the character bigrams of Chinese
-    text; none for those cases themselves, whose own words they are), sector, markets, causes."""
+    them, and a glossary equivalent as the case does, not as its stem), the words of the closest cases it
+    shares (feedback_terms, as the case writes them: words, not the character bigrams of Chinese text; none
+    for those cases themselves, whose own words they are), sector, markets, causes."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
     texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS}
     by_weight = sorted(texts, key=lambda term: (-similar.terms.get(term, 0), term))  # ties: same order every run
     related = [term for term in by_weight if term in similar.related and case.id not in similar.nearest]
     written = {term: original for term, original, _, _ in analyse(f"{case.title}\n{case.summary}", bigrams=False)}
+    shared = [similar.surface[term] or written.get(term, term) for term in by_weight if term in similar.surface]
     return {
-        "terms": [similar.surface[term] or written.get(term, term) for term in by_weight if term in similar.surface][:WHY_MAX_TERMS],
+        "terms": shared[:WHY_MAX_TERMS],
         "related_terms": [written[term] for term in related if term in written][:WHY_MAX_TERMS],
         "sector": similar.sector if ("sector", similar.sector) in matched else None,
         "target_markets": [m for m in similar.markets if ("market", m) in matched],
