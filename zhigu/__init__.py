@@ -6,6 +6,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 
+from zhigu.db import utc_session
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, commands, error handlers."""
@@ -72,15 +74,6 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     SearchIndex().init_app(app)
     from zhigu.search import hooks  # noqa: F401  (registers the session listeners)
-
-
-def utc_session(dbapi_connection, _record) -> None:
-    """Every PostgreSQL session in UTC: columns hold naive UTC, and a session in the server's or PGTZ's zone
-    would shift each timezone-aware value written and read (digests due hours late or early)."""
-    autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True  # a SET in a transaction that rolls back would be undone
-    dbapi_connection.execute("SET TIME ZONE 'UTC'")
-    dbapi_connection.autocommit = autocommit
 
 
 def register_blueprints(app: Flask) -> None:

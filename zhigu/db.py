@@ -1,4 +1,4 @@
-"""Declarative base and time helpers shared by every model."""
+"""Declarative base, time helpers shared by every model, and the UTC session they rely on."""
 from datetime import datetime, timezone
 
 from sqlalchemy import MetaData
@@ -20,3 +20,12 @@ class Base(DeclarativeBase):
 def now_utc() -> datetime:
     """Return the current time, timezone-aware, for column defaults."""
     return datetime.now(timezone.utc)
+
+
+def utc_session(dbapi_connection, _record) -> None:
+    """Every PostgreSQL session in UTC: columns hold naive UTC, and a session in the server's or PGTZ's zone
+    would shift each timezone-aware value written and read (digests due hours late or early)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # a SET in a transaction that rolls back would be undone
+    dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.autocommit = autocommit
