@@ -14,7 +14,7 @@ from markupsafe import Markup
 from zhigu.archive.schemas import COUNTRY_CODES
 from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
 from zhigu.auth.permissions import can
-from zhigu.guilds.models import LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, ORG_TYPE_LABELS
+from zhigu.guilds.models import LIST_LABELS, LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, ORG_TYPE_LABELS
 from zhigu.i18n import LANGUAGE_NAMES, current_language, translate_message
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
@@ -22,7 +22,7 @@ ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "
                 "code", "pre", "a", "hr", "table", "thead", "tbody", "tr", "th", "td"}
 VOCABULARIES = {"sector": SECTORS, "stage": STAGES, "org_type": ORG_TYPES, "family": CAUSE_FAMILIES,
                 "listing_status": LISTING_STATUS_LABELS, "listing_action": LISTING_ACTION_LABELS,
-                "guild_org_type": ORG_TYPE_LABELS}
+                "guild_org_type": ORG_TYPE_LABELS, "guild_list": LIST_LABELS}
 
 
 def render_markdown(text: str | None) -> Markup:

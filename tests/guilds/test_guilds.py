@@ -300,14 +300,16 @@ def english_words(text: str, *data: str) -> set[str]:
 
 
 def test_guild_labels_cover_every_code():
-    from zhigu.guilds.models import LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, LISTING_STATUSES, ORG_TYPE_LABELS
+    from zhigu.guilds.models import (LIST_LABELS, LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, LISTING_STATUSES,
+                                     ORG_TYPE_LABELS)
     from zhigu.guilds.schemas import ORG_TYPES
 
     assert tuple(code for code, _en, _zh in LISTING_STATUS_LABELS) == LISTING_STATUSES
     assert tuple(code for code, _en, _zh in ORG_TYPE_LABELS) == ORG_TYPES
     assert {code for code, _en, _zh in LISTING_ACTION_LABELS} == {"propose", "confirm", "uphold", "reply", "appeal",
                                                                    "renew", "withdraw"}
-    for code, english, chinese in (*LISTING_STATUS_LABELS, *ORG_TYPE_LABELS, *LISTING_ACTION_LABELS):
+    assert tuple(code for code, _en, _zh in LIST_LABELS) == ("red", "black")
+    for code, english, chinese in (*LIST_LABELS, *LISTING_STATUS_LABELS, *ORG_TYPE_LABELS, *LISTING_ACTION_LABELS):
         assert english and re.search(r"[\u4e00-\u9fff]", chinese), code
 
 

@@ -10,7 +10,9 @@ from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.i18n import N_
 
-LISTS = ("red", "black")
+#: (list, English label, Chinese label), as the vocabularies of zhigu.archive.vocabulary.
+LIST_LABELS = (("red", "Red list", "红榜"), ("black", "Black list", "黑榜"))
+LISTS = tuple(code for code, _english, _chinese in LIST_LABELS)
 #: What GET /api/v1/listings answers for any other ?list= (the error handler translates it for the API's
 #: Accept-Language).
 LIST_CHOICE_ERROR = N_("list must be red or black.")
