@@ -313,7 +313,8 @@ def test_pages_load_nothing_from_other_sites(client, public_case):
     for node in tree.find_all("link") + tree.find_all("script") + tree.find_all("img"):
         source = node.attrs.get("href") or node.attrs.get("src") or ""
         assert source.startswith("/"), source
-    for name in ("zhigu.css", "zhigu.js"):
+    assert tree.find("link", rel="icon").attrs["href"].startswith("/static/favicon.svg")  # no /favicon.ico 404
+    for name in ("zhigu.css", "zhigu.js", "favicon.svg"):
         with client.get(f"/static/{name}") as response:
             assert response.status_code == 200
 

@@ -159,8 +159,7 @@ class Session:
             if message.type != "error":
                 return
             source = (message.location or {}).get("url", "")
-            if message.text.startswith("Failed to load resource") and (
-                    source in documents or source.endswith("/favicon.ico")):
+            if message.text.startswith("Failed to load resource") and source in documents:
                 return
             self.errors.append(f"console error on {page.url}: {message.text} ({source})")
 
