@@ -52,7 +52,8 @@ def main():
     cases = {c["external_id"]: c for c in map(json.loads, DATA.read_text(encoding="utf-8").splitlines())}
     workdir = tempfile.mkdtemp()
     app = create_app({"DATABASE_URL": f"sqlite:///{workdir}/zhigu.sqlite", "INDEX_DIR": f"{workdir}/index",
-                      "SECRET_KEY": "bench", "TESTING": True, "SEMANTIC_RERANK": args.semantic})
+                      "SECRET_KEY": "bench", "TESTING": True, "SEMANTIC_RERANK": args.semantic,
+                      "RATELIMIT_ENABLED": False})
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     with_glossary = evaluate(app, cases)

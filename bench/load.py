@@ -62,7 +62,7 @@ def server_url(args) -> str:
 def zhigu_env(args, workdir: Path) -> dict:
     return dict(os.environ, ZHIGU_DATABASE_URL=server_url(args), ZHIGU_INDEX_DIR=str(workdir / "index"),
                 ZHIGU_SECRET_KEY="load-test", ZHIGU_INSTANCE_PATH=str(workdir / "instance"),
-                ZHIGU_LOG_LEVEL="WARNING", ZHIGU_REVIEW_REQUIRED="false",
+                ZHIGU_LOG_LEVEL="WARNING", ZHIGU_REVIEW_REQUIRED="false", ZHIGU_RATELIMIT_ENABLED="false",
                 PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
 
 

@@ -245,6 +245,7 @@ def build_app(cases_path: Path = AIID_CASES, directory: str | None = None, **con
         "DATABASE_URL": f"sqlite:///{Path(directory) / 'bench.sqlite'}",
         "INDEX_DIR": str(Path(directory) / "index"),
         "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,  # one address asks hundreds of times: the search limits would stop it
         **config,
     })
     with app.app_context():

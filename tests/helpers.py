@@ -100,3 +100,15 @@ def close_app(other) -> None:
     with other.app_context():
         for engine in db.engines.values():
             engine.dispose()
+
+
+def log_in_session(client, user) -> None:
+    """Log `client` in as `user` through a real server-side session, without the log-in form (or its limits)."""
+    from zhigu.auth import services as auth_services
+    from zhigu.auth.models import User
+
+    with in_app(client.application):
+        key = auth_services.start_session(db.session.get(User, user.id))
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{user.id}:{key}"
+        session["_fresh"] = True

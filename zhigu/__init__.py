@@ -22,6 +22,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     from zhigu.errors import register_error_handlers
     register_error_handlers(app)
+    from zhigu import validation
+    validation.init_app(app)  # query strings and flushed rows hold only storable text
     register_template_helpers(app)
     from zhigu import ops
     ops.init_app(app)

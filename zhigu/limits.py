@@ -1,5 +1,6 @@
 """Limits on requests: ids in URLs within what the database's integer columns hold, and rate limits on the
-doors an attacker knocks on: log-in, sign-up, password change and API token creation.
+doors an attacker knocks on: log-in, sign-up, password change and API token creation, and on the costly
+ones: searches with words and "find similar" (per address; see zhigu.search.services for each search's bound).
 
 Flask-Limiter counts requests in a storage shared by every worker: Redis when `RATELIMIT_STORAGE_URL` is set
 (`ZHIGU_RATELIMIT_STORAGE_URL=redis://127.0.0.1:6379/0`), else the process's memory (one worker only: with
@@ -59,6 +60,11 @@ DEFAULTS = {
     "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",
     #: API tokens created, per user.
     "RATELIMIT_TOKEN": "20 per hour",
+    #: Searches with words (the search page and GET /api/v1/cases?q=...) and "find similar" requests (the API
+    #: and the initiative form's live list, which asks at most every 0.6 s while the founder types), per
+    #: address: more than a person reading results sends, far fewer than a script.
+    "RATELIMIT_SEARCH": "30 per minute;600 per hour",
+    "RATELIMIT_SIMILAR": "40 per minute;600 per hour",
 }
 
 #: Which view, which setting holds its limit, and what identifies the caller.
@@ -69,6 +75,13 @@ LIMITED_VIEWS = (
     ("auth.signup", "RATELIMIT_SIGNUP", "address", False),
     ("auth.profile", "RATELIMIT_PASSWORD_CHANGE", "user", True),
     ("auth.create_token", "RATELIMIT_TOKEN", "user", False),
+)
+#: Searches, limited per address whoever is logged in: endpoint, method, config key. A search counts only when
+#: it has words (browsing and filtering the archive do not); both search endpoints share one count.
+SEARCH_VIEWS = (
+    ("search.search", "GET", "RATELIMIT_SEARCH"),
+    ("api.search", "GET", "RATELIMIT_SEARCH"),
+    ("api.similar", "POST", "RATELIMIT_SIMILAR"),
 )
 
 
@@ -82,7 +95,7 @@ def _address_and_email() -> str:
 
 
 def _user() -> str:
-    return f"user:{current_user.get_id()}" if current_user.is_authenticated else f"address:{_address()}"
+    return f"user:{current_user.id}" if current_user.is_authenticated else f"address:{_address()}"
 
 
 KEY_FUNCTIONS = {"address": _address, "address_and_email": _address_and_email, "user": _user}
@@ -104,6 +117,22 @@ def lockout_message() -> str:
     return gettext("Too many requests. Wait a moment and try again.")
 
 
+def search_limit_message() -> str:
+    """The message shown when an address has searched too often, with the wait in whole minutes."""
+    limiter = current_app.extensions.get(EXTENSION)
+    limit = limiter.current_limit if limiter is not None else None
+    if limit is not None:
+        seconds = limit.reset_at - 1 - time.time()
+        return gettext("Too many searches from your address. Try again in %(minutes)s min.",
+                       minutes=max(1, math.ceil(seconds / 60)))
+    return gettext("Too many requests. Wait a moment and try again.")
+
+
+def _without_words() -> bool:
+    """A search page or search API request without words: browsing, not searching."""
+    return request.method == "GET" and not request.args.get("q", "").strip()
+
+
 def init_app(app: Flask) -> None:
     """Create this app's limiter and put the limits on the log-in, sign-up, password and token views."""
     config = app.config
@@ -123,4 +152,11 @@ def init_app(app: Flask) -> None:
         decorate = limiter.limit(lambda key=key: current_app.config[key], key_func=KEY_FUNCTIONS[key_function],
                                  methods=["POST"], error_message=lockout_message, scope=key.lower(),
                                  deduct_when=_failed if failures_only else None)
+        app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+    for endpoint, method, key in SEARCH_VIEWS:
+        if endpoint not in app.view_functions:
+            continue
+        decorate = limiter.shared_limit(lambda key=key: current_app.config[key], scope=key.lower(),
+                                        key_func=_address, methods=[method], error_message=search_limit_message,
+                                        exempt_when=_without_words)
         app.view_functions[endpoint] = decorate(app.view_functions[endpoint])

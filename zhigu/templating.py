@@ -16,6 +16,7 @@ from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
 from zhigu.auth.permissions import can
 from zhigu.guilds.models import LIST_LABELS, LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, ORG_TYPE_LABELS
 from zhigu.i18n import LANGUAGE_NAMES, current_language, translate_message
+from zhigu.validation import BIDI_TABLE, printable, strip_bidi
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
@@ -26,8 +27,12 @@ VOCABULARIES = {"sector": SECTORS, "stage": STAGES, "org_type": ORG_TYPES, "fami
 
 
 def render_markdown(text: str | None) -> Markup:
-    """Render markdown to HTML with only harmless tags; links get rel="noopener noreferrer nofollow"."""
-    html = _markdown.render(text or "")
+    """Render markdown to HTML with only harmless tags; links get rel="noopener noreferrer nofollow".
+
+    Bidirectional controls are dropped (the preview fragment and e-mails print this without Jinja's
+    finalize), and an unpaired surrogate stored before inputs were checked shows as U+FFFD, not a 500.
+    """
+    html = _markdown.render(strip_bidi(printable(text or "")))
     return Markup(nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                             url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow"))
 
@@ -154,17 +159,17 @@ def static_version(folder: str, filename: str) -> str | None:
     return _file_version(str(path), mtime_ns)
 
 
-#: Bidirectional controls (embeddings, overrides, isolates) make text read unlike what it is ("invoice\u202egpj.exe"
-#: shows as "invoiceexe.jpg"); no Chinese or English text needs them, so pages never print them.
-BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+#: Bidirectional controls (embeddings, overrides, isolates, marks) make text read unlike what it is
+#: ("invoice\u202egpj.exe" shows as "invoiceexe.jpg"); no Chinese or English text needs them, so pages never
+#: print them (zhigu.validation.strip_bidi).
+BIDI_CONTROLS = BIDI_TABLE
 
 
 def without_bidi_controls(value):
-    """Jinja's finalize: drop bidirectional controls from every printed value (escaped text and Markup alike)."""
-    if isinstance(value, Markup):
-        return Markup(str.translate(value, BIDI_CONTROLS))
+    """Jinja's finalize: drop bidirectional controls from every printed value (escaped text and Markup alike),
+    and show an unpaired surrogate stored before inputs were checked as U+FFFD instead of failing the page."""
     if isinstance(value, str):
-        return value.translate(BIDI_CONTROLS)
+        return strip_bidi(printable(value))
     return value
 
 

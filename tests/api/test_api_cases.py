@@ -168,8 +168,7 @@ def test_get_case_by_role(api_as, cast, make_case, visibility):
         elif case.title in response.get_data(as_text=True):
             leaked.append(who)
 
-    assert statuses == {who: 200 if who in VISIBLE[visibility] else 401 if who == "visitor" else 404
-                        for who in ALL_USERS}
+    assert statuses == {who: 200 if who in VISIBLE[visibility] else 404 for who in ALL_USERS}
     assert leaked == []
 
 
@@ -224,7 +223,7 @@ def test_patch_private_case_by_role(api_as, cast, make_case):
     statuses = {who: as_user(api_as, cast, who).patch(f"/api/v1/cases/{case.id}", json={"lessons": "Edited"})
                 .status_code for who in users}
 
-    assert statuses == {"visitor": 401, "member_a": 404, "curator_a": 404, "manager_a": 200, "curator_b": 404,
+    assert statuses == {"visitor": 404, "member_a": 404, "curator_a": 404, "manager_a": 200, "curator_b": 404,
                         "manager_b": 404, "admin": 200}
 
 
@@ -270,7 +269,7 @@ def test_patch_with_malformed_json_is_a_400(api_as, cast, make_case):
 # -- publish and retract ----------------------------------------------------------------------------
 
 def test_publish_draft_by_role(api_as, cast, make_case):
-    expected = {"visitor": 401, "author": 200, "member_a": 404, "curator_a": 404, "manager_a": 200,
+    expected = {"visitor": 404, "author": 200, "member_a": 404, "curator_a": 404, "manager_a": 200,
                 "manager_b": 404, "admin": 200}
     drafts = {who: make_case(cast.author, status="draft") for who in expected}
 
@@ -358,7 +357,7 @@ def test_revisions_follow_the_cases_visibility(api_as, cast, make_case):
     statuses = {who: as_user(api_as, cast, who).get(f"/api/v1/cases/{case.id}/revisions").status_code
                 for who in ("visitor", "member_a", "member_b", "manager_a", "admin")}
 
-    assert statuses == {"visitor": 401, "member_a": 200, "member_b": 404, "manager_a": 200, "admin": 200}
+    assert statuses == {"visitor": 404, "member_a": 200, "member_b": 404, "manager_a": 200, "admin": 200}
 
 
 def test_revisions_do_not_reveal_an_anonymized_organization(api_as, cast, make_case):

@@ -156,7 +156,7 @@ def test_api_comments(app, cast, make_case, api_as):
     assert [r["id"] for r in listed[0]["replies"]] == [reply.json["id"]]
     assert api_as(cast.member_b).get(base).status_code == 404
     assert api_as(cast.member_b).post(base, json={"body": "hi"}).status_code == 404
-    assert api_as(None).get(base).status_code == 401
+    assert api_as(None).get(base).status_code == 404  # hidden looks missing
     assert api_as(cast.member_a).post(base, json={"body": ""}).status_code == 422
     assert api_as(cast.member_a).post(base, json={"body": "x", "parent_id": "abc"}).status_code == 422
     assert api_as(cast.member_a).post(base, data="nope").status_code == 400

@@ -166,7 +166,7 @@ def test_api_listing_process(app, cast, guild, api_as, make_case):
     listing = created.get_json()
     assert listing["status"] == "proposed" and listing["audit"][0]["action"] == "propose"
     path = f"/api/v1/listings/{listing['id']}"
-    assert api_as(None).get(path).status_code == 401  # unpublished: visitors are asked to log in
+    assert api_as(None).get(path).status_code == 404  # unpublished: hidden looks missing, to visitors too
     assert api_as(cast.member_a).get(path).status_code == 404
     assert api_as(None).get("/api/v1/listings?list=red").get_json() == []
     assert api_as(guild.r1).post(path + "/confirm").status_code == 403
@@ -257,7 +257,7 @@ def test_cli_creates_guilds_and_reviewers(app, runner, cast):
 def test_page_denials_per_role(app, client, auth, cast, guild):
     with app.app_context():
         proposal_id = propose(guild).id
-    assert client.get(f"/lists/{proposal_id}").status_code == 302  # visitors: log in first
+    assert client.get(f"/lists/{proposal_id}").status_code == 404  # hidden looks missing, to visitors too
     assert client.post(f"/lists/{proposal_id}/confirm").status_code == 302
     auth.login(cast.manager_a)
     assert client.get(f"/lists/{proposal_id}").status_code == 404  # a proposal is not public
@@ -277,7 +277,7 @@ def test_page_denials_per_role(app, client, auth, cast, guild):
     assert client.post(f"/lists/{proposal_id}/withdraw", data={"reason": ""}).status_code == 422
     assert client.post(f"/lists/{proposal_id}/withdraw", data={"reason": "Entered by mistake."}).status_code == 302
     auth.logout()
-    assert client.get(f"/lists/{proposal_id}").status_code == 302
+    assert client.get(f"/lists/{proposal_id}").status_code == 404
 
 
 # -- the pages, flash messages and API messages in Chinese ---------------------------------------------

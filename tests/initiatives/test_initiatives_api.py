@@ -112,7 +112,7 @@ def test_initiative_is_seen_by_its_founder_and_admins_only(api_as, cast, cold_ch
     assert api_as(cast.admin).get(path).status_code == 200
     assert api_as(cast.member_b).get(path).status_code == 404
     assert api_as(cast.manager_a).get(path).status_code == 404
-    assert api_as(None).get(path).status_code == 401
+    assert api_as(None).get(path).status_code == 404  # hidden looks missing
     assert api_as(cast.member_a).get("/api/v1/initiatives/9999").status_code == 404
 
 
@@ -216,4 +216,4 @@ def test_only_the_founder_gives_feedback(api_as, cast, cold_chain):
     body = {"case_id": cold_chain.id, "verdict": "relevant"}
 
     assert api_as(cast.member_b).post(f"/api/v1/initiatives/{initiative_id}/feedback", json=body).status_code == 404
-    assert api_as(None).post(f"/api/v1/initiatives/{initiative_id}/feedback", json=body).status_code == 401
+    assert api_as(None).post(f"/api/v1/initiatives/{initiative_id}/feedback", json=body).status_code == 404

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from helpers import in_app, reload
+from helpers import in_app, log_in_session, reload
 from zhigu.auth import services as auth_services
 from zhigu.comments import services as comment_services
 from zhigu.extensions import db
@@ -104,9 +104,7 @@ def hostile_world(app, make_park, make_user, make_case):
 
 
 def _login(client, user):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+    log_in_session(client, user)
 
 
 def test_case_pages_show_hostile_fields_as_text(app, hostile_world):

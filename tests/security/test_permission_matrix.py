@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from helpers import case_data, in_app
+from helpers import case_data, in_app, log_in_session
 from zhigu.archive import services as archive_services
 from zhigu.archive.models import Cause, FailureCase
 from zhigu.auth import services as auth_services
@@ -399,12 +399,12 @@ def _run(app, cast, world, rule, method, role, kind) -> tuple[str, int]:
     if role != "anonymous":
         user = {"member": cast.member_a, "curator": cast.curator_a, "author": cast.author,
                 "manager_b": cast.manager_b, "manager_a": cast.manager_a, "admin": cast.admin}[role]
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
+        log_in_session(client, user)
     DENIALS.clear()
     if rule.rule.startswith("/api/"):
-        response = client.open(path, method=method, json=body if body is not None and method != "GET" else None)
+        # writes send JSON, even without a body, as the site's scripts do (see zhigu.api.cross_site)
+        json = None if method == "GET" else body if body is not None else {}
+        response = client.open(path, method=method, json=json)
     else:
         response = client.open(path, method=method, data=body)
     response.close()

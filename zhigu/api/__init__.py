@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest
 from zhigu.extensions import csrf
 from zhigu.i18n import N_
 from zhigu.limits import MAX_INTEGER
+from zhigu.validation import json_too_deep, too_deep_message
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -20,7 +21,13 @@ def json_body() -> dict:
     """Return the request's JSON object, or answer 400 for a missing, malformed or non-object body."""
     if not request.is_json:
         raise BadRequest(N_("Send a JSON object with Content-Type: application/json."))
-    data = request.get_json(silent=True)
+    if json_too_deep(request.get_data(cache=True)):
+        # refused before parsing: deep nesting exhausts the parser's and the validators' recursion (a 500)
+        raise BadRequest(too_deep_message())
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
         raise BadRequest(N_("The body is not a valid JSON object."))
     if too_large := [key for key, value in data.items() if _has_huge_integer(value)]:
@@ -72,3 +79,5 @@ def index():
 from zhigu.api import cases, initiatives, openapi  # noqa: E402,F401
 from zhigu.api import audit, comments, links, notify, reviews  # noqa: E402,F401
 from zhigu.api import guilds  # noqa: E402,F401
+from zhigu.api import credentials  # noqa: E402,F401  (401 for credentials that name nobody)
+from zhigu.api import cross_site  # noqa: E402,F401  (CSRF checks of cookie-authenticated writes)

@@ -1,10 +1,12 @@
 """Cases, causes and search over JSON."""
 from flask import jsonify, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 
 from zhigu.api import bp, int_arg, json_body
 from zhigu.archive import services
-from zhigu.archive.models import Cause
+from zhigu.archive.models import Cause, FailureCase
+from zhigu.i18n import N_
 from zhigu.search.documents import FACETS
 from zhigu.search.services import search_cases
 
@@ -28,29 +30,52 @@ def create_case():
     return response
 
 
+def _case_response(case: FailureCase):
+    """The case as JSON, with its version as the ETag (what If-Match names in an edit)."""
+    response = jsonify(services.case_to_dict(case, current_user))
+    response.set_etag(str(case.version))
+    return response
+
+
+def _if_match() -> int | None:
+    """The version an If-Match header names (an ETag of this API, "3" or W/"3"); None without one, or for *."""
+    if "If-Match" not in request.headers or request.if_match.star_tag:
+        return None
+    tags = request.if_match.as_set(include_weak=True)
+    if len(tags) != 1 or not next(iter(tags)).isdigit() or len(next(iter(tags))) > 10:
+        raise BadRequest(N_("If-Match must hold one ETag of this case, as GET sent it (for example \"3\")."))
+    return int(next(iter(tags)))
+
+
 @bp.get("/cases/<int:case_id>")
 def get_case(case_id: int):
-    return jsonify(services.case_to_dict(services.get_case(current_user, case_id), current_user))
+    return _case_response(services.get_case(current_user, case_id))
 
 
 @bp.patch("/cases/<int:case_id>")
 def update_case(case_id: int):
+    """Edit a case; a stale "version" (or If-Match) answers 409 with the saved version and the fields that differ."""
     case = services.get_case(current_user, case_id)
-    case = services.update_case(current_user, case, json_body())
-    return jsonify(services.case_to_dict(case, current_user))
+    version, data = _if_match(), json_body()
+    try:
+        case = services.update_case(current_user, case, data, version=version)
+    except services.EditConflict as conflict:
+        response = jsonify(services.conflict_to_dict(conflict, case, current_user))
+        response.status_code = 409
+        response.set_etag(str(conflict.version))
+        return response
+    return _case_response(case)
 
 
 @bp.post("/cases/<int:case_id>/publish")
 def publish_case(case_id: int):
-    case = services.publish_case(current_user, services.get_case(current_user, case_id))
-    return jsonify(services.case_to_dict(case, current_user))
+    return _case_response(services.publish_case(current_user, services.get_case(current_user, case_id)))
 
 
 @bp.post("/cases/<int:case_id>/retract")
 def retract_case(case_id: int):
     case = services.get_case(current_user, case_id)
-    case = services.retract_case(current_user, case, json_body())
-    return jsonify(services.case_to_dict(case, current_user))
+    return _case_response(services.retract_case(current_user, case, json_body()))
 
 
 @bp.get("/cases/<int:case_id>/revisions")

@@ -68,8 +68,10 @@ def document(spec, op) -> None:
                      errors=("401", "403", "404"))})
     spec.path("/api/v1/cases/{case_id}/merge-into/{kept_id}", parameters=CASE_ID + [
         {"name": "kept_id", "in": "path", "required": True, "schema": {"type": "integer"}}], operations={
-        "post": op("Merge a duplicate into the kept case: comments, links and subscriptions move, the duplicate "
-                   "redirects; optional body {\"reason\"}", response=CASE_REF)})
+        "post": op("Merge a duplicate into the kept case (the caller must be allowed to edit both): comments, links "
+                   "and subscriptions move, the duplicate redirects; optional body {\"reason\", "
+                   "\"confirm_visibility\"}, the latter needed (else 422) when more people may open the kept case",
+                   response=CASE_REF)})
     spec.components.schema("Subscription", schema=SubscriptionSchema)
     spec.components.schema("Read", schema=ReadSchema)
     sub_ref = {"$ref": "#/components/schemas/Subscription"}
@@ -99,4 +101,6 @@ def document(spec, op) -> None:
         response={"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "integer"}, "action": {"type": "string"}, "reason": {"type": "string", "nullable": True},
             "details": {"type": "object"}, "actor": {"type": "string", "nullable": True},
-            "created_at": {"type": "string"}}}}, errors=("401", "403", "404"))})
+            "created_at": {"type": "string"}, "redacted": {"type": "boolean", "description": (
+                "It names a case the caller may not open: that case's id, title, link notes and the reason are "
+                "left out")}}}}, errors=("401", "403", "404"))})

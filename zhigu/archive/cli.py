@@ -1,10 +1,23 @@
 """`zhigu archive import|export`."""
 import click
 from flask.cli import AppGroup
+from marshmallow import ValidationError
 
 from zhigu.archive import services
+from zhigu.files import atomic_write
 
 archive_cli = AppGroup("archive", help="Import and export cases as JSON lines.")
+
+
+def _messages(messages, prefix: str = "") -> list[str]:
+    """Flatten marshmallow messages ({field: [...]}, {field: {0: [...]}}) into "field: message" strings."""
+    if isinstance(messages, dict):
+        return [line for key, value in messages.items()
+                for line in _messages(value, f"{prefix}[{key}]" if isinstance(key, int) else
+                                      f"{prefix}.{key}" if prefix else str(key))]
+    if isinstance(messages, (list, tuple)):
+        return [line for value in messages for line in _messages(value, prefix)]
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
 
 
 @archive_cli.command("import")
@@ -12,28 +25,35 @@ archive_cli = AppGroup("archive", help="Import and export cases as JSON lines.")
 @click.option("--park", "park_slug", help="Park of cases whose line names none.")
 def import_command(path, park_slug):
     """Import cases from a JSON-lines file; all lines are written, or none."""
-    with open(path, encoding="utf-8-sig") as source:  # tolerate the BOM some Windows tools write
+    # the BOM some Windows tools write is skipped; bytes that are not UTF-8 become a line's error, not a traceback
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline=None) as source:
         lines = source.readlines()
     with click.progressbar(length=len(lines), label="Importing", show_pos=True) as bar:
         try:
             counts = services.import_cases(lines, park_slug, progress=bar.update)
         except services.ImportFailed as failed:
             for number, errors in sorted(failed.errors.items())[:50]:
-                details = "; ".join(f"{field}: {msgs}" for field, msgs in errors.items())
-                click.secho(f"line {number}: {details}", fg="red", err=True)
+                click.secho(f"line {number}: {'; '.join(_messages(errors))}", fg="red", err=True)
             raise click.ClickException(failed.message) from None
         except services.ZhiguError as err:
             raise click.ClickException(err.message) from None
+        except ValidationError as err:  # a value a column cannot hold that no line check caught
+            raise click.ClickException(f"Nothing was imported: {'; '.join(_messages(err.messages))}") from None
     click.echo(f"Imported {counts['created']} new and {counts['updated']} updated case(s).")
 
 
 @archive_cli.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def export_command(path):
-    """Write every case to a JSON-lines file in the import format."""
+    """Write every case to a JSON-lines file in the import format (complete, or not at all)."""
     count = 0
-    with open(path, "w", encoding="utf-8") as out:
-        for line in services.export_cases():
-            out.write(line + "\n")
-            count += 1
+    try:
+        with atomic_write(path) as out:
+            for line in services.export_cases():
+                out.write(line + "\n")
+                count += 1
+    except services.ZhiguError as err:
+        raise click.ClickException(f"Nothing was exported: {err.message}") from None
+    except (OSError, UnicodeError) as err:
+        raise click.ClickException(f"Nothing was exported: {err}") from None
     click.echo(f"Exported {count} case(s) to {path}.")

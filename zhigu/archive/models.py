@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zhigu.auth.models import Park, User
@@ -25,7 +25,12 @@ class Cause(db.Model):
 
 
 class CaseCause(db.Model):
-    __table_args__ = (UniqueConstraint("case_id", "cause_id"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "cause_id"),
+        # one primary cause per case, whatever two saves at once do (a partial unique index, on both databases)
+        Index("uq_case_cause_primary", "case_id", unique=True, sqlite_where=text("is_primary"),
+              postgresql_where=text("is_primary")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"))
@@ -72,6 +77,9 @@ class FailureCase(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id"))
+    #: Incremented by every UPDATE of the row; an UPDATE made from an older version changes nothing and fails
+    #: (SQLAlchemy's version counter: a compare-and-set), and edits name the version they started from.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     author: Mapped[User | None] = relationship()
     park: Mapped[Park | None] = relationship()
@@ -81,6 +89,8 @@ class FailureCase(db.Model):
     revisions: Mapped[list["CaseRevision"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by=lambda: CaseRevision.id.desc()
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def causes(self) -> list[Cause]:

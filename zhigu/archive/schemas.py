@@ -72,6 +72,10 @@ class FailureCaseSchema(BaseSchema):
     status = fields.Str(validate=validate.OneOf(CASE_STATUSES),
                         metadata={"description": "Read-only in the API; imports may set it."})
     park = fields.Str(load_default=None, metadata={"description": "Park slug (imports)."})
+    version = fields.Int(load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
+                         metadata={"description": "Counts the case's saves. In an edit: the version it started "
+                                                  "from (or If-Match: its ETag); 409 when the case was saved since. "
+                                                  "Left out, the edit applies to the case as it is."})
     retraction_reason = fields.Str(dump_only=True)
     published_at = fields.DateTime(dump_only=True)
     created_at = fields.DateTime(dump_only=True)

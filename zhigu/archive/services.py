@@ -25,6 +25,9 @@ from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.validation import SURROGATES, UNSTORABLE_MESSAGE, has_unstorable, json_too_deep, too_deep_message
+from zhigu.locking import lock_row
+from zhigu.visibility import get_visible
 
 #: Case fields copied as they are from validated input to the model (and compared for revisions).
 PLAIN_FIELDS = (
@@ -109,15 +112,8 @@ def _resolve_causes(codes: list[str], allow_retired: bool = False) -> list[Cause
 # -- reading ------------------------------------------------------------------------------------------
 
 def get_case(actor, case_id: int) -> FailureCase:
-    """Load a case the actor may see; 404 when it does not exist or is hidden from them."""
-    case = db.session.get(FailureCase, case_id)
-    if case is None:
-        raise NotFound(N_("No such case."))
-    if not can(actor, "case.view", case):
-        if not getattr(actor, "is_authenticated", False):
-            require(actor, "case.view", case)  # visitors are asked to log in
-        raise NotFound(N_("No such case."))
-    return case
+    """Load a case the actor may see; the same 404 when it does not exist or is hidden from them."""
+    return get_visible(actor, FailureCase, case_id, "case.view", message=N_("No such case."))
 
 
 def cases_by_author(actor: User) -> list[FailureCase]:
@@ -163,8 +159,10 @@ def revision_to_dict(revision: CaseRevision, viewer) -> dict:
     changes = dict(revision.changes)
     if "org_name" in changes and not can(viewer, "case.see_org", revision.case):
         changes["org_name"] = {"old": None, "new": None, "hidden": True}
+    # an editor's name would point at the organization of an anonymized case: its park's managers and admins only
+    named = revision.editor and (not revision.case.anonymize or can(viewer, "case.audit", revision.case))
     return {"id": revision.id, "action": revision.action, "created_at": revision.created_at.isoformat(),
-            "editor": revision.editor.display_name if revision.editor else None, "changes": changes}
+            "editor": revision.editor.display_name if named else None, "changes": changes}
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -184,24 +182,116 @@ def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
     return case
 
 
-def update_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
-    """Change the given fields; on a published case, record the change as a revision."""
+class EditConflict(ZhiguError):
+    """An edit started from a version of the case that someone else has saved over since (409).
+
+    `version` is the saved version (send it with the edit to save over it deliberately); `fields` maps each
+    field where the saved case and the edit differ to {"saved": ..., "yours": ...}, JSON-ready; `meanwhile`
+    names the fields saved since the edit began, when the edit said what it began from (edit_base), else None.
+    """
+
+    def __init__(self, version: int, fields: dict, meanwhile: set[str] | None = None):
+        super().__init__(N_("Someone else saved this case after you started editing it. Compare your changes "
+                            "with the saved version, then save again."), 409)
+        self.version = version
+        self.fields = fields
+        self.meanwhile = meanwhile
+
+
+def update_case(actor: User, case: FailureCase, data: dict, version: int | None = None,
+                base: str | None = None) -> FailureCase:
+    """Change the given fields; on a published case, record the change as a revision.
+
+    The edit names the version it started from as `version` (the API's If-Match) or as "version" in `data`
+    (the form's hidden field, the API's body). When the case was saved since, nothing is written and
+    EditConflict says which fields differ, unless the edit would change nothing (a form sent twice). Without a
+    version the edit applies to the case as saved now. The case's row is held until the commit either way, so
+    two edits at once apply one after the other, never a mix of their cause lists. `base` is what edit_base
+    gave when the edit began (the form's hidden field): with it, a conflict also names the fields saved since.
+    """
+    _lock_case(case)
     require(actor, "case.edit", case)
     values = FailureCaseSchema(partial=True).load(_with_stored_partners(case, data))
     values.pop("status", None)
     values.pop("park", None)
+    expected = {v for v in (version, values.pop("version", None)) if v is not None}
     if case.status in ("published", "retracted") and "causes" in values and not values["causes"]:
         raise ValidationError({"causes": [N_("A published case needs at least one cause.")]})
     before = _snapshot(case)
+    if expected - {case.version}:
+        differing = _differences(before, values)
+        if differing:
+            raise EditConflict(case.version, differing, _changed_since(before, base))
     _apply(case, values)
     changes = _diff(before, _snapshot(case))
-    if changes and case.status in ("published", "retracted"):
-        db.session.add(CaseRevision(case=case, editor=actor, changes=changes, action="edit"))
+    if changes:
+        case.updated_at = now_utc()  # an UPDATE of the row even when only its causes changed: a new version
+        if case.status in ("published", "retracted"):
+            db.session.add(CaseRevision(case=case, editor=actor, changes=changes, action="edit"))
     db.session.commit()
     return case
 
 
+def discard_changes() -> None:
+    """Roll back what the current use case wrote, after a failed flush (so the error page can still read)."""
+    db.session.rollback()
+
+
+def conflict_to_dict(conflict: EditConflict, case: FailureCase, viewer) -> dict:
+    """Serialize an edit conflict for the API: the message, the saved version and the fields that differ."""
+    fields = dict(conflict.fields)
+    if "org_name" in fields and not can(viewer, "case.see_org", case):
+        fields["org_name"] = {"saved": None, "yours": fields["org_name"]["yours"], "hidden": True}
+    return {"error": conflict.message, "version": conflict.version, "fields": fields}
+
+
+def edit_base(case: FailureCase) -> str:
+    """A short fingerprint of each editable field as saved now, for an edit form to send back (update_case)."""
+    return ".".join(_fingerprint(name, value) for name, value in _snapshot(case).items())
+
+
+def _changed_since(snapshot: dict, base: str | None) -> set[str] | None:
+    """The fields whose saved value is not the one `base` fingerprinted; None when `base` says nothing usable."""
+    parts = base.split(".") if isinstance(base, str) else []
+    if len(parts) != len(snapshot):
+        return None
+    return {name for (name, value), part in zip(snapshot.items(), parts) if _fingerprint(name, value) != part}
+
+
+def _fingerprint(name: str, value) -> str:
+    if name in UNORDERED_FIELDS and isinstance(value, list):
+        value = sorted(value)
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False, default=str).encode()).hexdigest()[:8]
+
+
+def _lock_case(case: FailureCase) -> None:
+    """Hold the case's row until the commit and read it afresh (zhigu.locking); 404 if it was deleted."""
+    if not lock_row(db.session, case):
+        raise NotFound(N_("No such case."))
+
+
+#: Fields compared as sets in an edit conflict: their order carries no meaning (a form sends its own order).
+UNORDERED_FIELDS = ("causes", "target_markets", "tags")
+
+
+def _differences(saved: dict, values: dict) -> dict:
+    """The fields an edit sets to something else than the saved case has: {field: {"saved", "yours"}}."""
+    differing = {}
+    for name, value in values.items():
+        if name not in saved or (value is None and name in ("language", "primary_cause")):
+            continue  # left out or blank: detected, or the first cause
+        yours, current = _jsonable(value), saved[name]
+        if name in UNORDERED_FIELDS:
+            same = sorted(yours or []) == sorted(current or [])
+        else:
+            same = yours == current or (yours in (None, "") and current in (None, ""))
+        if not same:
+            differing[name] = {"saved": current, "yours": yours}
+    return differing
+
+
 def publish_case(actor: User, case: FailureCase) -> FailureCase:
+    _lock_case(case)
     require(actor, "case.publish", case)
     if case.status == "published":
         raise ZhiguError(N_("This case is already published."), 409)
@@ -216,6 +306,7 @@ def publish_case(actor: User, case: FailureCase) -> FailureCase:
 
 def retract_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     """Withdraw a published case: it leaves search and similar lists, and its page says why."""
+    _lock_case(case)
     require(actor, "case.retract", case)
     values = RetractSchema().load(data)
     if case.status != "published":
@@ -287,6 +378,7 @@ def _set_causes(case: FailureCase, codes: list[str] | None, primary: str | None,
         codes.insert(0, primary)
     primary = primary or (codes[0] if codes else None)
     causes = _resolve_causes(codes, allow_retired=allow_retired or set(codes) <= set(current))
+    _demote_primary(case, primary)
     by_cause = {link.cause.code: link for link in case.case_causes}
     links = []
     for cause in causes:
@@ -294,6 +386,21 @@ def _set_causes(case: FailureCase, codes: list[str] | None, primary: str | None,
         link.is_primary = cause.code == primary
         links.append(link)
     case.case_causes = links
+
+
+def _demote_primary(case: FailureCase, primary: str | None) -> None:
+    """Unmark the stored primary cause if another one replaces it, and write that first.
+
+    The database allows one primary cause per case (uq_case_cause_primary) and checks each row as it is
+    written, while a flush may write the new primary's row before the old one's.
+    """
+    if case.id is None:
+        return
+    old = [link for link in case.case_causes if link.is_primary and link.cause.code != primary]
+    if old:
+        for link in old:
+            link.is_primary = False
+        db.session.flush()
 
 
 def _snapshot(case: FailureCase) -> dict:
@@ -343,11 +450,17 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if SURROGATES.search(line):  # how the command line reads bytes that are not UTF-8 (surrogateescape)
+            errors[number] = {"_line": ["Not valid UTF-8 text."]}
+            continue
+        if json_too_deep(line):
+            errors[number] = {"_line": [too_deep_message()]}
+            continue
         try:
             raw = json.loads(line)
             if not isinstance(raw, dict):
                 raise ValueError("a line must hold one JSON object")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             errors[number] = {"_line": [f"Not valid JSON: {exc}"]}
             continue
         try:
@@ -369,6 +482,8 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
         reason = raw.get("retraction_reason")
         if reason is not None and not isinstance(reason, str):
             line_errors["retraction_reason"] = ["Not a valid string."]
+        elif has_unstorable(reason):
+            line_errors["retraction_reason"] = [UNSTORABLE_MESSAGE]
         elif values.get("status") == "retracted":
             values["retraction_reason"] = reason
         if line_errors:
@@ -419,6 +534,7 @@ def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -
     primary = values.get("primary_cause") or (codes[0] if codes else None)
     if primary and primary not in codes:
         codes = [primary, *codes]
+    _demote_primary(case, primary)  # one primary per case: the old one steps down first
     old = {link.cause.code: link for link in case.case_causes} if case.id else {}
     links = []
     for code in codes:
@@ -471,11 +587,16 @@ def _exported_unnamed(external_ids: set[str]) -> dict[str, FailureCase]:
         select(FailureCase).where(FailureCase.id.in_(wanted), FailureCase.external_id.is_(None)))}
 
 
+class ExportFailed(ZhiguError):
+    """A case holds text no file can hold (stored before inputs were checked); the message names it."""
+
+
 def export_cases(session=None) -> Iterator[str]:
     """Yield every case as one JSON line in the import format, so export and import round-trip.
 
     `session` reads from another database or snapshot than the app's. Cases filed without an external id
-    are named by export_name.
+    are named by export_name. Raises ExportFailed for a case with an unpaired surrogate or NUL in its text
+    (rows older than the input checks): the import would refuse that line, so the export is not made.
     """
     schema = FailureCaseSchema()
     query = select(FailureCase).order_by(FailureCase.id).execution_options(yield_per=500)
@@ -483,11 +604,14 @@ def export_cases(session=None) -> Iterator[str]:
         data = schema.dump(case)
         if not data.get("external_id"):
             data["external_id"] = export_name(case.id)
-        for key in ("id", "url", "created_at", "updated_at", "published_at"):
+        for key in ("id", "url", "created_at", "updated_at", "published_at", "version"):
             data.pop(key, None)
         data["causes"] = [c.code for c in case.causes]
         data["primary_cause"] = case.primary_cause.code if case.primary_cause else None
         data["park"] = case.park.slug if case.park else None
+        if bad := sorted(key for key, value in data.items() if has_unstorable(value)):
+            raise ExportFailed(f"Case {case.id} holds a character no file can hold (NUL or an unpaired surrogate) "
+                               f"in {', '.join(bad)}; correct it on the case's edit page and export again.")
         yield json.dumps({k: v for k, v in data.items() if v not in (None, [], "")}, ensure_ascii=False)
 
 

@@ -1,15 +1,16 @@
 """Pages of the archive: the list, a case, the case form, publish, retract, "my cases", the taxonomy admin."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
 
 from zhigu.archive import bp, services
 from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
 from zhigu.auth.permissions import require
 from zhigu.errors import ZhiguError
 from zhigu.forms import form_data, render_form
-from zhigu.i18n import translate_message
+from zhigu.i18n import N_, translate_message
 from zhigu.search.services import similar_to_case
 
 
@@ -18,7 +19,18 @@ def _form_context(case=None) -> dict:
     causes = services.list_causes(include_retired=False)
     if case is not None:
         causes += [cause for cause in case.causes if cause.retired]
-    return {"case": case, "causes": causes}
+    return {"case": case, "causes": causes, "base": services.edit_base(case) if case is not None else None}
+
+
+@bp.app_errorhandler(StaleDataError)
+def saved_meanwhile(err):
+    """A write based on a version of a case that another request has since saved over: 409, nothing written.
+
+    The use cases of this package hold the case's row and see no such thing; this catches the paths that don't.
+    """
+    services.discard_changes()
+    return current_app.handle_user_exception(ZhiguError(
+        N_("Someone else changed this case at the same moment. Reload the page and try again."), 409))
 
 
 @bp.route("/cases")
@@ -58,11 +70,15 @@ def edit(case_id: int):
     require(current_user, "case.edit", case)
     if request.method == "POST":
         try:
-            services.update_case(current_user, case, form_data(FailureCaseSchema()))
+            services.update_case(current_user, case, form_data(FailureCaseSchema()), base=request.form.get("base"))
             if request.form.get("action") == "publish" and case.status == "draft":
                 services.publish_case(current_user, case)
         except ValidationError as err:
             return render_form("archive/form.html", err, **_form_context(case))
+        except services.EditConflict as conflict:
+            # the form keeps what the user typed, now based on the saved version: saving again keeps theirs
+            return render_template("archive/form.html", errors={}, form=request.form, conflict=conflict,
+                                   **_form_context(case)), 409
         flash(_("The case was saved."), "success")
         return redirect(url_for("archive.detail", case_id=case.id))
     return render_form("archive/form.html", **_form_context(case))

@@ -1,17 +1,17 @@
 """People, parks and roles: sign-up, log-in, profile, API tokens and the admin pages."""
 from flask import Blueprint
 
-from zhigu.extensions import db, login_manager
+from zhigu.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    from zhigu.auth.models import User
+def load_user(session_id: str):
+    """Load the user of a session or remember-me cookie ("<id>:<secret>") whose server-side session is live."""
+    from zhigu.auth.services import user_for_session
 
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+    return user_for_session(session_id)
 
 
 @login_manager.request_loader

@@ -41,6 +41,14 @@ class User(UserMixin, db.Model):
     park: Mapped[Park | None] = relationship(back_populates="users")
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
+    #: The secret of the browser session this object was logged in with or loaded through (not a column; None
+    #: for API-token callers). Flask-Login stores get_id() in the session and the remember-me cookie.
+    session_key = None
+
+    def get_id(self) -> str | None:
+        """"<user id>:<session secret>", so ending the server-side session ends the cookies that carry it."""
+        return f"{self.id}:{self.session_key}" if self.session_key else None
+
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
@@ -58,3 +66,16 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(db.Model):
+    """A browser log-in: the session cookie and the remember-me cookie are valid while their row exists.
+
+    Logging out deletes the row; a password change or a deactivation deletes every row of the user.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the session secret; the secret itself lives only in the user's cookies.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)

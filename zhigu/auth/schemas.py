@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, Schema, fields, pre_load, validate, validates_s
 
 from zhigu.auth.models import Role
 from zhigu.i18n import N_
+from zhigu.validation import input_errors
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error=N_("Use lowercase letters, digits and hyphens."))
 
@@ -41,6 +42,14 @@ def password_problem(password: str, email: str | None = None) -> str | None:
 class BaseSchema(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def refuse_unstorable_values(self, data, **kwargs):
+        """Every field of every schema: no NUL or unpaired surrogate in text (list items and dict values too),
+        no integer a SQL `integer` column cannot hold (floats like 1e308 included). See zhigu.validation."""
+        if isinstance(data, dict) and (errors := input_errors(self, data)):
+            raise ValidationError(errors)
+        return data
 
     @pre_load
     def drop_blank_inputs(self, data, **kwargs):
@@ -94,6 +103,8 @@ class PasswordChangeSchema(BaseSchema):
     current_password = fields.Str(required=True, load_only=True)
     new_password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
     new_password_confirm = fields.Str(load_only=True)
+    #: Also revoke every API token of the user (their sessions end in any case).
+    revoke_tokens = fields.Bool(load_default=False, load_only=True)
 
     @validates_schema
     def passwords_match(self, data, **kwargs):

@@ -1,23 +1,28 @@
 """Sign-up, log-in, passwords, API tokens, parks and roles: one use case, one commit."""
 import hashlib
 import secrets
+from datetime import timedelta
 
+from flask import current_app, has_app_context
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from zhigu.auth.models import ApiToken, Park, Role, User
+from zhigu.auth.models import ApiToken, Park, Role, User, UserSession
 from zhigu.auth.permissions import require
 from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema, password_problem
 from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.validation import has_unstorable
 
 TOKEN_PREFIX = "zg_"
 
 
 def find_user(email: str) -> User | None:
+    if has_unstorable(email):  # no address holds NUL or a lone surrogate; PostgreSQL fails on NUL (a 500)
+        return None
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
@@ -112,14 +117,25 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, data: dict) -> None:
+def change_password(user: User, data: dict) -> int:
+    """Set a new password and end every session and remember-me cookie of the user.
+
+    The browser that made the change (if any) gets a fresh session, left in `user.session_key`. With
+    `revoke_tokens` the user's API tokens are revoked too; returns how many were.
+    """
     values = PasswordChangeSchema().load(data)
     if not check_password_hash(user.password_hash, values["current_password"]):
         raise ValidationError({"current_password": [N_("The current password is not correct.")]})
     if problem := password_problem(values["new_password"], user.email):
         raise ValidationError({"new_password": [problem]})
     user.password_hash = generate_password_hash(values["new_password"])
+    had_session = user.session_key is not None
+    _end_all_sessions(user)
+    revoked = _revoke_all_tokens(user) if values.get("revoke_tokens") else 0
+    if had_session:
+        _new_session(user)
     db.session.commit()
+    return revoked
 
 
 def update_user(actor, user: User, data: dict) -> User:
@@ -131,6 +147,10 @@ def update_user(actor, user: User, data: dict) -> User:
     user.display_name = values["display_name"]
     user.role = values["role"]
     user.park = _park_or_error(values["park"])
+    if user.is_active and not values["is_active"]:
+        # a deactivated account keeps no way in, even if it is reactivated later
+        _end_all_sessions(user)
+        _revoke_all_tokens(user)
     user.is_active = values["is_active"]
     db.session.commit()
     return user
@@ -192,3 +212,75 @@ def revoke_token(user: User, token_id: int) -> None:
         raise NotFound(N_("No such token."))
     token.revoked_at = token.revoked_at or now_utc()
     db.session.commit()
+
+
+def session_lifetime() -> timedelta:
+    """How long a browser log-in lasts at most: the remember-me cookie's duration (365 days by default)."""
+    duration = current_app.config.get("REMEMBER_COOKIE_DURATION") if has_app_context() else None
+    if duration is None:
+        return timedelta(days=365)
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
+def _hash_session_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_session(user: User) -> str:
+    """Add a server-side session for `user`, put its secret in `user.session_key`, and drop expired ones."""
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                                 UserSession.created_at < now_utc() - session_lifetime()))
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, key_hash=_hash_session_key(key)))
+    db.session.flush()
+    user.session_key = key
+    return key
+
+
+def _end_all_sessions(user: User) -> None:
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    user.session_key = None
+
+
+def _revoke_all_tokens(user: User) -> int:
+    result = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                .values(revoked_at=now_utc()).execution_options(synchronize_session="fetch"))
+    return result.rowcount
+
+
+def start_session(user: User) -> str:
+    """Record a browser log-in of `user` (just authenticated or signed up); return the session's secret."""
+    key = _new_session(user)
+    db.session.commit()
+    return key
+
+
+def log_in(email: str, password: str) -> User | None:
+    """Check the credentials and start a session: the user, with `session_key` set, or None."""
+    user = authenticate(email, password)
+    if user is not None:
+        start_session(user)
+    return user
+
+
+def end_session(user: User) -> None:
+    """Log out: the session's cookies (session and remember-me) stop working, wherever they were copied to."""
+    if user.session_key:
+        db.session.execute(delete(UserSession).where(UserSession.key_hash == _hash_session_key(user.session_key)))
+        db.session.commit()
+    user.session_key = None
+
+
+def user_for_session(session_id: str) -> User | None:
+    """Resolve Flask-Login's "<user id>:<secret>" to its active user, or None for an ended or unknown session."""
+    user_id, _, key = (session_id or "").partition(":")
+    if not user_id.isdigit() or not key or len(key) > 128:
+        return None  # bare ids from before server-side sessions are refused too
+    user = db.session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.key_hash == _hash_session_key(key),
+               UserSession.created_at >= now_utc() - session_lifetime()))
+    if user is None or str(user.id) != user_id or not user.is_active:
+        return None
+    user.session_key = key
+    return user

@@ -1,8 +1,8 @@
 """Sign-up, log-in, profile and the admin pages for users and parks: thin wrappers over services."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
@@ -28,6 +28,7 @@ def signup():
             user = services.sign_up(form_data(SignupSchema()))
         except ValidationError as err:
             return render_form("auth/signup.html", err)
+        services.start_session(user)
         login_user(user)
         flash(_("Welcome to Zhigu. An admin can add you to your park."), "success")
         return redirect(url_for("site.home"))
@@ -37,7 +38,7 @@ def signup():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        user = services.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        user = services.log_in(request.form.get("email", ""), request.form.get("password", ""))
         if user is None:
             # the same words whether the address is unknown, the password wrong or the account disabled
             error = ValidationError({"password": [N_("Wrong e-mail address or password.")]})
@@ -49,6 +50,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End this browser's session on the server too, so a copy of its cookies no longer works."""
+    if current_user.is_authenticated:
+        services.end_session(current_user)
     logout_user()
     return redirect(url_for("site.home"))
 
@@ -58,10 +62,16 @@ def logout():
 def profile():
     if request.method == "POST":
         try:
-            services.change_password(current_user, form_data(PasswordChangeSchema()))
+            revoked = services.change_password(current_user, form_data(PasswordChangeSchema()))
         except ValidationError as err:
             return render_form("auth/profile.html", err, tokens=current_user.tokens)
-        flash(_("Your password was changed."), "success")
+        # every other session has ended; this browser continues in the fresh one the service started
+        remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+        login_user(current_user._get_current_object(), remember=remembered)
+        flash(_("Your password was changed. You were logged out everywhere else."), "success")
+        if revoked:
+            flash(ngettext("%(num)d API token was revoked.", "%(num)d API tokens were revoked.", revoked),
+                  "success")
         return redirect(url_for("auth.profile"))
     return render_form("auth/profile.html", tokens=current_user.tokens)
 
@@ -98,12 +108,16 @@ def admin_edit_user(user_id: int):
     require(current_user, "admin.users")
     user = services.get_user(user_id)
     if request.method == "POST":
+        was_active = user.is_active
         try:
             services.update_user(current_user, user, form_data(UserSchema()))
         except ValidationError as err:
             return render_form("auth/admin_user_form.html", err, user=user, parks=services.list_parks(),
                                roles=list(Role))
         flash(_("%(email)s was updated.", email=user.email), "success")
+        if was_active and not user.is_active:
+            flash(_("%(email)s was logged out everywhere and their API tokens were revoked.", email=user.email),
+                  "success")
         return redirect(url_for("auth.admin_users"))
     return render_form("auth/admin_user_form.html", user=user, parks=services.list_parks(), roles=list(Role))
 

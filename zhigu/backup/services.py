@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from zhigu.archive.models import FailureCase
-from zhigu.archive.services import export_cases
+from zhigu.archive.services import ExportFailed, export_cases
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 
@@ -59,8 +59,10 @@ def create_backup(directory) -> dict:
         _fsync_directory(partial)
         os.rename(partial, target)
         _fsync_directory(target.parent, files=False)  # the rename itself reaches the disk
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(err, OSError):  # a full disk, a read-only directory: a message, not a traceback
+            raise BackupError(f"No backup was made: {err}") from None
         raise
     return manifest
 
@@ -106,10 +108,13 @@ def _describe(session, partial: Path, dialect: str) -> dict:
         if table.name in present:
             tables[table.name] = session.scalar(select(func.count()).select_from(table))
     cases = 0
-    with open(partial / CASES_FILE, "w", encoding="utf-8") as out:
-        for line in export_cases(session):
-            out.write(line + "\n")
-            cases += 1
+    try:
+        with open(partial / CASES_FILE, "w", encoding="utf-8") as out:
+            for line in export_cases(session):
+                out.write(line + "\n")
+                cases += 1
+    except ExportFailed as err:  # create_backup removes the partial directory: no half backup is left
+        raise BackupError(f"No backup was made: {err.message}") from None
     return {"format": FORMAT, "database": dialect, "database_file": DATABASE_FILES[dialect],
             "schema_revision": _schema_revision(session), "tables": tables,
             "cases_export": {"file": CASES_FILE, "cases": cases}}

@@ -15,7 +15,9 @@ from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.locking import lock_row
 from zhigu.notify.services import notify_case_subscribers
+from zhigu.visibility import get_visible
 
 
 def list_comments(actor, case) -> list[Comment]:
@@ -27,12 +29,8 @@ def list_comments(actor, case) -> list[Comment]:
 
 def get_comment(actor, comment_id: int) -> Comment:
     """Load a comment whose case the actor may see; 404 otherwise."""
-    comment = db.session.get(Comment, comment_id)
-    if comment is None or not can(actor, "case.view", comment.case):
-        if comment is not None and not getattr(actor, "is_authenticated", False):
-            require(actor, "case.view", comment.case)
-        raise NotFound(N_("No such comment."))
-    return comment
+    return get_visible(actor, Comment, comment_id, "case.view", on=lambda c: (c.case,),
+                       message=N_("No such comment."))
 
 
 def create_comment(actor: User, case, data: dict) -> Comment:
@@ -65,7 +63,12 @@ def update_comment(actor: User, comment: Comment, data: dict) -> Comment:
 
 
 def delete_comment(actor: User, comment: Comment) -> Comment:
-    """Mark a comment deleted: the thread shows a marker; the text stays in the audit trail."""
+    """Mark a comment deleted: the thread shows a marker; the text stays in the audit trail.
+
+    The comment's row is held first (zhigu.locking): of two deletes at once, the second finds it deleted (409)
+    and records nothing.
+    """
+    _lock(comment)
     require(actor, "comment.delete", comment)
     if comment.is_deleted:
         raise ZhiguError(N_("This comment is already deleted."), 409)
@@ -78,6 +81,7 @@ def delete_comment(actor: User, comment: Comment) -> Comment:
 
 def hide_comment(actor: User, comment: Comment, data: dict) -> Comment:
     """Hide a comment from readers, with a reason they see; the park's managers still read it."""
+    _lock(comment)
     require(actor, "comment.hide", comment)
     values = HideSchema().load(data)
     if comment.is_hidden:
@@ -93,6 +97,7 @@ def hide_comment(actor: User, comment: Comment, data: dict) -> Comment:
 
 def unhide_comment(actor: User, comment: Comment) -> Comment:
     """Show a hidden comment again; the hiding stays in the audit trail."""
+    _lock(comment)
     require(actor, "comment.hide", comment)
     if not comment.is_hidden:
         raise ZhiguError(N_("This comment is not hidden."), 409)
@@ -102,6 +107,12 @@ def unhide_comment(actor: User, comment: Comment) -> Comment:
     comment.hidden_reason = None
     db.session.commit()
     return comment
+
+
+def _lock(comment: Comment) -> None:
+    """Hold the comment's row until the commit and read it afresh, so its state is checked as committed."""
+    if not lock_row(db.session, comment):
+        raise NotFound(N_("No such comment."))
 
 
 def comment_to_dict(comment: Comment, viewer) -> dict:

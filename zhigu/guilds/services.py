@@ -23,7 +23,7 @@ from zhigu.archive.models import FailureCase
 from zhigu.auth.models import User
 from zhigu.auth.permissions import can, is_admin, require
 from zhigu.db import now_utc
-from zhigu.errors import NotFound, ZhiguError
+from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.guilds.models import Evidence, Guild, GuildReviewer, Listing, ListingEvent, Organization
@@ -31,6 +31,7 @@ from zhigu.guilds.schemas import (AppealSchema, GuildReviewerSchema, GuildSchema
                                   OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
 from zhigu.notify.messages import term
 from zhigu.notify.services import notify
+from zhigu.visibility import get_visible
 
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 CASE_REF = re.compile(r"^(?:case:)?\s*(\d+)$", re.IGNORECASE)
@@ -126,8 +127,11 @@ def _organization(ref: str) -> Organization | None:
 
 # -- evidence -----------------------------------------------------------------------------------------
 
-def _evidence(items: list, field: str = "evidence") -> list[tuple[FailureCase | None, str | None]]:
-    """Resolve evidence items to (case, None) or (None, url); only public, non-anonymized published cases."""
+def _evidence(actor, items: list, field: str = "evidence") -> list[tuple[FailureCase | None, str | None]]:
+    """Resolve evidence items to (case, None) or (None, url); only public, non-anonymized published cases.
+
+    A case the actor may not open is "no such case", as a missing one is: the error never tells it exists.
+    """
     resolved, errors = [], {}
     for i, item in enumerate(items):
         case_ref = url = None
@@ -140,7 +144,7 @@ def _evidence(items: list, field: str = "evidence") -> list[tuple[FailureCase | 
             case_ref, url = (match.group(1), None) if match else (None, item.strip())
         if case_ref is not None:
             case = db.session.get(FailureCase, int(case_ref)) if str(case_ref).isdigit() else None
-            if case is None:
+            if case is None or not can(actor, "case.view", case):
                 errors[i] = [N_("No such case: {ref}.").format(ref=case_ref)]
             elif case.status != "published" or case.visibility != "public" or case.anonymize:
                 errors[i] = [N_("Case {id} cannot be evidence: only published, public, non-anonymized cases can.").format(id=case.id)]
@@ -211,7 +215,7 @@ def propose_listing(actor, data: dict) -> Listing:
     org = _organization(values["organization"])
     if org is None:
         raise ValidationError({"organization": [N_("No such organization.")]})
-    evidence = _evidence(values["evidence"])
+    evidence = _evidence(actor, values["evidence"])
     _check_not_own_post_mortems_alone(evidence, org)
     open_ = db.session.scalar(select(Listing.id).where(
         Listing.guild_id == guild.id, Listing.organization_id == org.id,
@@ -233,14 +237,8 @@ def propose_listing(actor, data: dict) -> Listing:
 
 
 def get_listing(actor, listing_id: int) -> Listing:
-    listing = db.session.get(Listing, listing_id)
-    if listing is None:
-        raise NotFound(N_("No such listing."))
-    if not can(actor, "listing.view", listing):
-        if not getattr(actor, "is_authenticated", False):
-            require(actor, "listing.view", listing)
-        raise NotFound(N_("No such listing."))
-    return listing
+    """Load a listing the actor may see; the same 404 when it does not exist or is hidden from them."""
+    return get_visible(actor, Listing, listing_id, "listing.view", message=N_("No such listing."))
 
 
 def confirm_listing(actor, listing: Listing) -> Listing:
@@ -319,7 +317,7 @@ def renew_listing(actor, listing: Listing, data: dict) -> Listing:
     values = RenewalSchema().load(data)
     if listing.status != "published":
         raise ZhiguError(N_("Only a published listing can be renewed."), 409)
-    evidence = _evidence(values["evidence"])
+    evidence = _evidence(actor, values["evidence"])
     fresh = [(c, u) for c, u in evidence
              if (c.id if c else None, u) not in {(e.case_id, e.url) for e in listing.evidence}]
     if not fresh:

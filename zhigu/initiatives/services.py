@@ -5,12 +5,12 @@ from sqlalchemy import select
 from zhigu.archive.models import FailureCase
 from zhigu.auth.permissions import can, require
 from zhigu.db import now_utc
-from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.initiatives.models import Initiative, Suggestion
 from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
 from zhigu.search.services import similar_cases
+from zhigu.visibility import get_visible
 
 
 def _country_codes(values: dict) -> dict:
@@ -42,12 +42,8 @@ def register_initiative(actor, data: dict, limit: int = 10) -> Initiative:
 
 
 def get_initiative(actor, initiative_id: int) -> Initiative:
-    initiative = db.session.get(Initiative, initiative_id)
-    if initiative is None or not can(actor, "initiative.view", initiative):
-        if initiative is not None and not getattr(actor, "is_authenticated", False):
-            require(actor, "initiative.view", initiative)
-        raise NotFound(N_("No such initiative."))
-    return initiative
+    """Load an initiative the actor may see; the same 404 when it does not exist or is hidden from them."""
+    return get_visible(actor, Initiative, initiative_id, "initiative.view", message=N_("No such initiative."))
 
 
 def initiatives_of(actor) -> list[Initiative]:

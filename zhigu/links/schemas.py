@@ -15,3 +15,6 @@ class CaseLinkSchema(BaseSchema):
 class MergeSchema(BaseSchema):
     kept_id = fields.Int(required=True, strict=False, metadata={"description": "The case to keep."})
     reason = fields.Str(load_default=None, validate=validate.Length(max=2000))
+    confirm_visibility = fields.Bool(load_default=False, metadata={
+        "description": "Confirm that the duplicate's comments and links may be shown to everyone who may open the "
+                       "kept case, when more people may open it than the duplicate (the merge is refused otherwise)."})

@@ -5,22 +5,23 @@ audit record (zhigu.audit). A merge moves the duplicate's comments, links and su
 case, retracts the duplicate (its row and text stay) and makes its URL redirect to the kept case.
 """
 from marshmallow import ValidationError
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from zhigu.archive.models import CaseRevision, FailureCase
 from zhigu.audit.services import record
 from zhigu.auth.models import User
-from zhigu.auth.permissions import can, require
+from zhigu.auth.permissions import UNPUBLISHED_STATUSES, can, require
 from zhigu.comments.models import Comment
 from zhigu.db import now_utc
-from zhigu.errors import NotFound, ZhiguError
+from zhigu.errors import PermissionDenied, ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.links.models import LINK_TYPES, CaseLink, CaseMerge
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
 from zhigu.notify.models import Subscription
-from zhigu.notify.messages import term
+from zhigu.notify.messages import case_ref, term
 from zhigu.notify.services import notify_case_subscribers
+from zhigu.visibility import get_visible
 
 
 def links_of(actor, case: FailureCase) -> list[CaseLink]:
@@ -52,20 +53,17 @@ def create_link(actor: User, case: FailureCase, data: dict) -> CaseLink:
     db.session.add(link)
     for side in (case, target):
         notify_case_subscribers(side, "link", N_("{actor} linked “{source}” ({type}) “{target}”."),
-                                params={"actor": actor.display_name, "source": case.title,
-                                        "type": term(LINK_TYPES[link.type][0]), "target": target.title},
+                                params={"actor": actor.display_name, "source": case_ref(case),
+                                        "type": term(LINK_TYPES[link.type][0]), "target": case_ref(target)},
                                 exclude=actor)
     db.session.commit()
     return link
 
 
 def get_link(actor, link_id: int) -> CaseLink:
-    link = db.session.get(CaseLink, link_id)
-    if link is None or not (can(actor, "case.view", link.source) and can(actor, "case.view", link.target)):
-        if link is not None and not getattr(actor, "is_authenticated", False):
-            require(actor, "case.view", link.source)
-        raise NotFound(N_("No such link."))
-    return link
+    """Load a link whose two cases the actor may see; the same 404 when it does not exist or is hidden."""
+    return get_visible(actor, CaseLink, link_id, "case.view", on=lambda link: (link.source, link.target),
+                       message=N_("No such link."))
 
 
 def delete_link(actor: User, link: CaseLink, reason: str | None = None) -> None:
@@ -93,18 +91,33 @@ def merged_into(case_id: int) -> int | None:
 
 def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
     """Merge `duplicate` into the case `data["kept_id"]`: comments, links and subscriptions move there,
-    the duplicate is retracted and its URL redirects to the kept case."""
+    the duplicate is retracted and its URL redirects to the kept case.
+
+    The actor must be allowed to edit both cases. When more people may open the kept case than the duplicate,
+    its comments and links would reach them: the merge then needs `confirm_visibility` (else a 422 that says
+    how many would be shown).
+    """
     require(actor, "case.merge", duplicate)
+    require(actor, "case.edit", duplicate)
     values = MergeSchema().load(data)
     kept = db.session.get(FailureCase, values["kept_id"])
     if kept is None or not can(actor, "case.view", kept):
         raise ValidationError({"kept_id": [N_("No such case.")]})
     if duplicate.id == kept.id:
         raise ValidationError({"kept_id": [N_("A case cannot be merged into itself.")]})
+    if not can(actor, "case.edit", kept):
+        raise PermissionDenied(N_("You may not edit the case to keep, so you cannot merge into it."))
     if merged_into(duplicate.id) is not None:
         raise ZhiguError(N_("This case was already merged."), 409)
     if merged_into(kept.id) is not None:
         raise ValidationError({"kept_id": [N_("That case was itself merged; merge into the case it redirects to.")]})
+    if _widens(duplicate, kept) and not values["confirm_visibility"]:
+        comments, links = _what_would_move(duplicate, kept)
+        if comments or links:
+            raise ValidationError({"confirm_visibility": [N_(
+                "{comments} comment(s) and {links} link(s) of this case would become visible to a wider audience: "
+                "more people may open the case to keep than this one. Confirm to merge anyway."
+            ).format(comments=comments, links=links)]})
     moved_comments = [c.id for c in db.session.scalars(select(Comment).where(Comment.case_id == duplicate.id))]
     for comment in db.session.scalars(select(Comment).where(Comment.case_id == duplicate.id)):
         comment.case_id = kept.id
@@ -126,6 +139,8 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
     moved_subscriptions = 0
     for sub in db.session.scalars(select(Subscription).where(Subscription.kind == "case",
                                                              Subscription.target == str(duplicate.id))):
+        if not can(sub.user, "case.view", kept):
+            continue  # never follow a case one may not open; the subscription stays with the duplicate
         if db.session.scalar(select(Subscription.id).where(Subscription.user_id == sub.user_id,
                                                            Subscription.kind == "case",
                                                            Subscription.target == str(kept.id))):
@@ -151,9 +166,56 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
     for case_id in (duplicate.id, kept.id):
         record(actor, "case.merge", case_id, values["reason"], **details)
     notify_case_subscribers(kept, "merge", N_("“{duplicate}” was merged into “{kept}”."),
-                            params={"duplicate": duplicate.title, "kept": kept.title}, exclude=actor)
+                            params={"duplicate": case_ref(duplicate), "kept": case_ref(kept)}, exclude=actor)
     db.session.commit()
     return merge
+
+
+def _audience(case: FailureCase) -> int:
+    """How widely a case is seen: 2 everyone, 1 its park, 0 its filer and its park's managers (and admins)."""
+    if case.status in UNPUBLISHED_STATUSES:
+        return 0
+    return {"public": 2, "park": 1}.get(case.visibility, 0)
+
+
+def _widens(duplicate: FailureCase, kept: FailureCase) -> bool:
+    """Whether someone who may open `kept` may not open `duplicate` (so what moves reaches more people)."""
+    shown, hidden_from_some = _audience(kept), _audience(duplicate)
+    if hidden_from_some == 2:
+        return False
+    if shown > hidden_from_some or kept.park_id != duplicate.park_id:
+        return True
+    # same park, and the kept case is no more visible: only its own filer may be new
+    filer = kept.author
+    return filer is not None and filer.id != duplicate.author_id and not (
+        hidden_from_some == 1 and filer.park_id == duplicate.park_id)
+
+
+def _what_would_move(duplicate: FailureCase, kept: FailureCase) -> tuple[int, int]:
+    """How many comments and links of `duplicate` a merge into `kept` moves there (links it drops aside)."""
+    comments = db.session.scalar(select(func.count(Comment.id)).where(Comment.case_id == duplicate.id)) or 0
+    links = 0
+    for link in db.session.scalars(select(CaseLink).where(or_(CaseLink.source_id == duplicate.id,
+                                                              CaseLink.target_id == duplicate.id))):
+        source = kept.id if link.source_id == duplicate.id else link.source_id
+        target = kept.id if link.target_id == duplicate.id else link.target_id
+        if source != target and not _pair_taken(source, target, link.type):
+            links += 1
+    return comments, links
+
+
+def merge_redirect(actor, case_id: int) -> int | None:
+    """The case a merged duplicate's URL leads `actor` to, or None when `case_id` was not merged.
+
+    Only readers who may open the kept case and could open the duplicate follow it; for everyone else the
+    duplicate's URL answers like an unknown id (the same 404).
+    """
+    kept_id = merged_into(case_id)
+    if kept_id is None:
+        return None
+    get_visible(actor, FailureCase, case_id, "case.view", message=N_("No such case."))
+    get_visible(actor, FailureCase, kept_id, "case.view", message=N_("No such case."))
+    return kept_id
 
 
 def suggestions(actor, case: FailureCase, similar, limit: int = 5) -> list:

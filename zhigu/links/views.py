@@ -5,10 +5,8 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case
-from zhigu.archive.models import FailureCase
-from zhigu.auth.permissions import can, require
-from zhigu.extensions import db
-from zhigu.errors import ZhiguError
+from zhigu.auth.permissions import require
+from zhigu.errors import PermissionDenied, ZhiguError
 from zhigu.forms import form_data, render_form
 from zhigu.links import bp, services
 from zhigu.links.models import LINK_TYPES
@@ -20,11 +18,12 @@ REDIRECTED_ENDPOINTS = {"archive.detail": "archive.detail", "api.get_case": "api
 
 @bp.before_app_request
 def follow_merges():
-    """A merged duplicate's URL redirects (301) to the case it was merged into."""
-    if request.method == "GET" and request.endpoint in REDIRECTED_ENDPOINTS:
+    """A merged duplicate's URL redirects (301) to the case it was merged into, for readers who may open both;
+    for others it is a 404 like an unknown id's."""
+    if request.method in ("GET", "HEAD") and request.endpoint in REDIRECTED_ENDPOINTS:
         case_id = (request.view_args or {}).get("case_id")
-        kept = services.merged_into(case_id) if case_id else None
-        if kept is not None and can(current_user, "case.view", db.session.get(FailureCase, kept)):
+        kept = services.merge_redirect(current_user, case_id) if case_id else None
+        if kept is not None:
             return redirect(url_for(REDIRECTED_ENDPOINTS[request.endpoint], case_id=kept), 301)
     return None
 
@@ -80,9 +79,10 @@ def merge(case_id: int):
             merge = services.merge_case(current_user, case, form_data(MergeSchema()))
         except ValidationError as err:
             return render_form("links/merge.html", err, case=case)
+        except PermissionDenied as err:  # the case to keep is one the manager may not edit
+            page, _status = render_form("links/merge.html", ValidationError({"kept_id": [err.raw_message]}), case=case)
+            return page, 403
         except ZhiguError as err:
-            if err.status_code == 403:
-                raise
             flash(err.message, "error")
             return redirect(url_for("archive.detail", case_id=case.id))
         flash(_("“%(title)s” was merged into this case.", title=case.title), "success")

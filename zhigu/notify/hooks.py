@@ -1,5 +1,8 @@
 """Tell case subscribers of edits and retractions: the archive records each as a CaseRevision, and this
-hook turns a new revision into notifications in the same flush, so the archive needs no import of notify."""
+hook turns a new revision into notifications in the same flush, so the archive needs no import of notify.
+
+The editor of a case whose organization is anonymized is never named (their name could give the
+organization away): such notifications say only that the case was edited or retracted."""
 from sqlalchemy import event
 
 from zhigu.archive.models import CaseRevision
@@ -11,11 +14,14 @@ MESSAGES = {"edit": N_("“{title}” was edited by {actor}."), "retract": N_("�
 
 @event.listens_for(db.session, "before_flush")
 def notify_revisions(session, flush_context, instances):
-    from zhigu.notify.messages import term
+    from zhigu.notify.messages import EDITED, case_ref, term
     from zhigu.notify.services import notify_case_subscribers
 
     for obj in list(session.new):
         if isinstance(obj, CaseRevision) and obj.action in MESSAGES and obj.case is not None:
-            who = obj.editor.display_name if obj.editor else term(N_("Someone"))
-            notify_case_subscribers(obj.case, f"case_{obj.action}", MESSAGES[obj.action],
-                                    params={"title": obj.case.title, "actor": who}, exclude=obj.editor)
+            message, params = MESSAGES[obj.action], {"title": case_ref(obj.case)}
+            if obj.case.anonymize:
+                message = EDITED[message]
+            else:
+                params["actor"] = obj.editor.display_name if obj.editor else term(N_("Someone"))
+            notify_case_subscribers(obj.case, f"case_{obj.action}", message, params=params, exclude=obj.editor)

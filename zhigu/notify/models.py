@@ -26,7 +26,8 @@ class Notification(db.Model):
     #: Set when the notification went out in an e-mail digest.
     emailed_at: Mapped[datetime | None]
     #: The English msgid with {placeholders} (marked with N_ where notified) that `text` renders in the
-    #: reader's language, and its values; a value {"msgid": ...} is a term translated too.
+    #: reader's language, and its values; a value {"msgid": ...} is a term translated too, a value
+    #: {"case_id": ...} names a case (its title, or "a case you cannot see", is filled in when shown).
     message_key: Mapped[str | None] = mapped_column(Text)
     message_params: Mapped[dict | None] = mapped_column(JSON)
 
@@ -35,10 +36,11 @@ class Notification(db.Model):
 
     @property
     def text(self) -> str:
-        """The message in the current language (the page's, the API's Accept-Language, a digest's locale)."""
-        from zhigu.notify.messages import render
+        """The message in the current language (the page's, the API's Accept-Language, a digest's locale), with
+        every case it names checked against the notification's owner now (see zhigu.notify.messages)."""
+        from zhigu.notify.messages import render_notification
 
-        return render(self.message_key, self.message_params, self.message)
+        return render_notification(self)
 
 
 class Subscription(db.Model):

@@ -29,7 +29,7 @@ from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.notify.messages import english, term
+from zhigu.notify.messages import case_ref, english, term
 from zhigu.notify.models import DigestSetting, Notification, ScannedCase, Subscription
 from zhigu.notify.schemas import DigestSettingSchema, ReadSchema, SubscriptionSchema
 
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 DIGEST_PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 #: A digest counts as due a little early, so a daily cron job at a fixed hour never skips a day.
 DIGEST_SLACK = timedelta(hours=1)
+#: Bidirectional embeddings, overrides and isolates (the set zhigu.templating drops from pages; not imported
+#: from there, which imports this package through zhigu.guilds).
+BIDI_CONTROLS = dict.fromkeys(range(0x202A, 0x202F)) | dict.fromkeys(range(0x2066, 0x206A))
 
 
 # -- creating notifications ---------------------------------------------------------------------------
@@ -45,10 +48,10 @@ def notify(users, kind: str, case, message: str, exclude=None, params: dict | No
     """Add a notification for each of `users` who may see `case` (not `exclude`, the actor). Returns how many.
 
     `message` is an English msgid marked with N_, with {placeholders} filled from `params` (values that need
-    translating too are `messages.term(N_(...))`); each reader sees it in their language (`Notification.text`).
+    translating too are `messages.term(N_(...))`, cases are `messages.case_ref(case)`, never a title); each
+    reader sees it in their language (`Notification.text`), with the cases they may not open left unnamed.
     """
     key, params = (message, params) if params is not None else (None, None)
-    text = english(message, params) if key else message
     added, seen = 0, set()
     for user in users:
         if user is None or user.id in seen or (exclude is not None and user.id == exclude.id):
@@ -56,6 +59,8 @@ def notify(users, kind: str, case, message: str, exclude=None, params: dict | No
         seen.add(user.id)
         if not user.is_active or (case is not None and not can(user, "case.view", case)):
             continue
+        # the stored English text names only what this reader may see now
+        text = english(message, params, reader=user) if key else message
         db.session.add(Notification(user_id=user.id, kind=kind, case=case, message=text, message_key=key,
                                     message_params=params))
         added += 1
@@ -127,7 +132,7 @@ def scan_new_cases(limit: int = 1000) -> int:
         case = by_id[case_id]
         kind = "similar_case" if any(w["msgid"] == SIMILAR_TO_INITIATIVE for w in why) else "new_case"
         added += notify([db.session.get(User, user_id)], kind, case, N_("New case “{title}” ({reasons})."),
-                        params={"title": case.title, "reasons": why})
+                        params={"title": case_ref(case), "reasons": why})
     for case in cases:
         db.session.add(ScannedCase(case_id=case.id))
     try:
@@ -299,10 +304,13 @@ def notifications_of(actor, unread_only: bool = False, limit: int = 100) -> list
 
 
 def unread_count(actor) -> int:
+    """How many unread notifications `notifications_of` would list (those about cases still visible to the actor)."""
     if not getattr(actor, "is_authenticated", False):
         return 0
-    return db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == actor.id, Notification.read_at.is_(None))) or 0
+    counts = db.session.execute(select(Notification.case_id, func.count(Notification.id)).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None)).group_by(Notification.case_id))
+    return sum(count for case_id, count in counts
+               if case_id is None or can(actor, "case.view", db.session.get(FailureCase, case_id)))
 
 
 def mark_read(actor, data: dict | None = None) -> int:
@@ -358,11 +366,17 @@ def _digest_message(user: User, items: list[Notification], frequency: str) -> Em
             subject, body = _digest_text(user, items, frequency)
         subjects.append(subject)
         bodies.append(body)
-    message["Subject"] = " / ".join(subjects)
+    message["Subject"] = _plain(" / ".join(subjects))
     message["From"] = current_app.config.get("MAIL_FROM", "zhigu@localhost")
     message["To"] = user.email
-    message.set_content("\n\n----\n\n".join(reversed(bodies)))
+    message.set_content(_plain("\n\n----\n\n".join(reversed(bodies))))
     return message
+
+
+def _plain(text: str) -> str:
+    """Drop bidirectional controls: titles, names and comments typed by users must read in a digest as they
+    are, as on the pages (a U+202E override makes "invoice<U+202E>gpj.exe" read "invoiceexe.jpg")."""
+    return text.translate(BIDI_CONTROLS)
 
 
 def _digest_text(user: User, items: list[Notification], frequency: str) -> tuple[str, str]:

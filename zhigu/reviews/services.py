@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from zhigu.archive.models import CaseRevision, FailureCase
-from zhigu.archive.services import _check_publishable, _publish
+from zhigu.archive.services import _check_publishable, _lock_case, _publish
 from zhigu.auth.models import Park, Role, User
 from zhigu.auth.permissions import can, require
 from zhigu.errors import ZhiguError
@@ -35,6 +35,7 @@ def reviewers_of(case: FailureCase) -> list[User]:
 
 def submit_case(actor: User, case: FailureCase) -> FailureCase:
     """Send a draft (or a case sent back for changes) to the park's reviewers."""
+    _lock_case(case)
     require(actor, "case.submit", case)
     if case.status not in SUBMITTABLE:
         raise ZhiguError(N_("Only a draft or a case sent back for changes can be submitted for review."), 409)
@@ -49,6 +50,7 @@ def submit_case(actor: User, case: FailureCase) -> FailureCase:
 
 def claim_case(actor: User, case: FailureCase) -> FailureCase:
     """Take a case in review, so that other reviewers see who is on it."""
+    _lock_case(case)
     require(actor, "case.review", case)
     if case.status != "in_review":
         raise ZhiguError(N_("Only a case in review can be claimed."), 409)
@@ -62,7 +64,12 @@ def claim_case(actor: User, case: FailureCase) -> FailureCase:
 
 
 def review_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
-    """Approve (publish), request changes (back to the author) or reject, with a comment."""
+    """Approve (publish), request changes (back to the author) or reject, with a comment.
+
+    The case's row is held from the start (zhigu.archive.services._lock_case), so of two decisions at once
+    the second sees the first one's result and is refused (409): one decision, one event, one status.
+    """
+    _lock_case(case)
     require(actor, "case.review", case)
     values = ReviewDecisionSchema().load(data)
     if case.status != "in_review":

@@ -2,9 +2,11 @@
 
 Case ids touched by a flush are written to the search outbox in the same transaction (zhigu.search.outbox),
 so a rollback (or a rolled-back SAVEPOINT) drops them with the change and a commit keeps them. After the
-outermost commit the web process applies the outbox to its index if it can take the directory's lock within
-INDEX_INLINE_DRAIN_TIMEOUT seconds; otherwise the process holding it, or `zhigu worker`, does. A failed
-index write is logged, never raised (the database already committed); the rows stay until applied.
+outermost commit the web process applies the outbox to its index if it can take the directory's lock (and
+Whoosh's writer lock) within INDEX_INLINE_DRAIN_TIMEOUT seconds; otherwise this process's catch-up thread
+retries within seconds (zhigu.search.catchup), and the process holding the lock, or `zhigu worker`, may get
+there first. A failed index write is logged, never raised (the database already committed); the rows stay
+until applied.
 """
 from itertools import chain
 

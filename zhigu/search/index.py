@@ -48,9 +48,14 @@ class SearchIndex:
         self._local = threading.local()
 
     def init_app(self, app) -> None:
+        from zhigu.search.catchup import CatchUp
+
         self.directory = Path(app.config["INDEX_DIR"])
         self.writer_timeout = float(app.config["INDEX_WRITER_TIMEOUT"])
+        self.catch_up = CatchUp(self)
+        self.catch_up.poll_interval = float(app.config["INDEX_POLL_INTERVAL"])
         app.extensions["zhigu.search"] = self
+        app.before_request(self._catch_up_on_request)
 
     # -- opening --------------------------------------------------------------------------------------
 
@@ -105,26 +110,29 @@ class SearchIndex:
             value = cache[term] = math.log(1 + max(searcher.doc_count(), 1) / df) if df else 0.0
         return value
 
-    def writer(self):
-        return self.index.writer(timeout=self.writer_timeout)
+    def writer(self, timeout: float | None = None):
+        """A writer, waiting up to `timeout` (at most INDEX_WRITER_TIMEOUT) seconds for Whoosh's lock."""
+        timeout = self.writer_timeout if timeout is None else min(timeout, self.writer_timeout)
+        return self.index.writer(timeout=timeout)
 
-    def writing(self, **commit_args):
+    def writing(self, timeout: float | None = None, **commit_args):
         """A writer of this index committed at the end of the block, or abandoned when anything fails."""
-        return committing(self.writer(), **commit_args)
+        return committing(self.writer(timeout), **commit_args)
 
     # -- writing --------------------------------------------------------------------------------------
 
-    def update_cases(self, ids: Iterable[int], bind=None, raise_errors: bool = False) -> bool:
+    def update_cases(self, ids: Iterable[int], bind=None, raise_errors: bool = False,
+                     timeout: float | None = None) -> bool:
         """Re-read the cases from the database and index or unindex each; safe to repeat. False on failure.
 
         Changes reach the index through the outbox (zhigu.search.outbox.drain); call this directly only to
-        repair. With `raise_errors` a failure raises instead of being logged.
+        repair. With `raise_errors` a failure raises instead of being logged. `timeout`: see `writer`.
         """
         ids = sorted(set(ids))
         if not ids:
             return True
         try:
-            with Session(bind or self._engine()) as session, self.writing() as writer:
+            with Session(bind or self._engine()) as session, self.writing(timeout) as writer:
                 for start in range(0, len(ids), BATCH):
                     chunk = ids[start:start + BATCH]
                     cases = {c.id: c for c in session.scalars(_case_query().where(FailureCase.id.in_(chunk)))}
@@ -244,18 +252,67 @@ class SearchIndex:
         return outbox.drain(self, bind or self._engine(), self.writer_timeout if timeout is None else timeout,
                             **kwargs)
 
-    def drain_quietly(self, bind=None, timeout: float = 2.0) -> None:
-        """Drain after a web request's commit: never raise; what is left stays in the outbox for later."""
+    def drain_quietly(self, bind=None, timeout: float = 2.0) -> bool:
+        """Drain after a commit: never raise. On failure the rows stay in the outbox and this process's
+        catch-up thread retries until they are applied (zhigu.search.catchup); False then.
+
+        Both waits (the directory's lock and Whoosh's writer lock) are bounded by `timeout`, so a busy
+        index delays the request by at most about that long.
+        """
+        from flask import current_app
+
+        from zhigu.search import outbox
+
+        bind = bind or self._engine()
+        try:
+            self.drain(bind, timeout)
+            return True
+        except outbox.Busy:
+            log.debug("Index %s busy; the outbox is applied by the process holding it or caught up later",
+                      self.directory)
+        except Exception:
+            log.error("Applying the search outbox to %s failed; the changes stay in the outbox and are retried "
+                      "(`zhigu search rebuild` repairs the index)", self.directory, exc_info=True)
+        try:
+            self.catch_up.schedule(current_app._get_current_object(), bind)
+        except Exception:  # noqa: BLE001 - e.g. no thread to be had: the next request's check retries
+            log.exception("Could not start the search index catch-up for %s", self.directory)
+        return False
+
+    def _catch_up_on_request(self) -> None:
+        """Before each request: catch up if this machine's index is behind the outbox (checked once a poll)."""
+        from flask import current_app
+
+        app = current_app._get_current_object()
+        if app.config["INDEX_INLINE_DRAIN"]:
+            self.catch_up.poll(app, self._engine())
+
+    def unsettled_case_ids(self, bind=None) -> set[int] | None:
+        """Cases whose documents may not match the database yet (outbox rows after this directory's position).
+
+        None when any document may be stale (no position, or the position is behind a pruned cut). Call it
+        *before* taking the searcher: a drain finishing in between then only makes the set larger than needed.
+        Never raises: on a database error the answer is None too.
+        """
         from zhigu.search import outbox
 
         try:
-            self.drain(bind, timeout)
-        except outbox.Busy:
-            log.debug("Index %s busy; the outbox is applied by the process holding it", self.directory)
-        except Exception:
-            log.error("Applying the search outbox to %s failed; the changes stay in the outbox for `zhigu "
-                        "worker` or the next write (`zhigu search rebuild` repairs the index)", self.directory,
-                        exc_info=True)
+            return outbox.pending_case_ids(bind or self._engine(), self.directory)
+        except Exception:  # noqa: BLE001 - the caller then re-checks every document instead
+            log.warning("Could not read the search outbox; treating every document as unsettled", exc_info=True)
+            return None
+
+    def unsettled_docs(self, searcher, docs, unsettled: set[int] | None) -> dict[int, int]:
+        """{document number: case id} of the documents in `docs` whose case is in `unsettled` (all when None)."""
+        if unsettled is None:
+            return {docnum: int(searcher.stored_fields(docnum)["id"]) for docnum in docs}
+        found = {}
+        for case_id in unsettled:
+            # every number: Whoosh may also list the deleted documents of earlier versions
+            for docnum in searcher.document_numbers(id=str(case_id)):
+                if docnum in docs:
+                    found[docnum] = case_id
+        return found
 
     def readable(self) -> bool:
         """Whether the directory holds an index that opens and reads (a fresh handle, not the cached one).

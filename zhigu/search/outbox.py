@@ -15,9 +15,11 @@ re-indexing a case is idempotent. Each index directory has its own file, so seve
 its own index and `zhigu worker`, follow the same log independently.
 
 The web process drains after its own commits with a short lock wait (`INDEX_INLINE_DRAIN_TIMEOUT`); if
-another process holds the lock it leaves the rows to that process or to `zhigu worker`, and never fails
-the request. `zhigu worker` drains every `INDEX_POLL_INTERVAL` seconds and rebuilds a directory that is
-missing, unreadable or has lost its `applied-change` file.
+another process holds the lock it never fails the request: its catch-up thread retries with backoff, and
+each process checks on its first request, then at most once per `INDEX_POLL_INTERVAL`, whether the index
+is behind the outbox (zhigu.search.catchup), so rows left by a busy index or a crash are applied within
+seconds even without `zhigu worker`. `zhigu worker` drains every `INDEX_POLL_INTERVAL` seconds and
+rebuilds a directory that is missing, unreadable or has lost its `applied-change` file.
 
 Pruning. Applied rows would otherwise pile up forever, but the database cannot know every machine's
 position (each is a file in that machine's index directory). `prune()` deletes rows older than
@@ -129,10 +131,22 @@ def pending_count(bind, directory: Path) -> int:
         return session.scalar(select(func.count()).select_from(IndexChange).where(IndexChange.id > applied))
 
 
+def pending_case_ids(bind, directory: Path) -> set[int] | None:
+    """Cases of the outbox rows not yet applied to `directory`; None when it has no position or is behind
+    a pruned cut (then any of its documents may be stale)."""
+    applied = applied_change(directory)
+    if applied is None:
+        return None
+    with Session(bind) as session:
+        ids = set(session.scalars(select(IndexChange.case_id).where(IndexChange.id > applied).distinct()))
+    return None if PRUNED in ids else ids
+
+
 def drain(index, bind, timeout: float, batch: int = BATCH, after_batch=None) -> int:
     """Apply every outbox row newer than the directory's record to the index; return how many were applied.
 
-    :raise Busy: another process holds the directory's lock for longer than `timeout`.
+    :raise Busy: another process holds the directory's lock for longer than `timeout`; Whoosh's writer lock
+        is waited for as long (at most INDEX_WRITER_TIMEOUT), then LockError.
     Raises on a database or index failure, leaving the record where it was (the rows are applied again).
     """
     applied_total = 0
@@ -155,7 +169,8 @@ def drain(index, bind, timeout: float, batch: int = BATCH, after_batch=None) -> 
                             index.directory, applied)
                 index.rebuild_locked(bind)
                 return applied_total
-            if not index.update_cases({case_id for _, case_id in rows}, bind=bind, raise_errors=True):
+            if not index.update_cases({case_id for _, case_id in rows}, bind=bind, raise_errors=True,
+                                      timeout=timeout):
                 return applied_total
             if after_batch:
                 after_batch(rows)  # tests: die here, after the index commit and before the record

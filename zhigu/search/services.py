@@ -4,19 +4,26 @@ Both go through the index with an access filter built from the viewer (documents
 then load the rows from the database in ranked order and check `can()` once more, so a stale document can
 never show a case its viewer may not open.
 """
+import contextvars
+import fnmatch
 import math
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import islice
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from whoosh import collectors, highlight, sorting
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.qparser.plugins import FuzzyTermPlugin
-from whoosh.query import And, Every, Or, Phrase, Term
+from whoosh.query import And, Every, FuzzyTerm, MultiTerm, NullQuery, NumericRange, Or, Phrase, Prefix, Term, \
+    TermRange, Wildcard
+from whoosh.searching import ResultsPage
+from whoosh.support.levenshtein import distance
 
 from zhigu.archive.models import CaseCause, FailureCase
 from zhigu.auth.permissions import can, viewer_tokens
@@ -27,6 +34,7 @@ from zhigu.search.analysis import analyse, is_han
 from zhigu.search.documents import FACETS
 from zhigu.search.glossary import translations
 from zhigu.search.semantic import reranker
+from zhigu.search.statistics import PublicBM25F, public_statistics, viewer_statistics
 
 #: Field weights of the search page: title and summary count above the narrative.
 SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0, "comments": 0.5}
@@ -81,10 +89,41 @@ GLOSSARY_WEIGHT = 0.5
 WHY_MAX_TERMS = 12
 GLOSSARY_MAX_TERMS = 12
 SORTS = ("relevance", "newest", "oldest")
+#: What one search may cost. Fuzzy words (kettle~), wildcards (sol*, s?lar) and ranges each stand for every
+#: index term they match: unbounded, 28 fuzzy words took 59 s of CPU on 360 cases and `*x*` read the whole
+#: lexicon of every field. Measured with bench/query_cost.py (worst queries we could build, CPU per request).
+MAX_QUERY_CHARS = 1000
+#: Distinct words (after analysis: a Chinese text counts its words and character pairs) in one search.
+MAX_QUERY_WORDS = 100
+#: Fuzzy words, wildcards and ranges in one search, each expanded to at most MAX_EXPANSIONS index terms per
+#: field (the closest fuzzy matches; the first in index order for the others, read from at most MAX_SCANNED
+#: terms), and MAX_EXPANDED_TERMS over the whole search.
+MAX_PATTERNS = 4
+MAX_EXPANSIONS = 50
+MAX_SCANNED = 5000
+MAX_EXPANDED_TERMS = 400
+#: Letters a wildcard starts with before its first * or ? (a leading wildcard reads every term of the index).
+PATTERN_PREFIX = 2
+#: Fuzzy words: at most this many edits, the first FUZZY_PREFIX letters kept, words of FUZZY_MIN_LENGTH letters
+#: or more (shorter ones are searched as written).
+MAX_FUZZY_DISTANCE = 2
+FUZZY_PREFIX = 1
+FUZZY_MIN_LENGTH = 4
+#: CPU seconds a search with words may spend collecting matches (config SEARCH_CPU_LIMIT overrides it); past
+#: it the search is refused with a message rather than holding a worker.
+SEARCH_CPU_LIMIT = 0.5
+#: Unknown words the spelling corrector looks at in one search.
+SPELL_MAX_WORDS = 3
 
 
 class BadQuery(ZhiguError):
     status_code = 400
+    #: Whether the text could not be parsed (the page then shows hints about quotes and brackets).
+    syntax = False
+
+
+class QuerySyntaxError(BadQuery):
+    syntax = True
 
 
 @dataclass
@@ -108,6 +147,27 @@ class SearchPage:
 
 def _index():
     return current_app.extensions["zhigu.search"]
+
+
+#: The ranking statistics of the search or "find similar" running in this context (see _statistics).
+_STATISTICS = contextvars.ContextVar("zhigu.search.statistics", default=None)
+
+
+def _statistics(searcher):
+    """Statistics over what the current viewer may open (set by search_cases and similar_cases), else over
+    the public documents: scores and term choices never depend on documents the viewer may not open."""
+    stats = _STATISTICS.get()
+    if stats is None or getattr(stats, "searcher", None) is not searcher and \
+            getattr(getattr(stats, "public", None), "searcher", None) is not searcher:
+        return public_statistics(searcher)
+    return stats
+
+
+def _viewer_statistics(searcher, viewer):
+    """Statistics over the documents `viewer` may open, and that set (None for an admin)."""
+    access = access_filter(viewer)
+    allowed = _index().docset(searcher, access) if access is not None else None
+    return viewer_statistics(searcher, allowed, repr(access)), allowed
 
 
 def access_filter(viewer):
@@ -145,7 +205,84 @@ def parse_query(text: str):
     try:
         return parser.parse(text).accept(_phrase_as_words).normalize()
     except Exception as exc:  # the parser raises many kinds of errors on odd syntax
-        raise BadQuery(N_("The search could not be understood; try plain words without special characters.")) from exc
+        raise QuerySyntaxError(
+            N_("The search could not be understood; try plain words without special characters.")) from exc
+
+
+def bound_query(query, searcher):
+    """Refuse a parsed query past the limits on words and patterns, and expand its fuzzy words, wildcards and
+    ranges into at most MAX_EXPANSIONS index terms each (MAX_EXPANDED_TERMS in all), so that what a search
+    costs no longer grows with the index's vocabulary.
+
+    `*` and `field:*` become "every document" (Whoosh would read every term of the field to find them).
+    """
+    words, patterns = set(), set()
+    for leaf in query.leaves():
+        if isinstance(leaf, (MultiTerm, NumericRange)):
+            patterns.add((type(leaf).__name__, str(getattr(leaf, "text", leaf))))
+        elif isinstance(leaf, Term):
+            words.add(leaf.text)
+    if len(words) + len(patterns) > MAX_QUERY_WORDS:
+        raise BadQuery(N_("The search has too many words; use at most {limit}.").format(limit=MAX_QUERY_WORDS))
+    if len(patterns) > MAX_PATTERNS:
+        raise BadQuery(N_("The search has too many fuzzy words, wildcards or ranges; use at most {limit}.")
+                       .format(limit=MAX_PATTERNS))
+    budget = [MAX_EXPANDED_TERMS]
+
+    def bound(node):
+        if isinstance(node, Every):
+            return Every()
+        if isinstance(node, MultiTerm):
+            return _expand(node, searcher, budget)
+        if node.is_leaf():
+            return node
+        return node.apply(bound)
+
+    return bound(query).normalize()
+
+
+def _expand(query, searcher, budget: list[int]):
+    """Or of the index terms a fuzzy word, wildcard, prefix or term range stands for, within the bounds."""
+    fieldname = query.fieldname
+    if fieldname not in searcher.schema:
+        return NullQuery
+    reader = searcher.reader()
+    texts: list[str] = []
+    if isinstance(query, FuzzyTerm):
+        # the index holds stems: "kettels~" looks around "kettel", one edit from "kettl" (kettle, kettles)
+        word = next((term for term, *_ in analyse(query.text)), query.text.lower())
+        if len(word) < FUZZY_MIN_LENGTH:
+            return Term(fieldname, word, boost=query.boost)
+        maxdist, prefix = min(query.maxdist, MAX_FUZZY_DISTANCE), max(query.prefixlength, FUZZY_PREFIX)
+        near = {word}
+        for leaf, _ in reader.leaf_readers():  # a segment finds them with an automaton; the whole index can not
+            near.update(islice(leaf.terms_within(fieldname, word, maxdist, prefix=prefix), MAX_SCANNED))
+        texts = sorted(near, key=lambda t: (distance(t, word), t))  # the closest first, ties alphabetically
+    elif isinstance(query, (Prefix, Wildcard)):
+        text = query.text.lower()
+        start = query._find_prefix(text) if isinstance(query, Wildcard) else text
+        if len(start) < PATTERN_PREFIX:
+            raise BadQuery(N_("Put at least {count} letters before a wildcard (* or ?), as in sol*.")
+                           .format(count=PATTERN_PREFIX))
+        pattern = re.compile(fnmatch.translate(text)) if isinstance(query, Wildcard) else None
+        field_ = searcher.schema[fieldname]
+        for btext in islice(reader.expand_prefix(fieldname, start), MAX_SCANNED):
+            term = field_.from_bytes(btext)
+            if pattern is None or pattern.match(term):
+                texts.append(term)
+                if len(texts) >= MAX_EXPANSIONS:
+                    break
+    elif isinstance(query, TermRange):
+        field_ = searcher.schema[fieldname]
+        texts = [field_.from_bytes(b) if isinstance(b, bytes) else b
+                 for b in islice(query._btexts(reader), MAX_EXPANSIONS)]
+    else:  # regular expressions and the like: the parser does not make them
+        raise QuerySyntaxError(N_("The search could not be understood; try plain words without special characters."))
+    texts = texts[:min(MAX_EXPANSIONS, budget[0])]
+    budget[0] -= len(texts)
+    if not texts:
+        return NullQuery
+    return Or([Term(fieldname, text, boost=query.boost) for text in texts])
 
 
 #: Markdown syntax a snippet should not show: emphasis, headings, quotes, code marks; links keep their text.
@@ -167,24 +304,39 @@ def _phrase_as_words(query):
 
 def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = None, page: int = 1,
                  per_page: int = 20, sort: str = "relevance") -> SearchPage:
-    """Search published cases the viewer may open, with facet counts over the same set."""
+    """Search published cases the viewer may open, with facet counts over the same set.
+
+    Scores use the statistics of public documents (zhigu.search.statistics), so hidden cases cannot move them.
+    :raise BadQuery: on text that cannot be parsed or is past the limits (bound_query), or a search that
+        would cost more than SEARCH_CPU_LIMIT.
+    """
     if sort not in SORTS:
         raise BadQuery(N_("Unknown sort {sort}; use one of {sorts}.").format(sort=repr(sort), sorts=", ".join(SORTS)))
     text = (text or "").strip()
-    if len(text) > 1000:
+    if len(text) > MAX_QUERY_CHARS:
         raise BadQuery(N_("The search is too long; use at most 1000 characters."))
-    query = parse_query(text) if text else Every()
-    facet_filters = [Or([Term(name, value) for value in values])
-                     for name, values in (filters or {}).items() if name in FACETS and values]
-    filter_query = _combine(access_filter(viewer), *facet_filters)
-    searcher = _index().searcher()
+    index = _index()
+    unsettled = index.unsettled_case_ids()  # before the searcher (see SearchIndex.unsettled_case_ids)
+    searcher = index.searcher()
+    query = bound_query(parse_query(text), searcher) if text else Every()
+    allowed = _allowed_docs(searcher, viewer, filters)
     sortedby, reverse = None, False
     if sort != "relevance" or not text:
         sortedby, reverse = "published", sort != "oldest"
     groupedby = {name: sorting.FieldFacet(name) for name, multi in FACETS.items() if not multi}
     page = max(1, page)
-    hits = searcher.search_page(query, page, pagelen=per_page, filter=filter_query, groupedby=groupedby,
-                                sortedby=sortedby, reverse=reverse, terms=bool(text))
+    collector = searcher.collector(limit=page * per_page, groupedby=groupedby, sortedby=sortedby, reverse=reverse,
+                                   terms=bool(text))
+    if text:  # browsing (every case, newest first) costs what the archive's size costs, and is not refused
+        collector = CpuBudgetCollector(collector, _cpu_limit())
+    collector = collectors.FilterCollector(collector, allow=allowed)
+    stats, _ = _viewer_statistics(searcher, viewer)
+    weighting = PublicBM25F(stats)  # scores only what the viewer may open can move
+    try:
+        searcher.search_with_collector(query, collector, context=searcher.context(weighting=weighting))
+    except collectors.TimeLimit:
+        raise BadQuery(N_("This search would take too long; use fewer or more specific words.")) from None
+    hits = ResultsPage(collector.results(), page, per_page)
     hits.results.fragmenter = highlight.ContextFragmenter(maxchars=300, surround=60)
     hits.results.formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
     past_the_end = hits.pagenum != page  # Whoosh answers a page past the end with the last one
@@ -202,16 +354,72 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
         results.append(SearchResult(case=case, score=round(hit.score or 0.0, 4), snippet=snippet))
     facets = {}
     matched = hits.results.docs()
+    hidden = _hidden_stale(viewer, searcher, matched, unsettled)  # not counted in the total or the facets
+    matched = matched - hidden if hidden else matched
     for name, multi in FACETS.items():
         if multi:
             counts = {value: len(docs & matched) for value, docs in _value_docsets(searcher, name).items()}
         else:
-            counts = {(key.decode() if isinstance(key, bytes) else key): len(value)
+            counts = {(key.decode() if isinstance(key, bytes) else key):
+                      len(value) - (len(hidden.intersection(value)) if hidden else 0)
                       for key, value in hits.results.groups(name).items()}
         facets[name] = sorted(((k, v) for k, v in counts.items() if k and v), key=lambda kv: (-kv[1], kv[0]))
-    total = hits.total
+    total = hits.total - len(hidden)
     return SearchPage(results=results, total=total, page=page, pages=max(1, math.ceil(total / per_page)),
-                      facets=facets, did_you_mean=suggest_spelling(searcher, text, filter_query))
+                      facets=facets, did_you_mean=suggest_spelling(searcher, text, allowed))
+
+
+def _hidden_stale(viewer, searcher, matched, unsettled) -> set[int]:
+    """Matched documents not yet re-indexed after a change whose case the viewer may not open now.
+
+    Totals and facets must not count them (a case just made private). Only cases with outbox rows the index
+    has not applied yet are looked up in the database: none once the index is up to date.
+    """
+    stale = _index().unsettled_docs(searcher, matched, unsettled)
+    ids = sorted(set(stale.values()))
+    visible = {}
+    for start in range(0, len(ids), 1000):
+        visible.update(_load_visible(viewer, ids[start:start + 1000]))
+    return {docnum for docnum, case_id in stale.items() if case_id not in visible}
+
+
+def _allowed_docs(searcher, viewer, filters: dict[str, list[str]] | None) -> set[int] | None:
+    """Document numbers the viewer may open that pass the facet filters; None for an admin without filters."""
+    index = _index()
+    access = access_filter(viewer)
+    allowed = index.docset(searcher, access) if access is not None else None
+    for name, values in (filters or {}).items():
+        if name in FACETS and values:
+            docs = set(searcher.docs_for_query(Or([Term(name, value) for value in values])))
+            allowed = docs if allowed is None else allowed & docs
+    return allowed if allowed is None or allowed else {-1}  # an empty set would mean no filter to Whoosh
+
+
+def _cpu_limit() -> float:
+    return float(current_app.config.get("SEARCH_CPU_LIMIT", SEARCH_CPU_LIMIT)) if has_app_context() \
+        else SEARCH_CPU_LIMIT
+
+
+class CpuBudgetCollector(collectors.WrappingCollector):
+    """Stop collecting (raise whoosh.collectors.TimeLimit) once the thread has spent `limit` CPU seconds.
+
+    CPU time of this thread, not wall time: a busy machine does not cut ordinary searches short, and the
+    bound holds whatever else runs. Checked every CHECK_EVERY matches (a clock read costs about 1 µs).
+    """
+
+    CHECK_EVERY = 256
+
+    def __init__(self, child, limit: float):
+        super().__init__(child)
+        self.deadline = time.thread_time() + limit
+
+    def matches(self):
+        count = 0
+        for sub_docnum in self.child.matches():
+            count += 1
+            if not count % self.CHECK_EVERY and time.thread_time() > self.deadline:
+                raise collectors.TimeLimit()
+            yield sub_docnum
 
 
 def _value_docsets(searcher, name: str) -> dict[str, set[int]]:
@@ -229,29 +437,52 @@ def _value_docsets(searcher, name: str) -> dict[str, set[int]]:
 SPELLABLE = re.compile(r"(?<![\w:])([^\W\d_]{4,})(?![\w:])")
 
 
-def suggest_spelling(searcher, text: str, allowed=None) -> str | None:
+def suggest_spelling(searcher, text: str, allowed: set[int] | None = None) -> str | None:
     """Return `text` with unknown words replaced by the closest known ones, or None if nothing changes.
 
-    A replacement must occur in a case the viewer may open (`allowed`), so suggestions never reveal
-    words of hidden cases.
+    Known means held by a case the viewer may open (`allowed`: document numbers, None for admins), for the
+    word typed and for its replacement alike, and the replacements are ranked by what those cases hold: a
+    word only hidden cases contain is unknown (and corrected like any other), is never suggested, and
+    never pushes a visible replacement out. At most SPELL_MAX_WORDS words are looked at.
     """
-    corrector = searcher.corrector("spell")
-    changed = False
+    changed, looked_at = False, 0
 
     def fix(match):
-        nonlocal changed
+        nonlocal changed, looked_at
         word = match.group(1)
         lowered = word.lower()
-        if not lowered.isascii() or searcher.doc_frequency("spell", lowered):
+        if not lowered.isascii() or looked_at >= SPELL_MAX_WORDS or _visible_count(searcher, lowered, allowed, 1):
             return word
-        for candidate in corrector.suggest(lowered, limit=3, maxdist=2, prefix=1):
-            if searcher.search(Term("spell", candidate), limit=1, filter=allowed).scored_length():
+        looked_at += 1
+        near = set()
+        for leaf, _ in searcher.reader().leaf_readers():
+            near.update(islice(leaf.terms_within("spell", lowered, 2, prefix=1), MAX_SCANNED))
+        ranked = sorted(((distance(lowered, candidate), -_visible_count(searcher, candidate, allowed, 1000), candidate)
+                         for candidate in near if candidate != lowered), key=lambda entry: entry)
+        for _, count, candidate in ranked:
+            if count:
                 changed = True
                 return candidate
         return word
 
     corrected = SPELLABLE.sub(fix, text)
     return corrected if changed else None
+
+
+def _visible_count(searcher, word: str, allowed: set[int] | None, enough: int | None = None) -> int:
+    """How many documents the viewer may open (`allowed`; None: all) hold `word` as a spelling word, counting
+    up to `enough`."""
+    if allowed is None:
+        return searcher.doc_frequency("spell", word)
+    if ("spell", word) not in searcher.reader():
+        return 0
+    count = 0
+    for docnum in searcher.postings("spell", word).all_ids():
+        if docnum in allowed:
+            count += 1
+            if enough is not None and count >= enough:
+                break
+    return count
 
 
 # -- find similar ---------------------------------------------------------------------------------
@@ -274,8 +505,9 @@ class SimilarQuery:
 
 def usable_idf(searcher, term: str) -> float:
     """idf of a term worth querying: 0 for unseen terms, those in half the cases, and very common ones."""
-    total = searcher.doc_count()
-    idf = _index().idf(searcher, term, TEXT_FIELDS)
+    stats = _statistics(searcher)
+    total = stats.doc_count
+    idf = stats.text_idf(term, TEXT_FIELDS)
     common = max(COMMON_TERM_SHARE * total, COMMON_TERM_MIN_DF)
     if idf == 0.0 or total > 20 and idf < math.log(3) or math.log(1 + total / common) > idf:
         return 0.0
@@ -299,7 +531,8 @@ def distinctive_terms(searcher, title: str, description: str, limit: int | None 
     # what `why` may show: words as written, not the character bigrams of Chinese text
     surface = {term: original for term, original, _, _ in analyse(text, bigrams=False)}
     if limit is None:
-        limit = SIMILAR_MAX_TERMS if searcher.doc_count() <= LARGE_ARCHIVE else SIMILAR_MAX_TERMS_LARGE
+        large = _statistics(searcher).doc_count > LARGE_ARCHIVE
+        limit = SIMILAR_MAX_TERMS_LARGE if large else SIMILAR_MAX_TERMS
     weights = {}
     for term, tf in counts.items():
         if idf := usable_idf(searcher, term):
@@ -320,8 +553,8 @@ def query_vector(searcher, title: str, description: str) -> dict[str, float]:
     counts = Counter(term for term, *_ in analyse(f"{title}\n{title}\n{description}"))
     for term, share in translations(set(counts)).items():
         counts[term] = GLOSSARY_WEIGHT * share
-    index = _index()
-    return _unit({term: (1 + math.log(tf) if tf >= 1 else tf) * index.idf(searcher, term, TEXT_FIELDS)
+    stats = _statistics(searcher)
+    return _unit({term: (1 + math.log(tf) if tf >= 1 else tf) * stats.text_idf(term, TEXT_FIELDS)
                   for term, tf in counts.items()})
 
 
@@ -349,12 +582,12 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
 
 def _case_vector(searcher, docnum: int) -> dict[str, float]:
     """Unit (1 + log tf) * idf vector of a document's title and summary, read from the stored term vectors."""
-    index, counts = _index(), Counter()
+    stats, counts = _statistics(searcher), Counter()
     for name in ("title", "summary"):
         if searcher.has_vector(docnum, name):
             for term, weight in searcher.vector_as("weight", docnum, name):
                 counts[term] += weight
-    return _unit({term: (1 + math.log(n)) * index.idf(searcher, term, TEXT_FIELDS) for term, n in counts.items() if n > 0})
+    return _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS) for term, n in counts.items() if n > 0})
 
 
 def _feedback(searcher, similar: SimilarQuery, hits, plain: dict[str, float], vectors, search):
@@ -420,7 +653,7 @@ def feedback_terms(searcher, centroid: dict[str, float], terms: dict[str, float]
     FEEDBACK_TERMS of them (FEEDBACK_TERMS_LARGE in a large archive), skipping the terms the first stage
     would not query either (usable_idf): very common ones made the second query six times slower.
     """
-    budget = FEEDBACK_TERMS if searcher.doc_count() <= LARGE_ARCHIVE else FEEDBACK_TERMS_LARGE
+    budget = FEEDBACK_TERMS if _statistics(searcher).doc_count <= LARGE_ARCHIVE else FEEDBACK_TERMS_LARGE
     fresh = sorted(((weight, term) for term, weight in centroid.items()
                     if term not in terms and usable_idf(searcher, term)), reverse=True)[:budget]
     if not fresh or not terms:
@@ -438,7 +671,8 @@ def _top_documents(searcher, query, limit: int, allow=None, restrict=None):
     collector = collectors.TopCollector(limit, usequality=False, replace=0)
     if allow is not None or restrict is not None:
         collector = collectors.FilterCollector(collector, allow=allow, restrict=restrict)
-    searcher.search_with_collector(query, collector)
+    weighting = PublicBM25F(_statistics(searcher))  # scores only what the viewer may open can move
+    searcher.search_with_collector(query, collector, context=searcher.context(weighting=weighting))
     return collector.results()
 
 
@@ -470,6 +704,17 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     scored). Weights are tuned on bench/quality.py and bench/crosslang.py.
     """
     searcher = _index().searcher()
+    stats, allowed_docs = _viewer_statistics(searcher, viewer)
+    token = _STATISTICS.set(stats)
+    try:
+        return _similar_cases(viewer, searcher, allowed_docs, description, title, sector, markets, causes,
+                              exclude_id, limit)
+    finally:
+        _STATISTICS.reset(token)
+
+
+def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, markets, causes, exclude_id,
+                   limit) -> list[SearchResult]:
     terms, surface = distinctive_terms(searcher, title, description)
     similar = SimilarQuery(terms=terms, surface=surface, sector=sector, markets=tuple(markets or ()),
                            causes=tuple(causes or ()))
@@ -477,8 +722,8 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     if query is None:
         return []
     mask = Term("id", str(exclude_id)) if exclude_id is not None else None
-    allowed = access_filter(viewer)
-    allowed_docs = _index().docset(searcher, allowed) if allowed is not None else None
+    if allowed_docs is not None and not allowed_docs:
+        return []  # an empty filter set would mean no filter to Whoosh
     hits = _top_documents(searcher, query, max(limit, RERANK_DEPTH), allow=allowed_docs, restrict=mask)
     if not hits:
         return []

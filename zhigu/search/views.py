@@ -22,6 +22,6 @@ def search():
                             sort=sort if sort in SORTS else "relevance")
     except BadQuery as err:
         return render_template("search/search.html", query=query, filters=filters, sort=sort, page=None,
-                               error=err.message, causes=causes), 400
+                               error=err.message, syntax_error=err.syntax, causes=causes), err.status_code
     return render_template("search/search.html", query=query, filters=filters, sort=sort, page=page, error=None,
                            causes=causes)

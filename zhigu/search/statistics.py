@@ -1,0 +1,294 @@
+"""Ranking statistics of the public share of the archive, so that hidden cases cannot move anyone's scores.
+
+A score depends on the whole collection: how many documents hold a word (its idf), how many there are and
+how long their fields are on average. Counted over every indexed document, a word that only a hidden case
+holds would make the same public result score differently (0.855 against 0.894 in "find similar"), and a
+visitor could read hidden words off the scores. So search and "find similar" score with statistics of the
+*public*, live (not deleted) documents only: the same for every viewer, and computed from what everyone may
+read. An admin's or a member's hidden cases are still found and ranked, by those same public figures.
+
+A word's public document frequency is counted per index segment: its postings intersected with the segment's
+public documents, read block by block (Whoosh's posting blocks are arrays, so the intersection runs in C),
+then its deleted public documents taken off. Segments never change, so these counts are kept per process
+across commits (a new searcher only counts the new segments); merged-away segments are forgotten.
+"""
+import math
+import threading
+import weakref
+
+from whoosh import scoring
+
+#: The visibility token public documents carry (zhigu.auth.permissions.visibility_tokens).
+PUBLIC_TOKEN = "public"
+
+#: Public statistics per segment, shared by the threads of a process. A segment never changes once written
+#: (only which of its documents are deleted), so its counts stay valid across index generations: after a
+#: commit only the new, small segments are counted. Keyed by (index directory, segment id).
+_SEGMENTS: dict[tuple, "_SegmentCounts"] = {}
+_SEGMENTS_LOCK = threading.Lock()
+#: Cached counts per segment before they are dropped and counted afresh (bounds the memory a vocabulary takes).
+MAX_CACHED_TERMS = 500_000
+#: Deleted public documents of a segment up to which a count subtracts them one by one (skipping through the
+#: postings); past it the postings are intersected with the live documents instead.
+MAX_SKIPPED_DELETIONS = 2_000
+
+_STATISTICS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def public_statistics(searcher) -> "PublicStatistics":
+    """The public statistics of this searcher's index, assembled once per searcher (per index generation)."""
+    stats = _STATISTICS.get(searcher)
+    if stats is None:
+        stats = _STATISTICS[searcher] = PublicStatistics(searcher)
+    return stats
+
+
+def _raw_postings(reader, fieldname: str, text: str):
+    """A segment's postings of a term, deleted documents included (SegmentReader.postings filters them out)."""
+    matcher = reader.postings(fieldname, text)
+    return getattr(matcher, "child", matcher) if type(matcher).__name__ == "FilterMatcher" else matcher
+
+
+def _posting_blocks(matcher):
+    """Yield the document numbers of a posting list block by block (arrays), or all at once for other matchers."""
+    if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_ids"):  # Whoosh 3 codec block postings
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            yield matcher._ids
+            matcher._next_block()
+    else:
+        yield list(matcher.all_ids())
+
+
+class _SegmentCounts:
+    """Counts over the public documents of one segment, its deleted documents included."""
+
+    def __init__(self, reader):
+        public = set()
+        if ("allowed", PUBLIC_TOKEN) in reader:
+            for block in _posting_blocks(_raw_postings(reader, "allowed", PUBLIC_TOKEN)):
+                public.update(block)
+        self.public = frozenset(public)
+        self.df: dict[tuple[str, str], int] = {}
+        self.lengths: dict[str, int] = {}
+
+    def doc_frequency(self, reader, fieldname: str, text: str) -> int:
+        key = (fieldname, text)
+        count = self.df.get(key)
+        if count is None:
+            count = 0
+            if self.public and key in reader:
+                for block in _posting_blocks(_raw_postings(reader, fieldname, text)):
+                    count += len(self.public.intersection(block))
+            if len(self.df) >= MAX_CACHED_TERMS:
+                self.df.clear()
+            self.df[key] = count
+        return count
+
+    def field_length(self, reader, fieldname: str) -> int:
+        total = self.lengths.get(fieldname)
+        if total is None:
+            if len(self.public) * 2 <= reader.doc_count_all():
+                total = sum((reader.doc_field_length(docnum, fieldname, 0) or 0) for docnum in self.public)
+            else:  # fewer documents to read on the other side
+                others = set(range(reader.doc_count_all())) - self.public
+                total = reader.field_length(fieldname) - sum((reader.doc_field_length(docnum, fieldname, 0) or 0)
+                                                             for docnum in others)
+            self.lengths[fieldname] = total
+        return total
+
+
+def _segment_counts(reader) -> "_SegmentCounts":
+    segment = reader.segment()
+    key = (getattr(reader.storage(), "folder", id(reader.storage())), segment.segment_id() if segment else id(reader))
+    counts = _SEGMENTS.get(key)
+    if counts is None:
+        counts = _SegmentCounts(reader)
+        with _SEGMENTS_LOCK:
+            counts = _SEGMENTS.setdefault(key, counts)
+    return counts
+
+
+def _forget_other_segments(folder, current: set) -> None:
+    """Drop the counts of this index's segments that merges have since removed."""
+    with _SEGMENTS_LOCK:
+        for key in [key for key in _SEGMENTS if key[0] == folder and key not in current]:
+            del _SEGMENTS[key]
+
+
+class PublicStatistics:
+    """Document count, document frequencies and average field lengths over public, live documents."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.leaves = []
+        keys, folder = set(), None
+        for reader, _ in searcher.reader().leaf_readers():
+            counts = _segment_counts(reader)
+            segment = reader.segment()
+            folder = getattr(reader.storage(), "folder", id(reader.storage()))
+            keys.add((folder, segment.segment_id() if segment else id(reader)))
+            deleted = sorted(counts.public & reader.deleted_docs_set) if reader.has_deletions() else []
+            self.leaves.append((reader, counts, deleted))
+        if folder is not None:
+            _forget_other_segments(folder, keys)
+        #: Public, live documents in the index.
+        self.doc_count = sum(len(counts.public) - len(deleted) for _, counts, deleted in self.leaves)
+        self._df: dict[tuple[str, str], int] = {}
+        self._lengths: dict[str, float] = {}
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """How many public, live documents hold `text` in `fieldname`."""
+        key = (fieldname, text)
+        count = self._df.get(key)
+        if count is None:
+            count = 0
+            for reader, counts, deleted in self.leaves:
+                count += counts.doc_frequency(reader, fieldname, text)
+                if deleted and key in reader:
+                    count -= self._deleted_holding(reader, counts, deleted, fieldname, text)
+            self._df[key] = count
+        return count
+
+    @staticmethod
+    def _deleted_holding(reader, counts, deleted: list[int], fieldname: str, text: str) -> int:
+        if len(deleted) > MAX_SKIPPED_DELETIONS:
+            gone = set(deleted)
+            return sum(len(gone.intersection(block))
+                       for block in _posting_blocks(_raw_postings(reader, fieldname, text)))
+        matcher, holding = _raw_postings(reader, fieldname, text), 0
+        for docnum in deleted:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                holding += 1
+        return holding
+
+    def idf(self, fieldname: str, text: str) -> float:
+        """Whoosh's idf (as Searcher.idf), over the public documents."""
+        return math.log(max(self.doc_count, 1) / (self.doc_frequency(fieldname, text) + 1)) + 1
+
+    def text_idf(self, term: str, fieldnames) -> float:
+        """log(1 + N / df) of a term, df being its largest public document frequency over `fieldnames`; 0 if
+        no public document holds it (the measure of SearchIndex.idf, over the public documents)."""
+        df = max(self.doc_frequency(name, term) for name in fieldnames)
+        return math.log(1 + max(self.doc_count, 1) / df) if df else 0.0
+
+    def avg_field_length(self, fieldname: str) -> float:
+        """Mean length of the field over the public, live documents."""
+        mean = self._lengths.get(fieldname)
+        if mean is None:
+            total = 0
+            for reader, counts, deleted in self.leaves:
+                total += counts.field_length(reader, fieldname) - sum(
+                    (reader.doc_field_length(docnum, fieldname, 0) or 0) for docnum in deleted)
+            mean = self._lengths[fieldname] = total / self.doc_count if self.doc_count else 0.0
+        return mean
+
+
+class ViewerStatistics:
+    """The public statistics plus the viewer's other visible documents (`extra`: global document numbers of
+    live documents): what a member, a park manager or an author may open, and nothing else."""
+
+    def __init__(self, public: PublicStatistics, extra: set[int]):
+        self.public = public
+        self.leaves = []
+        for reader, offset in public.searcher.reader().leaf_readers():
+            local = sorted(docnum - offset for docnum in extra if offset <= docnum < offset + reader.doc_count_all())
+            if local:
+                self.leaves.append((reader, local))
+        self.doc_count = public.doc_count + len(extra)
+        self._df: dict[tuple[str, str], int] = {}
+        self._lengths: dict[str, float] = {}
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        key = (fieldname, text)
+        count = self._df.get(key)
+        if count is None:
+            count = self.public.doc_frequency(fieldname, text) + sum(
+                PublicStatistics._deleted_holding(reader, None, local, fieldname, text)
+                for reader, local in self.leaves if key in reader)
+            self._df[key] = count
+        return count
+
+    idf = PublicStatistics.idf
+    text_idf = PublicStatistics.text_idf
+
+    def avg_field_length(self, fieldname: str) -> float:
+        mean = self._lengths.get(fieldname)
+        if mean is None:
+            total = self.public.avg_field_length(fieldname) * self.public.doc_count + sum(
+                (reader.doc_field_length(docnum, fieldname, 0) or 0) for reader, local in self.leaves for docnum in local)
+            mean = self._lengths[fieldname] = total / self.doc_count if self.doc_count else 0.0
+        return mean
+
+
+class IndexStatistics:
+    """Statistics of the whole index (Whoosh's own), for a viewer who may open every document."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.doc_count = searcher.doc_count()
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return self.searcher.doc_frequency(fieldname, text)
+
+    def idf(self, fieldname: str, text: str) -> float:
+        return self.searcher.idf(fieldname, text)
+
+    text_idf = PublicStatistics.text_idf
+
+    def avg_field_length(self, fieldname: str) -> float:
+        return self.searcher.avg_field_length(fieldname)
+
+
+#: Statistics per searcher and viewer (by the key of their access filter), a few viewers per searcher.
+_VIEWERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+MAX_VIEWERS = 32
+
+
+def viewer_statistics(searcher, allowed: set[int] | None, key: str):
+    """Statistics over what a viewer may open: `allowed` (global document numbers, live and published; None
+    for a viewer who may open everything), `key` naming that set (the access filter's repr).
+
+    A visitor gets the public statistics; others add their own visible documents to them, so scores move
+    with what the viewer may open and never with anything else.
+    """
+    if allowed is None:
+        return IndexStatistics(searcher)
+    public = public_statistics(searcher)
+    viewers = _VIEWERS.setdefault(searcher, {})
+    stats = viewers.get(key)
+    if stats is None:
+        public_docs = set()
+        for reader, offset in searcher.reader().leaf_readers():
+            counts = _segment_counts(reader)
+            deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+            public_docs.update(offset + docnum for docnum in counts.public if docnum not in deleted)
+        extra = allowed - public_docs
+        stats = public if not extra else ViewerStatistics(public, extra)
+        if len(viewers) >= MAX_VIEWERS:
+            viewers.clear()
+        viewers[key] = stats
+    return stats
+
+
+class PublicBM25F(scoring.BM25F):
+    """BM25F (Whoosh's defaults) whose idf and average field lengths come from the given statistics."""
+
+    use_final = False
+
+    def __init__(self, stats, **kwargs):
+        super().__init__(**kwargs)
+        self.stats = stats
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        scorer = super().scorer(searcher, fieldname, text, qf=qf)
+        if isinstance(scorer, scoring.BM25FScorer):
+            scorer.idf = self.stats.idf(fieldname, text.decode() if isinstance(text, bytes) else text)
+            scorer.avgfl = self.stats.avg_field_length(fieldname) or 1
+            scorer.setup(searcher, fieldname, text)  # again: its best possible score is computed from them
+        return scorer
