@@ -88,6 +88,20 @@ def integer_problem(value) -> str | None:
     return None
 
 
+def db_id(value) -> int | None:
+    """`value` as a row id if it is one an integer column can hold (an int, or ASCII digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            return None
+        value = int(value)
+    if isinstance(value, int) and 0 < value <= MAX_INTEGER:
+        return value
+    return None
+
+
 def input_errors(schema, data: dict) -> dict:
     """Messages for the fields of `data` that `schema` loads and no column could store; {} when none."""
     errors = {}

@@ -154,6 +154,14 @@ def test_guild_evidence_names_a_hidden_case_like_a_missing_one(cast, guild, hidd
     assert _same(answer, hidden["case"], missing, UNKNOWN)
 
 
+
+@pytest.mark.parametrize("ref", ["case:99999999999", 99999999999, "case:²", {"case": "3e9"}])
+def test_guild_evidence_with_an_id_no_column_holds_is_a_missing_case(cast, guild, api_as, ref):
+    """Ids past the integer range, or digits int() rejects, were looked up as they were: a 500 on PostgreSQL."""
+    answer = api_as(guild).post("/api/v1/listings", json=_proposal([ref]))
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert "evidence" in answer.get_json()["errors"]
+
 # -- editors of anonymized cases ------------------------------------------------------------------------
 
 def test_editors_of_an_anonymized_case_are_named_to_its_managers_only(app, cast, make_case, api_as, client, auth):

@@ -1,8 +1,8 @@
 """The JSON API under /api/v1: thin routes over the same services and schemas as the pages.
 
 Callers authenticate with the browser session or `Authorization: Bearer <token>`. Bodies must be JSON
-objects, which also keeps cross-site HTML forms out (they cannot send application/json), so the API is
-exempt from the CSRF tokens the pages use.
+objects. The API is exempt from the pages' form tokens; cookie-authenticated writes are checked instead by
+`cross_site` (JSON or an X-CSRFToken header, and a same origin), which also covers the bodiless POSTs.
 """
 from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError

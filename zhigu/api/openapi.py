@@ -73,7 +73,10 @@ def build_spec() -> dict:
     })
     spec.path("/api/v1/cases/{case_id}", parameters=case_id, operations={
         "get": _op("Read a case", response=case_ref, errors=("401", "404")),
-        "patch": _op("Edit a case (published cases keep a revision)", body=case_ref, response=case_ref),
+        "patch": dict(_op("Edit a case (published cases keep a revision); 409 when based on an older version",
+                          body=case_ref, response=case_ref),
+                      parameters=[{"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                                   "description": "The case's version as its ETag gave it (or send \"version\")."}]),
     })
     spec.path("/api/v1/cases/{case_id}/publish", parameters=case_id,
               operations={"post": _op("Publish a draft", response=case_ref)})

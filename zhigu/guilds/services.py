@@ -31,6 +31,7 @@ from zhigu.guilds.schemas import (AppealSchema, GuildReviewerSchema, GuildSchema
                                   OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
 from zhigu.notify.messages import term
 from zhigu.notify.services import notify
+from zhigu.validation import db_id
 from zhigu.visibility import get_visible
 
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -118,8 +119,8 @@ def list_organizations() -> list[Organization]:
 
 def _organization(ref: str) -> Organization | None:
     ref = str(ref).strip()
-    if ref.isdigit():
-        org = db.session.get(Organization, int(ref))
+    if (org_id := db_id(ref)) is not None:
+        org = db.session.get(Organization, org_id)
         if org is not None:
             return org
     return db.session.scalar(select(Organization).where(func.lower(Organization.name) == ref.lower()))
@@ -143,7 +144,8 @@ def _evidence(actor, items: list, field: str = "evidence") -> list[tuple[Failure
             match = CASE_REF.match(item.strip())
             case_ref, url = (match.group(1), None) if match else (None, item.strip())
         if case_ref is not None:
-            case = db.session.get(FailureCase, int(case_ref)) if str(case_ref).isdigit() else None
+            case_id = db_id(case_ref)
+            case = db.session.get(FailureCase, case_id) if case_id is not None else None
             if case is None or not can(actor, "case.view", case):
                 errors[i] = [N_("No such case: {ref}.").format(ref=case_ref)]
             elif case.status != "published" or case.visibility != "public" or case.anonymize:

@@ -32,14 +32,12 @@ from zhigu.i18n import N_
 from zhigu.notify.messages import case_ref, english, term
 from zhigu.notify.models import DigestSetting, Notification, ScannedCase, Subscription
 from zhigu.notify.schemas import DigestSettingSchema, ReadSchema, SubscriptionSchema
+from zhigu.validation import strip_bidi
 
 log = logging.getLogger(__name__)
 DIGEST_PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 #: A digest counts as due a little early, so a daily cron job at a fixed hour never skips a day.
 DIGEST_SLACK = timedelta(hours=1)
-#: Bidirectional embeddings, overrides and isolates (the set zhigu.templating drops from pages; not imported
-#: from there, which imports this package through zhigu.guilds).
-BIDI_CONTROLS = dict.fromkeys(range(0x202A, 0x202F)) | dict.fromkeys(range(0x2066, 0x206A))
 
 
 # -- creating notifications ---------------------------------------------------------------------------
@@ -366,17 +364,11 @@ def _digest_message(user: User, items: list[Notification], frequency: str) -> Em
             subject, body = _digest_text(user, items, frequency)
         subjects.append(subject)
         bodies.append(body)
-    message["Subject"] = _plain(" / ".join(subjects))
+    message["Subject"] = strip_bidi(" / ".join(subjects))
     message["From"] = current_app.config.get("MAIL_FROM", "zhigu@localhost")
     message["To"] = user.email
-    message.set_content(_plain("\n\n----\n\n".join(reversed(bodies))))
+    message.set_content(strip_bidi("\n\n----\n\n".join(reversed(bodies))))
     return message
-
-
-def _plain(text: str) -> str:
-    """Drop bidirectional controls: titles, names and comments typed by users must read in a digest as they
-    are, as on the pages (a U+202E override makes "invoice<U+202E>gpj.exe" read "invoiceexe.jpg")."""
-    return text.translate(BIDI_CONTROLS)
 
 
 def _digest_text(user: User, items: list[Notification], frequency: str) -> tuple[str, str]:
