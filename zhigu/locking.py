@@ -30,6 +30,9 @@ def lock_row(session, obj) -> bool:
     if session.get_bind().dialect.name == "postgresql":
         found = session.execute(select(key).where(key == ident).with_for_update()).first() is not None
     else:
-        found = session.execute(key.table.update().where(key == ident).values({key.name: key})).rowcount == 1
+        # every column with an `onupdate` (updated_at) set to itself too, so taking the lock changes nothing
+        unchanged = {column.name: column for column in key.table.columns if column.onupdate is not None}
+        found = session.execute(key.table.update().where(key == ident)
+                                .values({key.name: key, **unchanged})).rowcount == 1
     session.expire_all()
     return found

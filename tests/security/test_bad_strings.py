@@ -191,6 +191,25 @@ def test_json_nested_thousands_deep_is_400(api_as, cast, world, path, method, sh
     assert "nested more than 64 levels" in response.get_json()["error"]
 
 
+
+def test_an_unterminated_string_after_deep_brackets_is_a_plain_400(client, world):
+    """The depth check skipped strings with a regular expression that was quadratic on unterminated ones:
+    32 KB of this kept a worker busy 5 s, and 512 KB (as sent here, by a visitor) about twenty minutes."""
+    body = "[" * 70 + '"' + '\\"' * 256_000
+
+    response = client.post("/api/v1/similar", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("tag", ['"\u00b2"', '"99999999999"', '"-1"'])
+def test_an_if_match_that_is_no_version_is_400(api_as, cast, world, tag):
+    """'²' passed str.isdigit() and then failed int(): a 500."""
+    response = api_as(cast.author).patch(f"/api/v1/cases/{world['case']}", json={"tags": ["x"]},
+                                         headers={"If-Match": tag.encode().decode("unicode_escape").encode("latin-1")})
+
+    assert response.status_code == 400
+
 def test_ordinary_nesting_passes(api_as, cast, world):
     response = _send_json(api_as(cast.author), "PATCH", f"/api/v1/cases/{world['case']}",
                           {"tags": ["fine"], "unknown": [[[[{"a": [1]}]]]]})

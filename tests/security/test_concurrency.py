@@ -121,6 +121,25 @@ def test_deleting_a_comment_twice_at_once_audits_once(app, api_as, cast, make_ca
             AuditRecord.action == "comment.delete")) == 1
 
 
+
+def test_merging_two_cases_into_each_other_at_once_merges_one_way(app, api_as, cast, make_case, monkeypatch):
+    """Unlocked, both merges passed the "not merged yet" checks: A redirected to A, or a 500 on the unique key."""
+    from zhigu.links import services as link_services
+    from zhigu.links.services import merged_into
+
+    first, second = make_case(cast.author, title="Cold chain pilot"), make_case(cast.author, title="Cold chain again")
+    slowed(monkeypatch, link_services, "_widens")
+    one, two = api_as(cast.manager_a), api_as(cast.admin)
+
+    responses = race(lambda: one.post(f"/api/v1/cases/{first.id}/merge-into/{second.id}", json={}),
+                     lambda: two.post(f"/api/v1/cases/{second.id}/merge-into/{first.id}", json={}))
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes[0] in (200, 201) and codes[1] in (409, 422), [r.get_json() for r in responses]
+    with app.app_context():
+        targets = {merged_into(first.id), merged_into(second.id)}
+        assert targets in ({second.id, None}, {first.id, None})
+
 # -- causes: one primary, whatever two saves do ----------------------------------------------------------
 
 def _links(app, case_id):

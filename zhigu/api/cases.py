@@ -7,6 +7,7 @@ from zhigu.api import bp, int_arg, json_body
 from zhigu.archive import services
 from zhigu.archive.models import Cause, FailureCase
 from zhigu.i18n import N_
+from zhigu.validation import db_id
 from zhigu.search.documents import FACETS
 from zhigu.search.services import search_cases
 
@@ -42,9 +43,10 @@ def _if_match() -> int | None:
     if "If-Match" not in request.headers or request.if_match.star_tag:
         return None
     tags = request.if_match.as_set(include_weak=True)
-    if len(tags) != 1 or not next(iter(tags)).isdigit() or len(next(iter(tags))) > 10:
+    version = db_id(next(iter(tags))) if len(tags) == 1 else None
+    if version is None:
         raise BadRequest(N_("If-Match must hold one ETag of this case, as GET sent it (for example \"3\")."))
-    return int(next(iter(tags)))
+    return version
 
 
 @bp.get("/cases/<int:case_id>")

@@ -18,6 +18,7 @@ from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.links.models import LINK_TYPES, CaseLink, CaseMerge
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
+from zhigu.locking import lock_row
 from zhigu.notify.models import Subscription
 from zhigu.notify.messages import case_ref, term
 from zhigu.notify.services import notify_case_subscribers
@@ -107,6 +108,10 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
         raise ValidationError({"kept_id": [N_("A case cannot be merged into itself.")]})
     if not can(actor, "case.edit", kept):
         raise PermissionDenied(N_("You may not edit the case to keep, so you cannot merge into it."))
+    # Both rows in id order, so two merges at once (A into B and B into A, or the same one twice) take turns
+    # and the second sees the first's merge below.
+    for case in sorted((duplicate, kept), key=lambda c: c.id):
+        lock_row(db.session, case)
     if merged_into(duplicate.id) is not None:
         raise ZhiguError(N_("This case was already merged."), 409)
     if merged_into(kept.id) is not None:

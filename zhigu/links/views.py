@@ -11,6 +11,7 @@ from zhigu.forms import form_data, render_form
 from zhigu.links import bp, services
 from zhigu.links.models import LINK_TYPES
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
+from zhigu.validation import db_id
 
 #: Pages of a case whose URL follows a merge to the kept case.
 REDIRECTED_ENDPOINTS = {"archive.detail": "archive.detail", "api.get_case": "api.get_case"}
@@ -62,8 +63,8 @@ def create(case_id: int):
 @login_required
 def delete(link_id: int):
     link = services.get_link(current_user, link_id)
-    back = request.form.get("case_id", "")
-    back = int(back) if back.isdigit() and int(back) in (link.source_id, link.target_id) else link.source_id
+    back = db_id(request.form.get("case_id", ""))
+    back = back if back in (link.source_id, link.target_id) else link.source_id
     services.delete_link(current_user, link)
     flash(_("The link was removed."), "success")
     return redirect(url_for("archive.detail", case_id=back, _anchor="links-heading"))
