@@ -190,3 +190,4 @@ def test_merged_url_redirects_only_readers_of_both_cases(app, cast, make_case, a
     auth.login(cast.manager_a)
     response = client.get(f"/cases/{private.id}")
     assert response.status_code == 301 and response.headers["Location"].endswith(f"/cases/{public_b.id}")
+    assert response.headers["Cache-Control"] == "private"  # a shared cache must not replay it to a visitor

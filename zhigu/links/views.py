@@ -25,7 +25,11 @@ def follow_merges():
         case_id = (request.view_args or {}).get("case_id")
         kept = services.merge_redirect(current_user, case_id) if case_id else None
         if kept is not None:
-            return redirect(url_for(REDIRECTED_ENDPOINTS[request.endpoint], case_id=kept), 301)
+            response = redirect(url_for(REDIRECTED_ENDPOINTS[request.endpoint], case_id=kept), 301)
+            # who is redirected depends on who asks: no shared cache may replay it to someone else
+            response.headers["Cache-Control"] = "private"
+            response.vary.add("Cookie")
+            return response
     return None
 
 
