@@ -5,31 +5,39 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
+#: Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs in this process only.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS := -n $(PYTEST_WORKERS) --durations=15
+
 #: The PostgreSQL server `make test-postgres` creates its throwaway database on (dropped at the end).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-postgres screenshots bench-quality bench-speed
+.PHONY: install install-app run test test-postgres screenshots bench-quality bench-speed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# What running the app needs; `install` adds the test and browser-test tools.
+install-app: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,e2e]'
 
-run: install
+run: install-app
 	$(BIN)/zhigu init-db
 	$(BIN)/zhigu demo
 	$(BIN)/zhigu run --host $(HOST) --port $(PORT)
 
 # SQLite; tests that need PostgreSQL run when a server answers at POSTGRES_URL and are listed as skipped otherwise.
 test: install
-	ZHIGU_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest
+	ZHIGU_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The whole suite again on PostgreSQL, in a database of its own (the browser tests, whose server runs on its own
 # SQLite database, already ran in `make test`).
 test-postgres: install
-	ZHIGU_TEST_DATABASE_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest --ignore=tests/e2e
+	ZHIGU_TEST_DATABASE_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/e2e
 
 # Run the browser tests and keep their screenshots in docs/screenshots (needs Chromium: apt-get install chromium).
 screenshots: install
