@@ -41,10 +41,11 @@ def run(kind: str, n: int, workdir: Path, postgres: str, processes: int) -> None
     from sqlalchemy import create_engine, text
 
     from zhigu import create_app
-    from zhigu.archive.services import import_cases, seed_causes
+    from zhigu.archive.services import seed_causes
+    from zhigu.archive.transfer import import_cases
     from zhigu.backup import services
     from zhigu.extensions import db
-    from zhigu.search.index import SearchIndex
+    from zhigu.search import outbox
 
     admin = None
     if kind == "postgresql":
@@ -72,20 +73,20 @@ def run(kind: str, n: int, workdir: Path, postgres: str, processes: int) -> None
             sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(target.iterdir()))
 
             rebuild = {"s": 0.0}
-            real_rebuild = SearchIndex.rebuild
+            real_rebuild = outbox.rebuild
 
-            def timed_rebuild(self, *args, **kwargs):
+            def timed_rebuild(*args, **kwargs):
                 started = time.perf_counter()
                 try:
-                    return real_rebuild(self, *args, **kwargs)
+                    return real_rebuild(*args, **kwargs)
                 finally:
                     rebuild["s"] = time.perf_counter() - started
 
-            SearchIndex.rebuild = timed_rebuild
+            outbox.rebuild = timed_rebuild
             wall, used = time.perf_counter(), cpu()
             report = services.restore_backup(target, processes=processes)
             restore_s, restore_cpu = time.perf_counter() - wall, cpu() - used
-            SearchIndex.rebuild = real_rebuild
+            outbox.rebuild = real_rebuild
         rows = sum(manifest["tables"].values())
         print(f"{kind}: {manifest['tables']['failure_case']} cases, {rows} rows; {sizes}")
         print(f"  backup create:  {create_s:6.1f} s wall, {create_cpu:6.1f} s CPU (with pg_dump)")

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from zhigu import create_app
-from zhigu.search import glossary, services
+from zhigu.search import glossary, similar
 
 DATA = Path(__file__).resolve().parent.parent / "zhigu" / "demo" / "data" / "cases.jsonl"
 GROUPS = [
@@ -36,7 +36,7 @@ def evaluate(app, cases: dict[str, dict]) -> dict[str, float]:
                 others = {m for m in group if cases[m]["language"] != query["language"]}
                 if not others:
                     continue
-                results = services.similar_cases(None, description=query["summary"], title=query["title"], limit=20)
+                results = similar.similar_cases(None, description=query["summary"], title=query["title"], limit=20)
                 ranked = [r.case.external_id for r in results if r.case.external_id != query_id]
                 recalls.append(len(others & set(ranked[:5])) / len(others))
                 first = next((rank for rank, ext in enumerate(ranked, 1) if ext in others), None)

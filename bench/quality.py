@@ -10,7 +10,7 @@ Run (from the project root; about a minute):
 What it measures
 ----------------
 A throwaway app (temporary SQLite file and Whoosh index) imports ../shared/corpora/aiid_incidents.jsonl
-through `zhigu.archive.services.import_cases` (so the index is built by the app's own after-commit hook).
+through `zhigu.archive.transfer.import_cases` (so the index is built by the app's own after-commit hook).
 For every query id of each dev qrels file it POSTs `/api/v1/similar` through the Flask test client, as a
 visitor, with {"title": <query case title>, "description": <query case summary>, "limit": 11}, drops the
 query case itself and keeps the top 10.
@@ -40,7 +40,7 @@ Use from Python (to try ranking variants without re-importing):
     import quality
     app = quality.build_app()                 # imports the AIID corpus once (~15 s)
     print(quality.format_table(quality.evaluate(app)))
-    import zhigu.search.services as s; s.SIMILAR_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0}
+    import zhigu.search.similar as s; s.SIMILAR_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0}
     print(quality.format_table(quality.evaluate(app)))
     # the ranking's module constants (SIMILAR_MAX_TERMS, FEEDBACK_DOCS, ...) are read at call time: they take
     # effect at once; quality.evaluate(app, payload=lambda qid, q: {...}) changes the request body;
@@ -233,8 +233,10 @@ def score(eval_set: EvalSet, rank: Callable[[str, dict], list[str]], k: int = K)
 def build_app(cases_path: Path = AIID_CASES, directory: str | None = None, **config):
     """Create a throwaway app in `directory` (a new temp dir by default) and import a corpus into it."""
     from zhigu import create_app
-    from zhigu.archive.services import import_cases, seed_causes
+    from zhigu.archive.services import seed_causes
+    from zhigu.archive.transfer import import_cases
     from zhigu.extensions import db
+    from zhigu.search import outbox
 
     if directory is None:
         directory = tempfile.mkdtemp(prefix="zhigu-quality-")
@@ -254,8 +256,8 @@ def build_app(cases_path: Path = AIID_CASES, directory: str | None = None, **con
         with open(cases_path, encoding="utf-8") as lines:
             counts = import_cases(lines)
         index = app.extensions["zhigu.search"]
-        if index.document_count() < counts["created"] + counts["updated"] and hasattr(index, "drain"):
-            index.drain()  # the commit hook left changes queued for a worker: apply them before measuring
+        if index.document_count() < counts["created"] + counts["updated"]:
+            outbox.drain(index)  # the commit hook left changes queued for a worker: apply them before measuring
         db.session.remove()
     return app
 

@@ -7,7 +7,7 @@ Run (from the project root):
     .venv/bin/python bench/query_cost.py --reuse /tmp/zhigu-cost-100000-XXXX   # the queries again, no import
 
 The archive is bench/speed.py's synthetic one (N English cases recombined from ../shared/corpora/nasa_llis.jsonl,
-deterministic seed), imported through `zhigu.archive.services.import_cases`; every tenth case is private, so
+deterministic seed), imported through `zhigu.archive.transfer.import_cases`; every tenth case is private, so
 the visitor's access filter has something to exclude. Rate limits are off: this measures one request's cost.
 
 Each query is sent as a visitor through the test client to GET /api/v1/cases?q=..., GET /search?q=... or
@@ -54,8 +54,10 @@ def write_cases(path: Path, n: int, seed: int, recombiner) -> None:
 
 def build(workdir: Path, n: int, seed: int, chunk: int, import_data: bool):
     from zhigu import create_app
-    from zhigu.archive.services import import_cases, seed_causes
+    from zhigu.archive.services import seed_causes
+    from zhigu.archive.transfer import import_cases
     from zhigu.extensions import db
+    from zhigu.search import outbox
 
     app = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
@@ -77,8 +79,8 @@ def build(workdir: Path, n: int, seed: int, chunk: int, import_data: bool):
                     db.session.remove()
                     print(f"  imported {imported}/{n} in {time.perf_counter() - started:.0f} s", flush=True)
             index = app.extensions["zhigu.search"]
-            if index.document_count() < imported and hasattr(index, "drain"):
-                index.drain()
+            if index.document_count() < imported:
+                outbox.drain(index)
         print(f"built {n} cases in {time.perf_counter() - started:.0f} s", flush=True)
     return app, recombiner
 

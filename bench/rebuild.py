@@ -50,7 +50,8 @@ def make_app(workdir: Path, index_dir: Path):
 
 
 def import_archive(workdir: Path, n: int, seed: int) -> None:
-    from zhigu.archive.services import import_cases, seed_causes
+    from zhigu.archive.services import seed_causes
+    from zhigu.archive.transfer import import_cases
     from zhigu.extensions import db
 
     jsonl = workdir / "cases.jsonl"
@@ -77,14 +78,14 @@ def breakdown(workdir: Path, sample: int) -> dict:
 
     from zhigu.extensions import db
     from zhigu.search.documents import build_schema, case_document
-    from zhigu.search.index import _published_query
+    from zhigu.search.rebuild import published_query
 
     app = make_app(workdir, workdir / "index-sample")
     with app.app_context():
         started = time.perf_counter()
         with Session(db.engine) as session:
             documents = [case_document(case) for case in
-                         session.scalars(_published_query().limit(sample).execution_options(yield_per=500))]
+                         session.scalars(published_query().limit(sample).execution_options(yield_per=500))]
         documents_s = time.perf_counter() - started
         folder = workdir / "index-sample"
         shutil.rmtree(folder, ignore_errors=True)
@@ -116,7 +117,7 @@ def rebuild(workdir: Path, processes: int) -> dict:
         index.index  # create the empty index: not part of the rebuild
         cpu, child_cpu = time.process_time(), children_cpu()
         started = time.perf_counter()
-        count = index.rebuild(processes=processes)
+        count = outbox.rebuild(index, processes=processes)
         wall = time.perf_counter() - started
         segments = len(index.index._read_toc().segments)
         position = outbox.applied_change(folder)

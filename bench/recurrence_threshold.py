@@ -27,7 +27,7 @@ def main() -> None:
     from zhigu.archive.models import FailureCase
     from zhigu.auth.models import Role, User
     from zhigu.extensions import db
-    from zhigu.search.services import similar_to_case
+    from zhigu.search.similar import similar_to_case
     from zhigu.trends.services import RECURRENCE_MIN_TERMS
 
     zh = "--zh" in sys.argv

@@ -20,10 +20,10 @@ narrative are sentences drawn from three to five cases (summary <= 1,000 chars, 
 sector, target markets (0-3), causes (1-2, the first primary), stage and tags are random picks from
 zhigu/archive/vocabulary.py and the corpus' tags. external_ids are unique. Written to a JSONL and streamed.
 
-- import: `zhigu.archive.services.import_cases` on chunks of --chunk lines (validate, upsert, one commit per
+- import: `zhigu.archive.transfer.import_cases` on chunks of --chunk lines (validate, upsert, one commit per
   chunk, then the after-commit hook indexes the chunk). Cases/s over the whole run, and the share of it
-  spent writing the index (SearchIndex.update_cases / rebuild, timed by wrapping those methods on the
-  instance; nothing in zhigu/ is changed). Should the hook leave changes queued, they are drained and timed
+  spent writing the index (SearchIndex.update_cases and the outbox's rebuilds, timed by wrapping them in
+  this process; nothing in zhigu/ is changed). Should the hook leave changes queued, they are drained and timed
   as part of the import.
 - similar: POST /api/v1/similar {"description": ..., "limit": 10} through the test client, as a visitor,
   with --queries held-out descriptions of 100-200 words (recombined like the cases but not imported);
@@ -193,8 +193,10 @@ def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: li
     from flask import got_request_exception
 
     from zhigu import create_app
-    from zhigu.archive.services import import_cases, seed_causes
+    from zhigu.archive.services import seed_causes
+    from zhigu.archive.transfer import import_cases
     from zhigu.extensions import db
+    from zhigu.search import outbox
 
     # PROPAGATE_EXCEPTIONS off: a failing page answers 500 (counted in the status codes) instead of raising.
     app = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
@@ -211,14 +213,14 @@ def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: li
                 return method(*args, **kwargs)
             finally:
                 depth[0] -= 1
-                if depth[0] == 0:  # rebuild() calls rebuild_locked(): count the outer call only
+                if depth[0] == 0:  # count the outer call only
                     index_seconds[0] += time.perf_counter() - started
         return timed
 
-    # Instance attributes shadow the methods: time every way the app writes the index after a commit.
-    for name in ("update_cases", "rebuild", "rebuild_locked"):
-        if hasattr(index, name):
-            setattr(index, name, timing(getattr(index, name)))
+    # Time every way the app writes the index after a commit: the instance attribute shadows the method, and
+    # the outbox's rebuilds go through rewrite_index.
+    index.update_cases = timing(index.update_cases)
+    outbox.rewrite_index = timing(outbox.rewrite_index)
     out: dict = {"import_s": None, "import_rate": None, "index_s": None, "imported": n}
     with app.app_context():
         if import_data:
@@ -232,10 +234,10 @@ def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: li
                     imported += counts["created"] + counts["updated"]
                     db.session.remove()  # drop the chunk's objects before the next one
                     print(f"  zhigu: imported {imported}/{n} in {time.perf_counter() - started:.0f} s", flush=True)
-            if index.document_count() < imported and hasattr(index, "drain"):
+            if index.document_count() < imported:
                 # The commit hook left changes queued (an outbox drained elsewhere): apply them, timed as import.
                 print(f"  zhigu: {index.document_count()}/{imported} indexed after the import; draining", flush=True)
-                index.drain()
+                outbox.drain(index)
             import_seconds = time.perf_counter() - started
             out.update(import_s=import_seconds, import_rate=imported / import_seconds, index_s=index_seconds[0],
                        imported=imported)

@@ -40,6 +40,7 @@ def main() -> None:
     from zhigu.auth.models import Park, Role, User
     from zhigu.auth.services import create_token
     from zhigu.extensions import db
+    from zhigu.search import outbox
 
     directory = tempfile.mkdtemp(prefix="zhigu-trends-")
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
@@ -86,7 +87,7 @@ def main() -> None:
         print(f"{args.cases} cases inserted in {time.perf_counter() - started:.1f} s")
         if args.index:
             started = time.perf_counter()
-            app.extensions["zhigu.search"].rebuild()
+            outbox.rebuild(app.extensions["zhigu.search"])
             print(f"index rebuilt in {time.perf_counter() - started:.1f} s")
         tokens = {name: create_token(user, "bench")[1] for name, user in (("manager", manager), ("admin", admin))}
 

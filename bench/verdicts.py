@@ -12,7 +12,7 @@ import math
 
 from zhigu import create_app
 from zhigu.initiatives.services import verdict_judgments
-from zhigu.search.services import similar_cases
+from zhigu.search.similar import similar_cases
 
 
 def score(judgments) -> dict:

@@ -20,13 +20,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 import databases
-from helpers import PASSWORD, case_data, in_app
+from helpers import CAST, PASSWORD, case_data, in_app
 from zhigu import create_app
 from zhigu.archive import services as archive_services
 from zhigu.auth import services as auth_services
 from zhigu.auth.models import Park, User
 from zhigu.extensions import db
-
 
 
 @event.listens_for(Engine, "connect")
@@ -245,14 +244,18 @@ def api_as(app):
 
 
 class AuthActions:
-    """Log in and out through the HTML form (flaskr's `auth` fixture)."""
+    """Log in and out through the HTML form (flaskr's `auth` fixture): the one way tests log a browser in."""
 
     def __init__(self, client):
         self.client = client
 
-    def login(self, user_or_email, password: str = PASSWORD):
-        email = getattr(user_or_email, "email", user_or_email)
-        return self.client.post("/login", data={"email": email, "password": password})
+    def login(self, user):
+        """Log the client in as `user` (None: a visitor), ending whoever's session it had; return the client."""
+        self.logout()
+        if user is not None:
+            response = self.client.post("/login", data={"email": user.email, "password": PASSWORD})
+            assert response.status_code == 302, "the login form refused the test user"
+        return self.client
 
     def logout(self):
         return self.client.post("/logout")
@@ -271,16 +274,17 @@ def index(app):
 
 @pytest.fixture
 def cast(make_park, make_user):
-    """Two parks and one user of each role; `author` is a curator of park A."""
-    park_a, park_b = make_park("park-a", "Park A"), make_park("park-b", "Park B")
-    return SimpleNamespace(
-        park_a=park_a, park_b=park_b,
-        author=make_user("curator", park_a, display_name="Author A"),
-        member_a=make_user("member", park_a),
-        curator_a=make_user("curator", park_a),
-        manager_a=make_user("manager", park_a),
-        member_b=make_user("member", park_b),
-        curator_b=make_user("curator", park_b),
-        manager_b=make_user("manager", park_b),
-        admin=make_user("admin"),
-    )
+    """Two parks and the users of the CAST table (one of each role per park); `author` is a curator of park A."""
+    parks = {"park_a": make_park("park-a", "Park A"), "park_b": make_park("park-b", "Park B")}
+    users = {name: make_user(role, parks.get(park), display_name=display_name)
+             for name, (role, park, display_name) in CAST.items()}
+    return SimpleNamespace(**parks, **users)
+
+
+@pytest.fixture
+def public_case(make_case, cast):
+    """A published public case by `cast.author`, with two causes, a sector and a market."""
+    return make_case(cast.author, title="Solar kiosks for villages in Kazakhstan",
+                     summary="Solar kiosks were sold to villages, but nobody paid for the electricity.",
+                     sector="energy", target_markets=["KZ"],
+                     causes=["market.no_demand", "money.cash_out"], primary_cause="money.cash_out")

@@ -4,6 +4,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
@@ -14,6 +15,20 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
 #: Password of every user `make_user` creates.
 PASSWORD = "correct-horse-battery"
+#: The users of the `cast` fixture: name -> (role, park, display name or None for make_user's "Member 2").
+#: Creation order numbers their e-mails (curator1@example.org is the author), so keep it.
+CAST = {
+    "author": ("curator", "park_a", "Author A"),
+    "member_a": ("member", "park_a", None),
+    "curator_a": ("curator", "park_a", None),
+    "manager_a": ("manager", "park_a", None),
+    "member_b": ("member", "park_b", None),
+    "curator_b": ("curator", "park_b", None),
+    "manager_b": ("manager", "park_b", None),
+    "admin": ("admin", None, None),
+}
+#: Who the role tables of the tests go through: a visitor, then the cast.
+ALL_USERS = ["visitor", *CAST]
 
 
 def corpus_path(name: str) -> Path:
@@ -112,3 +127,43 @@ def log_in_session(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = f"{user.id}:{key}"
         session["_fresh"] = True
+
+
+def as_user(api_as, cast, who: str):
+    """An API client for the `cast` member named `who`, or for a visitor when `who` is "visitor"."""
+    return api_as(None if who == "visitor" else getattr(cast, who))
+
+
+# -- reading HTML: assertions are about elements (a field's wrapper holds its error), not substrings --------
+
+def page(response) -> BeautifulSoup:
+    """Parse a response body; query it with CSS selectors (`select`, `select_one`)."""
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def text(node) -> str:
+    """The text of `node` with its whitespace collapsed, as a reader sees it."""
+    return " ".join(node.get_text().split())
+
+
+def field(tree, name: str):
+    """The wrapper the form macros put around the input named `name` (label, help, errors and input)."""
+    wrapper = tree.select_one(f"#f-{name}-field")
+    assert wrapper is not None, f"no field {name!r} on the page"
+    return wrapper
+
+
+def field_error_text(tree, name: str) -> str:
+    """The errors shown next to the input named `name` ("" when it has none)."""
+    errors = field(tree, name).select_one("ul.field-errors")
+    return text(errors) if errors is not None else ""
+
+
+def links(tree) -> list[str]:
+    """The targets of every link in `tree`."""
+    return [a.get("href", "") for a in tree.select("a")]
+
+
+def main_text(response) -> str:
+    """The text of the page's <main>: its content and flashed messages, without the layout around them."""
+    return text(page(response).main)

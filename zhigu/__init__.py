@@ -60,8 +60,8 @@ def instance_secret_key(instance: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from zhigu import search
     from zhigu.extensions import csrf, db, login_manager, migrate
-    from zhigu.search.index import SearchIndex
 
     db.init_app(app)
     with app.app_context():
@@ -74,8 +74,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     from zhigu import i18n
     i18n.init_app(app)
-    SearchIndex().init_app(app)
-    from zhigu.search import hooks  # noqa: F401  (registers the session listeners)
+    search.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

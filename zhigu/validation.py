@@ -2,10 +2,11 @@
 
 Contract: a value that reaches a model is text every database and file can store. Three layers keep it so:
 
-- `BaseSchema` (zhigu.auth.schemas) refuses, in every schema and for every field (list items and dict values
+- `BaseSchema` (zhigu.schemas) refuses, in every schema and for every field (list items and dict values
   included), text holding NUL (PostgreSQL cannot store it) or an unpaired surrogate (no UTF-8 file, page or
-  PostgreSQL can hold it; JSON's "\\ud800" escape makes one), and integers a SQL `integer` column cannot hold
-  (floats such as 1e308 or 3e9 included): 422 with the field's message, never a 500.
+  PostgreSQL can hold it; JSON's "\\ud800" escape makes one); every integer field is a `DbInt`, which refuses
+  integers a SQL `integer` column cannot hold (floats such as 1e308 or 3e9 included): 422 with the field's
+  message, never a 500.
 - `init_app` refuses such characters in query strings (400) and URL parts (404), and a flush listener refuses text
   longer than its `String(n)` column or holding such characters, whatever wrote it (a normalised saved search,
   a CLI): the same 422 instead of a database error on PostgreSQL, and the same rule on SQLite.
@@ -22,7 +23,7 @@ import math
 import re
 
 from flask import Flask, request
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 from sqlalchemy import JSON, String, event, inspect as sa_inspect
 from werkzeug.exceptions import BadRequest, NotFound
 
@@ -104,22 +105,12 @@ def db_id(value) -> int | None:
 
 
 def input_errors(schema, data: dict) -> dict:
-    """Messages for the fields of `data` that `schema` loads and no column could store; {} when none."""
+    """Messages for the fields of `data` that `schema` loads holding text no column could store; {} when none."""
     errors = {}
     for name, field in schema.load_fields.items():
         key = field.data_key or name
-        if key not in data:
-            continue
-        value = data[key]
-        if has_unstorable(value):
+        if key in data and has_unstorable(data[key]):
             errors[key] = [UNSTORABLE_MESSAGE]
-            continue
-        inner = field.inner if isinstance(field, fields.List) else field
-        if isinstance(inner, fields.Integer):
-            values = value if isinstance(field, fields.List) and isinstance(value, (list, tuple)) else [value]
-            problems = {problem for item in values if (problem := integer_problem(item))}
-            if problems:
-                errors[key] = sorted(problems)
     return errors
 
 

@@ -1,17 +1,9 @@
 """/api/v1/cases and /api/v1/causes: status codes, bodies, and each role's rights."""
 import pytest
 
-from helpers import case_data, in_app
+from helpers import ALL_USERS, as_user, case_data, in_app
 from zhigu.archive.models import Cause, FailureCase
 from zhigu.extensions import db
-
-ALL_USERS = ["visitor", "author", "member_a", "curator_a", "manager_a", "member_b", "curator_b", "manager_b",
-             "admin"]
-
-
-def as_user(api_as, cast, who):
-    return api_as(None if who == "visitor" else getattr(cast, who))
-
 
 # -- create -----------------------------------------------------------------------------------------
 

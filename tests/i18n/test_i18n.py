@@ -120,7 +120,7 @@ def test_validation_messages_are_translated_on_pages_only(app, client):
 
 
 def test_digest_mail_is_in_chinese_and_english(app, make_user):
-    from zhigu.notify.services import _digest_message
+    from zhigu.notify.digests import _digest_message
 
     user = make_user("member", display_name="王芳")
     with app.test_request_context():

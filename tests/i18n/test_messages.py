@@ -106,7 +106,7 @@ def test_notifications_are_rendered_in_the_readers_language(app, client, auth, a
     assert chinese == ["Something from an older release.", "Li Lei 评论了“Old pilot”。",
                        f"{cast.member_a.display_name} 评论了“Smart lighting pilot”。"]
 
-    from zhigu.notify.services import _digest_message
+    from zhigu.notify.digests import _digest_message
     with app.test_request_context():
         note = db.session.query(Notification).filter_by(user_id=cast.member_b.id, message_key=None).first()
         keyed = db.session.query(Notification).filter(Notification.user_id == cast.member_b.id,

@@ -5,7 +5,7 @@ from datetime import timedelta
 from zhigu.jobs import services as jobs
 from zhigu.jobs.models import JobLease
 from zhigu.extensions import db
-from zhigu.notify import services as notify
+from zhigu.notify import digests, inbox, scan, subscriptions
 
 
 def test_a_lease_is_taken_once_until_it_expires(ctx):
@@ -40,7 +40,7 @@ def test_workers_racing_for_a_lease_let_exactly_one_win(app):
 def test_two_workers_send_digests_once_per_interval(ctx, monkeypatch):
     ctx.app.config.update(DIGEST_INTERVAL=3600, NOTIFY_SCAN_INTERVAL=0)
     runs = []
-    monkeypatch.setattr(notify, "send_digests", lambda: runs.append("sent") or {"sent": 1, "failed": 0})
+    monkeypatch.setattr(digests, "send_digests", lambda: runs.append("sent") or {"sent": 1, "failed": 0})
     now = jobs._now()
 
     first = jobs.run_due_jobs(now)
@@ -57,8 +57,8 @@ def test_a_failing_job_is_logged_and_the_others_still_run(ctx, monkeypatch, capl
     def broken():
         raise OSError("mail server on fire")
 
-    monkeypatch.setattr(notify, "scan_new_cases", broken)
-    monkeypatch.setattr(notify, "send_digests", lambda: {"sent": 0, "failed": 0})
+    monkeypatch.setattr(scan, "scan_new_cases", broken)
+    monkeypatch.setattr(digests, "send_digests", lambda: {"sent": 0, "failed": 0})
 
     assert jobs.run_due_jobs() == {"digests": {"sent": 0, "failed": 0}}
     assert "Periodic job notify-scan failed" in caplog.text
@@ -67,8 +67,8 @@ def test_a_failing_job_is_logged_and_the_others_still_run(ctx, monkeypatch, capl
 def test_the_worker_tells_followers_of_new_cases(app, runner, cast, make_case):
     app.config.update(NOTIFY_SCAN_INTERVAL=300, DIGEST_INTERVAL=0)
     with app.test_request_context():
-        notify.subscribe(db.session.get(type(cast.member_a), cast.member_a.id),
-                         {"kind": "sector", "target": "agriculture"})
+        subscriptions.subscribe(db.session.get(type(cast.member_a), cast.member_a.id),
+                                {"kind": "sector", "target": "agriculture"})
     farm = make_case(cast.author, title="Container farm in Dubai", sector="agriculture")
 
     result = runner.invoke(args=["worker", "--once"])
@@ -76,4 +76,4 @@ def test_the_worker_tells_followers_of_new_cases(app, runner, cast, make_case):
     assert result.exit_code == 0, result.output
     with app.test_request_context():
         member = db.session.get(type(cast.member_a), cast.member_a.id)
-        assert [(n.kind, n.case_id) for n in notify.notifications_of(member)] == [("new_case", farm.id)]
+        assert [(n.kind, n.case_id) for n in inbox.notifications_of(member)] == [("new_case", farm.id)]

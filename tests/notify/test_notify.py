@@ -6,14 +6,14 @@ from datetime import timedelta
 import pytest
 from marshmallow import ValidationError
 
-from helpers import case_data, reload
+from helpers import reload
 from zhigu.archive import services as archive_services
 from zhigu.comments import services as comment_services
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, PermissionDenied
 from zhigu.extensions import db
 from zhigu.initiatives import services as initiative_services
-from zhigu.notify import services
+from zhigu.notify import digests, inbox, scan, subscriptions
 from zhigu.notify.models import Notification
 
 
@@ -32,21 +32,21 @@ def test_subscribe_validates_each_kind(app, cast, make_case):
         good = [("case", str(case.id)), ("cause", "market.no_demand"), ("sector", "construction"),
                 ("market", "kz"), ("search", "street lighting")]
         for kind, target in good:
-            services.subscribe(member, {"kind": kind, "target": target})
-        assert [s.target for s in services.subscriptions_of(member)][3] == "KZ"
+            subscriptions.subscribe(member, {"kind": kind, "target": target})
+        assert [s.target for s in subscriptions.subscriptions_of(member)][3] == "KZ"
         bad = [("case", str(hidden.id)), ("case", "abc"), ("cause", "no.such"), ("sector", "mining-on-mars"),
                ("market", "EU"), ("initiative", "999"), ("search", ""), ("planet", "x"), ("case", str(case.id))]
         for kind, target in bad:
             with pytest.raises(ValidationError):
-                services.subscribe(member, {"kind": kind, "target": target})
+                subscriptions.subscribe(member, {"kind": kind, "target": target})
         from flask_login import AnonymousUserMixin
         with pytest.raises(PermissionDenied):
-            services.subscribe(AnonymousUserMixin(), {"kind": "sector", "target": "construction"})
-        sub = services.subscriptions_of(member)[0]
+            subscriptions.subscribe(AnonymousUserMixin(), {"kind": "sector", "target": "construction"})
+        sub = subscriptions.subscriptions_of(member)[0]
         with pytest.raises(NotFound):
-            services.get_subscription(reload(cast.member_b), sub.id)
-        services.unsubscribe(member, sub)
-        assert len(services.subscriptions_of(member)) == 4
+            subscriptions.get_subscription(reload(cast.member_b), sub.id)
+        subscriptions.unsubscribe(member, sub)
+        assert len(subscriptions.subscriptions_of(member)) == 4
 
 
 def test_case_followers_hear_of_comments_edits_and_links(app, cast, make_case):
@@ -54,7 +54,7 @@ def test_case_followers_hear_of_comments_edits_and_links(app, cast, make_case):
     other = make_case(cast.author, title="Other pilot")
     with app.test_request_context():
         follower = reload(cast.member_b)
-        services.subscribe(follower, {"kind": "case", "target": str(case.id)})
+        subscriptions.subscribe(follower, {"kind": "case", "target": str(case.id)})
         comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "I was there."})
         archive_services.update_case(reload(cast.author), reload(case), {"title": "Smart lighting pilot, Almaty"})
         from zhigu.links import services as link_services
@@ -68,13 +68,13 @@ def test_case_followers_hear_of_comments_edits_and_links(app, cast, make_case):
 def test_notifications_respect_visibility(app, cast, make_case):
     case = make_case(cast.author, visibility="park")
     with app.test_request_context():
-        services.subscribe(reload(cast.member_a), {"kind": "case", "target": str(case.id)})
+        subscriptions.subscribe(reload(cast.member_a), {"kind": "case", "target": str(case.id)})
         archive_services.update_case(reload(cast.author), reload(case), {"visibility": "private"})
         comment_services.create_comment(reload(cast.manager_a), reload(case), {"body": "Made private."})
         # the case is private by the time either is told: the member hears of neither
         assert kinds_of(reload(cast.member_a)) == []
         assert ("comment", case.id) in kinds_of(reload(cast.author))
-        assert services.notifications_of(reload(cast.member_a)) == []  # no longer visible: not listed
+        assert inbox.notifications_of(reload(cast.member_a)) == []  # no longer visible: not listed
 
 
 def test_new_cases_reach_cause_sector_market_search_and_initiative_followers(app, cast, make_case):
@@ -82,33 +82,33 @@ def test_new_cases_reach_cause_sector_market_search_and_initiative_followers(app
         member = reload(cast.member_a)
         for kind, target in [("cause", "market.no_demand"), ("sector", "agriculture"), ("market", "ID"),
                              ("search", "hydroponic")]:
-            services.subscribe(member, {"kind": kind, "target": target})
+            subscriptions.subscribe(member, {"kind": kind, "target": target})
         initiative = initiative_services.register_initiative(reload(cast.member_b), {
             "title": "Hydroponic container farm", "description": "Hydroponic lettuce farms in shipping containers "
             "for hotels in Dubai, with LED lighting and nutrient dosing.", "target_markets": ["AE"]})
-        services.subscribe(reload(cast.member_b), {"kind": "initiative", "target": str(initiative.id)})
+        subscriptions.subscribe(reload(cast.member_b), {"kind": "initiative", "target": str(initiative.id)})
         with pytest.raises(ValidationError):
-            services.subscribe(member, {"kind": "initiative", "target": str(initiative.id)})  # not theirs
+            subscriptions.subscribe(member, {"kind": "initiative", "target": str(initiative.id)})  # not theirs
     farm = make_case(cast.author, title="Hydroponic container farm in Dubai", sector="agriculture",
                      causes=["money.cash_out"], target_markets=["AE"],
                      summary="Hydroponic lettuce grown in shipping containers for Dubai hotels ran out of cash.")
     lights = make_case(cast.author, title="Street lights in Jakarta", target_markets=["ID"])
     private = make_case(cast.curator_b, title="Hydroponic private case", visibility="private", sector="agriculture")
     with app.test_request_context():
-        assert services.scan_new_cases() > 0
+        assert scan.scan_new_cases() > 0
         member_kinds = kinds_of(reload(cast.member_a))
         assert ("new_case", farm.id) in member_kinds and ("new_case", lights.id) in member_kinds
         assert all(case_id != private.id for _, case_id in member_kinds)
         assert len([k for k in member_kinds if k[1] == farm.id]) == 1  # one per case, however many matches
         assert ("similar_case", farm.id) in kinds_of(reload(cast.member_b))
-        assert services.scan_new_cases() == 0  # each case once
+        assert scan.scan_new_cases() == 0  # each case once
 
 
 def test_cases_published_before_a_subscription_are_not_announced(app, cast, make_case):
     make_case(cast.author)
     with app.test_request_context():
-        services.subscribe(reload(cast.member_a), {"kind": "market", "target": "KZ"})
-        assert services.scan_new_cases() == 0
+        subscriptions.subscribe(reload(cast.member_a), {"kind": "market", "target": "KZ"})
+        assert scan.scan_new_cases() == 0
 
 
 def test_mark_read_and_unread_count(app, cast, make_case):
@@ -117,14 +117,14 @@ def test_mark_read_and_unread_count(app, cast, make_case):
         for n in range(3):
             comment_services.create_comment(reload(cast.member_a), reload(case), {"body": f"note {n}"})
         author = reload(cast.author)
-        assert services.unread_count(author) == 3
-        first = services.notifications_of(author)[-1]
-        assert services.mark_read(author, {"ids": [first.id]}) == 1
-        assert services.mark_read(reload(cast.member_b), {}) == 0  # not theirs
-        assert services.unread_count(author) == 2
+        assert inbox.unread_count(author) == 3
+        first = inbox.notifications_of(author)[-1]
+        assert inbox.mark_read(author, {"ids": [first.id]}) == 1
+        assert inbox.mark_read(reload(cast.member_b), {}) == 0  # not theirs
+        assert inbox.unread_count(author) == 2
         with pytest.raises(ValidationError):
-            services.mark_read(author, {"ids": ["x"]})
-        assert services.mark_read(author, {}) == 2 and services.unread_count(author) == 0
+            inbox.mark_read(author, {"ids": ["x"]})
+        assert inbox.mark_read(author, {}) == 2 and inbox.unread_count(author) == 0
 
 
 # -- digests ------------------------------------------------------------------------------------------
@@ -134,13 +134,13 @@ def test_send_digests_through_smtp(app, cast, make_case, smtp_server, runner):
     private = make_case(cast.author, title="Secret pilot", visibility="park")
     with app.test_request_context():
         comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "Same in Astana."})
-        services.subscribe(reload(cast.member_a), {"kind": "case", "target": str(private.id)})
+        subscriptions.subscribe(reload(cast.member_a), {"kind": "case", "target": str(private.id)})
         comment_services.create_comment(reload(cast.manager_a), reload(private), {"body": "Note"})
-        services.subscribe(reload(cast.member_a), {"kind": "case", "target": str(case.id)})
+        subscriptions.subscribe(reload(cast.member_a), {"kind": "case", "target": str(case.id)})
         comment_services.create_comment(reload(cast.member_b), reload(case), {"body": "And in Bishkek."})
-        services.set_digest_frequency(reload(cast.member_a), {"frequency": "weekly"})
+        digests.set_digest_frequency(reload(cast.member_a), {"frequency": "weekly"})
         with pytest.raises(ValidationError):
-            services.set_digest_frequency(reload(cast.member_a), {"frequency": "hourly"})
+            digests.set_digest_frequency(reload(cast.member_a), {"frequency": "hourly"})
         # the case became private after the notification: the digest leaves it out
         archive_services.update_case(reload(cast.author), reload(private), {"visibility": "private"})
     result = runner.invoke(args=["notify", "send-digests"])
@@ -158,11 +158,11 @@ def test_send_digests_through_smtp(app, cast, make_case, smtp_server, runner):
     assert len(smtp_server.messages) == 2
     with app.test_request_context():
         comment_services.create_comment(reload(cast.member_b), reload(case), {"body": "Later comment."})
-        assert services.send_digests(now=now_utc() + timedelta(hours=2))["sent"] == 0  # a day has not passed
-        assert services.send_digests(now=now_utc() + timedelta(days=1))["sent"] == 1
-        services.set_digest_frequency(reload(cast.author), {"frequency": "never"})
+        assert digests.send_digests(now=now_utc() + timedelta(hours=2))["sent"] == 0  # a day has not passed
+        assert digests.send_digests(now=now_utc() + timedelta(days=1))["sent"] == 1
+        digests.set_digest_frequency(reload(cast.author), {"frequency": "never"})
         comment_services.create_comment(reload(cast.member_b), reload(case), {"body": "Even later."})
-        assert services.send_digests(now=now_utc() + timedelta(days=3))["sent"] == 0
+        assert digests.send_digests(now=now_utc() + timedelta(days=3))["sent"] == 0
 
 
 def test_digest_failure_is_retried(app, cast, make_case, runner):
@@ -192,19 +192,19 @@ class SlowSMTP:
 
 def test_two_runs_at_once_scan_once_and_mail_each_digest_once(app, cast, make_case, monkeypatch):
     with app.test_request_context():
-        services.subscribe(reload(cast.manager_a), {"kind": "sector", "target": "logistics"})
+        subscriptions.subscribe(reload(cast.manager_a), {"kind": "sector", "target": "logistics"})
     case = make_case(cast.author, sector="logistics")  # not scanned yet: both runs scan it
     with app.test_request_context():
         comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "Same in Astana."})
-        services.subscribe(reload(cast.member_b), {"kind": "case", "target": str(case.id)})
+        subscriptions.subscribe(reload(cast.member_b), {"kind": "case", "target": str(case.id)})
         comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "And in Bishkek."})
     outbox, results, start = [], [], threading.Barrier(2)
-    monkeypatch.setattr(services, "_smtp", lambda: SlowSMTP(outbox))
+    monkeypatch.setattr(digests, "_smtp", lambda: SlowSMTP(outbox))
 
     def run():  # cron's `zhigu notify send-digests` and a worker's digest job, at the same moment
         with app.test_request_context():
             start.wait()
-            results.append(services.send_digests())
+            results.append(digests.send_digests())
             db.session.remove()
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -227,7 +227,7 @@ def test_of_two_runs_that_read_the_same_digest_setting_only_the_first_claims_it(
         settings = []
         for context in contexts:
             with context:
-                settings.append(services.digest_setting(reload(cast.member_a)))
+                settings.append(digests.digest_setting(reload(cast.member_a)))
         return contexts, settings
 
     for _ in ("first digest (no setting row yet)", "a later one"):
@@ -235,7 +235,7 @@ def test_of_two_runs_that_read_the_same_digest_setting_only_the_first_claims_it(
         claims = []
         for context, setting in zip(contexts, settings):
             with context:
-                claims.append(services._claim_digest(setting, now_utc()))
+                claims.append(digests._claim_digest(setting, now_utc()))
                 db.session.remove()
         assert claims == [True, False]
 
@@ -249,12 +249,12 @@ def test_a_failed_digest_is_sent_by_the_next_run(app, cast, make_case, monkeypat
     def refused():
         raise OSError("connection refused")
 
-    monkeypatch.setattr(services, "_smtp", refused)
+    monkeypatch.setattr(digests, "_smtp", refused)
     with app.test_request_context():
-        assert services.send_digests() == {"sent": 0, "failed": 1}
-    monkeypatch.setattr(services, "_smtp", lambda: SlowSMTP(outbox))
+        assert digests.send_digests() == {"sent": 0, "failed": 1}
+    monkeypatch.setattr(digests, "_smtp", lambda: SlowSMTP(outbox))
     with app.test_request_context():
-        assert services.send_digests() == {"sent": 1, "failed": 0}  # the failed claim was given back
+        assert digests.send_digests() == {"sent": 1, "failed": 0}  # the failed claim was given back
     assert outbox == [cast.author.email]
 
 
@@ -336,15 +336,15 @@ def test_mark_read_page_with_bad_ids(app, cast, client, auth):
 def test_saved_search_with_filters(app, cast, make_case, client, auth):
     with app.test_request_context():
         member = reload(cast.member_a)
-        sub = services.subscribe(member, {"kind": "search", "target": "?market=KZ&q=lighting&bogus=1"})
+        sub = subscriptions.subscribe(member, {"kind": "search", "target": "?market=KZ&q=lighting&bogus=1"})
         assert sub.target == "q=lighting&market=KZ"
-        assert services.describe(sub) == "matches your search “lighting”; market KZ"
+        assert subscriptions.describe(sub) == "matches your search “lighting”; market KZ"
         with pytest.raises(ValidationError):
-            services.subscribe(member, {"kind": "search", "target": "bogus=1"})
+            subscriptions.subscribe(member, {"kind": "search", "target": "bogus=1"})
     in_kz = make_case(cast.author, title="Street lighting in Almaty", target_markets=["KZ"])
     in_id = make_case(cast.author, title="Street lighting in Jakarta", target_markets=["ID"])
     with app.test_request_context():
-        services.scan_new_cases()
+        scan.scan_new_cases()
         assert kinds_of(reload(cast.member_a)) == [("new_case", in_kz.id)]
         assert in_id.id not in {case_id for _, case_id in kinds_of(reload(cast.member_a))}
     auth.login(cast.member_a)

@@ -108,11 +108,11 @@ CRASHER = textwrap.dedent("""
     from zhigu.archive.models import Cause
     from zhigu.auth.models import User
     from zhigu.extensions import db
-    from zhigu.search.index import SearchIndex
+    from zhigu.search import outbox
 
     def die(self, *args, **kwargs):  # the process dies after the commit, before the index is written
         os.kill(os.getpid(), signal.SIGKILL)
-    SearchIndex.drain = die
+    outbox.drain = die
 
     app = create_app()
     with app.app_context():

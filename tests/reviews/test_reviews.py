@@ -4,6 +4,7 @@ from marshmallow import ValidationError
 
 from helpers import case_data, in_app, reload
 from zhigu.archive import services as archive_services
+from zhigu.archive import transfer
 from zhigu.archive.models import FailureCase
 from zhigu.errors import PermissionDenied, ZhiguError
 from zhigu.extensions import db
@@ -152,7 +153,7 @@ def test_queue_oldest_first_with_claims_and_filters(app, cast, make_case):
 
 def test_imports_are_recorded(app):
     with app.app_context():
-        archive_services.import_cases(['{"external_id": "x-1", "title": "Imported pilot", "summary": '
+        transfer.import_cases(['{"external_id": "x-1", "title": "Imported pilot", "summary": '
                                        '"A summary long enough to pass.", "causes": ["market.no_demand"]}'])
         case = db.session.query(FailureCase).filter_by(external_id="x-1").one()
         assert case.status == "published"

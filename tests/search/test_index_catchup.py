@@ -20,7 +20,7 @@ from zhigu.archive import services
 from zhigu.archive.models import FailureCase
 from zhigu.auth.models import User
 from zhigu.extensions import db
-from zhigu.search import outbox
+from zhigu.search import catchup, outbox
 from zhigu.search.services import search_cases
 
 CLEAN = {"missing": [], "stale": [], "extra": []}
@@ -106,7 +106,7 @@ def test_a_change_made_while_the_index_is_busy_reaches_it_without_another_write(
     # the lock is free again; nobody writes: the change still reaches the index within seconds
     wait_until(lambda: not indexed_as_public(app, case.id), 20)
     assert check(app) == CLEAN
-    assert index.catch_up.join(10)
+    assert app.extensions[catchup.EXTENSION].join(10)
     with in_app(app):
         assert outbox.pending_count(db.engine, index.directory) == 0
 
@@ -179,7 +179,7 @@ def test_a_change_left_by_a_killed_server_is_applied_when_the_app_starts_again(a
         assert time.monotonic() - started < 5  # the catch-up runs beside it, not in it
         wait_until(lambda: not indexed_as_public(app, case.id), 20)
         assert check(app) == CLEAN
-        assert restarted.extensions["zhigu.search"].catch_up.join(10)
+        assert restarted.extensions[catchup.EXTENSION].join(10)
     finally:
         close_app(restarted)
 
@@ -200,7 +200,7 @@ def test_several_processes_catching_up_at_once_apply_every_change(app, author, m
 
         wait_until(lambda: check(app) == CLEAN, 20)
         for process in (app, second):
-            assert process.extensions["zhigu.search"].catch_up.join(10)
+            assert process.extensions[catchup.EXTENSION].join(10)
         with app.app_context():
             assert outbox.pending_count(db.engine, app.extensions["zhigu.search"].directory) == 0
     finally:

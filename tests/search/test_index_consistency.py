@@ -12,6 +12,7 @@ from zhigu import create_app
 from zhigu.archive import services
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
+from zhigu.search import outbox
 from zhigu.search.services import search_cases
 
 
@@ -183,7 +184,7 @@ def test_failed_index_write_is_logged_not_raised_and_rebuild_repairs_it(app, cur
     with another_process(app) as check_process:
         assert check_process.extensions["zhigu.search"].check()["missing"] == [case.id]
     with another_process(app) as rebuild_process:
-        assert rebuild_process.extensions["zhigu.search"].rebuild() == 1
+        assert outbox.rebuild(rebuild_process.extensions["zhigu.search"]) == 1
 
     assert index.check() == {"missing": [], "stale": [], "extra": []}
     assert found("hydroponic") == {case.id}
@@ -226,7 +227,7 @@ def test_check_reports_missing_stale_and_extra_documents(app, curator):
         assert other.extensions["zhigu.search"].check() == {"missing": [missing], "stale": [stale],
                                                             "extra": [gone]}
     with another_process(app) as other:
-        assert other.extensions["zhigu.search"].rebuild() == 3
+        assert outbox.rebuild(other.extensions["zhigu.search"]) == 3
     with another_process(app) as other:
         assert other.extensions["zhigu.search"].check() == {"missing": [], "stale": [], "extra": []}
         assert indexed_ids(other) == {kept, stale, missing}
@@ -242,7 +243,7 @@ def test_rebuild_restores_a_deleted_index_directory(app, curator):
     with another_process(app) as other:
         assert other.extensions["zhigu.search"].check()["missing"] == [case_id]
     with another_process(app) as other:
-        assert other.extensions["zhigu.search"].rebuild() == 1
+        assert outbox.rebuild(other.extensions["zhigu.search"]) == 1
     assert index_dir.is_dir()
     with another_process(app) as other:
         assert other.extensions["zhigu.search"].check() == {"missing": [], "stale": [], "extra": []}
@@ -305,7 +306,7 @@ def test_an_open_searcher_sees_a_rebuild(app, curator):
     db.session.commit()
     assert index.check()["stale"] == [case.id]
 
-    index.rebuild()
+    outbox.rebuild(index)
 
     assert index.check() == {"missing": [], "stale": [], "extra": []}
     assert found("hydroponic") == set()
@@ -326,5 +327,5 @@ def test_a_writer_held_elsewhere_fails_the_index_write_not_the_commit(app, curat
     assert db.session.get(FailureCase, case.id).status == "published"
     assert "rebuild" in caplog.text
     assert index.check()["missing"] == [case.id]
-    index.rebuild()
+    outbox.rebuild(index)
     assert found("hydroponic") == {case.id}

@@ -122,6 +122,7 @@ KILLER = textwrap.dedent("""
     from zhigu import create_app
     from zhigu.extensions import db
     import zhigu.search.index as index_module
+    from zhigu.search import outbox
 
     app = create_app()
     mode = os.environ["KILL_MODE"]
@@ -135,14 +136,14 @@ KILLER = textwrap.dedent("""
                     os.kill(os.getpid(), signal.SIGKILL)
                 return real(case)
             index_module.case_document = dying_case_document
-            index.drain(db.engine, batch=5)
+            outbox.drain(index, db.engine, batch=5)
         else:
             batches = []
             def die_on_second(rows):  # after the second batch's index commit, before its record
                 batches.append(rows)
                 if len(batches) == 2:
                     os.kill(os.getpid(), signal.SIGKILL)
-            index.drain(db.engine, batch=5, after_batch=die_on_second)
+            outbox.drain(index, db.engine, batch=5, after_batch=die_on_second)
 """)
 
 
@@ -151,7 +152,7 @@ def test_killing_the_indexing_process_mid_batch_loses_nothing_after_restart(quie
     app = quiet_app
     index = app.extensions["zhigu.search"]
     with app.app_context():
-        index.rebuild()  # positions the directory at the start of the log
+        outbox.rebuild(index)  # positions the directory at the start of the log
     ids = make_cases(app, curator, 12)
     with app.app_context():
         services.retract_case(db.session.get(User, curator.id), db.session.get(FailureCase, ids[0]),
@@ -255,7 +256,7 @@ def test_two_index_directories_fed_from_one_database_agree(shared_database, tmp_
 def test_with_zhigu_worker_running_search_check_passes_within_30_seconds(quiet_app, curator):
     app = quiet_app
     with app.app_context():
-        app.extensions["zhigu.search"].rebuild()
+        outbox.rebuild(app.extensions["zhigu.search"])
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "zhigu", "worker", "--interval", "0.2"],
                               env=env_for(app), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)

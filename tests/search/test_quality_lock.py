@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zhigu.archive.services import import_cases
+from zhigu.archive.transfer import import_cases
 
 FIXTURE = json.loads((Path(__file__).with_name("quality_fixture.json")).read_text(encoding="utf-8"))
 

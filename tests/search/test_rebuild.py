@@ -9,8 +9,8 @@ from zhigu.archive import services
 from zhigu.auth.models import User
 from zhigu.comments import services as comment_services
 from zhigu.extensions import db
-from zhigu.search import index as index_module
 from zhigu.search import outbox
+from zhigu.search import rebuild as rebuild_module
 from zhigu.search.models import IndexChange
 
 WORDS = ["solar", "irrigation", "battery", "logistics", "cold", "chain", "drone", "textile", "fintech",
@@ -20,7 +20,7 @@ WORDS = ["solar", "irrigation", "battery", "logistics", "cold", "chain", "drone"
 @pytest.fixture
 def archive(app, make_park, make_user, monkeypatch):
     """25 published cases of varied text (Chinese and English), a draft, a retraction and a comment."""
-    monkeypatch.setattr(index_module, "MIN_PER_PROCESS", 4)
+    monkeypatch.setattr(rebuild_module, "MIN_PER_PROCESS", 4)
     curator = make_user("curator", make_park())
     with in_app(app):
         actor = db.session.get(User, curator.id)
@@ -63,10 +63,10 @@ def last_change(app) -> int:
 
 def test_a_rebuild_with_two_processes_gives_the_index_of_one(app, archive):
     with in_app(app):
-        assert app.extensions["zhigu.search"].rebuild(processes=1) == 24
+        assert outbox.rebuild(app.extensions["zhigu.search"], processes=1) == 24
     one = snapshot(app)
     with in_app(app):
-        assert app.extensions["zhigu.search"].rebuild(processes=2) == 24
+        assert outbox.rebuild(app.extensions["zhigu.search"], processes=2) == 24
     two = snapshot(app)
 
     assert one["segments"] == 1 and two["segments"] == 2  # the second really ran in two processes
@@ -83,27 +83,27 @@ def test_a_rebuild_with_two_processes_gives_the_index_of_one(app, archive):
 def test_a_failed_rebuild_process_leaves_the_old_index_and_position(app, archive, monkeypatch):
     app.config["INDEX_INLINE_DRAIN"] = False  # the change below stays in the outbox
     with in_app(app):
-        app.extensions["zhigu.search"].rebuild()
+        outbox.rebuild(app.extensions["zhigu.search"])
         curator = db.session.scalar(select(User).where(User.role == "curator"))
         services.update_case(curator, db.session.get(services.FailureCase, archive[0]), {"title": "Renamed venture"})
     before = snapshot(app)
     assert before["position"] < last_change(app)
-    real = index_module.case_document
+    real = rebuild_module.case_document
 
     def failing(case):
         if case.id == archive[-1]:
             raise RuntimeError("disk on fire")
         return real(case)
 
-    monkeypatch.setattr(index_module, "case_document", failing)  # the forked children inherit it
+    monkeypatch.setattr(rebuild_module, "case_document", failing)  # the forked children inherit it
     with in_app(app):
         with pytest.raises(RuntimeError, match="disk on fire"):
-            app.extensions["zhigu.search"].rebuild(processes=2)
+            outbox.rebuild(app.extensions["zhigu.search"], processes=2)
     after = snapshot(app)
     assert after["stored"] == before["stored"] and after["position"] == before["position"]
-    monkeypatch.setattr(index_module, "case_document", real)
+    monkeypatch.setattr(rebuild_module, "case_document", real)
     with in_app(app):  # the locks were released: the next rebuild works and picks up the change
-        assert app.extensions["zhigu.search"].rebuild(processes=2) == 24
+        assert outbox.rebuild(app.extensions["zhigu.search"], processes=2) == 24
         assert app.extensions["zhigu.search"].check() == {"missing": [], "stale": [], "extra": []}
     assert snapshot(app)["position"] == last_change(app)
 
@@ -113,25 +113,25 @@ def test_a_killed_rebuild_process_fails_the_rebuild(app, archive, monkeypatch):
     import signal
 
     with in_app(app):
-        app.extensions["zhigu.search"].rebuild()
+        outbox.rebuild(app.extensions["zhigu.search"])
     before = snapshot(app)
-    real = index_module.case_document
+    real = rebuild_module.case_document
 
     def dying(case):
         if case.id == archive[-1]:
             os.kill(os.getpid(), signal.SIGKILL)
         return real(case)
 
-    monkeypatch.setattr(index_module, "case_document", dying)
+    monkeypatch.setattr(rebuild_module, "case_document", dying)
     with in_app(app), pytest.raises(RuntimeError, match="died"):
-        app.extensions["zhigu.search"].rebuild(processes=2)
+        outbox.rebuild(app.extensions["zhigu.search"], processes=2)
     assert snapshot(app)["stored"] == before["stored"]
 
 
 def test_a_small_archive_is_rebuilt_in_one_process(app, archive, monkeypatch):
-    monkeypatch.setattr(index_module, "MIN_PER_PROCESS", 1000)
+    monkeypatch.setattr(rebuild_module, "MIN_PER_PROCESS", 1000)
     with in_app(app):
-        assert app.extensions["zhigu.search"].rebuild(processes=4) == 24
+        assert outbox.rebuild(app.extensions["zhigu.search"], processes=4) == 24
     assert snapshot(app)["segments"] == 1
 
 

@@ -3,15 +3,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers import in_app
+from helpers import ALL_USERS, as_user, in_app
 from zhigu.search.services import search_cases
-
-ALL_USERS = ["visitor", "author", "member_a", "curator_a", "manager_a", "member_b", "curator_b", "manager_b",
-             "admin"]
-
-
-def as_user(api_as, cast, who):
-    return api_as(None if who == "visitor" else getattr(cast, who))
 
 
 @pytest.fixture

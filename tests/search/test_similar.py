@@ -6,8 +6,9 @@ import pytest
 from helpers import in_app
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
+from zhigu.search import outbox
 from zhigu.search.analysis import analyse
-from zhigu.search.services import SimilarQuery, _why, similar_cases, similar_to_case
+from zhigu.search.similar import SimilarQuery, _why, similar_cases, similar_to_case
 
 PARAGRAPH = (
     "We plan to open a bonded cold-chain warehouse near the Khorgos border crossing so that Chinese exporters "
@@ -217,7 +218,7 @@ def test_a_short_description_also_finds_the_cases_its_closest_case_resembles(api
 
 
 def test_without_feedback_only_cases_sharing_words_are_found(api_as, loans, monkeypatch):
-    monkeypatch.setattr("zhigu.search.services.FEEDBACK_DOCS", 0)
+    monkeypatch.setattr("zhigu.search.similar.FEEDBACK_DOCS", 0)
 
     results = similar(api_as(None), description="online personal loans").get_json()["results"]
 
@@ -226,7 +227,7 @@ def test_without_feedback_only_cases_sharing_words_are_found(api_as, loans, monk
 
 
 def test_the_case_page_names_words_of_the_closest_cases(client, cast, loans, make_case, monkeypatch):
-    monkeypatch.setattr("zhigu.search.services.FEEDBACK_DOCS", 1)  # the closest case to the app: farmers
+    monkeypatch.setattr("zhigu.search.similar.FEEDBACK_DOCS", 1)  # the closest case to the app: farmers
     insurance = make_case(cast.author, title="Drought insurance for tea growers",
                           summary="Growers never renewed a policy after one wet year.")
 
@@ -252,7 +253,7 @@ def test_feedback_keeps_the_other_languages_cases_in_their_places(api_as, cast, 
     description = {"title": "冷库", "description": "在边境口岸为水果出口建设冷库。"}
 
     with_feedback = [r["id"] for r in similar(api_as(None), **description).get_json()["results"]]
-    monkeypatch.setattr("zhigu.search.services.FEEDBACK_DOCS", 0)
+    monkeypatch.setattr("zhigu.search.similar.FEEDBACK_DOCS", 0)
     without = [r["id"] for r in similar(api_as(None), **description).get_json()["results"]]
 
     assert twin.id in without, "found through the glossary (冷库: cold storage)"
@@ -327,7 +328,7 @@ def test_similar_cases_do_not_change_when_a_case_is_indexed_again(app, cast, mak
         app.extensions["zhigu.search"].update_cases([made[0].id], raise_errors=True)  # same text, new docnum
     reindexed = listed()
     with in_app(app):
-        app.extensions["zhigu.search"].rebuild()
+        outbox.rebuild(app.extensions["zhigu.search"])
     rebuilt = listed()
 
     assert any(related for _, related in before), "the expansion ran"

@@ -1,5 +1,6 @@
 """Fixtures of the security tests: an app with its rate limits switched on."""
 import pytest
+import redis
 
 from zhigu import create_app
 from zhigu.archive import services as archive_services
@@ -36,3 +37,14 @@ def limited_app(app, tmp_path, database_url):
     with limited.app_context():
         for engine in db.engines.values():
             engine.dispose()
+
+
+@pytest.fixture
+def redis_url():
+    """The local Redis server, for the tests of counts shared between workers; skips when none answers."""
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as err:
+        pytest.skip(f"Redis does not answer on {url} ({err}); the shared-counter test needs it")
+    return url

@@ -4,7 +4,7 @@ before inputs were checked (a lone surrogate in a JSON column, as the old PATCH 
 import json
 
 from helpers import in_app
-from zhigu.archive import services as archive_services
+from zhigu.archive import transfer
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
 
@@ -30,7 +30,7 @@ def test_an_export_failing_midway_leaves_no_file_and_an_older_export_untouched(a
         yield '{"external_id": "first"}'
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(archive_services, "export_cases", failing_export)
+    monkeypatch.setattr(transfer, "export_cases", failing_export)
 
     result = runner.invoke(args=["archive", "export", str(target)])
 

@@ -210,6 +210,14 @@ def test_an_if_match_that_is_no_version_is_400(api_as, cast, world, tag):
 
     assert response.status_code == 400
 
+
+@pytest.mark.parametrize("kind, target", [("case", "²"), ("case", "9" * 23), ("initiative", "²")])
+def test_a_subscription_to_an_id_no_column_holds_is_422(api_as, cast, kind, target):
+    """'²' passed str.isdigit() and then failed int(); 23 digits overflowed even SQLite: each a 500."""
+    response = api_as(cast.member_a).post("/api/v1/subscriptions", json={"kind": kind, "target": target})
+
+    assert response.status_code == 422 and "target" in response.get_json()["errors"]
+
 def test_ordinary_nesting_passes(api_as, cast, world):
     response = _send_json(api_as(cast.author), "PATCH", f"/api/v1/cases/{world['case']}",
                           {"tags": ["fine"], "unknown": [[[[{"a": [1]}]]]]})
@@ -359,7 +367,7 @@ def _text_fields(schema):
 def test_every_schema_refuses_unstorable_text_in_every_text_field(app, name):
     from marshmallow import ValidationError
 
-    from zhigu.auth.schemas import BaseSchema
+    from zhigu.schemas import BaseSchema
 
     schema_class = _all_schemas()[name]
     assert issubclass(schema_class, BaseSchema), f"{name} does not get BaseSchema's checks"

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from helpers import in_app, reload
 from zhigu.archive import services as archive_services
+from zhigu.archive import transfer
 from zhigu.archive.models import CaseCause, CaseRevision, Cause, FailureCase
 from zhigu.audit.models import AuditRecord
 from zhigu.comments import services as comment_services
@@ -93,7 +94,7 @@ def test_approve_and_reject_at_once_make_one_decision(app, api_as, cast, make_ca
 
 def test_publishing_twice_at_once_records_one_publish(app, api_as, cast, make_case, monkeypatch):
     draft = make_case(cast.author, status="draft")
-    slowed(monkeypatch, archive_services, "_check_publishable")
+    slowed(monkeypatch, archive_services, "check_publishable")
     url = f"/api/v1/cases/{draft.id}/publish"
     first, second = api_as(cast.manager_a), api_as(cast.admin)
 
@@ -185,9 +186,9 @@ def test_an_import_may_move_a_primary_cause(app):
     line = {"external_id": "imp-1", "title": "Cold chain lockers", "summary": "Nobody rented the lockers at all.",
             "causes": ["market.no_demand", "team.conflict_turnover"], "primary_cause": "team.conflict_turnover"}
     with app.app_context():
-        archive_services.import_cases([json.dumps(line)])
+        transfer.import_cases([json.dumps(line)])
         moved = dict(line, primary_cause="market.no_demand")
-        archive_services.import_cases([json.dumps(moved)])
+        transfer.import_cases([json.dumps(moved)])
         case_id = db.session.scalar(select(FailureCase.id).where(FailureCase.external_id == "imp-1"))
     assert _links(app, case_id) == (["market.no_demand", "team.conflict_turnover"], ["market.no_demand"])
 

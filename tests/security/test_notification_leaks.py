@@ -12,7 +12,7 @@ from zhigu.comments import services as comment_services
 from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.links import services as link_services
-from zhigu.notify import services
+from zhigu.notify import digests, inbox, subscriptions
 from zhigu.notify.models import Notification
 
 SECRET = "Secret Acme battery recall"
@@ -39,7 +39,7 @@ class FakeSMTP:
 @pytest.fixture
 def outbox(monkeypatch):
     smtp = FakeSMTP()
-    monkeypatch.setattr(services, "_smtp", lambda: smtp)
+    monkeypatch.setattr(digests, "_smtp", lambda: smtp)
     return smtp.messages
 
 
@@ -53,17 +53,17 @@ def followed(cast, make_case):
 
 def follow(app, user, case):
     with app.test_request_context():
-        services.subscribe(reload(user), {"kind": "case", "target": str(case.id)})
+        subscriptions.subscribe(reload(user), {"kind": "case", "target": str(case.id)})
 
 
 def texts(app, user) -> list[str]:
     with app.test_request_context():
-        return [n.text for n in services.notifications_of(reload(user))]
+        return [n.text for n in inbox.notifications_of(reload(user))]
 
 
 def digest_of(app, outbox, user) -> tuple[str, str]:
     with app.test_request_context():
-        services.send_digests()
+        digests.send_digests()
     mail = next(m for m in outbox if m["To"] == user.email)
     return str(mail["Subject"]), mail.get_content()
 

@@ -29,7 +29,7 @@ from zhigu.extensions import db
 from zhigu.guilds import services as guild_services
 from zhigu.initiatives import services as initiative_services
 from zhigu.links import services as link_services
-from zhigu.notify import services as notify_services
+from zhigu.notify import subscriptions
 
 ROLES = ("anonymous", "member", "curator", "author", "manager_b", "manager_a", "admin")
 KINDS = ("public", "park", "private")
@@ -283,8 +283,8 @@ class Try:
         if name == "listing_id":
             return _fresh_listing(self.cast) if fresh else w["listing"]
         if name == "subscription_id":
-            return notify_services.subscribe(_user(self.cast.member_a),
-                                             {"kind": "search", "target": f"lighting {self.n}"}).id
+            return subscriptions.subscribe(_user(self.cast.member_a),
+                                           {"kind": "search", "target": f"lighting {self.n}"}).id
         if name == "token_id":
             return auth_services.create_token(_user(self.cast.member_a), "matrix")[0].id
         fixed = {"kept_id": w["kept"], "user_id": self.cast.member_b.id, "park_id": self.cast.park_b.id,

@@ -136,16 +136,6 @@ def test_limits_can_be_switched_off(app, make_user):
     assert {_wrong(client, user.email).status_code for _ in range(15)} == {422}
 
 
-@pytest.fixture
-def redis_url():
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as err:
-        pytest.skip(f"Redis does not answer on {url} ({err}); the shared-counter test needs it")
-    return url
-
-
 def test_two_app_instances_share_the_count_in_redis(app, tmp_path, database_url, make_user, redis_url):
     """Two workers (here two apps) with the same Redis storage lock out together."""
     prefix = f"zhigu-test-{uuid.uuid4().hex}"  # a fresh key space, so runs never see each other's counts

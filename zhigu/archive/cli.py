@@ -3,7 +3,8 @@ import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from zhigu.archive import services
+from zhigu.archive import transfer
+from zhigu.errors import ZhiguError
 from zhigu.files import atomic_write
 
 archive_cli = AppGroup("archive", help="Import and export cases as JSON lines.")
@@ -30,12 +31,12 @@ def import_command(path, park_slug):
         lines = source.readlines()
     with click.progressbar(length=len(lines), label="Importing", show_pos=True) as bar:
         try:
-            counts = services.import_cases(lines, park_slug, progress=bar.update)
-        except services.ImportFailed as failed:
+            counts = transfer.import_cases(lines, park_slug, progress=bar.update)
+        except transfer.ImportFailed as failed:
             for number, errors in sorted(failed.errors.items())[:50]:
                 click.secho(f"line {number}: {'; '.join(_messages(errors))}", fg="red", err=True)
             raise click.ClickException(failed.message) from None
-        except services.ZhiguError as err:
+        except ZhiguError as err:
             raise click.ClickException(err.message) from None
         except ValidationError as err:  # a value a column cannot hold that no line check caught
             raise click.ClickException(f"Nothing was imported: {'; '.join(_messages(err.messages))}") from None
@@ -49,10 +50,10 @@ def export_command(path):
     count = 0
     try:
         with atomic_write(path) as out:
-            for line in services.export_cases():
+            for line in transfer.export_cases():
                 out.write(line + "\n")
                 count += 1
-    except services.ZhiguError as err:
+    except ZhiguError as err:
         raise click.ClickException(f"Nothing was exported: {err.message}") from None
     except (OSError, UnicodeError) as err:
         raise click.ClickException(f"Nothing was exported: {err}") from None

@@ -1,38 +1,15 @@
 """FailureCaseSchema: the one validation contract for the case form, the JSON API and imports."""
-from babel import Locale
 from babel.numbers import list_currencies
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from zhigu.archive.vocabulary import CASE_STATUSES, CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES, VISIBILITIES, codes
-from zhigu.auth.schemas import BaseSchema
 from zhigu.i18n import N_
+from zhigu.schemas import BaseSchema, CodeList, CountryCodes, DbInt
 
-#: Babel's territories that are not ISO 3166-1 countries: groupings, reserved and user-assigned codes.
-NOT_COUNTRIES = frozenset("AC CP CQ DG EA EU EZ IC QO TA UN XA XB XK ZZ".split())
-COUNTRY_CODES = frozenset(code for code in Locale("en").territories
-                          if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES)
 CURRENCY_CODES = frozenset(list_currencies())
 MAX_TEXT = 50_000
 #: Optional texts: an empty input stores "", not None.
 BLANKABLE_TEXTS = ("narrative", "warning_signs", "lessons")
-
-
-def validate_country(value: str) -> None:
-    if value.strip().upper() not in COUNTRY_CODES:
-        raise ValidationError(N_("{value} is not an ISO 3166 country code such as KZ or ID.").format(value=repr(value)))
-
-
-class CodeList(fields.List):
-    """A list of short codes that also accepts one comma-separated string, as a text input sends it."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, (list, tuple)):
-            value = [part.strip() if isinstance(part, str) else part
-                     for item in value for part in (item.split(",") if isinstance(item, str) else [item])
-                     if not isinstance(part, str) or part.strip()]
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class FailureCaseSchema(BaseSchema):
@@ -52,14 +29,14 @@ class FailureCaseSchema(BaseSchema):
     sector = fields.Str(load_default=None, validate=validate.OneOf(codes(SECTORS)))
     region = fields.Str(load_default=None, validate=validate.Length(max=120),
                         metadata={"description": "Province/City, e.g. Zhejiang/Hangzhou."})
-    target_markets = CodeList(fields.Str(validate=validate_country), load_default=list, metadata={"description": "ISO 3166-1 alpha-2 country codes."})
+    target_markets = CountryCodes(load_default=list, metadata={"description": "ISO 3166-1 alpha-2 country codes."})
     stage_reached = fields.Str(load_default=None, validate=validate.OneOf(codes(STAGES)))
     started_on = fields.Date(load_default=None)
     ended_on = fields.Date(load_default=None)
     money_lost = fields.Decimal(load_default=None, places=2, as_string=True,
                                 validate=validate.Range(min=0, max=10**15))
     currency = fields.Str(load_default=None)
-    team_size = fields.Int(load_default=None, validate=validate.Range(min=0, max=1_000_000))
+    team_size = DbInt(load_default=None, validate=validate.Range(min=0, max=1_000_000))
     org_name = fields.Str(load_default=None, validate=validate.Length(max=200))
     org_type = fields.Str(load_default=None, validate=validate.OneOf(codes(ORG_TYPES)))
     anonymize = fields.Bool(load_default=False)
@@ -72,7 +49,7 @@ class FailureCaseSchema(BaseSchema):
     status = fields.Str(validate=validate.OneOf(CASE_STATUSES),
                         metadata={"description": "Read-only in the API; imports may set it."})
     park = fields.Str(load_default=None, metadata={"description": "Park slug (imports)."})
-    version = fields.Int(load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
+    version = DbInt(load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
                          metadata={"description": "Counts the case's saves. In an edit: the version it started "
                                                   "from (or If-Match: its ETag); 409 when the case was saved since. "
                                                   "Left out, the edit applies to the case as it is."})
@@ -131,9 +108,7 @@ class FailureCaseSchema(BaseSchema):
 
     @post_load
     def tidy_lists(self, data, **kwargs):
-        """Uppercase country codes, lowercase tags, and drop repeats while keeping order."""
-        if "target_markets" in data:
-            data["target_markets"] = list(dict.fromkeys(m.upper() for m in data["target_markets"]))
+        """Lowercase tags, and drop repeats while keeping order (CountryCodes tidies country codes)."""
         if "tags" in data:
             data["tags"] = list(dict.fromkeys(t.strip().lower() for t in data["tags"] if t.strip()))
         if "causes" in data:

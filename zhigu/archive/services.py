@@ -1,17 +1,14 @@
-"""Use cases of the archive: file, edit, publish and retract post-mortems; import and export them.
+"""Use cases of the archive: file, edit, publish and retract post-mortems (imports and exports: transfer).
 
 Every public function checks permission, validates through FailureCaseSchema, mutates and commits once;
 the search index follows the commit (see zhigu.search.hooks).
 """
 import hashlib
 import json
-import re
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from typing import Iterable, Iterator
+from typing import Callable, Iterable
 
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
@@ -19,13 +16,12 @@ from zhigu.archive.language import detect_language
 from zhigu.archive.models import CaseCause, CaseRevision, Cause, FailureCase
 from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
 from zhigu.archive.vocabulary import SEED_CAUSES
-from zhigu.auth.models import Park, User
+from zhigu.auth.models import User
 from zhigu.auth.permissions import can, published_visible_clause, require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.validation import SURROGATES, UNSTORABLE_MESSAGE, has_unstorable, json_too_deep, too_deep_message
 from zhigu.locking import lock_row
 from zhigu.visibility import get_visible
 
@@ -76,24 +72,8 @@ def update_cause(actor, cause: Cause, data: dict) -> Cause:
     values.pop("code", None)
     for key, value in values.items():
         setattr(cause, key, value)
-    _reindex_cases_with_cause(cause)
-    db.session.commit()
+    db.session.commit()  # the search hooks re-index the cause's cases
     return cause
-
-
-def _reindex_cases_with_cause(cause: Cause) -> None:
-    """Queue the cause's cases in the search outbox, in the rename's own transaction.
-
-    Cause labels are indexed with each case, but renaming a cause changes no case row, so the session hooks
-    see nothing: the rows are recorded here, and the commit applies them like any case change (a crash before
-    that leaves them for `zhigu worker`). Imported late: the search package imports this one.
-    """
-    from zhigu.search import hooks, outbox
-
-    ids = set(db.session.scalars(select(CaseCause.case_id).where(CaseCause.cause_id == cause.id)))
-    if ids:
-        outbox.record_changes(db.session, ids)
-        db.session.info[hooks.PENDING] = True  # the after-commit hook then applies the outbox as usual
 
 
 def _resolve_causes(codes: list[str], allow_retired: bool = False) -> list[Cause]:
@@ -175,7 +155,7 @@ def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
     _apply(case, values)
     if publish:
         require(actor, "case.publish", case)
-        _check_publishable(case)
+        check_publishable(case)
         _publish(case)
     db.session.add(case)
     db.session.commit()
@@ -209,7 +189,7 @@ def update_case(actor: User, case: FailureCase, data: dict, version: int | None 
     two edits at once apply one after the other, never a mix of their cause lists. `base` is what edit_base
     gave when the edit began (the form's hidden field): with it, a conflict also names the fields saved since.
     """
-    _lock_case(case)
+    lock_case(case)
     require(actor, "case.edit", case)
     values = FailureCaseSchema(partial=True).load(_with_stored_partners(case, data))
     values.pop("status", None)
@@ -264,8 +244,11 @@ def _fingerprint(name: str, value) -> str:
     return hashlib.sha256(json.dumps(value, ensure_ascii=False, default=str).encode()).hexdigest()[:8]
 
 
-def _lock_case(case: FailureCase) -> None:
-    """Hold the case's row until the commit and read it afresh (zhigu.locking); 404 if it was deleted."""
+def lock_case(case: FailureCase) -> None:
+    """Hold the case's row until the commit and read it afresh (zhigu.locking); 404 if it was deleted.
+
+    Every change of a case's status takes it first (reviews too), so two at once apply one after the other.
+    """
     if not lock_row(db.session, case):
         raise NotFound(N_("No such case."))
 
@@ -291,22 +274,30 @@ def _differences(saved: dict, values: dict) -> dict:
 
 
 def publish_case(actor: User, case: FailureCase) -> FailureCase:
-    _lock_case(case)
+    lock_case(case)
     require(actor, "case.publish", case)
     if case.status == "published":
         raise ZhiguError(N_("This case is already published."), 409)
-    _check_publishable(case)
-    old_status = case.status
-    _publish(case)
-    db.session.add(CaseRevision(case=case, editor=actor, action="publish",
-                                changes={"status": {"old": old_status, "new": "published"}}))
+    record_publication(actor, case)
     db.session.commit()
     return case
 
 
+def record_publication(actor: User, case: FailureCase) -> None:
+    """Publish a locked case in the caller's transaction and record it as a "publish" revision.
+
+    The step publish_case and a review's approval share; each checks its own permission and commits.
+    """
+    check_publishable(case)
+    old_status = case.status
+    _publish(case)
+    db.session.add(CaseRevision(case=case, editor=actor, action="publish",
+                                changes={"status": {"old": old_status, "new": "published"}}))
+
+
 def retract_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     """Withdraw a published case: it leaves search and similar lists, and its page says why."""
-    _lock_case(case)
+    lock_case(case)
     require(actor, "case.retract", case)
     values = RetractSchema().load(data)
     if case.status != "published":
@@ -342,7 +333,8 @@ def _with_stored_partners(case: FailureCase, data: dict) -> dict:
     return data
 
 
-def _check_publishable(case: FailureCase) -> None:
+def check_publishable(case: FailureCase) -> None:
+    """Refuse to publish (or submit for review) a case without a cause."""
     if not case.case_causes:
         raise ValidationError({"causes": [N_("Choose at least one cause before publishing.")]})
 
@@ -366,26 +358,42 @@ def _apply(case: FailureCase, values: dict, allow_retired: bool = False) -> None
     if "causes" in values or values.get("primary_cause"):
         _set_causes(case, values.get("causes"), values.get("primary_cause"), allow_retired)
     if not values.get("language") and (not case.language or "language" in values or case.id is None):
-        case.language = detect_language(" ".join(filter(None, [case.title, case.summary, case.narrative])))
+        case.language = detect_case_language(case)
 
 
 def _set_causes(case: FailureCase, codes: list[str] | None, primary: str | None, allow_retired: bool) -> None:
     current = [c.code for c in case.causes]
-    codes = list(codes) if codes is not None else current
+    if codes is None and primary and primary not in current:
+        raise ValidationError({"primary_cause": [N_("The primary cause must be one of the case's causes.")]})
+    link_causes(case, current if codes is None else list(codes), primary,
+                lambda wanted: _resolve_causes(wanted, allow_retired=allow_retired or set(wanted) <= set(current)))
+
+
+def link_causes(case: FailureCase, codes: list[str], primary: str | None,
+                resolve: Callable[[list[str]], Iterable[Cause]]) -> None:
+    """Give the case these causes in this order, with one primary cause, keeping its links to causes it keeps.
+
+    The primary cause is `primary` (put first when it is not among `codes`), else the first code. `resolve`
+    turns the codes into Causes or raises ValidationError: edits look them up and refuse retired ones, imports
+    use the taxonomy they preloaded (and may carry retired causes from older exports).
+    """
     if primary and primary not in codes:
-        if codes is current:
-            raise ValidationError({"primary_cause": [N_("The primary cause must be one of the case's causes.")]})
-        codes.insert(0, primary)
+        codes = [primary, *codes]
     primary = primary or (codes[0] if codes else None)
-    causes = _resolve_causes(codes, allow_retired=allow_retired or set(codes) <= set(current))
+    causes = resolve(codes)
     _demote_primary(case, primary)
-    by_cause = {link.cause.code: link for link in case.case_causes}
+    by_code = {link.cause.code: link for link in case.case_causes}
     links = []
     for cause in causes:
-        link = by_cause.get(cause.code) or CaseCause(cause=cause)
+        link = by_code.get(cause.code) or CaseCause(cause=cause)
         link.is_primary = cause.code == primary
         links.append(link)
     case.case_causes = links
+
+
+def detect_case_language(case: FailureCase) -> str:
+    """The language of a case's texts, for a case that does not name it."""
+    return detect_language(" ".join(filter(None, [case.title, case.summary, case.narrative])))
 
 
 def _demote_primary(case: FailureCase, primary: str | None) -> None:
@@ -422,201 +430,6 @@ def _jsonable(value):
     if isinstance(value, list):
         return list(value)
     return value
-
-
-# -- import and export --------------------------------------------------------------------------------
-
-class ImportFailed(ZhiguError):
-    """A file had bad lines; nothing from it was written. `errors` maps line numbers to field messages."""
-
-    def __init__(self, errors: dict[int, dict]):
-        super().__init__(f"{len(errors)} bad line(s); nothing was imported.", 422)
-        self.errors = errors
-
-
-def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=None) -> dict:
-    """Validate every line, then upsert all cases on external_id in one transaction, or write nothing.
-
-    Imported cases are published and public unless a line says otherwise. `progress(n)` is called as
-    lines are written. Returns counts of created and updated cases.
-    """
-    parks = {p.slug: p for p in db.session.scalars(select(Park))}
-    default_park = parks.get(park_slug) if park_slug else None
-    if park_slug and default_park is None:
-        raise ZhiguError(N_("No park with slug {slug}.").format(slug=repr(park_slug)), 404)
-    causes = {c.code: c for c in db.session.scalars(select(Cause))}
-    schema = FailureCaseSchema()
-    rows, errors, seen = [], {}, {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if SURROGATES.search(line):  # how the command line reads bytes that are not UTF-8 (surrogateescape)
-            errors[number] = {"_line": ["Not valid UTF-8 text."]}
-            continue
-        if json_too_deep(line):
-            errors[number] = {"_line": [too_deep_message()]}
-            continue
-        try:
-            raw = json.loads(line)
-            if not isinstance(raw, dict):
-                raise ValueError("a line must hold one JSON object")
-        except (ValueError, RecursionError) as exc:
-            errors[number] = {"_line": [f"Not valid JSON: {exc}"]}
-            continue
-        try:
-            values = schema.load(raw)
-        except ValidationError as exc:
-            errors[number] = exc.normalized_messages()
-            continue
-        line_errors = {}
-        if not values.get("external_id"):
-            line_errors["external_id"] = ["Imports need an external_id, so that importing again updates."]
-        elif values["external_id"] in seen:
-            line_errors["external_id"] = [f"Repeats line {seen[values['external_id']]}."]
-        unknown = [code for code in values["causes"] if code not in causes]
-        if unknown:
-            line_errors["causes"] = [N_("Unknown cause code: {code}").format(code=code) for code in unknown]
-        if values.get("park") and values["park"] not in parks:
-            line_errors["park"] = [f"No park with slug {values['park']!r}."]
-        # read-only in the API, but an export carries it so that a retraction survives the round trip
-        reason = raw.get("retraction_reason")
-        if reason is not None and not isinstance(reason, str):
-            line_errors["retraction_reason"] = ["Not a valid string."]
-        elif has_unstorable(reason):
-            line_errors["retraction_reason"] = [UNSTORABLE_MESSAGE]
-        elif values.get("status") == "retracted":
-            values["retraction_reason"] = reason
-        if line_errors:
-            errors[number] = line_errors
-            continue
-        seen[values["external_id"]] = number
-        rows.append(values)
-    if errors:
-        raise ImportFailed(errors)
-
-    existing = {}
-    ids = [row["external_id"] for row in rows]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        existing.update((c.external_id, c) for c in db.session.scalars(
-            select(FailureCase).where(FailureCase.external_id.in_(chunk))))
-    existing.update(_exported_unnamed(set(ids) - set(existing)))
-    created = updated = 0
-    for done, values in enumerate(rows, start=1):
-        case = existing.get(values["external_id"])
-        if case is None:
-            case = FailureCase(status="published")
-            db.session.add(case)
-            # imports publish without review; the history says so
-            case.revisions.append(CaseRevision(action="import", changes={
-                "status": {"old": None, "new": values.get("status") or "published"}}))
-            created += 1
-        else:
-            updated += 1
-        case.park = parks.get(values.get("park")) or default_park or case.park
-        _apply_imported(case, values, causes)
-        if progress and done % 200 == 0:
-            progress(200)
-    db.session.commit()
-    if progress:
-        progress(len(rows) % 200)
-    return {"created": created, "updated": updated}
-
-
-def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -> None:
-    """Like _apply, with the taxonomy preloaded: imports may carry retired causes from older exports."""
-    for name in PLAIN_FIELDS:
-        if name in values:
-            setattr(case, name, values[name])
-    if not case.language:
-        case.language = detect_language(" ".join(filter(None, [case.title, case.summary, case.narrative])))
-    codes = values["causes"]
-    primary = values.get("primary_cause") or (codes[0] if codes else None)
-    if primary and primary not in codes:
-        codes = [primary, *codes]
-    _demote_primary(case, primary)  # one primary per case: the old one steps down first
-    old = {link.cause.code: link for link in case.case_causes} if case.id else {}
-    links = []
-    for code in codes:
-        link = old.get(code) or CaseCause(cause=causes[code])
-        link.is_primary = code == primary
-        links.append(link)
-    case.case_causes = links
-    status = values.get("status") or "published"
-    if status == "published" and case.published_at is None:
-        case.published_at = now_utc()
-    if status == "retracted":
-        case.retraction_reason = values.get("retraction_reason") or case.retraction_reason
-        case.retracted_at = case.retracted_at or now_utc()
-    case.status = status
-
-
-def export_name(case_id: int) -> str:
-    """The external id an export gives a case filed without one (on the web), which an import needs.
-
-    It names this installation (a digest of its SECRET_KEY, shared by all its machines), so importing the
-    export here again updates those cases, while another installation's case of the same id is never taken
-    for them there.
-    """
-    return f"zhigu-{_installation()}-{case_id}"
-
-
-EXPORT_NAME = re.compile(r"zhigu-([0-9a-f]{10})-([0-9]{1,10})")
-
-
-def _installation() -> str:
-    return _digest(str(current_app.config["SECRET_KEY"]))
-
-
-@lru_cache(maxsize=4)
-def _digest(secret_key: str) -> str:
-    """Computed once per key, not once per exported case."""
-    return hashlib.sha256(b"zhigu export names\0" + secret_key.encode()).hexdigest()[:10]
-
-
-def _exported_unnamed(external_ids: set[str]) -> dict[str, FailureCase]:
-    """This installation's cases that an earlier export named (export_name) and that still have no name."""
-    wanted, installation = {}, _installation()
-    for external_id in external_ids:
-        match = EXPORT_NAME.fullmatch(external_id)
-        if match and match[1] == installation and int(match[2]) < 2**31:
-            wanted[int(match[2])] = external_id
-    if not wanted:
-        return {}
-    return {wanted[case.id]: case for case in db.session.scalars(
-        select(FailureCase).where(FailureCase.id.in_(wanted), FailureCase.external_id.is_(None)))}
-
-
-class ExportFailed(ZhiguError):
-    """A case holds text no file can hold (stored before inputs were checked); the message names it."""
-
-
-def export_cases(session=None) -> Iterator[str]:
-    """Yield every case as one JSON line in the import format, so export and import round-trip.
-
-    `session` reads from another database or snapshot than the app's. Cases filed without an external id
-    are named by export_name. Raises ExportFailed for a case with an unpaired surrogate or NUL in its text
-    (rows older than the input checks): the import would refuse that line, so the export is not made.
-    """
-    schema = FailureCaseSchema()
-    query = select(FailureCase).order_by(FailureCase.id).execution_options(yield_per=500)
-    for case in (session or db.session).scalars(query):
-        data = schema.dump(case)
-        if not data.get("external_id"):
-            data["external_id"] = export_name(case.id)
-        for key in ("id", "url", "created_at", "updated_at", "published_at", "version"):
-            data.pop(key, None)
-        data["causes"] = [c.code for c in case.causes]
-        data["primary_cause"] = case.primary_cause.code if case.primary_cause else None
-        data["park"] = case.park.slug if case.park else None
-        if bad := sorted(key for key, value in data.items() if has_unstorable(value)):
-            raise ExportFailed(f"Case {case.id} holds a character no file can hold (NUL or an unpaired surrogate) "
-                               f"in {', '.join(bad)}; correct it on the case's edit page and export again.")
-        yield json.dumps({k: v for k, v in data.items() if v not in (None, [], "")}, ensure_ascii=False)
-
-
-def case_count() -> int:
-    return db.session.scalar(select(func.count(FailureCase.id))) or 0
 
 
 def get_cause(cause_id: int) -> Cause:

@@ -11,7 +11,7 @@ from zhigu.auth.permissions import require
 from zhigu.errors import ZhiguError
 from zhigu.forms import form_data, render_form
 from zhigu.i18n import N_, translate_message
-from zhigu.search.services import similar_to_case
+from zhigu.search.similar import similar_to_case
 
 
 def _form_context(case=None) -> dict:

@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from zhigu.attempts.models import OUTCOMES
-from zhigu.auth.schemas import BaseSchema
+from zhigu.schemas import BaseSchema, DbInt
 from zhigu.db import now_utc
 from zhigu.i18n import N_
 
@@ -11,7 +11,7 @@ class InitiativeOutcomeSchema(BaseSchema):
     outcome = fields.Str(load_default=None, validate=validate.OneOf(OUTCOMES))
     outcome_on = fields.Date(load_default=None, metadata={"description": "The day it happened; today when absent."})
     note = fields.Str(load_default="", validate=validate.Length(max=5000))
-    second_attempt_of = fields.List(fields.Int(strict=False), load_default=None,
+    second_attempt_of = fields.List(DbInt(), load_default=None,
                                     metadata={"description": "Ids of the earlier failures this initiative re-attempts."})
     recorded_at = fields.DateTime(dump_only=True)
 
@@ -24,4 +24,4 @@ class InitiativeOutcomeSchema(BaseSchema):
 class PostMortemRequestSchema(BaseSchema):
     """Which earlier failures the new post-mortem re-attempted; the rest of the body overrides the pre-filled case."""
 
-    second_attempt_of = fields.List(fields.Int(strict=False), load_default=None)
+    second_attempt_of = fields.List(DbInt(), load_default=None)

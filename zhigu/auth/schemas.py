@@ -2,11 +2,11 @@
 from functools import cache
 from pathlib import Path
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate, validates_schema, ValidationError
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from zhigu.auth.models import Role
 from zhigu.i18n import N_
-from zhigu.validation import input_errors
+from zhigu.schemas import BaseSchema
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error=N_("Use lowercase letters, digits and hyphens."))
 
@@ -37,26 +37,6 @@ def password_problem(password: str, email: str | None = None) -> str | None:
     if address and (folded in address or (len(name) >= 4 and name in folded)):
         return N_("The password must not contain your e-mail address.")
     return None
-
-
-class BaseSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def refuse_unstorable_values(self, data, **kwargs):
-        """Every field of every schema: no NUL or unpaired surrogate in text (list items and dict values too),
-        no integer a SQL `integer` column cannot hold (floats like 1e308 included). See zhigu.validation."""
-        if isinstance(data, dict) and (errors := input_errors(self, data)):
-            raise ValidationError(errors)
-        return data
-
-    @pre_load
-    def drop_blank_inputs(self, data, **kwargs):
-        """HTML forms send "" for empty inputs; treat them as missing."""
-        if not isinstance(data, dict):
-            return data
-        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
 
 class ParkSchema(BaseSchema):

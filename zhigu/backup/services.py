@@ -13,17 +13,16 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from zhigu.archive.models import FailureCase
-from zhigu.archive.services import ExportFailed, export_cases
+from zhigu.archive.transfer import ExportFailed, export_cases
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
+from zhigu.search import outbox
+from zhigu.search.index import current_index
 
 FORMAT = "zhigu-backup/1"
 MANIFEST = "manifest.json"
 CASES_FILE = "cases.jsonl"
 DATABASE_FILES = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
-#: Rows of the outbox written at once when a restore queues every case.
-CHUNK = 2000
 
 
 class BackupError(ZhiguError):
@@ -165,7 +164,7 @@ def restore_backup(directory, processes: int = 1) -> dict:
             f"cases to another kind of database, import them: zhigu archive import {directory / CASES_FILE}")
     if dialect == "sqlite":
         _sqlite_path().parent.mkdir(parents=True, exist_ok=True)  # a new machine may have no instance folder yet
-    old_last_change, old_case_ids = _outbox_position()
+    before_restore = outbox.snapshot(db.engine)
     db.session.remove()
     db.engine.dispose()  # no pooled connection of this process holds the tables the restore replaces
     backup_file = directory / manifest["database_file"]
@@ -181,8 +180,8 @@ def restore_backup(directory, processes: int = 1) -> dict:
     if wrong:
         details = ", ".join(f"{name}: {got} row(s), expected {expected}" for name, (got, expected) in wrong.items())
         raise BackupError(f"The restored database does not match the backup's manifest ({details}).")
-    queued = _queue_every_case(old_last_change, old_case_ids)
-    indexed = current_app.extensions["zhigu.search"].rebuild(db.engine, processes=processes)
+    queued = outbox.requeue_every_case(db.engine, before_restore)
+    indexed = outbox.rebuild(current_index(), db.engine, processes=processes)
     return {"tables": counts, "queued": queued, "indexed": indexed, "manifest": manifest}
 
 
@@ -197,52 +196,11 @@ def _restore_sqlite(backup_file: Path) -> None:
         source.close()
 
 
-def _outbox_position() -> tuple[int, set[int]]:
-    """The last outbox id the current database handed out, and its case ids (nothing for a new database)."""
-    present = set(inspect(db.engine).get_table_names())
-    last, ids = 0, set()
-    with Session(db.engine) as session:
-        if "search_outbox" in present:
-            last = session.scalar(text("SELECT coalesce(max(id), 0) FROM search_outbox"))
-        if "failure_case" in present:
-            ids = set(session.scalars(select(FailureCase.id)))
-    return int(last), ids
-
-
 def _count_rows(names) -> dict[str, int]:
     present = set(inspect(db.engine).get_table_names())
     with Session(db.engine) as session:
         return {table.name: session.scalar(select(func.count()).select_from(table))
                 for table in db.metadata.sorted_tables if table.name in present and table.name in names}
-
-
-def _queue_every_case(old_last_change: int, old_case_ids: set[int]) -> int:
-    """Write outbox rows for every case of the old and the restored database, after every id either used.
-
-    Another machine's index is positioned somewhere in the old database's log, possibly past the restored
-    log's end; rows with larger ids reach it wherever it stands, and re-indexing each case (or removing it,
-    when the restored database has no such row) makes it match the restored database.
-    """
-    from zhigu.search import outbox
-    from zhigu.search.models import IndexChange
-
-    table = IndexChange.__table__
-    with db.engine.begin() as connection:
-        postgres = connection.dialect.name == "postgresql"
-        if postgres:  # ordered with the web processes' outbox writers (zhigu.search.outbox)
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": outbox.ADVISORY_LOCK_KEY})
-        restored_last = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
-        case_ids = sorted(old_case_ids | set(connection.scalars(select(FailureCase.id))))
-        next_id = max(old_last_change, restored_last) + 1
-        for start in range(0, len(case_ids), CHUNK):
-            chunk = case_ids[start:start + CHUNK]
-            connection.execute(table.insert(), [{"id": next_id + offset, "case_id": case_id}
-                                                for offset, case_id in enumerate(chunk, start=start)])
-        if postgres:
-            last = next_id + len(case_ids) - 1
-            connection.execute(text("SELECT setval(pg_get_serial_sequence('search_outbox', 'id'), :last)"),
-                               {"last": max(last, 1)})
-    return len(case_ids)
 
 
 # -- the database's own tools -----------------------------------------------------------------------------

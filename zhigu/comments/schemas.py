@@ -1,7 +1,7 @@
 """CommentSchema: the comment forms and `/api/v1/.../comments` alike; HideSchema for moderation."""
 from marshmallow import fields, validate
 
-from zhigu.auth.schemas import BaseSchema
+from zhigu.schemas import BaseSchema, DbInt
 from zhigu.i18n import N_
 
 
@@ -10,7 +10,7 @@ class CommentSchema(BaseSchema):
     case_id = fields.Int(dump_only=True)
     body = fields.Str(required=True, validate=validate.Length(min=1, max=10_000,
                                                               error=N_("Write a comment of {min} to {max} characters.")))
-    parent_id = fields.Int(load_default=None, allow_none=True,
+    parent_id = DbInt(load_default=None, allow_none=True,
                            metadata={"description": "A top-level comment of the same case to reply to."})
     author = fields.Function(lambda c: c.author.display_name if c.author else None, dump_only=True)
     created_at = fields.DateTime(dump_only=True)

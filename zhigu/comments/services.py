@@ -16,7 +16,8 @@ from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.locking import lock_row
-from zhigu.notify.services import notify_case_subscribers
+from zhigu.notify.inbox import notify_case_subscribers
+from zhigu.notify.models import NotificationKind
 from zhigu.visibility import get_visible
 
 
@@ -46,7 +47,7 @@ def create_comment(actor: User, case, data: dict) -> Comment:
     comment = Comment(case=case, author=actor, parent=parent, body=values["body"])
     db.session.add(comment)
     also = [case.author] + ([parent.author] if parent else [])
-    notify_case_subscribers(case, "comment", N_("{actor} commented on “{title}”."),
+    notify_case_subscribers(case, NotificationKind.comment, N_("{actor} commented on “{title}”."),
                             params={"actor": actor.display_name, "title": case.title}, exclude=actor, also=also)
     db.session.commit()
     return comment

@@ -8,7 +8,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from zhigu.archive.models import FailureCase
-from zhigu.archive.services import import_cases, seed_causes
+from zhigu.archive.services import seed_causes
+from zhigu.archive.transfer import import_cases
 from zhigu.auth import services as auth
 from zhigu.auth.models import Role
 from zhigu.extensions import db

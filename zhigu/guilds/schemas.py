@@ -1,8 +1,14 @@
 """One schema per resource, shared by the guild pages, the admin forms and /api/v1."""
-from marshmallow import fields, pre_load, validate
+import re
+from collections import namedtuple
 
-from zhigu.auth.schemas import SLUG, BaseSchema
+from marshmallow import ValidationError, fields, validate
+
+from zhigu.auth.schemas import SLUG
 from zhigu.guilds.models import LISTS, ORG_TYPE_LABELS
+from zhigu.i18n import N_
+from zhigu.schemas import BaseSchema
+from zhigu.validation import db_id
 
 ORG_TYPES = tuple(code for code, _english, _chinese in ORG_TYPE_LABELS)
 
@@ -26,41 +32,74 @@ class OrganizationSchema(BaseSchema):
     representative = fields.Email(load_default=None, metadata={"description": "E-mail of the representative."})
 
 
-class EvidenceListMixin:
-    @pre_load
-    def split_lines(self, data, **kwargs):
-        """A form's textarea sends evidence as lines; JSON sends a list (or one string)."""
-        if isinstance(data, dict) and "evidence" in data:
-            raw = data["evidence"]
-            raw = [raw] if isinstance(raw, (str, int, dict)) else raw
-            if isinstance(raw, list):
-                items = []
-                for item in raw:
-                    if isinstance(item, str):
-                        items.extend(line.strip() for line in item.splitlines() if line.strip())
-                    else:
-                        items.append(item)
-                data = {**data, "evidence": items}
-        return data
-
-
 #: An evidence item: a case id (42, "42", "case:42", {"case": 42}) or a URL ("https://…", {"url": "…"}).
 EVIDENCE_HELP = "Case ids (e.g. 42) or http(s) URLs, one per line."
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+CASE_REF = re.compile(r"^(?:case:)?\s*(\d+)$", re.IGNORECASE)
+#: What an evidence item names: a case (its id, and the reference as given, for messages) or a URL.
+EvidenceRef = namedtuple("EvidenceRef", "case_id ref url")
 
 
-class ListingSchema(EvidenceListMixin, BaseSchema):
+class Evidence(fields.List):
+    """1 to 30 evidence items: a form's textarea sends them as lines, JSON as a list (or one item).
+
+    Only the shapes are checked here; the service checks that each case may be shown as evidence.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Raw(), validate=validate.Length(min=1, max=30), metadata={"description": EVIDENCE_HELP},
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = [value] if isinstance(value, (str, int, dict)) else value
+        if isinstance(items, list):
+            items = [part for item in items for part in (_lines(item) if isinstance(item, str) else [item])]
+            self._validate(items)  # a wrong count is the one error, however the items look
+        items = super()._deserialize(items, attr, data, **kwargs)
+        refs, errors = [], {}
+        for i, item in enumerate(items):
+            try:
+                refs.append(_evidence_ref(item))
+            except ValidationError as error:
+                errors[i] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        return refs
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _evidence_ref(item) -> EvidenceRef:
+    case_ref = url = None
+    if isinstance(item, dict):
+        case_ref, url = item.get("case"), item.get("url")
+    elif isinstance(item, int) and not isinstance(item, bool):
+        case_ref = item
+    elif isinstance(item, str):
+        match = CASE_REF.match(item)
+        case_ref, url = (match.group(1), None) if match else (None, item)
+    if case_ref is not None:
+        if (case_id := db_id(case_ref)) is None:
+            raise ValidationError(N_("No such case: {ref}.").format(ref=case_ref))
+        return EvidenceRef(case_id, case_ref, None)
+    if isinstance(url, str) and URL.match(url) and len(url) <= 500:
+        return EvidenceRef(None, None, url)
+    raise ValidationError(N_("Give a case id or an http(s) URL."))
+
+
+class ListingSchema(BaseSchema):
     id = fields.Int(dump_only=True)
     guild = fields.Str(load_default=None, metadata={"description": "Guild slug; optional if you review for one."})
     organization = fields.Str(required=True, metadata={"description": "The organization's name or id."})
     list = fields.Str(required=True, validate=validate.OneOf(LISTS))
     justification = fields.Str(required=True, validate=validate.Length(min=20, max=5000))
-    evidence = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=30),
-                           metadata={"description": EVIDENCE_HELP})
+    evidence = Evidence(required=True)
 
 
-class RenewalSchema(EvidenceListMixin, BaseSchema):
-    evidence = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=30),
-                           metadata={"description": EVIDENCE_HELP})
+class RenewalSchema(BaseSchema):
+    evidence = Evidence(required=True)
 
 
 class ReplySchema(BaseSchema):

@@ -12,7 +12,6 @@
 - Every step adds a ListingEvent, the audit log reviewers of the guild and admins read.
 Each use case checks a named permission, validates, mutates and commits once.
 """
-import re
 from datetime import date, timedelta
 
 from flask import current_app, has_app_context
@@ -27,15 +26,13 @@ from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.guilds.models import Evidence, Guild, GuildReviewer, Listing, ListingEvent, Organization
-from zhigu.guilds.schemas import (AppealSchema, GuildReviewerSchema, GuildSchema, ListingSchema,
+from zhigu.guilds.schemas import (AppealSchema, EvidenceRef, GuildReviewerSchema, GuildSchema, ListingSchema,
                                   OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
 from zhigu.notify.messages import term
-from zhigu.notify.services import notify
+from zhigu.notify.inbox import notify
+from zhigu.notify.models import NotificationKind
 from zhigu.validation import db_id
 from zhigu.visibility import get_visible
-
-URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-CASE_REF = re.compile(r"^(?:case:)?\s*(\d+)$", re.IGNORECASE)
 
 
 def today() -> date:
@@ -128,36 +125,26 @@ def _organization(ref: str) -> Organization | None:
 
 # -- evidence -----------------------------------------------------------------------------------------
 
-def _evidence(actor, items: list, field: str = "evidence") -> list[tuple[FailureCase | None, str | None]]:
-    """Resolve evidence items to (case, None) or (None, url); only public, non-anonymized published cases.
+def _evidence(actor, refs: list[EvidenceRef]) -> list[tuple[FailureCase | None, str | None]]:
+    """Resolve evidence (as the Evidence field read it) to (case, None) or (None, url); only public,
+    non-anonymized published cases.
 
     A case the actor may not open is "no such case", as a missing one is: the error never tells it exists.
     """
     resolved, errors = [], {}
-    for i, item in enumerate(items):
-        case_ref = url = None
-        if isinstance(item, dict):
-            case_ref, url = item.get("case"), item.get("url")
-        elif isinstance(item, int) and not isinstance(item, bool):
-            case_ref = item
-        elif isinstance(item, str):
-            match = CASE_REF.match(item.strip())
-            case_ref, url = (match.group(1), None) if match else (None, item.strip())
-        if case_ref is not None:
-            case_id = db_id(case_ref)
-            case = db.session.get(FailureCase, case_id) if case_id is not None else None
-            if case is None or not can(actor, "case.view", case):
-                errors[i] = [N_("No such case: {ref}.").format(ref=case_ref)]
-            elif case.status != "published" or case.visibility != "public" or case.anonymize:
-                errors[i] = [N_("Case {id} cannot be evidence: only published, public, non-anonymized cases can.").format(id=case.id)]
-            else:
-                resolved.append((case, None))
-        elif isinstance(url, str) and URL.match(url) and len(url) <= 500:
-            resolved.append((None, url))
+    for i, ref in enumerate(refs):
+        if ref.url is not None:
+            resolved.append((None, ref.url))
+            continue
+        case = db.session.get(FailureCase, ref.case_id)
+        if case is None or not can(actor, "case.view", case):
+            errors[i] = [N_("No such case: {ref}.").format(ref=ref.ref)]
+        elif case.status != "published" or case.visibility != "public" or case.anonymize:
+            errors[i] = [N_("Case {id} cannot be evidence: only published, public, non-anonymized cases can.").format(id=case.id)]
         else:
-            errors[i] = [N_("Give a case id or an http(s) URL.")]
+            resolved.append((case, None))
     if errors:
-        raise ValidationError({field: errors})
+        raise ValidationError({"evidence": errors})
     return resolved
 
 
@@ -231,8 +218,8 @@ def propose_listing(actor, data: dict) -> Listing:
     _event(listing, actor, "propose", list=listing.list_name, justification=listing.justification,
            evidence=_evidence_summary(evidence))
     others = [m.user for m in guild.reviewers if m.user_id != actor.id]
-    notify(others, "listing", None, N_("{actor} proposed {org} for the {list} list of {guild}; a second reviewer "
-                                       "must confirm it."),
+    notify(others, NotificationKind.listing, None,
+           N_("{actor} proposed {org} for the {list} list of {guild}; a second reviewer must confirm it."),
            params={"actor": actor.display_name, "org": org.name, "list": term(listing.list_name), "guild": guild.name})
     db.session.commit()
     return listing
@@ -260,11 +247,11 @@ def confirm_listing(actor, listing: Listing) -> Listing:
     _event(listing, actor, "uphold" if upheld else "confirm", expires_on=listing.expires_on.isoformat())
     org = listing.organization
     verb = term(N_("upheld after the appeal") if upheld else N_("published"))
-    notify([org.representative], "listing", None,
+    notify([org.representative], NotificationKind.listing, None,
            N_("{org} is on the {list} list of {guild} ({verb}) until {date}. You may reply beside the listing or "
               "appeal."), params={"org": org.name, "list": term(listing.list_name), "guild": listing.guild.name,
                                   "verb": verb, "date": listing.expires_on.isoformat()})
-    notify([listing.proposer], "listing", None, N_("{org}'s {list} listing was {verb}."),
+    notify([listing.proposer], NotificationKind.listing, None, N_("{org}'s {list} listing was {verb}."),
            params={"org": org.name, "list": term(listing.list_name), "verb": verb}, exclude=actor)
     db.session.commit()
     return listing
@@ -307,7 +294,8 @@ def withdraw_listing(actor, listing: Listing, data: dict) -> Listing:
     listing.status = "withdrawn"
     _event(listing, actor, "withdraw", reason=values["reason"])
     if listing.published_at is not None:
-        notify([listing.organization.representative], "listing", None, N_("{org}'s {list} listing was withdrawn: {reason}"),
+        notify([listing.organization.representative], NotificationKind.listing, None,
+               N_("{org}'s {list} listing was withdrawn: {reason}"),
                params={"org": listing.organization.name, "list": term(listing.list_name), "reason": values["reason"]})
     db.session.commit()
     return listing
@@ -328,7 +316,8 @@ def renew_listing(actor, listing: Listing, data: dict) -> Listing:
     _attach(listing, fresh, actor)
     listing.expires_on = max(today(), listing.expires_on) + timedelta(days=listing_days())
     _event(listing, actor, "renew", expires_on=listing.expires_on.isoformat(), evidence=_evidence_summary(fresh))
-    notify([listing.organization.representative], "listing", None, N_("{org}'s {list} listing was renewed until {date}."),
+    notify([listing.organization.representative], NotificationKind.listing, None,
+           N_("{org}'s {list} listing was renewed until {date}."),
            params={"org": listing.organization.name, "list": term(listing.list_name),
                    "date": listing.expires_on.isoformat()})
     db.session.commit()
@@ -336,7 +325,7 @@ def renew_listing(actor, listing: Listing, data: dict) -> Listing:
 
 
 def _notify_reviewers(listing: Listing, actor, message: str) -> None:
-    notify([m.user for m in listing.guild.reviewers], "listing", None, message, exclude=actor,
+    notify([m.user for m in listing.guild.reviewers], NotificationKind.listing, None, message, exclude=actor,
            params={"org": listing.organization.name, "list": term(listing.list_name)})
 
 

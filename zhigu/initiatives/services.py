@@ -9,19 +9,13 @@ from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.initiatives.models import Initiative, Suggestion
 from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
-from zhigu.search.services import similar_cases
+from zhigu.search.similar import similar_cases
 from zhigu.visibility import get_visible
-
-
-def _country_codes(values: dict) -> dict:
-    """Store and match country codes as the index holds them: uppercase (the schema accepts "kz")."""
-    values["target_markets"] = list(dict.fromkeys(m.strip().upper() for m in values.get("target_markets") or []))
-    return values
 
 
 def find_similar(viewer, data: dict):
     """Validate a similar-cases request and run it for the viewer (visitors see public cases only)."""
-    values = _country_codes(SimilarRequestSchema().load(data))
+    values = SimilarRequestSchema().load(data)
     return similar_cases(viewer, description=values["description"], title=values["title"],
                          sector=values["sector"], markets=values["target_markets"],
                          causes=values["causes"], limit=values["limit"])
@@ -30,7 +24,7 @@ def find_similar(viewer, data: dict):
 def register_initiative(actor, data: dict, limit: int = 10) -> Initiative:
     """Save the initiative and the similar failures shown for it, so verdicts can refer to them."""
     require(actor, "initiative.create")
-    values = _country_codes(InitiativeSchema().load(data))
+    values = InitiativeSchema().load(data)
     initiative = Initiative(founder=actor, **values)
     db.session.add(initiative)
     results = similar_cases(actor, description=initiative.description, title=initiative.title,

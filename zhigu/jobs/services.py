@@ -49,12 +49,13 @@ def claim(name: str, seconds: float, now: datetime | None = None) -> bool:
 
 def periodic_jobs() -> dict[str, tuple[float, Callable[[], object]]]:
     """Job name -> (interval in seconds from the config, what to run); an interval of 0 turns a job off."""
-    from zhigu.notify import services as notify
+    from zhigu.notify.digests import send_digests
+    from zhigu.notify.scan import scan_new_cases
 
     config = current_app.config
     jobs = {
-        "notify-scan": (float(config["NOTIFY_SCAN_INTERVAL"]), notify.scan_new_cases),
-        "digests": (float(config["DIGEST_INTERVAL"]), notify.send_digests),
+        "notify-scan": (float(config["NOTIFY_SCAN_INTERVAL"]), scan_new_cases),
+        "digests": (float(config["DIGEST_INTERVAL"]), send_digests),
     }
     return {name: job for name, job in jobs.items() if job[0] > 0}
 

@@ -19,9 +19,9 @@ from zhigu.i18n import N_
 from zhigu.links.models import LINK_TYPES, CaseLink, CaseMerge
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
 from zhigu.locking import lock_row
-from zhigu.notify.models import Subscription
+from zhigu.notify.inbox import notify_case_subscribers
 from zhigu.notify.messages import case_ref, term
-from zhigu.notify.services import notify_case_subscribers
+from zhigu.notify.models import NotificationKind, Subscription
 from zhigu.visibility import get_visible
 
 
@@ -53,7 +53,7 @@ def create_link(actor: User, case: FailureCase, data: dict) -> CaseLink:
     link = CaseLink(source=case, target=target, type=values["type"], note=values["note"].strip(), author=actor)
     db.session.add(link)
     for side in (case, target):
-        notify_case_subscribers(side, "link", N_("{actor} linked “{source}” ({type}) “{target}”."),
+        notify_case_subscribers(side, NotificationKind.link, N_("{actor} linked “{source}” ({type}) “{target}”."),
                                 params={"actor": actor.display_name, "source": case_ref(case),
                                         "type": term(LINK_TYPES[link.type][0]), "target": case_ref(target)},
                                 exclude=actor)
@@ -170,7 +170,7 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
                    summary=f"“{duplicate.title}” (case {duplicate.id}) into “{kept.title}” (case {kept.id})")
     for case_id in (duplicate.id, kept.id):
         record(actor, "case.merge", case_id, values["reason"], **details)
-    notify_case_subscribers(kept, "merge", N_("“{duplicate}” was merged into “{kept}”."),
+    notify_case_subscribers(kept, NotificationKind.merge, N_("“{duplicate}” was merged into “{kept}”."),
                             params={"duplicate": case_ref(duplicate), "kept": case_ref(kept)}, exclude=actor)
     db.session.commit()
     return merge

@@ -2,7 +2,8 @@
 import click
 from flask.cli import with_appcontext
 
-from zhigu.notify import services
+from zhigu.notify.digests import send_digests
+from zhigu.notify.scan import scan_new_cases
 
 
 @click.group("notify")
@@ -14,14 +15,14 @@ def notify_cli():
 @with_appcontext
 def scan_command():
     """Tell subscribers about newly published cases (run often, e.g. every few minutes)."""
-    click.echo(f"{services.scan_new_cases()} notification(s) added.")
+    click.echo(f"{scan_new_cases()} notification(s) added.")
 
 
 @notify_cli.command("send-digests")
 @with_appcontext
 def send_digests_command():
     """Scan new cases, then e-mail the digests that are due (run hourly or daily from cron)."""
-    result = services.send_digests()
+    result = send_digests()
     click.echo(f"{result['sent']} digest(s) sent, {result['failed']} failed.")
     if result["failed"]:
         raise SystemExit(1)

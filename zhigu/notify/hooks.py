@@ -8,20 +8,24 @@ from sqlalchemy import event
 from zhigu.archive.models import CaseRevision
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.notify.models import NotificationKind
 
-MESSAGES = {"edit": N_("“{title}” was edited by {actor}."), "retract": N_("“{title}” was retracted by {actor}.")}
+#: What each CaseRevision action tells case subscribers: the kind of notification and its message.
+MESSAGES = {"edit": (NotificationKind.case_edit, N_("“{title}” was edited by {actor}.")),
+            "retract": (NotificationKind.case_retract, N_("“{title}” was retracted by {actor}."))}
 
 
 @event.listens_for(db.session, "before_flush")
 def notify_revisions(session, flush_context, instances):
+    from zhigu.notify.inbox import notify_case_subscribers
     from zhigu.notify.messages import EDITED, case_ref, term
-    from zhigu.notify.services import notify_case_subscribers
 
     for obj in list(session.new):
         if isinstance(obj, CaseRevision) and obj.action in MESSAGES and obj.case is not None:
-            message, params = MESSAGES[obj.action], {"title": case_ref(obj.case)}
+            kind, message = MESSAGES[obj.action]
+            params = {"title": case_ref(obj.case)}
             if obj.case.anonymize:
                 message = EDITED[message]
             else:
                 params["actor"] = obj.editor.display_name if obj.editor else term(N_("Someone"))
-            notify_case_subscribers(obj.case, f"case_{obj.action}", message, params=params, exclude=obj.editor)
+            notify_case_subscribers(obj.case, kind, message, params=params, exclude=obj.editor)

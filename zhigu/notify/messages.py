@@ -15,6 +15,7 @@ organization.
 from flask_babel import gettext
 
 from zhigu.i18n import N_, translate_message
+from zhigu.notify.models import NotificationKind
 
 #: Codes other packages pass as terms (`term(listing.list_name)`), marked here so that they are extracted.
 TERMS = (N_("red"), N_("black"))
@@ -29,8 +30,11 @@ EDITED = {N_("“{title}” was edited by {actor}."): N_("“{title}” was edit
 #: notification's own case; these could name either case of a link or a merge.
 _EITHER_CASE = ("source", "target", "duplicate", "kept")
 #: Notifications stored as bare English text (before message keys) that named a second case, shown instead as:
-_LEGACY_TEXT = {"link": N_("“{title}” was linked to another case."),
-                "merge": N_("Another case was merged into “{title}”.")}
+_LEGACY_TEXT = {NotificationKind.link: N_("“{title}” was linked to another case."),
+                NotificationKind.merge: N_("Another case was merged into “{title}”.")}
+#: Edits and retractions stored as bare English text (naming the editor), shown instead as, to a reader who may
+#: not see the case's organization:
+_LEGACY_EDITED = dict(zip((NotificationKind.case_edit, NotificationKind.case_retract), EDITED.values()))
 
 
 def term(msgid: str, **params) -> dict:
@@ -118,8 +122,8 @@ def render_notification(n) -> str:
     if not key:
         if case is not None and n.kind in _LEGACY_TEXT:
             key, params = _LEGACY_TEXT[n.kind], {"title": case_ref(case)}
-        elif case is not None and n.kind in ("case_edit", "case_retract") and _hides_editor(reader, case):
-            key, params = list(EDITED.values())[n.kind == "case_retract"], {"title": case_ref(case)}
+        elif case is not None and n.kind in _LEGACY_EDITED and _hides_editor(reader, case):
+            key, params = _LEGACY_EDITED[n.kind], {"title": case_ref(case)}
         else:
             return translate_message(n.message)  # names no case but its own, which the reader may see
     else:

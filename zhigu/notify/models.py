@@ -1,7 +1,8 @@
 """Subscriptions and in-app notifications; digests are sent from unread, un-mailed notifications."""
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zhigu.archive.models import FailureCase
@@ -13,11 +14,26 @@ SUBSCRIPTION_KINDS = ("case", "cause", "sector", "market", "search", "initiative
 DIGEST_FREQUENCIES = ("never", "daily", "weekly")
 
 
+class NotificationKind(StrEnum):
+    """What happened. The column stores a member's name, which is also its value and the JSON `kind`: stored
+    rows need these names kept."""
+
+    review_submitted = "review_submitted"
+    review_decision = "review_decision"
+    comment = "comment"
+    case_edit = "case_edit"
+    case_retract = "case_retract"
+    link = "link"
+    merge = "merge"
+    listing = "listing"
+    new_case = "new_case"
+    similar_case = "similar_case"
+
+
 class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    #: What happened: review_submitted, review_decision, comment, case_edited, link, new_case, similar_case.
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[NotificationKind] = mapped_column(Enum(NotificationKind, native_enum=False, length=30))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"))
     #: The text in English, as it was when created (rows made before message_key existed have only this).
     message: Mapped[str] = mapped_column(Text)
@@ -67,7 +83,7 @@ class DigestSetting(db.Model):
 
 
 class ScannedCase(db.Model):
-    """A published case already matched against subscriptions (see services.scan_new_cases)."""
+    """A published case already matched against subscriptions (see scan.scan_new_cases)."""
 
     case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), primary_key=True)
     scanned_at: Mapped[datetime] = mapped_column(default=now_utc)

@@ -1,7 +1,7 @@
 """SubscriptionSchema, DigestSettingSchema and ReadSchema: the pages and `/api/v1/...` alike."""
 from marshmallow import fields, validate
 
-from zhigu.auth.schemas import BaseSchema
+from zhigu.schemas import BaseSchema, DbInt
 from zhigu.notify.models import DIGEST_FREQUENCIES, SUBSCRIPTION_KINDS
 
 
@@ -18,5 +18,5 @@ class DigestSettingSchema(BaseSchema):
 
 
 class ReadSchema(BaseSchema):
-    ids = fields.List(fields.Int(strict=False), load_default=None,
+    ids = fields.List(DbInt(), load_default=None,
                       metadata={"description": "Notifications to mark as read; all of yours when absent."})

@@ -9,7 +9,7 @@ from zhigu.archive.vocabulary import SECTORS
 from zhigu.auth.permissions import require
 from zhigu.forms import form_data
 from zhigu.i18n import translate_message
-from zhigu.notify import bp, hooks, services  # noqa: F401  (hooks registers the session listener)
+from zhigu.notify import bp, digests, hooks, inbox, subscriptions  # noqa: F401  (hooks registers the session listener)
 from zhigu.notify.models import SUBSCRIPTION_KINDS
 from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
 
@@ -20,12 +20,12 @@ KIND_LABELS = {"case": _l("A case (id)"), "cause": _l("A cause (code)"), "sector
 
 @bp.app_template_global()
 def unread_notifications() -> int:
-    return services.unread_count(current_user)
+    return inbox.unread_count(current_user)
 
 
 @bp.app_template_global()
 def case_subscription(case):
-    return services.case_subscription(current_user, case)
+    return subscriptions.case_subscription(current_user, case)
 
 
 @bp.app_template_global()
@@ -40,18 +40,18 @@ def current_search() -> str:
         return ""
     if len(pairs) == 1 and pairs[0][0] == "q":
         return pairs[0][1].strip()
-    return services.canonical_search(urlencode(pairs))
+    return subscriptions.canonical_search(urlencode(pairs))
 
 
 @bp.app_template_global()
 def subscription_for(kind: str, target: str):
-    return services.subscription_for(current_user, kind, target)
+    return subscriptions.subscription_for(current_user, kind, target)
 
 
 def _page(errors=None, status=200, sub_form=None, digest_form=None):
-    return render_template("notify/notifications.html", notifications=services.notifications_of(current_user),
-                           subscriptions=services.subscriptions_of(current_user),
-                           setting=services.digest_setting(current_user), describe=services.describe,
+    return render_template("notify/notifications.html", notifications=inbox.notifications_of(current_user),
+                           subscriptions=subscriptions.subscriptions_of(current_user),
+                           setting=digests.digest_setting(current_user), describe=subscriptions.describe,
                            kinds=[(k, KIND_LABELS[k]) for k in SUBSCRIPTION_KINDS], sectors=SECTORS,
                            errors=errors or {}, form=sub_form or digest_form or {}), status
 
@@ -68,7 +68,7 @@ def notifications():
 def mark_read():
     ids = request.form.getlist("ids")
     try:
-        services.mark_read(current_user, {"ids": ids} if ids else {})
+        inbox.mark_read(current_user, {"ids": ids} if ids else {})
     except ValidationError:
         flash(_("Those notifications could not be marked as read."), "error")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
@@ -79,7 +79,7 @@ def mark_read():
 @login_required
 def digest():
     try:
-        services.set_digest_frequency(current_user, form_data(DigestSettingSchema()))
+        digests.set_digest_frequency(current_user, form_data(DigestSettingSchema()))
     except ValidationError as err:
         return _page(err.normalized_messages(), 422, digest_form=request.form)
     flash(_("Your digest choice was saved."), "success")
@@ -90,20 +90,20 @@ def digest():
 @login_required
 def subscribe():
     try:
-        sub = services.subscribe(current_user, form_data(SubscriptionSchema()))
+        sub = subscriptions.subscribe(current_user, form_data(SubscriptionSchema()))
     except ValidationError as err:
         if request.form.get("next"):
             flash(" ".join(translate_message(m) for msgs in err.normalized_messages().values() for m in msgs), "error")
             return redirect(_safe_next())
         return _page(err.normalized_messages(), 422, sub_form=request.form)
-    flash(_("You now follow %(target)s.", target=services.describe(sub)), "success")
+    flash(_("You now follow %(target)s.", target=subscriptions.describe(sub)), "success")
     return redirect(_safe_next())
 
 
 @bp.post("/subscriptions/<int:subscription_id>/delete")
 @login_required
 def unsubscribe(subscription_id: int):
-    services.unsubscribe(current_user, services.get_subscription(current_user, subscription_id))
+    subscriptions.unsubscribe(current_user, subscriptions.get_subscription(current_user, subscription_id))
     flash(_("You no longer follow it."), "success")
     return redirect(_safe_next())
 

@@ -1,7 +1,7 @@
 """ReviewDecisionSchema: the decision form and `POST /api/v1/cases/<id>/review` alike."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from zhigu.auth.schemas import BaseSchema
+from zhigu.schemas import BaseSchema
 from zhigu.i18n import N_
 
 DECISIONS = ("approve", "request_changes", "reject")

@@ -7,14 +7,15 @@ edits and submits again) or rejected. Managers of the case's park and admins may
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from zhigu.archive.models import CaseRevision, FailureCase
-from zhigu.archive.services import _check_publishable, _lock_case, _publish
+from zhigu.archive.models import FailureCase
+from zhigu.archive.services import check_publishable, lock_case, record_publication
 from zhigu.auth.models import Park, Role, User
 from zhigu.auth.permissions import can, require
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_, translate_message
-from zhigu.notify.services import notify
+from zhigu.notify.inbox import notify
+from zhigu.notify.models import NotificationKind
 from zhigu.reviews.models import ReviewEvent
 from zhigu.reviews.schemas import ReviewDecisionSchema, ReviewQueueSchema
 
@@ -35,14 +36,14 @@ def reviewers_of(case: FailureCase) -> list[User]:
 
 def submit_case(actor: User, case: FailureCase) -> FailureCase:
     """Send a draft (or a case sent back for changes) to the park's reviewers."""
-    _lock_case(case)
+    lock_case(case)
     require(actor, "case.submit", case)
     if case.status not in SUBMITTABLE:
         raise ZhiguError(N_("Only a draft or a case sent back for changes can be submitted for review."), 409)
-    _check_publishable(case)
+    check_publishable(case)
     case.status = "in_review"
     db.session.add(ReviewEvent(case=case, actor=actor, action="submitted"))
-    notify(reviewers_of(case), "review_submitted", case, N_("{actor} submitted “{title}” for review."),
+    notify(reviewers_of(case), NotificationKind.review_submitted, case, N_("{actor} submitted “{title}” for review."),
            params={"actor": actor.display_name, "title": case.title}, exclude=actor)
     db.session.commit()
     return case
@@ -50,7 +51,7 @@ def submit_case(actor: User, case: FailureCase) -> FailureCase:
 
 def claim_case(actor: User, case: FailureCase) -> FailureCase:
     """Take a case in review, so that other reviewers see who is on it."""
-    _lock_case(case)
+    lock_case(case)
     require(actor, "case.review", case)
     if case.status != "in_review":
         raise ZhiguError(N_("Only a case in review can be claimed."), 409)
@@ -66,20 +67,17 @@ def claim_case(actor: User, case: FailureCase) -> FailureCase:
 def review_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     """Approve (publish), request changes (back to the author) or reject, with a comment.
 
-    The case's row is held from the start (zhigu.archive.services._lock_case), so of two decisions at once
+    The case's row is held from the start (zhigu.archive.services.lock_case), so of two decisions at once
     the second sees the first one's result and is refused (409): one decision, one event, one status.
     """
-    _lock_case(case)
+    lock_case(case)
     require(actor, "case.review", case)
     values = ReviewDecisionSchema().load(data)
     if case.status != "in_review":
         raise ZhiguError(N_("This case is not waiting for review."), 409)
     decision = values["decision"]
     if decision == "approve":
-        _check_publishable(case)
-        _publish(case)
-        db.session.add(CaseRevision(case=case, editor=actor, action="publish",
-                                    changes={"status": {"old": "in_review", "new": "published"}}))
+        record_publication(actor, case)
     else:
         case.status = DECISION_STATUS[decision]
     db.session.add(ReviewEvent(case=case, actor=actor, action=DECISION_EVENT[decision], comment=values["comment"]))
@@ -92,7 +90,7 @@ def review_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
                  "request_changes": N_("“{title}” was sent back for changes by {actor}: {comment}"),
                  "reject": N_("“{title}” was rejected by {actor}: {comment}")}
         params["comment"] = values["comment"]
-    notify([case.author], "review_decision", case, words[decision], params=params, exclude=actor)
+    notify([case.author], NotificationKind.review_decision, case, words[decision], params=params, exclude=actor)
     db.session.commit()
     return case
 

@@ -3,4 +3,18 @@ from flask import Blueprint
 
 bp = Blueprint("search", __name__)
 
+
+def init_app(app) -> None:
+    """Open the app's index, keep it in step with commits and catch up when it falls behind.
+
+    Imported here, not at the top: the hooks import the models of the packages the factory registers.
+    """
+    from zhigu.search import catchup, hooks  # noqa: F401  (hooks registers the session listeners)
+    from zhigu.search.index import SearchIndex
+
+    index = SearchIndex()
+    index.init_app(app)
+    catchup.init_app(app, index)
+
+
 from zhigu.search import views  # noqa: E402,F401

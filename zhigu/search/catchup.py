@@ -22,11 +22,16 @@ import threading
 import time
 import weakref
 
+from flask import current_app
 from whoosh.index import LockError
 
+from zhigu.extensions import db
 from zhigu.search import outbox
 
 log = logging.getLogger(__name__)
+
+#: app.extensions key of the app's CatchUp.
+EXTENSION = "zhigu.search.catch_up"
 
 #: Seconds before the first retry, doubled after each busy or failed attempt up to CATCH_UP_MAX_DELAY.
 CATCH_UP_FIRST_DELAY = 1.0
@@ -35,6 +40,44 @@ CATCH_UP_MAX_DELAY = 4.0
 EXIT_WAIT = 2.0
 
 _running: "weakref.WeakSet[CatchUp]" = weakref.WeakSet()
+
+
+def init_app(app, index) -> None:
+    """Give the app's index a catch-up, and have each request check whether the index is behind."""
+    catch_up = app.extensions[EXTENSION] = CatchUp(index)
+    catch_up.poll_interval = float(app.config["INDEX_POLL_INTERVAL"])
+    app.before_request(_catch_up_on_request)
+
+
+def _catch_up_on_request() -> None:
+    """Before each request: catch up if this machine's index is behind the outbox (checked once a poll)."""
+    app = current_app._get_current_object()
+    if app.config["INDEX_INLINE_DRAIN"]:
+        app.extensions[EXTENSION].poll(app, db.engine)
+
+
+def drain_after_commit(bind, timeout: float) -> bool:
+    """Apply the outbox after a commit: never raise. On failure the rows stay in the outbox and this
+    process's catch-up thread retries until they are applied; False then.
+
+    Both waits (the directory's lock and Whoosh's writer lock) are bounded by `timeout`, so a busy index
+    delays the request by at most about that long.
+    """
+    catch_up = current_app.extensions[EXTENSION]
+    try:
+        outbox.drain(catch_up.index, bind, timeout)
+        return True
+    except outbox.Busy:
+        log.debug("Index %s busy; the outbox is applied by the process holding it or caught up later",
+                  catch_up.index.directory)
+    except Exception:
+        log.error("Applying the search outbox to %s failed; the changes stay in the outbox and are retried "
+                  "(`zhigu search rebuild` repairs the index)", catch_up.index.directory, exc_info=True)
+    try:
+        catch_up.schedule(current_app._get_current_object(), bind)
+    except Exception:  # noqa: BLE001 - e.g. no thread to be had: the next request's check retries
+        log.exception("Could not start the search index catch-up for %s", catch_up.index.directory)
+    return False
 
 
 class CatchUp:
@@ -122,7 +165,7 @@ class CatchUp:
                     if outbox.applied_change(self.index.directory) is not None \
                             and outbox.pending_count(connection, self.index.directory) == 0:
                         return True
-                    applied = self.index.drain(connection, timeout)
+                    applied = outbox.drain(self.index, connection, timeout)
                 finally:
                     # a connection of its own, closed now: the thread may outlive the pool's owner
                     connection.invalidate()

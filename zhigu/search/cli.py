@@ -7,7 +7,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from zhigu.archive.services import case_count
+from zhigu.archive.transfer import case_count
+from zhigu.extensions import db
+from zhigu.search import outbox
+from zhigu.search.index import current_index
 
 search_cli = AppGroup("search", help="The full-text index.")
 
@@ -18,10 +21,9 @@ search_cli = AppGroup("search", help="The full-text index.")
                    "thousand cases (each process writes its own segment).")
 def rebuild(processes: int):
     """Rewrite the index from the database; searches keep using the old index until it is done."""
-    index = current_app.extensions["zhigu.search"]
     processes = processes or os.cpu_count() or 1
     with click.progressbar(length=case_count(), label="Indexing", show_pos=True) as bar:
-        count = index.rebuild(progress=bar.update, processes=processes)
+        count = outbox.rebuild(current_index(), db.engine, progress=bar.update, processes=processes)
     click.echo(f"Indexed {count} published case(s).")
 
 
@@ -30,10 +32,7 @@ def rebuild(processes: int):
               help="Keep rows younger than this many seconds (default: OUTBOX_RETENTION, 7 days).")
 def prune_outbox(retention: float | None):
     """Delete old outbox rows this machine's index has applied; an index left behind them rebuilds."""
-    from zhigu.extensions import db
-    from zhigu.search import outbox
-
-    index = current_app.extensions["zhigu.search"]
+    index = current_index()
     if outbox.applied_change(index.directory) is None:
         click.echo(f"The index at {index.directory} has no outbox position yet (run `zhigu worker --once`); "
                    "nothing pruned.")
@@ -46,7 +45,7 @@ def prune_outbox(retention: float | None):
 @search_cli.command("check")
 def check():
     """List cases missing from or stale in the index; exit 1 if any."""
-    report = current_app.extensions["zhigu.search"].check()
+    report = current_index().check()
     problems = 0
     for kind, ids in report.items():
         if ids:

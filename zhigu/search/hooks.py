@@ -1,6 +1,7 @@
 """Keep the Whoosh index in step with *committed* data, durably.
 
-Case ids touched by a flush are written to the search outbox in the same transaction (zhigu.search.outbox),
+Case ids touched by a flush (the cases themselves, their cause links and comments, and every case of a
+renamed or retired cause) are written to the search outbox in the same transaction (zhigu.search.outbox),
 so a rollback (or a rolled-back SAVEPOINT) drops them with the change and a commit keeps them. After the
 outermost commit the web process applies the outbox to its index if it can take the directory's lock (and
 Whoosh's writer lock) within INDEX_INLINE_DRAIN_TIMEOUT seconds; otherwise this process's catch-up thread
@@ -11,11 +12,12 @@ until applied.
 from itertools import chain
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from zhigu.archive.models import CaseCause, FailureCase
+from zhigu.archive.models import CaseCause, Cause, FailureCase
 from zhigu.comments.models import Comment
 from zhigu.extensions import db
+from zhigu.search.catchup import drain_after_commit
 from zhigu.search.outbox import forget_lock, record_changes
 
 #: session.info key: this transaction wrote outbox rows.
@@ -30,9 +32,19 @@ def _case_id(obj) -> int | None:
     return None
 
 
+def _changed_case_ids(session) -> set[int]:
+    """Cases whose documents the flush changed. Cause labels are indexed with each case, but renaming a
+    cause changes no case row: its cases are looked up (a new cause has none yet)."""
+    ids = {i for i in map(_case_id, chain(session.new, session.dirty, session.deleted)) if i is not None}
+    causes = {obj.id for obj in chain(session.dirty, session.deleted) if isinstance(obj, Cause)}
+    if causes:
+        ids.update(session.connection().scalars(select(CaseCause.case_id).where(CaseCause.cause_id.in_(causes))))
+    return ids
+
+
 @event.listens_for(db.session, "after_flush")
 def collect_changes(session, flush_context):
-    ids = {i for i in map(_case_id, chain(session.new, session.dirty, session.deleted)) if i is not None}
+    ids = _changed_case_ids(session)
     if ids:
         record_changes(session, ids)
         session.info[PENDING] = True
@@ -44,8 +56,7 @@ def apply_changes(session):
         return  # a SAVEPOINT was released; the real commit comes later
     forget_lock(session)
     if session.info.pop(PENDING, None) and current_app.config["INDEX_INLINE_DRAIN"]:
-        current_app.extensions["zhigu.search"].drain_quietly(
-            session.get_bind(), current_app.config["INDEX_INLINE_DRAIN_TIMEOUT"])
+        drain_after_commit(session.get_bind(), current_app.config["INDEX_INLINE_DRAIN_TIMEOUT"])
 
 
 @event.listens_for(db.session, "after_soft_rollback")

@@ -12,7 +12,9 @@ last applied id from the directory's `applied-change` file, re-indexes the cases
 Whoosh writer, commits it, then records the new last id (written to a temporary file and renamed into
 place). A crash anywhere before that rename leaves the old id, so the batch is applied again on restart:
 re-indexing a case is idempotent. Each index directory has its own file, so several machines, each with
-its own index and `zhigu worker`, follow the same log independently.
+its own index and `zhigu worker`, follow the same log independently. `rebuild()` rewrites the whole index
+(zhigu.search.rebuild) under the same lock and records the log's end as the position; the index itself
+(zhigu.search.index) knows neither the lock nor the position.
 
 The web process drains after its own commits with a short lock wait (`INDEX_INLINE_DRAIN_TIMEOUT`); if
 another process holds the lock it never fails the request: its catch-up thread retries with backoff, and
@@ -28,6 +30,9 @@ a marker (case id 0) instead of deleting it: every row below the marker is gone.
 is below a marker has missed changes, whatever gaps the ids have; `drain()` sees the marker as the first row
 after its position (rows are read in id order, each query sees the cut whole or not at all) and rebuilds the
 index instead. So a machine that stays off longer than the retention period rebuilds when it comes back.
+
+Restores. A restore replaces the whole database, log included: `snapshot()` before it and
+`requeue_every_case()` after it queue every case of both databases after every id either handed out.
 """
 import fcntl
 import logging
@@ -37,11 +42,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
+from zhigu.archive.models import FailureCase
 from zhigu.db import now_utc
+from zhigu.extensions import db
 from zhigu.search.models import IndexChange
+from zhigu.search.rebuild import rewrite_index
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,8 @@ LOCKED = "zhigu.search.outbox_locked"
 BATCH = 2000
 #: case_id of the row `prune()` leaves in place of the newest row it removed (no case has id 0).
 PRUNED = 0
+#: Rows written at once when a restore queues every case (requeue_every_case).
+REQUEUE_CHUNK = 2000
 
 
 class Busy(Exception):
@@ -67,9 +77,14 @@ def record_changes(session, case_ids) -> None:
         return
     connection = session.connection()
     if connection.dialect.name == "postgresql" and not session.info.get(LOCKED):
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        _order_writers(connection)
         session.info[LOCKED] = True
     connection.execute(IndexChange.__table__.insert(), rows)
+
+
+def _order_writers(connection) -> None:
+    """Take the transaction-level advisory lock that makes outbox ids visible in increasing order."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
 def forget_lock(session) -> None:
@@ -142,19 +157,56 @@ def pending_case_ids(bind, directory: Path) -> set[int] | None:
     return None if PRUNED in ids else ids
 
 
-def drain(index, bind, timeout: float, batch: int = BATCH, after_batch=None) -> int:
+def unsettled_case_ids(bind, directory: Path) -> set[int] | None:
+    """Cases whose documents may not match the database yet (pending_case_ids), never raising.
+
+    Call it *before* taking the searcher: a drain finishing in between then only makes the set larger than
+    needed. On a database error the answer is None, as when any document may be stale.
+    """
+    try:
+        return pending_case_ids(bind, directory)
+    except Exception:  # noqa: BLE001 - the caller then re-checks every document instead
+        log.warning("Could not read the search outbox; treating every document as unsettled", exc_info=True)
+        return None
+
+
+# -- applying -----------------------------------------------------------------------------------------------
+
+def rebuild(index, bind=None, progress=None, processes: int = 1) -> int:
+    """Rewrite the whole index from the database (zhigu.search.rebuild) under the directory's lock, and
+    position it on the outbox; searchers see the old index until the commit. Returns the cases written."""
+    with directory_lock(index.directory, index.writer_timeout):
+        return rebuild_locked(index, bind, progress, processes)
+
+
+def rebuild_locked(index, bind=None, progress=None, processes: int = 1) -> int:
+    """`rebuild` for a caller that holds the directory's lock; a missing or unreadable index is recreated first.
+
+    The position is read before the cases: a change committed later is applied again by the next drain.
+    """
+    bind = bind or db.engine
+    index.reset_if_unreadable(keep=(LOCK_FILE,))
+    last_change = last_change_id(bind)
+    count = rewrite_index(index, bind, progress, processes)
+    write_applied_change(index.directory, last_change)
+    return count
+
+
+def drain(index, bind=None, timeout: float | None = None, batch: int = BATCH, after_batch=None) -> int:
     """Apply every outbox row newer than the directory's record to the index; return how many were applied.
 
-    :raise Busy: another process holds the directory's lock for longer than `timeout`; Whoosh's writer lock
-        is waited for as long (at most INDEX_WRITER_TIMEOUT), then LockError.
+    :raise Busy: another process holds the directory's lock for longer than `timeout` (INDEX_WRITER_TIMEOUT
+        by default); Whoosh's writer lock is waited for as long (at most INDEX_WRITER_TIMEOUT), then LockError.
     Raises on a database or index failure, leaving the record where it was (the rows are applied again).
     """
+    bind = bind or db.engine
+    timeout = index.writer_timeout if timeout is None else timeout
     applied_total = 0
     with directory_lock(index.directory, timeout):
         applied = applied_change(index.directory)
         if applied is None:
             # no record: the index may be missing changes of unknown age
-            index.rebuild_locked(bind)
+            rebuild_locked(index, bind)
             return 0
         while True:
             with Session(bind) as session:
@@ -167,7 +219,7 @@ def drain(index, bind, timeout: float, batch: int = BATCH, after_batch=None) -> 
                 # rows after this directory's position were pruned: its changes since then are unknown
                 log.warning("Search index at %s is behind the pruned outbox (position %d): rebuilding",
                             index.directory, applied)
-                index.rebuild_locked(bind)
+                rebuild_locked(index, bind)
                 return applied_total
             if not index.update_cases({case_id for _, case_id in rows}, bind=bind, raise_errors=True,
                                       timeout=timeout):
@@ -198,3 +250,46 @@ def prune(bind, directory: Path, retention: float | timedelta) -> int:
         deleted = session.execute(delete(IndexChange).where(IndexChange.id < newest)).rowcount
         session.execute(update(IndexChange).where(IndexChange.id == newest).values(case_id=PRUNED))
     return deleted
+
+
+# -- restores -----------------------------------------------------------------------------------------------
+
+def snapshot(bind) -> tuple[int, set[int]]:
+    """The last outbox id the database handed out and its case ids (nothing for a new database): what
+    `requeue_every_case` needs once a restore has replaced the database."""
+    present = set(inspect(bind).get_table_names())
+    last, ids = 0, set()
+    with Session(bind) as session:
+        if IndexChange.__tablename__ in present:
+            last = last_change_id(bind)
+        if FailureCase.__tablename__ in present:
+            ids = set(session.scalars(select(FailureCase.id)))
+    return int(last), ids
+
+
+def requeue_every_case(bind, before: tuple[int, set[int]]) -> int:
+    """Write outbox rows for every case of the old (`before`: snapshot) and the restored database, after
+    every id either used; return how many.
+
+    Another machine's index is positioned somewhere in the old database's log, possibly past the restored
+    log's end; rows with larger ids reach it wherever it stands, and re-indexing each case (or removing it,
+    when the restored database has no such row) makes it match the restored database.
+    """
+    old_last_change, old_case_ids = before
+    table = IndexChange.__table__
+    with bind.begin() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:  # ordered with the web processes' outbox writers
+            _order_writers(connection)
+        restored_last = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+        case_ids = sorted(old_case_ids | set(connection.scalars(select(FailureCase.id))))
+        next_id = max(old_last_change, restored_last) + 1
+        for start in range(0, len(case_ids), REQUEUE_CHUNK):
+            chunk = case_ids[start:start + REQUEUE_CHUNK]
+            connection.execute(table.insert(), [{"id": next_id + offset, "case_id": case_id}
+                                                for offset, case_id in enumerate(chunk, start=start)])
+        if postgres:
+            last = next_id + len(case_ids) - 1
+            connection.execute(text("SELECT setval(pg_get_serial_sequence('search_outbox', 'id'), :last)"),
+                               {"last": max(last, 1)})
+    return len(case_ids)

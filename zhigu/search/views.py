@@ -6,6 +6,7 @@ from zhigu.archive.services import list_causes
 from zhigu.search import bp
 from zhigu.search.documents import FACETS
 from zhigu.search.services import SORTS, BadQuery, search_cases
+from zhigu.validation import db_id
 
 
 @bp.route("/search")
@@ -13,8 +14,8 @@ def search():
     query = request.args.get("q", "")
     filters = {name: request.args.getlist(name) for name in FACETS if request.args.getlist(name)}
     sort = request.args.get("sort", "relevance")
-    page_number = request.args.get("page", "1")
-    page_number = int(page_number) if page_number.isdigit() and 0 < int(page_number) < 10_000 else 1
+    page_number = db_id(request.args.get("page", "1")) or 1
+    page_number = page_number if page_number < 10_000 else 1
     # Facets and filters name causes by code; the page shows their labels.
     causes = {cause.code: cause for cause in list_causes()}
     try:

@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from zhigu.extensions import db
 from zhigu.jobs import services as jobs
 from zhigu.search import outbox
+from zhigu.search.index import current_index
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,9 @@ def run_once(index, bind) -> int:
     if outbox.applied_change(index.directory) is None or not index.readable():
         log.warning("Search index at %s is missing, unreadable or has no outbox position: rebuilding",
                     index.directory)
-        count = index.rebuild(bind)
+        count = outbox.rebuild(index, bind)
         log.info("Rebuilt the search index at %s: %d case(s)", index.directory, count)
-    return index.drain(bind)
+    return outbox.drain(index, bind)
 
 
 @click.command("worker")
@@ -38,7 +39,7 @@ def run_once(index, bind) -> int:
 @with_appcontext
 def worker_command(once: bool, interval: float | None):
     """Keep this machine's search index up to date with the database's change log."""
-    index = current_app.extensions["zhigu.search"]
+    index = current_index()
     interval = interval if interval is not None else float(current_app.config["INDEX_POLL_INTERVAL"])
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

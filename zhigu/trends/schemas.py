@@ -3,7 +3,7 @@ from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from zhigu.auth.schemas import BaseSchema
+from zhigu.schemas import BaseSchema
 from zhigu.i18n import N_
 
 SCOPES = ("park", "region", "all")

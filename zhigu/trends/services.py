@@ -33,7 +33,7 @@ from zhigu.auth.permissions import published_visible_clause, require
 from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.search.services import similar_to_case
+from zhigu.search.similar import similar_to_case
 from zhigu.trends.schemas import DIMENSIONS, TrendsQuerySchema
 
 #: A new case and an earlier one count as a recurrence when `similar_to_case` scores the pair at least this.
