@@ -23,14 +23,11 @@ from zhigu.search.statistics import PublicBM25F, public_statistics
 
 #: Text fields whose document frequency sets a term's idf.
 TEXT_FIELDS = ("title", "summary", "body", "causes_text")
-#: Field weights of the first stage of "find similar". The narrative (body) is left out: its long postings
-#: made the query about twice as slow at 10,000 cases, for Recall@10 0.55 against 0.51 on the Chinese
-#: set's text-only queries and no change on the AIID sets (measured with bench/quality.py and speed.py).
+#: Field weights of the first stage of "find similar". The narrative (body) is left out: twice as slow for
+#: little recall (figures in bench/README.md, "Why the ranking constants are what they are").
 SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0, "causes_text": 0.5}
 #: Distinctive terms kept from a description; in an archive of more than LARGE_ARCHIVE cases, fewer terms
-#: keep the query fast (CPU p95 at 10,000 cases: 54 ms with 24 terms, 36 ms with 12; at 100,000: p50 265 ms
-#: with 24, 66 ms with 12). The price, measured on the small quality sets: AIID R@10 0.435 -> 0.429
-#: (same actor) and 0.069 -> 0.063 (failure mode), Chinese text-only 0.51 -> 0.44.
+#: keep the query fast at a small price in recall (bench/README.md).
 SIMILAR_MAX_TERMS = 24
 SIMILAR_MAX_TERMS_LARGE = 12
 LARGE_ARCHIVE = 5_000
@@ -55,11 +52,8 @@ W_SEMANTIC = 0.5
 CAUSE_FEEDBACK_DEPTH = 10
 #: Pseudo-relevance feedback (_feedback): the FEEDBACK_TERMS heaviest terms of the FEEDBACK_DOCS best
 #: first-stage matches (0 turns it off) fetch more candidates, the heaviest weighted FEEDBACK_WEIGHT times
-#: the description's heaviest term. Measured with bench/quality.py (--short: the title alone), R@10
-#: without -> with: AIID same-actor 0.435 -> 0.447 (titles 0.405 -> 0.429), failure-mode 0.069 -> 0.064
-#: (within noise), Chinese 0.509 -> 0.538 (titles 0.375 -> 0.420); bench/crosslang.py R@5 0.20 -> 0.19,
-#: MRR 0.14 -> 0.15. In an archive of more than LARGE_ARCHIVE cases only FEEDBACK_TERMS_LARGE terms are
-#: added: CPU p95 at 10,000 cases 28 ms without feedback, 42 ms with; at 100,000 cases 72 and 108 ms.
+#: the description's heaviest term; in an archive of more than LARGE_ARCHIVE cases only FEEDBACK_TERMS_LARGE
+#: terms are added (what it gains and costs: bench/README.md).
 FEEDBACK_DOCS = 5
 FEEDBACK_TERMS = 20
 FEEDBACK_TERMS_LARGE = 5
