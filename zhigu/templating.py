@@ -16,7 +16,7 @@ from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
 from zhigu.auth.permissions import can
 from zhigu.guilds.models import LIST_LABELS, LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, ORG_TYPE_LABELS
 from zhigu.i18n import LANGUAGE_NAMES, current_language, translate_message
-from zhigu.validation import BIDI_TABLE, printable, strip_bidi
+from zhigu.validation import printable, strip_bidi
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
@@ -157,12 +157,6 @@ def static_version(folder: str, filename: str) -> str | None:
     except (OSError, ValueError):
         return None
     return _file_version(str(path), mtime_ns)
-
-
-#: Bidirectional controls (embeddings, overrides, isolates, marks) make text read unlike what it is
-#: ("invoice\u202egpj.exe" shows as "invoiceexe.jpg"); no Chinese or English text needs them, so pages never
-#: print them (zhigu.validation.strip_bidi).
-BIDI_CONTROLS = BIDI_TABLE
 
 
 def without_bidi_controls(value):

@@ -11,7 +11,7 @@ from zhigu.auth.permissions import can
 from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.limits import MAX_INTEGER
+from zhigu.validation import db_id
 
 T = TypeVar("T")
 
@@ -30,4 +30,4 @@ def get_visible(actor, model: type[T], obj_id, action: str = "case.view", *,
 
 def _valid_id(obj_id) -> bool:
     # an id past an integer column would fail in the database (a 500) instead of being "not found"
-    return isinstance(obj_id, int) and not isinstance(obj_id, bool) and 0 < obj_id <= MAX_INTEGER
+    return isinstance(obj_id, int) and db_id(obj_id) is not None
