@@ -23,3 +23,10 @@ errorlog = "-"
 # Behind a TLS-terminating proxy on the same host, let gunicorn trust its X-Forwarded-* headers, and set
 # ZHIGU_PROXY_FIX_HOPS=1 so the app sees HTTPS (Secure cookies, HSTS).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Start the search warm-up as soon as the worker has loaded the app, before its first request."""
+    from zhigu.search import warmup
+
+    warmup.start(worker.wsgi)

@@ -114,6 +114,8 @@ def app(tmp_path, database_url):
         "REVIEW_REQUIRED": False,
         # The suite logs in and signs up far more often than a person; tests/security turn limits back on.
         "RATELIMIT_ENABLED": False,
+        # No warm-up thread per test app (tests/search/test_warmup.py runs it).
+        "SEARCH_WARM_UP": False,
     })
     with app.app_context():
         db.create_all()

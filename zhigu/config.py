@@ -13,6 +13,9 @@ INDEX_INLINE_DRAIN = True
 INDEX_INLINE_DRAIN_TIMEOUT = 2.0
 #: Seconds `zhigu worker` sleeps between outbox polls.
 INDEX_POLL_INTERVAL = 1.0
+#: Load jieba and the index and count the archive's common words in a background thread when a process
+#: starts serving (zhigu.search.warmup), so that no search pays for them.
+SEARCH_WARM_UP = True
 #: Seconds applied search outbox rows are kept (7 days); an index whose position falls behind this rebuilds.
 OUTBOX_RETENTION = 7 * 24 * 3600
 #: Seconds between `zhigu worker`'s prunings of the search outbox.

@@ -264,3 +264,14 @@ def test_multi_valued_facet_counts_follow_the_index_as_it_changes(api_as, cast, 
     assert facet(after, "cause") == {"market.no_demand": 2, "money.cash_out": 1}
     filtered = visitor.get("/api/v1/cases", query_string={"q": "smart", "market": "UZ"}).get_json()
     assert filtered["total"] == 1 and facet(filtered, "market") == {"KZ": 1, "UZ": 1}
+
+
+def test_the_year_facet_lists_the_newest_year_first_whatever_the_counts(client, cast, make_case):
+    for ended_on in ("2019-05-01", "2023-02-01", "2023-03-01", "2021-07-01"):
+        make_case(cast.author, ended_on=ended_on)
+
+    body = client.get("/api/v1/cases").get_json()
+
+    assert [(item["value"], item["count"]) for item in body["facets"]["year"]] == [
+        ("2023", 2), ("2021", 1), ("2019", 1)]
+    assert [item["value"] for item in body["facets"]["sector"]] == ["construction"]

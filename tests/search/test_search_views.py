@@ -98,3 +98,12 @@ def test_search_pages_through_results(client, make_case, cast):
     second = page(client.get("/search?q=drone&page=2"))
     assert len(second.select_one(".results").select("article")) == 3
     assert text(second.select_one("nav.pagination").select_one("span[aria-current=page]")) == "2"
+
+
+def test_a_snippet_starts_where_its_sentence_starts(client, make_case, cast):
+    opening = "Networked streetlights were installed across the park in the first winter of the pilot project. "
+    make_case(cast.author, summary=opening + "The municipality never paid for the kettles it had ordered in spring.")
+
+    tree = page(client.get("/search?q=kettles"))
+
+    assert text(tree.select_one("p.snippet")).startswith("The municipality never paid for the kettles")

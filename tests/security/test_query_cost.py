@@ -118,6 +118,32 @@ def test_too_many_words_are_refused(client, kettles):
     assert _api(client, " OR ".join(f"word{n}" for n in range(services.MAX_QUERY_WORDS // 2))).status_code == 200
 
 
+def test_a_long_chain_of_nots_is_refused_and_a_few_nots_still_exclude(client, cast, make_case, kettles):
+    solar = make_case(cast.author, title="Solar kettles", summary="Kettles heated by the sun on rooftops.")
+    excluded = " ".join(f"NOT word{n}" for n in range(services.MAX_NEGATED_WORDS + 1))
+
+    refused = _api(client, f"kettles {excluded}")
+    allowed = _api(client, "kettles " + " ".join(f"NOT word{n}" for n in range(services.MAX_NEGATED_WORDS - 1))
+                   + " NOT solar")
+
+    assert refused.status_code == 400
+    assert "excludes too many words" in refused.get_json()["error"]
+    assert _ids(allowed) == {kettles.id} and solar.id not in _ids(allowed)
+
+
+def test_totals_and_facets_of_a_range_count_only_what_the_visitor_may_open(client, cast, make_case):
+    """Whoosh's own count of a search that collects its terms skips the access filter: the total came from it."""
+    public = make_case(cast.author, title="Public aardvarks", summary="Aardvarks everyone may read about.",
+                       sector="agriculture")
+    make_case(cast.author, title="Private aardvarks", summary="Aardvarks only the park may read about.",
+              visibility="private", sector="energy")
+
+    body = _api(client, "year:[1900 TO 2099]").get_json()
+
+    assert body["total"] == 1 and [hit["id"] for hit in body["results"]] == [public.id]
+    assert {facet["value"] for facet in body["facets"]["sector"]} == {"agriculture"}
+
+
 def test_a_search_past_its_cpu_budget_is_refused_not_a_500(app, client, kettles, monkeypatch):
     monkeypatch.setattr(services.CpuBudgetCollector, "CHECK_EVERY", 1)
     app.config["SEARCH_CPU_LIMIT"] = -1.0  # already spent

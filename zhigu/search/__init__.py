@@ -9,12 +9,13 @@ def init_app(app) -> None:
 
     Imported here, not at the top: the hooks import the models of the packages the factory registers.
     """
-    from zhigu.search import catchup, hooks  # noqa: F401  (hooks registers the session listeners)
+    from zhigu.search import catchup, hooks, warmup  # noqa: F401  (hooks registers the session listeners)
     from zhigu.search.index import SearchIndex
 
     index = SearchIndex()
     index.init_app(app)
     catchup.init_app(app, index)
+    app.before_request(lambda: warmup.start(app))
 
 
 from zhigu.search import views  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """The Whoosh schema and the mapping from a case row to its index document.
 
 Only published cases are indexed: drafts and retracted cases never reach search or similar lists. Who may
-see a document is indexed with it (`allowed`, see zhigu.auth.permissions.visibility_tokens), so result
+see a document is indexed with it (`allowed`, see zhigu.archive.permissions.visibility_tokens), so result
 counts and facets are computed over what the searcher may open, not filtered after the fact.
 """
 import re
@@ -11,9 +11,9 @@ from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
 from sqlalchemy.orm import object_session
 
-from zhigu.archive.models import FailureCase
+from zhigu.archive.models import CaseStatus, FailureCase
+from zhigu.archive.permissions import visibility_tokens
 from zhigu.comments.models import searchable_comment_text
-from zhigu.auth.permissions import visibility_tokens
 from zhigu.search.analysis import MultilingualAnalyzer
 
 #: Han characters match the spelling tokenizer's word pattern; they have no place in English suggestions.
@@ -57,7 +57,7 @@ def stamp(case: FailureCase) -> str:
 
 
 def should_index(case: FailureCase) -> bool:
-    return case.status == "published"
+    return case.status == CaseStatus.published
 
 
 def province(region: str | None) -> str | None:

@@ -20,10 +20,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from whoosh import index as whoosh_index
+from whoosh.query import Or, Term
 
-from zhigu.archive.models import CaseCause, FailureCase
+from zhigu.archive.models import CaseCause, CaseStatus, FailureCase
 from zhigu.extensions import db
 from zhigu.search.documents import build_schema, case_document, should_index, stamp
+from zhigu.search.statistics import term_blocks
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -32,6 +34,27 @@ BATCH = 500
 def current_index() -> "SearchIndex":
     """The app's index (SearchIndex.init_app)."""
     return current_app.extensions["zhigu.search"]
+
+
+def _matching_docs(searcher, query) -> set[int]:
+    """Live documents matching a query; a term, or an OR of terms, read a block of postings at a time.
+
+    Whoosh's docs_for_query moves through postings one document at a time: building the facets' document
+    sets of 100,000 cases that way took 0.6 s of CPU after every change to the index.
+    """
+    terms = [query] if isinstance(query, Term) else list(query.subqueries) if isinstance(query, Or) else None
+    if terms is None or not all(isinstance(term, Term) and not isinstance(term.text, bytes) for term in terms):
+        return set(searcher.docs_for_query(query))
+    docs = set()
+    for reader, offset in searcher.reader().leaf_readers():
+        found = set()
+        for term in terms:
+            for block in term_blocks(reader, term.fieldname, term.text):
+                found.update(block)
+        if found and reader.has_deletions():
+            found -= set(reader.deleted_docs_set)
+        docs.update(map(offset.__add__, found) if offset else found)
+    return docs
 
 
 class SearchIndex:
@@ -84,7 +107,7 @@ class SearchIndex:
         key = repr(query)
         docs = self._local.docsets.get(key)
         if docs is None:
-            docs = self._local.docsets[key] = set(searcher.docs_for_query(query))
+            docs = self._local.docsets[key] = _matching_docs(searcher, query)
         return docs
 
     def idf(self, searcher, term: str, fields: tuple[str, ...]) -> float:
@@ -144,7 +167,7 @@ class SearchIndex:
         indexed = {int(fields["id"]): fields["stamp"] for fields in self.searcher().all_stored_fields()}
         expected = {}
         with Session(bind or db.engine) as session:
-            for case in session.scalars(select(FailureCase).where(FailureCase.status == "published")):
+            for case in session.scalars(select(FailureCase).where(FailureCase.status == CaseStatus.published)):
                 expected[case.id] = stamp(case)
         return {
             "missing": sorted(set(expected) - set(indexed)),

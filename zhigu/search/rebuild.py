@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR, SegmentWriter
 
-from zhigu.archive.models import FailureCase
+from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.search.documents import case_document
 from zhigu.search.index import BATCH, SearchIndex, abandon, case_query
 
@@ -33,7 +33,7 @@ MIN_PER_PROCESS = 1000
 
 def published_query():
     """Every published case in id order: what a rebuild writes, in the order documents are numbered."""
-    return case_query().where(FailureCase.status == "published").order_by(FailureCase.id)
+    return case_query().where(FailureCase.status == CaseStatus.published).order_by(FailureCase.id)
 
 
 def rewrite_index(index: SearchIndex, bind, progress: Callable[[int], None] | None = None,
@@ -63,7 +63,7 @@ def _rebuild(index: SearchIndex, bind, progress) -> int:
 def _rebuild_parallel(index: SearchIndex, bind, progress, processes: int) -> int:
     """Index runs of cases in forked children, one segment each, and commit their segments in run order."""
     with Session(bind) as session:
-        ids = list(session.scalars(select(FailureCase.id).where(FailureCase.status == "published")
+        ids = list(session.scalars(select(FailureCase.id).where(FailureCase.status == CaseStatus.published)
                                    .order_by(FailureCase.id)))
     processes = min(processes, len(ids) // MIN_PER_PROCESS)
     if processes < 2:

@@ -14,16 +14,16 @@ from itertools import islice
 from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from whoosh import collectors, highlight, sorting
+from whoosh import collectors, highlight
 from whoosh.qparser import MultifieldParser
 from whoosh.qparser.plugins import FuzzyTermPlugin
-from whoosh.query import And, Every, FuzzyTerm, MultiTerm, NullQuery, NumericRange, Or, Phrase, Prefix, Term, \
-    TermRange, Wildcard
-from whoosh.searching import ResultsPage
+from whoosh.query import And, Every, FuzzyTerm, MultiTerm, Not, NullQuery, NumericRange, Or, Phrase, Prefix, \
+    Term, TermRange, Wildcard
 from whoosh.support.levenshtein import distance
 
-from zhigu.archive.models import CaseCause, FailureCase
-from zhigu.auth.permissions import can, viewer_tokens
+from zhigu.archive.models import CaseCause, CaseStatus, FailureCase
+from zhigu.archive.permissions import viewer_tokens
+from zhigu.auth.permissions import can
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
@@ -36,6 +36,8 @@ from zhigu.search.statistics import PublicBM25F, viewer_statistics
 #: Field weights of the search page: title and summary count above the narrative.
 SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0, "comments": 0.5}
 SORTS = ("relevance", "newest", "oldest")
+#: Facets listed newest value first rather than by count (a list of years read in any other order is a puzzle).
+CHRONOLOGICAL_FACETS = {"year"}
 #: What one search may cost. Fuzzy words (kettle~), wildcards (sol*, s?lar) and ranges each stand for every
 #: index term they match: unbounded, 28 fuzzy words took 59 s of CPU on 360 cases and `*x*` read the whole
 #: lexicon of every field. Measured with bench/query_cost.py (worst queries we could build, CPU per request).
@@ -46,6 +48,9 @@ MAX_QUERY_WORDS = 100
 #: field (the closest fuzzy matches; the first in index order for the others, read from at most MAX_SCANNED
 #: terms), and MAX_EXPANDED_TERMS over the whole search.
 MAX_PATTERNS = 4
+#: Words after NOT in one search: Whoosh checks every candidate against each excluded word in turn, so a
+#: chain of a hundred NOTs cost 4.8 s of CPU at 100,000 cases (bench/query_cost.py).
+MAX_NEGATED_WORDS = 5
 MAX_EXPANSIONS = 50
 MAX_SCANNED = 5000
 MAX_EXPANDED_TERMS = 400
@@ -117,7 +122,7 @@ def load_visible(viewer, ids: list[int]) -> dict[int, FailureCase]:
     query = (select(FailureCase).where(FailureCase.id.in_(ids))
              .options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause)))
     return {case.id: case for case in db.session.scalars(query)
-            if case.status == "published" and can(viewer, "case.view", case)}
+            if case.status == CaseStatus.published and can(viewer, "case.view", case)}
 
 
 # -- search page ----------------------------------------------------------------------------------
@@ -152,6 +157,9 @@ def bound_query(query, searcher):
     if len(patterns) > MAX_PATTERNS:
         raise BadQuery(N_("The search has too many fuzzy words, wildcards or ranges; use at most {limit}.")
                        .format(limit=MAX_PATTERNS))
+    if _negated_words(query) > MAX_NEGATED_WORDS:
+        raise BadQuery(N_("The search excludes too many words; use NOT before at most {limit}.")
+                       .format(limit=MAX_NEGATED_WORDS))
     budget = [MAX_EXPANDED_TERMS]
 
     def bound(node):
@@ -164,6 +172,13 @@ def bound_query(query, searcher):
         return node.apply(bound)
 
     return bound(query).normalize()
+
+
+def _negated_words(query) -> int:
+    """Distinct words and patterns under a NOT (a word searched in several fields counts once)."""
+    if isinstance(query, Not):
+        return len({getattr(leaf, "text", repr(leaf)) for leaf in query.leaves()})
+    return 0 if query.is_leaf() else sum(_negated_words(child) for child in query.children())
 
 
 def _expand(query, searcher, budget: list[int]):
@@ -250,10 +265,8 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
     sortedby, reverse = None, False
     if sort != "relevance" or not text:
         sortedby, reverse = "published", sort != "oldest"
-    groupedby = {name: sorting.FieldFacet(name) for name, multi in FACETS.items() if not multi}
     page = max(1, page)
-    collector = searcher.collector(limit=page * per_page, groupedby=groupedby, sortedby=sortedby, reverse=reverse,
-                                   terms=bool(text))
+    collector = searcher.collector(limit=page * per_page, sortedby=sortedby, reverse=reverse, terms=bool(text))
     if text:  # browsing (every case, newest first) costs what the archive's size costs, and is not refused
         collector = CpuBudgetCollector(collector, _cpu_limit())
     collector = collectors.FilterCollector(collector, allow=allowed)
@@ -263,14 +276,13 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
         searcher.search_with_collector(query, collector, context=searcher.context(weighting=weighting))
     except collectors.TimeLimit:
         raise BadQuery(N_("This search would take too long; use fewer or more specific words.")) from None
-    hits = ResultsPage(collector.results(), page, per_page)
-    hits.results.fragmenter = highlight.ContextFragmenter(maxchars=300, surround=60)
-    hits.results.formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
-    past_the_end = hits.pagenum != page  # Whoosh answers a page past the end with the last one
-    ids = [] if past_the_end else [int(hit["id"]) for hit in hits]
-    cases = load_visible(viewer, ids)
+    found = collector.results()
+    found.fragmenter = SentenceStartFragmenter(maxchars=300, surround=60)
+    found.formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
+    hits = [found[n] for n in range((page - 1) * per_page, min(page * per_page, found.scored_length()))]
+    cases = load_visible(viewer, [int(hit["id"]) for hit in hits])
     results = []
-    for hit in [] if past_the_end else hits:
+    for hit in hits:
         case = cases.get(int(hit["id"]))
         if case is None:
             continue
@@ -280,20 +292,37 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
                        or hit.highlights("body", text=plain_text(f"{case.narrative}\n{case.lessons}"), top=2))
         results.append(SearchResult(case=case, score=round(hit.score or 0.0, 4), snippet=snippet))
     facets = {}
-    matched = hits.results.docs()
+    # the matched documents, not len(found): Whoosh's count skips the allow filter when it collects terms
+    matched = found.docs()
     hidden = _hidden_stale(viewer, searcher, matched, unsettled)  # not counted in the total or the facets
     matched = matched - hidden if hidden else matched
-    for name, multi in FACETS.items():
-        if multi:
-            counts = {value: len(docs & matched) for value, docs in _value_docsets(searcher, name).items()}
-        else:
-            counts = {(key.decode() if isinstance(key, bytes) else key):
-                      len(value) - (len(hidden.intersection(value)) if hidden else 0)
-                      for key, value in hits.results.groups(name).items()}
-        facets[name] = sorted(((k, v) for k, v in counts.items() if k and v), key=lambda kv: (-kv[1], kv[0]))
-    total = hits.total - len(hidden)
+    for name in FACETS:
+        counts = {value: len(docs & matched) for value, docs in _value_docsets(searcher, name).items()}
+        order = (lambda kv: kv[0]) if name in CHRONOLOGICAL_FACETS else (lambda kv: (-kv[1], kv[0]))
+        facets[name] = sorted(((k, v) for k, v in counts.items() if k and v), key=order,
+                              reverse=name in CHRONOLOGICAL_FACETS)
+    total = len(matched)
     return SearchPage(results=results, total=total, page=page, pages=max(1, math.ceil(total / per_page)),
                       facets=facets, did_you_mean=suggest_spelling(searcher, text, allowed))
+
+
+class SentenceStartFragmenter(highlight.ContextFragmenter):
+    """Snippets that start where the sentence of their first matched word starts, when it starts no more than
+    SENTENCE_LOOKBACK characters before that word (a snippet that opens mid-sentence reads as garbled)."""
+
+    SENTENCE_LOOKBACK = 120
+    SENTENCE_ENDS = re.compile(r"[.!?。！？；;\n]\s*")
+
+    def fragment_tokens(self, text, tokens):
+        for fragment in super().fragment_tokens(text, tokens):
+            first_match = min((match.startchar for match in fragment.matches), default=fragment.startchar)
+            window = max(0, first_match - self.SENTENCE_LOOKBACK)
+            ends = list(self.SENTENCE_ENDS.finditer(text, window, first_match))
+            if ends:
+                fragment.startchar = ends[-1].end()
+            elif window == 0:
+                fragment.startchar = 0
+            yield fragment
 
 
 def _hidden_stale(viewer, searcher, matched, unsettled) -> set[int]:
@@ -350,10 +379,12 @@ class CpuBudgetCollector(collectors.WrappingCollector):
 
 
 def _value_docsets(searcher, name: str) -> dict[str, set[int]]:
-    """Each value of a multi-valued facet with its documents, cached until the index changes.
+    """Each value of a facet with its documents, cached until the index changes.
 
-    Whoosh counts an overlapping facet by building every document's value list over the whole index on
-    each search (805 ms of CPU per search page at 100,000 cases); intersecting cached sets takes 191 ms.
+    Whoosh counts a facet while collecting, one call per matched document and facet (an overlapping facet
+    also builds every document's value list over the whole index: 805 ms of CPU per search page at 100,000
+    cases); intersecting the cached sets with the matched documents costs about one set lookup per document
+    and facet (figures in bench/README.md).
     """
     index = current_index()
     values = (value.decode() if isinstance(value, bytes) else value for value in searcher.lexicon(name))

@@ -29,6 +29,10 @@ SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0, "causes_text": 0.5}
 #: Distinctive terms kept from a description; in an archive of more than LARGE_ARCHIVE cases, fewer terms
 #: keep the query fast at a small price in recall (bench/README.md).
 SIMILAR_MAX_TERMS = 24
+#: Characters of a description that are compared (a few pages). The request may carry more; analysing and
+#: weighing 20,000 characters cost up to 0.75 s of CPU at 10,000 cases (bench/query_cost.py), and the terms
+#: that make a description distinctive are already in its first pages.
+SIMILAR_MAX_CHARS = 5_000
 SIMILAR_MAX_TERMS_LARGE = 12
 LARGE_ARCHIVE = 5_000
 #: Terms in more than this share of the archive (and in at least COMMON_TERM_MIN_DF cases) are left out
@@ -309,6 +313,7 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
 
 def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, markets, causes, exclude_id,
                    limit) -> list[SearchResult]:
+    description = (description or "")[:SIMILAR_MAX_CHARS]
     terms, surface = distinctive_terms(searcher, title, description)
     similar = SimilarQuery(terms=terms, surface=surface, sector=sector, markets=tuple(markets or ()),
                            causes=tuple(causes or ()))
@@ -386,6 +391,9 @@ def _reorder_in_slots(candidates, scores: dict[int, float]):
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    """Dot product of two sparse vectors, walking the shorter (a case's few terms, not a long description's)."""
+    if len(a) > len(b):
+        a, b = b, a
     return sum(weight * b.get(term, 0.0) for term, weight in a.items())
 
 

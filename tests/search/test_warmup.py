@@ -1,0 +1,127 @@
+"""The warm-up counts the common words' public statistics ahead of requests, once per process, in the
+background; "find similar" compares a bounded share of a long description."""
+import threading
+
+import pytest
+
+from helpers import in_app
+from zhigu.search import similar, statistics, warmup
+
+
+@pytest.fixture
+def fresh_warm_up(monkeypatch):
+    """Warm-up state as in a new process, and every segment's counts forgotten."""
+    monkeypatch.setattr(warmup, "_state", {"pid": None, "thread": None, "again": False, "apps": []})
+    monkeypatch.setattr(statistics, "_SEGMENTS", {})
+    monkeypatch.setattr(statistics, "WARM_MIN_DF", 2)
+
+
+def _counted(app) -> dict:
+    with in_app(app):
+        searcher = app.extensions["zhigu.search"].searcher()
+        return {key: count for reader, _ in searcher.reader().leaf_readers()
+                for key, count in statistics._segment_counts(reader).df.items()}
+
+
+def test_warm_up_counts_the_public_frequency_of_common_words_and_not_rare_ones(app, cast, make_case,
+                                                                                fresh_warm_up):
+    make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")
+    make_case(cast.author, title="Private kettles", summary="Kettles only the park sees.", visibility="private")
+    app.extensions["zhigu.search"].index.optimize()  # one segment: the threshold counts per segment
+
+    counted = warmup.warm_up(app)
+    counts = _counted(app)
+
+    assert counted > 0
+    assert counts[("title", "kettl")] == 2  # the private case's title is not counted
+    assert ("title", "hotel") not in counts  # held by one document: counted when first asked for
+    assert warmup.warm_up(app) == 0  # already counted in this process
+
+
+def test_the_first_request_starts_the_warm_up_once_in_the_background(app, client, cast, make_case,
+                                                                     fresh_warm_up, monkeypatch):
+    make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")
+    app.extensions["zhigu.search"].index.optimize()
+    runs, done = [], threading.Event()
+    original = warmup.warm_up
+
+    def counting_warm_up(app_):
+        runs.append(threading.current_thread().name)
+        try:
+            return original(app_)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(warmup, "warm_up", counting_warm_up)
+    app.config["SEARCH_WARM_UP"] = True
+
+    client.get("/")
+    client.get("/")
+    assert done.wait(30)
+    warmup._state["thread"].join(30)
+
+    assert runs == ["zhigu-search-warm-up"]
+    assert ("title", "kettl") in _counted(app)
+
+
+def test_warm_up_is_off_when_configured_off(app, client, fresh_warm_up):
+    assert app.config["SEARCH_WARM_UP"] is False  # the suite's setting
+    client.get("/")
+    assert warmup._state["thread"] is None
+
+
+def test_similar_compares_the_first_pages_of_a_long_description(app, cast, make_case, monkeypatch):
+    kettles = make_case(cast.author, title="Kettles for tea houses", summary="Smart kettles reported their use.")
+    aardvarks = make_case(cast.author, title="Aardvark farming", summary="Aardvarks bred for a zoo.")
+    monkeypatch.setattr(similar, "SIMILAR_MAX_CHARS", 200)
+    padding = "kettles and tea houses " * 9  # 207 characters
+
+    with in_app(app):
+        found = similar.similar_cases(None, description=padding + " aardvark farming for a zoo " * 50)
+
+    assert [result.case.id for result in found] == [kettles.id]
+    assert aardvarks.id not in {result.case.id for result in found}
+
+
+def test_a_segments_counts_are_kept_across_searchers_and_threads(app, cast, make_case, fresh_warm_up):
+    """Keyed by a compound segment's overlay storage, the counts were lost with every new searcher."""
+    make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
+    index = app.extensions["zhigu.search"]
+
+    def counts_by_segment():
+        with in_app(app):
+            return {reader.segment().segment_id(): statistics._segment_counts(reader)
+                    for reader, _ in index.searcher().reader().leaf_readers()}
+
+    before = counts_by_segment()
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")  # a commit: a new searcher
+    after, elsewhere = counts_by_segment(), {}
+    thread = threading.Thread(target=lambda: elsewhere.update(counts_by_segment()))
+    thread.start()
+    thread.join(30)
+
+    assert len(after) == len(before) + 1
+    for segment_id, counts in before.items():
+        assert after[segment_id] is counts and elsewhere[segment_id] is counts
+
+
+def test_document_sets_read_by_blocks_match_whoosh_and_leave_deleted_documents_out(app, cast, make_case):
+    from whoosh.query import Or, Term
+
+    from zhigu.search.index import _matching_docs
+
+    energy = [make_case(cast.author, sector="energy", title=f"Solar pilot {n}") for n in range(3)]
+    make_case(cast.author, sector="health", title="Clinic kiosks")
+    make_case(cast.author, sector="energy", title="Grid batteries", status="retracted")  # indexed, then deleted
+    index = app.extensions["zhigu.search"]
+
+    with in_app(app):
+        searcher = index.searcher()
+        for query in (Term("sector", "energy"), Or([Term("sector", "energy"), Term("sector", "health")]),
+                      Term("sector", "mining"), Or([Term("allowed", "public")])):
+            assert _matching_docs(searcher, query) == set(searcher.docs_for_query(query)), query
+        ids = {int(searcher.stored_fields(docnum)["id"]) for docnum in _matching_docs(searcher, Term("sector", "energy"))}
+
+    assert ids == {case.id for case in energy}
