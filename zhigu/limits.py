@@ -1,5 +1,5 @@
 """Limits on requests: ids in URLs within what the database's integer columns hold, and rate limits on the
-doors an attacker knocks on: log-in, sign-up, password change and API token creation, and on the costly
+doors an attacker knocks on: log-in, sign-up, password change and reset, API token creation, and on the costly
 ones: searches with words and "find similar" (per address; see zhigu.search.services for each search's bound).
 
 Flask-Limiter counts requests in a storage shared by every worker: Redis when `RATELIMIT_STORAGE_URL` is set
@@ -58,6 +58,10 @@ DEFAULTS = {
     "RATELIMIT_SIGNUP": "10 per hour",
     #: Wrong current passwords on the profile page, per user.
     "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",
+    #: Password reset e-mails asked for, per address and e-mail address (nobody floods a mailbox), and per
+    #: address whatever the e-mail (nobody probes many addresses).
+    "RATELIMIT_PASSWORD_RESET": "5 per hour",
+    "RATELIMIT_PASSWORD_RESET_ADDRESS": "20 per hour",
     #: API tokens created, per user.
     "RATELIMIT_TOKEN": "20 per hour",
     #: Searches with words (the search page and GET /api/v1/cases?q=...) and "find similar" requests (the API
@@ -74,6 +78,8 @@ LIMITED_VIEWS = (
     ("auth.login", "RATELIMIT_LOGIN_ADDRESS", "address", True),
     ("auth.signup", "RATELIMIT_SIGNUP", "address", False),
     ("auth.profile", "RATELIMIT_PASSWORD_CHANGE", "user", True),
+    ("auth.forgot_password", "RATELIMIT_PASSWORD_RESET", "address_and_email", False),
+    ("auth.forgot_password", "RATELIMIT_PASSWORD_RESET_ADDRESS", "address", False),
     ("auth.create_token", "RATELIMIT_TOKEN", "user", False),
 )
 #: Searches, limited per address whoever is logged in: endpoint, method, config key. A search counts only when
@@ -82,6 +88,7 @@ SEARCH_VIEWS = (
     ("search.search", "GET", "RATELIMIT_SEARCH"),
     ("api.search", "GET", "RATELIMIT_SEARCH"),
     ("api.similar", "POST", "RATELIMIT_SIMILAR"),
+    ("initiatives.similar", "POST", "RATELIMIT_SIMILAR"),
 )
 
 

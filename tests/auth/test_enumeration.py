@@ -1,5 +1,6 @@
 """No user enumeration: log-in answers alike for unknown addresses, wrong passwords and disabled accounts;
-sign-up with a taken address names no account (see the README's "Security" section for what it cannot hide)."""
+sign-up with a taken address names no account (see the README's "Security" section for what it cannot hide);
+a password reset request answers alike for any address."""
 import re
 
 import pytest
@@ -56,3 +57,26 @@ def test_sign_up_with_a_taken_address_names_no_account(client, make_user, as_jso
     page = response.get_data(as_text=True)
     assert "No account could be created with these details." in page
     assert "already exists" not in page and "already registered" not in page
+
+
+def test_password_reset_requests_answer_alike_whatever_the_address(app, client, make_user, monkeypatch):
+    """Known, unknown and disabled addresses get the same redirect and page; only a known, active one is mailed."""
+    from zhigu.auth import services as auth_services
+
+    sent = []
+    monkeypatch.setattr(auth_services, "_send_in_background", lambda message: sent.append(message["To"]))
+    user = make_user(email="known@example.org")
+    disabled = make_user(email="gone@example.org")
+    with in_app(app):
+        db.session.get(User, disabled.id).is_active = False
+        db.session.commit()
+
+    answers, pages = [], []
+    for email in ("nobody@example.org", user.email, disabled.email):
+        answers.append(client.post("/forgot-password", data={"email": email}))
+        pages.append(_body(client.get(answers[-1].headers["Location"])))
+
+    assert {answer.status_code for answer in answers} == {302}
+    assert len({answer.headers["Location"] for answer in answers}) == 1
+    assert pages[0] == pages[1] == pages[2] and "If an account uses this address" in pages[0]
+    assert sent == ["known@example.org"]

@@ -155,6 +155,35 @@ def test_create_user_errors(app, runner, make_user, args, password, code, messag
     assert count(app, User) == 1
 
 
+def test_create_user_as_a_guild_reviewer(app, runner):
+    assert runner.invoke(args=["guild", "create", "solar", "--name", "Solar Guild"]).exit_code == 0
+    assert runner.invoke(args=["guild", "create", "wind", "--name", "Wind Guild"]).exit_code == 0
+
+    result = runner.invoke(args=["auth", "create-user", "reviewer@example.org", "--role", "guild_reviewer",
+                                 "--guild", "solar", "--guild", "wind", "--password-stdin"],
+                           input="a-long-password\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Created member reviewer@example.org" in result.output and "reviews for solar, wind" in result.output
+    with in_app(app):
+        from zhigu.guilds import services as guild_services
+        user = auth_services.authenticate("reviewer@example.org", "a-long-password")
+        assert user.role is Role.member
+        assert [g.slug for g in guild_services.guilds_of(user)] == ["solar", "wind"]
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--role", "guild_reviewer"], 2, "--role guild_reviewer needs --guild SLUG"),
+    (["--role", "guild_reviewer", "--guild", "atlantis"], 1, "No guild with slug atlantis"),
+])
+def test_create_user_as_a_guild_reviewer_errors(app, runner, args, code, message):
+    result = runner.invoke(args=["auth", "create-user", "reviewer@example.org", *args, "--password-stdin"],
+                           input="a-long-password\n")
+
+    assert result.exit_code == code and message in result.output and "Traceback" not in result.output
+    assert count(app, User) == 0
+
+
 def test_create_token_prints_a_working_token(app, runner, make_user, make_park):
     curator = make_user("curator", make_park())
 

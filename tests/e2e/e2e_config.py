@@ -10,6 +10,7 @@ USERS = {
     "curator": ("e2e-curator@hangzhou.example", "E2E Curator", "curator", "hangzhou-future-park"),
     "manager": ("e2e-manager@hangzhou.example", "E2E Manager", "manager", "hangzhou-future-park"),
     "member": ("e2e-member@hangzhou.example", "E2E Member", "member", "hangzhou-future-park"),
+    "admin": ("e2e-admin@zhigu.example", "E2E Admin", "admin", None),
 }
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}

@@ -8,7 +8,7 @@ import pytest
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from helpers import in_app, reload
+from helpers import in_app, page, reload, text
 from zhigu.errors import PermissionDenied, ZhiguError
 from zhigu.extensions import db
 from zhigu.guilds import services
@@ -20,18 +20,19 @@ JUSTIFICATION = "Paid every supplier late for two years running, per court recor
 
 @pytest.fixture
 def guild(app, cast, make_user):
-    """A guild with reviewers r1, r2 (and outsider of another guild), an organization with a representative."""
+    """A guild with reviewers r1, r2, r3 (and outsider of another guild), an organization with a representative."""
     r1, r2, other = make_user("member", display_name="Reviewer One"), make_user("member"), make_user("member")
     rep = make_user("curator", display_name="Rep")
+    r3 = make_user("member", display_name="Reviewer Three")
     with in_app(app):
         admin = reload(cast.admin)
         g = services.create_guild(admin, {"slug": "solar", "name": "Solar Guild"})
         services.create_guild(admin, {"slug": "water", "name": "Water Guild"})
-        for email, slug in ((r1.email, "solar"), (r2.email, "solar"), (other.email, "water")):
+        for email, slug in ((r1.email, "solar"), (r2.email, "solar"), (r3.email, "solar"), (other.email, "water")):
             services.add_reviewer(admin, {"guild": slug, "email": email})
         org = services.create_organization(admin, {"name": "Sunny Panels Ltd", "type": "enterprise",
                                                    "region": "Zhejiang/Hangzhou", "representative": rep.email})
-        return SimpleNamespace(id=g.id, slug=g.slug, org_id=org.id, r1=r1, r2=r2, other=other, rep=rep)
+        return SimpleNamespace(id=g.id, slug=g.slug, org_id=org.id, r1=r1, r2=r2, r3=r3, other=other, rep=rep)
 
 
 def propose(guild, **overrides):
@@ -59,7 +60,7 @@ def test_proposal_needs_a_second_reviewer_of_the_same_guild(app, guild, ctx):
     assert listing.expires_on == services.today() + timedelta(days=365)
     assert [l.id for l in services.current_listings("black")] == [listing.id] and services.current_listings("red") == []
     note = db.session.scalar(select(Notification).where(Notification.user_id == guild.rep.id))
-    assert "black list of Solar Guild" in note.message and note.case_id is None
+    assert "warning list of Solar Guild" in note.message and note.case_id is None
     with pytest.raises(ZhiguError) as err:
         services.confirm_listing(reload(guild.r2), reload(listing))
     assert err.value.status_code == 409
@@ -123,9 +124,12 @@ def test_reply_appeal_and_review_again(app, cast, guild):
         assert services.pending_listings(reload(guild.other)) == []
         with pytest.raises(ZhiguError):  # no second appeal while one is open
             services.appeal_listing(reload(guild.rep), listing, {"reason": "The ruling was overturned on appeal."})
-        with pytest.raises(PermissionDenied):  # the proposer cannot uphold it
-            services.confirm_listing(reload(guild.r1), listing)
-        services.withdraw_listing(reload(guild.r2), listing, {"reason": "Ruling overturned."})
+        for party in (guild.r1, guild.r2):  # nobody judges their own decision: the proposer, the confirmer
+            for judge in (lambda who: services.confirm_listing(who, listing, {"reason": "The ruling still stands."}),
+                          lambda who: services.withdraw_listing(who, listing, {"reason": "Ruling overturned."})):
+                with pytest.raises(PermissionDenied):
+                    judge(reload(party))
+        services.withdraw_listing(reload(guild.r3), listing, {"reason": "Ruling overturned."})
         assert services.current_listings() == []
         actions = [e.action for e in db.session.scalars(select(ListingEvent).order_by(ListingEvent.id))]
         assert actions == ["propose", "confirm", "reply", "appeal", "withdraw"]
@@ -322,14 +326,14 @@ def test_guild_pages_in_chinese_show_no_english(app, client, auth, cast, guild):
         data = ("Sunny Panels Ltd", "Solar Guild", "Water Guild", "solar", "water", "Zhejiang/Hangzhou",
                 JUSTIFICATION, "https://court.example.cn/ruling/123", "We dispute the ruling.",
                 "The ruling was overturned on appeal.",
-                *(f"{reload(u).display_name} {u.email}" for u in (guild.r1, guild.r2, guild.other, guild.rep)))
+                *(f"{reload(u).display_name} {u.email}" for u in (guild.r1, guild.r2, guild.r3, guild.other, guild.rep)))
     public = main_text(client.get("/lists", headers=ZH))
     assert "申诉中" in public and "under appeal" not in public
     assert english_words(public, *data) == set()
 
     auth.login(guild.r2)
     index = main_text(client.get("/lists", headers=ZH))
-    assert "黑榜 · Solar Guild · 申诉中" in index  # awaiting review: the list and the status, in words
+    assert "黑榜 · Solar Guild · 已暂停：申诉中" in index  # awaiting review: the list and the status, in words
     assert english_words(index, *data) == set()
     detail = main_text(client.get(f"/lists/{listing_id}", headers=ZH))
     assert "企业 · Zhejiang/Hangzhou" in detail and "申诉中" in detail
@@ -426,3 +430,107 @@ def test_api_messages_follow_accept_language_and_values_stay_codes(app, guild, a
     bad = client.get("/api/v1/listings?list=grey", headers=ZH)
     assert bad.status_code == 400 and bad.get_json() == {"error": "参数 list 须为 red 或 black。", "code": 400}
     assert client.get("/api/v1/listings?list=grey").get_json()["error"] == "list must be red or black."
+
+
+# -- due process: reasons, impartial judges, suspension during an appeal (issue 14) ----------------------
+
+def appealed(app, guild) -> int:
+    listing_id = published(app, guild)
+    with in_app(app):
+        services.appeal_listing(reload(guild.rep), db.session.get(Listing, listing_id),
+                                {"reason": "The ruling was overturned on appeal."})
+    return listing_id
+
+
+def test_upholding_an_appeal_needs_a_written_reason(app, client, guild):
+    listing_id = appealed(app, guild)
+    with app.app_context():
+        listing = db.session.get(Listing, listing_id)
+        for data in (None, {}, {"reason": "   "}, {"reason": "Stands."}):
+            with pytest.raises(ValidationError) as err:
+                services.confirm_listing(reload(guild.r3), listing, data)
+            assert list(err.value.messages) == ["reason"]
+        assert listing.status == "appealed"
+        services.confirm_listing(reload(guild.r3), listing, {"reason": "The higher court upheld the 2024 ruling."})
+        assert listing.status == "published" and listing.confirmer_id == guild.r2.id  # who confirmed stays
+        assert listing.events[0].action == "uphold"
+        assert listing.events[0].details["reason"] == "The higher court upheld the 2024 ruling."
+        note = db.session.scalar(select(Notification).where(Notification.user_id == guild.rep.id)
+                                 .order_by(Notification.id.desc()))
+        assert "was not granted" in note.message and "The higher court upheld the 2024 ruling." in note.message
+    detail = main_text(client.get(f"/lists/{listing_id}"))  # a visitor reads the decision and its reason
+    assert "Appeal not granted" in detail and "The higher court upheld the 2024 ruling." in detail
+
+
+def test_nobody_judges_their_own_decision(app, cast, guild):
+    listing_id = appealed(app, guild)
+    with app.app_context():
+        listing = db.session.get(Listing, listing_id)
+        assert [services.may_judge_appeal(reload(u), listing) for u in (guild.r1, guild.r2, guild.r3)] == [
+            False, False, True]
+        services.confirm_listing(reload(guild.r3), listing, {"reason": "The higher court upheld the ruling."})
+        services.appeal_listing(reload(guild.rep), listing, {"reason": "New facts: the debts were all settled."})
+        # r3 upheld it once: the second appeal goes to someone else, here an admin who took no part
+        for judge in (lambda who: services.confirm_listing(who, listing, {"reason": "Still stands, as before."}),
+                      lambda who: services.withdraw_listing(who, listing, {"reason": "Debts were settled."})):
+            with pytest.raises(PermissionDenied):
+                judge(reload(guild.r3))
+        services.withdraw_listing(reload(cast.admin), listing, {"reason": "Debts were settled in full."})
+        assert listing.status == "withdrawn"
+        # withdrawing a published listing is not judging an appeal: its confirmer may
+        other = published(app, guild, organization=str(guild.org_id))
+        services.withdraw_listing(reload(guild.r2), db.session.get(Listing, other), {"reason": "Entered by mistake."})
+
+
+def test_a_listing_under_appeal_is_suspended_not_listed(app, client, auth, guild):
+    listing_id = appealed(app, guild)
+    with app.app_context():
+        assert services.current_listings("black") == []
+        assert [l.id for l in services.suspended_listings()] == [listing_id]
+        assert db.session.get(Listing, listing_id).is_current(services.today()) is False
+    tree = page(client.get("/lists"))
+    black_table = tree.select_one("#black-heading").find_parent("section")
+    assert "Sunny Panels Ltd" not in text(black_table) and "Nobody is on this list." in text(black_table)
+    suspended = tree.select_one("#suspended")
+    assert "Sunny Panels Ltd" in text(suspended) and "suspended: under appeal" in text(suspended)
+    detail = page(client.get(f"/lists/{listing_id}"))
+    assert "Suspended while the organization's appeal is judged" in text(detail.select_one("#suspended-notice"))
+
+
+def test_the_appeal_verdict_buttons_differ_and_need_a_reason(app, client, auth, guild):
+    listing_id = appealed(app, guild)
+    auth.login(guild.r3)
+    judge = page(client.get(f"/lists/{listing_id}")).select_one("#judge-appeal")
+    uphold, withdraw = judge.select("button[type=submit]")
+    assert text(uphold) == "Uphold: keep the listing" and "button--danger-outline" not in uphold.get("class", [])
+    assert text(withdraw) == "Withdraw: grant the appeal" and "button--danger-outline" in withdraw["class"]
+    assert withdraw["formaction"].endswith(f"/lists/{listing_id}/withdraw")
+    assert judge.select_one("form")["action"].endswith(f"/lists/{listing_id}/confirm")
+    assert judge.select_one("textarea[name=reason]") is not None
+
+    refused = client.post(f"/lists/{listing_id}/confirm", data={"reason": ""})
+    assert refused.status_code == 422
+    assert "Say why the listing is upheld" in text(page(refused).select_one("#f-decision-reason-field"))
+    done = client.post(f"/lists/{listing_id}/confirm", data={"reason": "The ruling was confirmed in 2026."},
+                       follow_redirects=True)
+    assert "The listing stands: the appeal was not granted." in main_text(done)
+
+    auth.login(guild.r2)  # the confirmer sees why they cannot judge, and no buttons
+    with app.app_context():
+        services.appeal_listing(reload(guild.rep), db.session.get(Listing, listing_id),
+                                {"reason": "New facts about the ruling."})
+    judge = page(client.get(f"/lists/{listing_id}")).select_one("#judge-appeal")
+    assert judge.select("button") == [] and "another reviewer of the guild judges the appeal" in text(judge)
+
+
+def test_list_names_read_as_english_readers_understand(app, client, auth, guild):
+    published(app, guild, list="red")
+    english = main_text(client.get("/lists"))
+    assert "Honour roll" in english and "Warning list" in english
+    assert "Red list" not in english and "Black list" not in english and "red list" not in english.lower()
+    chinese = main_text(client.get("/lists", headers=ZH))
+    assert "红榜" in chinese and "黑榜" in chinese
+    auth.login(guild.r1)
+    form = page(client.get("/lists/propose"))
+    assert [radio["value"] for radio in form.select("input[name=list]")] == ["red", "black"]  # codes unchanged
+    assert "Honour roll" in text(form.main) and "Warning list" in text(form.main)

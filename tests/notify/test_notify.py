@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from marshmallow import ValidationError
 
-from helpers import reload
+from helpers import page as parsed, reload
 from zhigu.archive import services as archive_services
 from zhigu.comments import services as comment_services
 from zhigu.db import now_utc
@@ -303,8 +303,8 @@ def test_pages_follow_notifications_and_digest(app, cast, make_case, client, aut
     client.post(f"/cases/{case.id}/comments", data={"body": "A new comment"})
     auth.logout()
     auth.login(cast.member_a)
-    home = client.get("/").get_data(as_text=True)
-    assert "Notifications <span class=\"badge badge--count\">1" in home
+    bell = parsed(client.get("/")).select_one("a.site-nav__notifications")
+    assert bell.select_one(".badge--count").get_text(" ", strip=True) == "1 unread"
     page = client.get("/notifications").get_data(as_text=True)
     assert "commented on" in page and '<label for="f-target">' in page and 'name="csrf_token"' in page
     client.post("/notifications/read")

@@ -89,24 +89,53 @@ def nav_links(client) -> dict[str, str]:
 
 def test_navigation_follows_the_role(auth, cast):
     visitor = nav_links(auth.login(None))
-    assert {"Archive", "Search", "Register an initiative", "Log in", "Sign up"} <= set(visitor)
+    assert {"Archive", "Search", "Find similar failures", "Trends", "Log in", "Sign up"} <= set(visitor)
+    assert visitor["Find similar failures"] == "/similar"  # registering needs an account; looking does not
     assert "My cases" not in visitor and "Admin" not in visitor and "My initiatives" not in visitor
+    assert "Register an initiative" not in visitor
 
     member = nav_links(auth.login(cast.member_a))
     assert "My initiatives" in member and cast.member_a.display_name in member
     assert "My cases" not in member and "Admin" not in member and "Log in" not in member
 
     assert "My cases" in nav_links(auth.login(cast.curator_a))
-    assert "Admin" not in nav_links(auth.login(cast.manager_a))
-    assert nav_links(auth.login(cast.admin))["Admin"] == "/admin/users"
+    assert "Register an initiative" in member
+    manager_nav = page(auth.login(cast.manager_a).get("/")).select_one("nav.site-nav")
+    assert manager_nav.select_one(".nav-group a[href='/admin/users']") is None
+    # an admin's five administration pages sit in one "Admin" group, so the bar stays on one line
+    admin_nav = page(auth.login(cast.admin).get("/")).select_one("nav.site-nav")
+    group = next(g for g in admin_nav.select("details.nav-group__menu") if text(g.select_one("summary")) == "Admin")
+    assert [a.attrs["href"] for a in group.select("a")] == ["/admin/users", "/admin/parks", "/admin/causes",
+                                                          "/admin/guilds", "/admin/organizations"]
+
+
+def test_menu_folds_behind_a_checkbox_that_controls_the_navigation(client):
+    """No script needed: the phone's "Menu" is a label for a checkbox placed before the navigation it opens."""
+    tree = page(client.get("/"))
+    toggle = tree.select_one("header.site-header input#menu-toggle[type=checkbox]")
+    assert toggle.attrs["aria-controls"] == "site-menu" and "name" not in toggle.attrs
+    assert text(tree.select_one("label.menu-toggle__label[for=menu-toggle]")) == "☰ Menu"
+    assert tree.select_one("#menu-toggle ~ nav#site-menu.site-nav") is not None
 
 
 def test_header_search_box_is_on_every_page(auth, cast, public_case):
     client = auth.login(cast.member_a)
-    for url in ["/", f"/cases/{public_case.id}", "/profile", "/search?q=solar"]:
+    for url in ["/", f"/cases/{public_case.id}", "/profile"]:
         search = page(client.get(url)).select_one("form.header-search")
         assert search.attrs["action"] == "/search"
         assert search.select_one("input[name=q]") is not None
+    # the search page's own box is the one search box there
+    tree = page(client.get("/search?q=solar"))
+    assert tree.select_one("form.header-search") is None
+    assert [box.attrs["id"] for box in tree.select("input[type=search]")] == ["q"]
+
+
+def test_search_page_folds_its_facets_behind_filters_with_the_active_count(client, public_case):
+    tree = page(client.get("/search?q=solar&sector=energy"))
+    toggle = tree.select_one("form.search-form input#filters-toggle[type=checkbox]")
+    assert toggle.attrs["aria-controls"] == "search-facets" and "name" not in toggle.attrs  # never submitted
+    assert tree.select_one("aside#search-facets.facets") is not None
+    assert text(tree.select_one("label.filters-toggle__label[for=filters-toggle] .badge--count")) == "1 active"
 
 
 def test_flashed_messages_are_shown(auth, cast, public_case):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from helpers import in_app
+from helpers import in_app, page, text
 from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
 
@@ -67,10 +67,43 @@ def test_api_trends_ignores_drafts(api_as, cast, make_case):
 
 # -- page -------------------------------------------------------------------------------------------------
 
-def test_visitors_are_sent_to_log_in(client):
-    response = client.get("/trends")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert client.get("/trends/cause.csv").status_code == 302
+def test_visitors_see_public_trends_only(client, two_parks):
+    response = client.get(f"/trends?{YEAR}")
+    assert response.status_code == 200
+    tree = page(response)
+    assert "1 failure from" in text(tree.select_one("#trends-summary"))  # the public case; both private ones not
+    assert tree.select_one("#trends-public-note a[href^='/login']") is not None
+    assert [o.attrs["value"] for o in tree.select("select[name=scope] option")] == ["all", "region"]
+    assert tree.select_one("#section-attempts") is None  # initiatives are never counted for visitors
+    rows = list(csv.reader(io.StringIO(client.get(f"/trends/cause.csv?{YEAR}").get_data(as_text=True))))
+    assert rows == [["primary cause", "count"], ["market.no_demand", "1"]]
+
+
+def test_visitors_are_sent_to_log_in_for_their_park(client):
+    for url in ("/trends?scope=park", "/trends/cause.csv?scope=park"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/api/v1/trends").status_code == 401  # the API still asks who is calling
+
+
+def test_change_is_called_out_only_from_the_minimum_n(client, auth, cast, make_case):
+    from zhigu.trends.services import MIN_COMPARE_N
+    for day in range(1, 3):
+        make_case(cast.author, causes=["market.no_demand"], ended_on=f"2024-03-0{day}")
+    make_case(cast.author, causes=["money.cash_out"], ended_on="2023-03-01")
+    auth.login(cast.manager_a)
+    tree = page(client.get(f"/trends?{YEAR}"))
+    basis = text(tree.select_one("#top-causes-basis"))
+    assert "(n = 2)" in basis and "(n = 1)" in basis and f"n = {MIN_COMPARE_N}" in basis
+    assert "Dec 31, 2022" in basis and "Dec 31, 2023" in basis  # the previous period, same length, just before
+    assert tree.select_one("#section-top_causes .change--up, #section-top_causes .change--down") is None
+
+    for day in range(10, 20):
+        make_case(cast.author, causes=["market.no_demand"], ended_on=f"2024-04-{day}")
+        make_case(cast.author, causes=["money.cash_out"], ended_on=f"2023-04-{day}")
+    tree = page(client.get(f"/trends?{YEAR}"))
+    assert tree.select_one("#top-causes-basis .too-few") is None
+    assert tree.select_one("#section-top_causes .change--up") is not None
 
 
 def test_dashboard_draws_svg_charts_with_their_tables_and_no_inline_code(client, auth, cast, two_parks):
@@ -99,13 +132,29 @@ def test_filters_show_the_values_in_force(client, auth, cast):
     assert 'value="2024-01-01"' in html
 
 
-def test_spread_chart_labels_stay_in_the_label_column():
-    from zhigu.trends.charts import LABEL_WIDTH, spread_chart
+def test_spread_chart_labels_sit_above_their_boxes():
+    from zhigu.trends.charts import spread_chart
     from zhigu.trends.services import Spread
 
     chart = spread_chart([("a", Spread.of([10, 20])), ("b", Spread.of([100, 300]))])
-    assert [bar.label_x for bar in chart.bars] == [LABEL_WIDTH, LABEL_WIDTH]
+    assert [bar.label_x for bar in chart.bars] == [0, 0]
+    assert all(bar.label_y < bar.y for bar in chart.bars) and chart.bars[1].label_y > chart.bars[0].y
     assert chart.bars[1].x > chart.bars[0].x and max(b.x + b.width for b in chart.bars) <= chart.width - 130
+
+
+def test_chart_labels_wrap_at_whole_words_and_never_overflow():
+    from zhigu.trends.charts import WIDTH, bar_chart, text_width, wrap
+
+    long = "No demand: customers did not want the product at the price we could offer them in Kazakhstan"
+    lines = wrap(long)
+    assert len(lines) > 1 and " ".join(lines) == long  # nothing cut, nothing lost
+    assert all(text_width(line) <= WIDTH for line in lines)
+    chinese = "市场需求不足：客户不愿以我们能提供的价格购买产品，哈萨克斯坦的渠道伙伴也不愿意承担库存风险"
+    assert "".join(wrap(chinese)) == chinese and len(wrap(chinese)) > 1
+    chart = bar_chart([("a", 3), ("b", 1)], labeller=lambda code: long if code == "a" else "Short")
+    assert chart.bars[0].lines == lines and chart.bars[1].lines == ["Short"]
+    assert chart.bars[1].label_y > chart.bars[0].y + chart.bars[0].height  # the next label starts below the bar
+    assert max(b.x + b.width for b in chart.bars) <= WIDTH
 
 
 def test_dashboard_shows_filter_errors(client, auth, cast):
@@ -137,7 +186,7 @@ def test_csv_cells_never_start_a_formula(client, auth, cast, make_case, app):
         assert db.session.get(FailureCase, case.id).region.startswith("=")
 
 
-def test_nav_links_to_trends_only_for_logged_in_users(client, auth, cast):
-    assert 'href="/trends"' not in client.get("/").get_data(as_text=True)
+def test_nav_links_to_trends_for_everyone(client, auth, cast):
+    assert 'href="/trends"' in client.get("/").get_data(as_text=True)
     auth.login(cast.member_a)
     assert 'href="/trends"' in client.get("/").get_data(as_text=True)

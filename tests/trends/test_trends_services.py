@@ -21,8 +21,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from helpers import reload
+from zhigu.archive import services as archive_services
 from zhigu.archive.models import FailureCase
-from zhigu.auth.permissions import can_view_case, published_visible_clause
+from zhigu.archive.permissions import can_view_case, published_visible_clause
 from zhigu.extensions import db
 from zhigu.trends import services
 from zhigu.trends.services import Spread, Window, compute_trends, default_window, periods_of
@@ -233,3 +234,63 @@ def test_recurrence_never_shows_an_earlier_case_the_viewer_may_not_open(ctx, cas
     assert services.recurrences(reload(cast.manager_a), params, window) == []
     assert len(services.recurrences(reload(cast.manager_b), params, window)) == 1
 
+
+
+def test_default_window_holds_the_data_and_the_previous_period_the_rest(ctx, cast, make_case):
+    for year, count in ((2019, 2), (2021, 3), (2022, 4), (2023, 6), (2024, 1)):
+        for i in range(count):
+            make_case(cast.author, ended_on=f"{year}-0{i + 1}-15")
+    trends = compute_trends(reload(cast.admin), {}, today=date(2024, 8, 15), with_recurrences=False)
+
+    # 2024 holds 1 of 16 and 2023-2024 7: 2022-2024 is the fewest whole years holding at least half (11)
+    assert trends.window == Window(date(2022, 1, 1), date(2024, 8, 15))
+    assert trends.total == 11 and trends.granularity == "quarter"
+    assert trends.previous.end == date(2021, 12, 31) and trends.previous.days == trends.window.days
+    assert trends.previous == Window(date(2019, 5, 19), date(2021, 12, 31))
+    assert trends.previous_total == 3  # 2021's; the 2019 cases ended before the previous period began
+    # an empty scope falls back to the last eight quarters
+    empty = compute_trends(reload(cast.admin), {"scope": "region", "region": "Tibet"}, today=date(2024, 8, 15),
+                           with_recurrences=False)
+    assert empty.window == default_window(date(2024, 8, 15))
+
+
+def test_visitors_count_public_cases_and_need_a_log_in_for_a_park(portfolio):
+    from flask_login import AnonymousUserMixin
+    from zhigu.errors import PermissionDenied
+
+    visitor = AnonymousUserMixin()
+    trends = compute_trends(visitor, YEAR_2024, with_recurrences=False, visitors=True)
+    assert trends.total == 2 and trends.counts["cause"] == [("market.no_demand", 2)]  # the two public cases
+    with pytest.raises(PermissionDenied):
+        compute_trends(visitor, {**YEAR_2024, "scope": "park"}, with_recurrences=False, visitors=True)
+
+
+def test_visitors_share_a_short_lived_recurrence_list(portfolio, monkeypatch):
+    from flask_login import AnonymousUserMixin
+
+    calls = []
+    real = services.recurrences
+    monkeypatch.setattr(services, "recurrences", lambda *args: calls.append(args) or real(*args))
+    for _ in range(2):
+        compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True)
+    assert len(calls) == 1  # the second visitor reads the first one's list
+    monkeypatch.setattr(services, "VISITOR_CACHE_SECONDS", 0)
+    compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True)
+    assert len(calls) == 2
+
+
+def test_a_cached_recurrence_never_shows_a_case_made_private_since(portfolio, cast, monkeypatch):
+    """The visitors' cache keeps ids: the cases are loaded through the visibility clause on every read."""
+    from flask_login import AnonymousUserMixin
+
+    first, second, private = portfolio[0], portfolio[1], portfolio[2]
+    pairs = [{"case": second, "earlier": first, "score": 0.9, "why": {"terms": ["pilot"]}},
+             {"case": private, "earlier": first, "score": 0.8, "why": {"terms": ["pilot"]}}]
+    monkeypatch.setattr(services, "recurrences", lambda *args: pairs)
+
+    before = compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences
+    archive_services.update_case(reload(cast.author), reload(second), {"visibility": "private"})
+    after = compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences
+
+    assert [(r["case"].id, r["earlier"].id) for r in before] == [(second.id, first.id)]
+    assert after == []

@@ -92,6 +92,27 @@ class PasswordChangeSchema(BaseSchema):
             raise ValidationError(N_("The passwords do not match."), "new_password_confirm")
 
 
+class PasswordResetRequestSchema(BaseSchema):
+    """The "forgot password" form: only an address, answered alike whether an account uses it or not."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class NewPasswordSchema(BaseSchema):
+    """A password set without the current one: through a reset link, or by an operator (`zhigu auth set-password`).
+
+    The policy's e-mail rule needs the account's address, so the service checks password_problem after loading.
+    """
+
+    password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
+    password_confirm = fields.Str(load_only=True)
+
+    @validates_schema
+    def passwords_match(self, data, **kwargs):
+        if "password_confirm" in data and data["password_confirm"] != data.get("password"):
+            raise ValidationError(N_("The passwords do not match."), "password_confirm")
+
+
 class ApiTokenSchema(BaseSchema):
     id = fields.Int(dump_only=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))

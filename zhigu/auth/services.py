@@ -1,22 +1,31 @@
 """Sign-up, log-in, passwords, API tokens, parks and roles: one use case, one commit."""
 import hashlib
+import hmac
+import logging
 import secrets
+import smtplib
+import threading
 from datetime import timedelta
+from email.message import EmailMessage
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, url_for
+from flask_babel import force_locale, gettext
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from marshmallow import ValidationError
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from zhigu.auth.models import ApiToken, Park, Role, User, UserSession
 from zhigu.auth.permissions import require
-from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema, password_problem
+from zhigu.auth.schemas import (NewPasswordSchema, ParkSchema, PasswordChangeSchema, PasswordResetRequestSchema,
+                                SignupSchema, UserSchema, password_problem)
 from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.validation import has_unstorable
+from zhigu.validation import has_unstorable, strip_bidi
 
+log = logging.getLogger(__name__)
 TOKEN_PREFIX = "zg_"
 
 
@@ -136,6 +145,137 @@ def change_password(user: User, data: dict) -> int:
         _new_session(user)
     db.session.commit()
     return revoked
+
+
+def set_password(user: User, data: dict) -> None:
+    """Set a password without the current one (`zhigu auth set-password`); every session of the user ends."""
+    _replace_password(user, data)
+    db.session.commit()
+
+
+def _replace_password(user: User, data: dict) -> None:
+    """Validate NewPasswordSchema data against the policy, store the new hash and end the user's sessions."""
+    values = NewPasswordSchema().load(data)
+    if problem := password_problem(values["password"], user.email):
+        raise ValidationError({"password": [problem]})
+    user.password_hash = generate_password_hash(values["password"])
+    _end_all_sessions(user)
+
+
+# -- password reset by e-mail ------------------------------------------------------------------------------
+#
+# The link carries a token signed with SECRET_KEY (itsdangerous, with its own salt, so no other signed value
+# of the app passes for one), naming the user and a digest of their password hash. It expires after
+# PASSWORD_RESET_MAX_AGE seconds and works once: setting a password changes the hash, and with it every link
+# sent before. Nothing is stored.
+
+#: Salt of reset tokens.
+RESET_SALT = "zhigu.password-reset"
+
+
+def reset_max_age() -> int:
+    """Seconds a reset link works (PASSWORD_RESET_MAX_AGE, one hour by default)."""
+    return int(current_app.config.get("PASSWORD_RESET_MAX_AGE", 3600))
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    """Changes whenever the password does (the hash is salted afresh each time), never reveals the hash."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+
+
+def password_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"user": user.id, "password": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str | None) -> User | None:
+    """The active user a reset token was made for, or None when it is forged, expired or already used."""
+    if not token or len(token) > 500:
+        return None
+    try:
+        data = _reset_serializer().loads(token, max_age=reset_max_age())
+    except BadSignature:  # SignatureExpired is one too
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("user"), int) or not isinstance(data.get("password"), str):
+        return None
+    user = db.session.get(User, data["user"])
+    if user is None or not user.is_active or not hmac.compare_digest(data["password"], _password_fingerprint(user)):
+        return None
+    return user
+
+
+def request_password_reset(data: dict) -> None:
+    """Mail a reset link to the active account with this address, if there is one; the caller learns nothing.
+
+    The mail leaves from a background thread, so a known address answers as fast as an unknown one.
+    """
+    values = PasswordResetRequestSchema().load(data)
+    user = find_user(values["email"])
+    if user is None or not user.is_active:
+        return
+    _send_in_background(_reset_message(user, password_reset_token(user)))
+
+
+def reset_password(token: str | None, data: dict) -> User | None:
+    """Set the password of the token's user and end all their sessions; None when the link no longer works."""
+    user = user_for_reset_token(token)
+    if user is None:
+        return None
+    _replace_password(user, data)
+    db.session.commit()
+    return user
+
+
+def _reset_message(user: User, token: str) -> EmailMessage:
+    """The reset e-mail in Chinese and English (users have no stored language), as the digests are.
+
+    The link starts with BASE_URL, never with the request's Host header, which the requester controls.
+    """
+    link = current_app.config.get("BASE_URL", "http://localhost:5000").rstrip("/") + url_for(
+        "auth.reset_password", token=token)
+    minutes = reset_max_age() // 60
+    subjects, bodies = [], []
+    for language in ("en", "zh"):
+        with force_locale(language):
+            subjects.append(gettext("Reset your Zhigu password"))
+            bodies.append("\n".join([
+                gettext("Hello %(name)s,", name=user.display_name), "",
+                gettext("Someone (we hope you) asked to set a new password for your Zhigu account. Open this link "
+                        "within %(minutes)d minutes to choose one; it works once:", minutes=minutes), "",
+                link, "",
+                gettext("Setting a new password logs you out everywhere. If you did not ask for this, ignore this "
+                        "e-mail: your password stays as it is.")]))
+    message = EmailMessage()
+    message["Subject"] = strip_bidi(" / ".join(subjects))
+    message["From"] = current_app.config.get("MAIL_FROM", "zhigu@localhost")
+    message["To"] = user.email
+    message.set_content(strip_bidi("\n\n----\n\n".join(reversed(bodies))))
+    return message
+
+
+def _send_in_background(message: EmailMessage) -> threading.Thread:
+    """Send through the digests' SMTP settings (MAIL_*) without making the request wait for the server."""
+    app = current_app._get_current_object()
+
+    def send():
+        from zhigu.notify import digests
+
+        with app.app_context():
+            try:
+                smtp = digests._smtp()
+                try:
+                    smtp.send_message(message)
+                finally:
+                    smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                log.exception("A password reset e-mail could not be sent")
+
+    thread = threading.Thread(target=send, name="zhigu-reset-mail", daemon=True)
+    thread.start()
+    return thread
 
 
 def update_user(actor, user: User, data: dict) -> User:

@@ -9,7 +9,8 @@ from marshmallow import ValidationError
 from zhigu.auth import bp, services
 from zhigu.auth.models import Role
 from zhigu.auth.permissions import require
-from zhigu.auth.schemas import ParkSchema, PasswordChangeSchema, SignupSchema, UserSchema
+from zhigu.auth.schemas import (NewPasswordSchema, ParkSchema, PasswordChangeSchema, PasswordResetRequestSchema,
+                                SignupSchema, UserSchema)
 from zhigu.forms import form_data, render_form
 from zhigu.i18n import N_
 
@@ -46,6 +47,40 @@ def login():
         login_user(user, remember=bool(request.form.get("remember")))
         return redirect(_safe_next(url_for("site.home")))
     return render_form("auth/login.html")
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset link: the same answer whether or not an account uses the address (no enumeration)."""
+    if request.method == "POST":
+        try:
+            services.request_password_reset(form_data(PasswordResetRequestSchema()))
+        except ValidationError as err:
+            return render_form("auth/forgot_password.html", err)
+        flash(_("If an account uses this address, a link to set a new password is on its way to it. The link "
+                "works once, for %(minutes)d minutes.", minutes=services.reset_max_age() // 60), "success")
+        return redirect(url_for("auth.forgot_password"))
+    return render_form("auth/forgot_password.html")
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset_password():
+    """Choose a new password through the e-mailed link (?token=...); the link works once."""
+    token = request.values.get("token", "")
+    if services.user_for_reset_token(token) is None:
+        return render_template("auth/reset_password.html", invalid=True, errors={}, form={}), 400
+    if request.method == "POST":
+        try:
+            user = services.reset_password(token, form_data(NewPasswordSchema()))
+        except ValidationError as err:
+            return render_form("auth/reset_password.html", err, token=token)
+        if user is None:  # used meanwhile, from another tab
+            return render_template("auth/reset_password.html", invalid=True, errors={}, form={}), 400
+        if current_user.is_authenticated and current_user.id == user.id:
+            logout_user()  # this browser's session ended with all the others
+        flash(_("Your new password is set and you were logged out everywhere. Log in with it."), "success")
+        return redirect(url_for("auth.login"))
+    return render_form("auth/reset_password.html", token=token)
 
 
 @bp.post("/logout")

@@ -1,9 +1,12 @@
-"""`zhigu demo`: parks, one user of each role per park, and the demo cases; safe to run again."""
+"""`zhigu demo`: parks, one user of each role per park, the demo cases and the activity around them (guilds and
+listings, follows, comments, links, cases in review, initiatives and their outcomes); safe to run again."""
 import json
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -12,7 +15,9 @@ from zhigu.archive.services import seed_causes
 from zhigu.archive.transfer import import_cases
 from zhigu.auth import services as auth
 from zhigu.auth.models import Role
+from zhigu.demo import activity
 from zhigu.extensions import db
+from zhigu.search import outbox
 
 DATA = Path(__file__).with_name("data")
 PARKS = [
@@ -35,23 +40,56 @@ USERS = [
 @click.command("demo")
 @with_appcontext
 def demo_command():
-    """Load the demo archive: parks, users (passwords printed once) and realistic failure cases."""
+    """Load the demo archive: parks, users (passwords printed once), realistic failure cases and their activity."""
     db.create_all()
     seed_causes()
     for slug, name, region in PARKS:
         if auth.find_park(slug) is None:
             auth.create_park(None, {"slug": slug, "name": name, "region": region})
+    more, ideas = activity.load()
     for email, name, role, park in USERS:
-        if auth.find_user(email) is not None:
-            click.echo(f"  {role.value:8} {email} (exists; password unchanged)")
-            continue
-        password = secrets.token_urlsafe(9)
-        auth.create_user(email, password, role=role, park_slug=park, display_name=name)
-        click.echo(f"  {role.value:8} {email:28} password: {password}")
+        _create_user(email, name, role.value, role, park)
+    for user in more["users"]:
+        label = "guild_reviewer" if user.get("guilds") else user["role"]
+        note = (f"reviews for {', '.join(user['guilds'])}" if user.get("guilds")
+                else f"speaks for {user['speaks_for']}" if user.get("speaks_for") else "")
+        _create_user(user["email"], user["name"], label, Role(user["role"]), user["park"], note)
     lines = (DATA / "cases.jsonl").read_text(encoding="utf-8").splitlines()
-    counts = import_cases(lines)
-    _assign_curators()
+    with _indexed_once():
+        counts = import_cases(lines)
+        _assign_curators()
     click.echo(f"Demo cases: {counts['created']} new, {counts['updated']} updated.")
+    with _indexed_once():  # the initiatives' similar cases need the cases indexed first
+        added = activity.populate(more, ideas)
+    details = ", ".join(f"{n} {kind}" for kind, n in added.items() if n)
+    click.echo(f"Demo activity: {sum(added.values())} new" + (f" ({details})." if details else "."))
+
+
+@contextmanager
+def _indexed_once():
+    """Apply the search outbox once when the block ends, not after each of its commits: the demo commits about
+    a hundred times (each comment changes its case's document, assigning curators changes every case), and one
+    index write for them all gives the same index several seconds sooner."""
+    app = current_app
+    inline = app.config["INDEX_INLINE_DRAIN"]
+    app.config["INDEX_INLINE_DRAIN"] = False
+    try:
+        yield
+    finally:
+        app.config["INDEX_INLINE_DRAIN"] = inline
+    if inline:  # otherwise `zhigu worker` applies it, as any other change
+        outbox.drain(app.extensions["zhigu.search"])
+
+
+def _create_user(email: str, name: str, label: str, role: Role, park: str | None, note: str = "") -> None:
+    """Create a demo user unless it exists, printing its password once; `label` names its role as people know it."""
+    note = f"  ({note})" if note else ""
+    if auth.find_user(email) is not None:
+        click.echo(f"  {label:14} {email} (exists; password unchanged){note}")
+        return
+    password = secrets.token_urlsafe(9)
+    auth.create_user(email, password, role=role, park_slug=park, display_name=name)
+    click.echo(f"  {label:14} {email:30} password: {password}{note}")
 
 
 def _assign_curators() -> None:

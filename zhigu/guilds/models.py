@@ -10,16 +10,21 @@ from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.i18n import N_
 
-#: (list, English label, Chinese label), as the vocabularies of zhigu.archive.vocabulary.
-LIST_LABELS = (("red", "Red list", "红榜"), ("black", "Black list", "黑榜"))
+#: (list, English label, Chinese label), as the vocabularies of zhigu.archive.vocabulary. The codes stay
+#: "red" and "black" (the API's values); English readers take a "red list" for a danger list, while 红榜 is an
+#: honour roll, so the English labels say what each list is.
+LIST_LABELS = (("red", "Honour roll", "红榜"), ("black", "Warning list", "黑榜"))
 LISTS = tuple(code for code, _english, _chinese in LIST_LABELS)
+#: How notifications name each list ("… is on the honour roll of …"), translated when shown.
+LIST_TERMS = {"red": N_("honour roll"), "black": N_("warning list")}
 #: What GET /api/v1/listings answers for any other ?list= (the error handler translates it for the API's
 #: Accept-Language).
 LIST_CHOICE_ERROR = N_("list must be red or black.")
 #: (status, English label, Chinese label), as the vocabularies of zhigu.archive.vocabulary:
-#: proposed → published (a second reviewer confirmed) ⇄ appealed (review re-opened); or withdrawn.
+#: proposed → published (a second reviewer confirmed) ⇄ appealed (suspended while the appeal is judged); or
+#: withdrawn.
 LISTING_STATUS_LABELS = (("proposed", "proposed", "待确认"), ("published", "published", "已发布"),
-                         ("appealed", "under appeal", "申诉中"), ("withdrawn", "withdrawn", "已撤销"))
+                         ("appealed", "suspended: under appeal", "已暂停：申诉中"), ("withdrawn", "withdrawn", "已撤销"))
 LISTING_STATUSES = tuple(status for status, _english, _chinese in LISTING_STATUS_LABELS)
 #: (type, English label, Chinese label) of an Organization: the guilds' own list, not the archive's ORG_TYPES.
 ORG_TYPE_LABELS = (("enterprise", "Enterprise", "企业"), ("startup", "Startup", "初创企业"),
@@ -97,7 +102,8 @@ class Listing(db.Model):
                                                         order_by=lambda: ListingEvent.id.desc())
 
     def is_current(self, today: date) -> bool:
-        return self.status in ("published", "appealed") and self.expires_on is not None and self.expires_on >= today
+        """In force: published and not expired (a listing under appeal is suspended)."""
+        return self.status == "published" and self.expires_on is not None and self.expires_on >= today
 
 
 class Evidence(db.Model):

@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate
 from zhigu.auth.schemas import SLUG
 from zhigu.guilds.models import LISTS, ORG_TYPE_LABELS
 from zhigu.i18n import N_
-from zhigu.schemas import BaseSchema
+from zhigu.schemas import BaseSchema, OutputSchema
 from zhigu.validation import db_id
 
 ORG_TYPES = tuple(code for code, _english, _chinese in ORG_TYPE_LABELS)
@@ -111,4 +111,23 @@ class AppealSchema(BaseSchema):
 
 
 class WithdrawSchema(BaseSchema):
-    reason = fields.Str(required=True, validate=validate.Length(min=3, max=2000))
+    #: A decision the organization reads: at least a short sentence.
+    reason = fields.Str(required=True, validate=validate.Length(min=10, max=2000))
+
+
+class DecisionSchema(BaseSchema):
+    """Confirming a proposal (an optional note) or upholding an appealed listing (the service requires it then)."""
+
+    reason = fields.Str(load_default=None, validate=validate.Length(min=10, max=2000),
+                        metadata={"description": "Why: required when upholding a listing under appeal."})
+
+
+class OrganizationOutSchema(OutputSchema):
+    """An organization's public profile, as the API answers it."""
+
+    id = fields.Int()
+    name = fields.Str()
+    type = fields.Str()
+    region = fields.Str(allow_none=True)
+    has_representative = fields.Function(lambda org: org.representative_id is not None,
+                                         metadata={"type": "boolean"})

@@ -6,8 +6,10 @@
 - An organization is never listed on the strength of its own post-mortems alone: at least one item of
   evidence must come from elsewhere (an external source, or a case filed by someone else about someone else).
 - A second reviewer of the same guild, never the proposer, confirms before the listing is published; the
-  organization's representative is then notified and may reply (shown beside the listing) or appeal,
-  which re-opens review: a reviewer other than the proposer upholds it (confirm) or withdraws it.
+  organization's representative is then notified and may reply (shown beside the listing) or appeal.
+- An appeal suspends the listing (off the public lists, its page says so) until a reviewer of the guild
+  upholds it (confirm) or withdraws it, giving a written reason the organization reads. Nobody judges their
+  own decision: whoever proposed, confirmed, renewed or upheld the listing before does not judge its appeal.
 - A listing expires (LISTING_DAYS, default 365) unless renewed with evidence it did not have before.
 - Every step adds a ListingEvent, the audit log reviewers of the guild and admins read.
 Each use case checks a named permission, validates, mutates and commits once.
@@ -16,18 +18,18 @@ from datetime import date, timedelta
 
 from flask import current_app, has_app_context
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
-from zhigu.archive.models import FailureCase
+from zhigu.archive.models import CaseStatus, FailureCase, Visibility
 from zhigu.auth.models import User
 from zhigu.auth.permissions import can, is_admin, require
 from zhigu.db import now_utc
-from zhigu.errors import ZhiguError
+from zhigu.errors import PermissionDenied, ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.guilds.models import Evidence, Guild, GuildReviewer, Listing, ListingEvent, Organization
-from zhigu.guilds.schemas import (AppealSchema, EvidenceRef, GuildReviewerSchema, GuildSchema, ListingSchema,
-                                  OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
+from zhigu.guilds.models import LIST_TERMS, Evidence, Guild, GuildReviewer, Listing, ListingEvent, Organization
+from zhigu.guilds.schemas import (AppealSchema, DecisionSchema, EvidenceRef, GuildReviewerSchema, GuildSchema,
+                                  ListingSchema, OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
 from zhigu.notify.messages import term
 from zhigu.notify.inbox import notify
 from zhigu.notify.models import NotificationKind
@@ -139,7 +141,7 @@ def _evidence(actor, refs: list[EvidenceRef]) -> list[tuple[FailureCase | None, 
         case = db.session.get(FailureCase, ref.case_id)
         if case is None or not can(actor, "case.view", case):
             errors[i] = [N_("No such case: {ref}.").format(ref=ref.ref)]
-        elif case.status != "published" or case.visibility != "public" or case.anonymize:
+        elif case.status != CaseStatus.published or case.visibility != Visibility.public or case.anonymize:
             errors[i] = [N_("Case {id} cannot be evidence: only published, public, non-anonymized cases can.").format(id=case.id)]
         else:
             resolved.append((case, None))
@@ -199,7 +201,6 @@ def propose_listing(actor, data: dict) -> Listing:
     else:
         raise ValidationError({"guild": [N_("You review for several guilds: name one.")]})
     if guild is None or not can(actor, "listing.propose", guild):
-        from zhigu.errors import PermissionDenied
         raise PermissionDenied(N_("Only a reviewer of the guild may propose a listing."))
     org = _organization(values["organization"])
     if org is None:
@@ -219,8 +220,8 @@ def propose_listing(actor, data: dict) -> Listing:
            evidence=_evidence_summary(evidence))
     others = [m.user for m in guild.reviewers if m.user_id != actor.id]
     notify(others, NotificationKind.listing, None,
-           N_("{actor} proposed {org} for the {list} list of {guild}; a second reviewer must confirm it."),
-           params={"actor": actor.display_name, "org": org.name, "list": term(listing.list_name), "guild": guild.name})
+           N_("{actor} proposed {org} for the {list} of {guild}; a second reviewer must confirm it."),
+           params={"actor": actor.display_name, "org": org.name, "list": _list_term(listing), "guild": guild.name})
     db.session.commit()
     return listing
 
@@ -230,8 +231,12 @@ def get_listing(actor, listing_id: int) -> Listing:
     return get_visible(actor, Listing, listing_id, "listing.view", message=N_("No such listing."))
 
 
-def confirm_listing(actor, listing: Listing) -> Listing:
-    """Publish a proposal, or uphold an appealed listing; a second reviewer of the guild, never the proposer."""
+def confirm_listing(actor, listing: Listing, data: dict | None = None) -> Listing:
+    """Publish a proposal, or uphold an appealed listing; a second reviewer of the guild, never the proposer.
+
+    Upholding answers an appeal: it needs a written `reason` (DecisionSchema), which the organization reads,
+    and a reviewer who took no part in the listing's earlier decisions (see `may_judge_appeal`).
+    """
     if listing.status not in ("proposed", "appealed"):
         require(actor, "listing.confirm", listing)
         raise ZhiguError(N_("This listing is already published; there is nothing to confirm.")
@@ -239,22 +244,56 @@ def confirm_listing(actor, listing: Listing) -> Listing:
                          N_("This listing was withdrawn; there is nothing to confirm."), 409)
     require(actor, "listing.confirm", listing)
     upheld = listing.status == "appealed"
+    if upheld:
+        _require_impartial(actor, listing)
+    reason = DecisionSchema().load(data or {})["reason"]
+    if upheld and reason is None:
+        raise ValidationError({"reason": [N_("Say why the listing is upheld: the organization reads it.")]})
     listing.status = "published"
-    listing.confirmer = actor
-    if not upheld:
+    org = listing.organization
+    if upheld:
+        _event(listing, actor, "uphold", expires_on=listing.expires_on.isoformat(), reason=reason)
+        notify([org.representative], NotificationKind.listing, None,
+               N_("The appeal of {org} was not granted: it is on the {list} of {guild} again, until {date}. "
+                  "Reason: {reason}"),
+               params={"org": org.name, "list": _list_term(listing), "guild": listing.guild.name,
+                       "date": listing.expires_on.isoformat(), "reason": reason})
+    else:
+        listing.confirmer = actor
         listing.published_at = now_utc()
         listing.expires_on = today() + timedelta(days=listing_days())
-    _event(listing, actor, "uphold" if upheld else "confirm", expires_on=listing.expires_on.isoformat())
-    org = listing.organization
+        details = {"expires_on": listing.expires_on.isoformat()} | ({"reason": reason} if reason else {})
+        _event(listing, actor, "confirm", **details)
+        notify([org.representative], NotificationKind.listing, None,
+               N_("{org} is on the {list} of {guild} until {date}. You may reply beside the listing or appeal."),
+               params={"org": org.name, "list": _list_term(listing), "guild": listing.guild.name,
+                       "date": listing.expires_on.isoformat()})
     verb = term(N_("upheld after the appeal") if upheld else N_("published"))
-    notify([org.representative], NotificationKind.listing, None,
-           N_("{org} is on the {list} list of {guild} ({verb}) until {date}. You may reply beside the listing or "
-              "appeal."), params={"org": org.name, "list": term(listing.list_name), "guild": listing.guild.name,
-                                  "verb": verb, "date": listing.expires_on.isoformat()})
-    notify([listing.proposer], NotificationKind.listing, None, N_("{org}'s {list} listing was {verb}."),
-           params={"org": org.name, "list": term(listing.list_name), "verb": verb}, exclude=actor)
+    notify([listing.proposer], NotificationKind.listing, None, N_("{org}'s listing on the {list} was {verb}."),
+           params={"org": org.name, "list": _list_term(listing), "verb": verb}, exclude=actor)
     db.session.commit()
     return listing
+
+
+#: Events whose actor decided on the listing, and so may not judge an appeal against it.
+DECISIONS = ("propose", "confirm", "renew", "uphold")
+
+
+def may_judge_appeal(user, listing: Listing) -> bool:
+    """Whether `user` took no part in the listing's decisions (proposing, confirming, renewing, upholding)."""
+    user_id = getattr(user, "id", None)
+    return user_id is not None and all(e.actor_id != user_id for e in listing.events if e.action in DECISIONS)
+
+
+def _require_impartial(actor, listing: Listing) -> None:
+    if not may_judge_appeal(actor, listing):
+        raise PermissionDenied(N_("You took part in this listing's decisions: another reviewer of the guild judges "
+                                  "the appeal."))
+
+
+def appeal_decision(listing: Listing) -> ListingEvent | None:
+    """The last answer to an appeal of a listing (an uphold, with its reason), shown on its public page."""
+    return next((e for e in listing.events if e.action == "uphold"), None)  # events are newest first
 
 
 def reply_to_listing(actor, listing: Listing, data: dict) -> Listing:
@@ -266,13 +305,13 @@ def reply_to_listing(actor, listing: Listing, data: dict) -> Listing:
     listing.reply = values["reply"].strip()
     listing.replied_at = now_utc()
     _event(listing, actor, "reply", reply=listing.reply)
-    _notify_reviewers(listing, actor, N_("{org} replied to its {list} listing."))
+    _notify_reviewers(listing, actor, N_("{org} replied to its listing on the {list}."))
     db.session.commit()
     return listing
 
 
 def appeal_listing(actor, listing: Listing, data: dict) -> Listing:
-    """The representative appeals: review re-opens until a reviewer upholds or withdraws the listing."""
+    """The representative appeals: the listing is suspended until a reviewer upholds or withdraws it."""
     require(actor, "listing.appeal", listing)
     values = AppealSchema().load(data)
     if listing.status != "published":
@@ -280,14 +319,20 @@ def appeal_listing(actor, listing: Listing, data: dict) -> Listing:
     listing.status = "appealed"
     listing.appeal_reason = values["reason"].strip()
     _event(listing, actor, "appeal", reason=listing.appeal_reason)
-    _notify_reviewers(listing, actor, N_("{org} appealed its {list} listing: review is open again."))
+    _notify_reviewers(listing, actor, N_("{org} appealed its listing on the {list}: it is suspended until a "
+                                         "reviewer who took no part in it upholds or withdraws it."))
     db.session.commit()
     return listing
 
 
 def withdraw_listing(actor, listing: Listing, data: dict) -> Listing:
-    """A reviewer of the guild (or an admin) withdraws a proposal or an appealed or published listing."""
+    """A reviewer of the guild (or an admin) withdraws a proposal or an appealed or published listing.
+
+    Withdrawing an appealed listing grants the appeal: not by anyone who decided on the listing before.
+    """
     require(actor, "listing.withdraw", listing)
+    if listing.status == "appealed":
+        _require_impartial(actor, listing)
     values = WithdrawSchema().load(data)
     if listing.status == "withdrawn":
         raise ZhiguError(N_("This listing was already withdrawn."), 409)
@@ -295,8 +340,8 @@ def withdraw_listing(actor, listing: Listing, data: dict) -> Listing:
     _event(listing, actor, "withdraw", reason=values["reason"])
     if listing.published_at is not None:
         notify([listing.organization.representative], NotificationKind.listing, None,
-               N_("{org}'s {list} listing was withdrawn: {reason}"),
-               params={"org": listing.organization.name, "list": term(listing.list_name), "reason": values["reason"]})
+               N_("{org}'s listing on the {list} was withdrawn: {reason}"),
+               params={"org": listing.organization.name, "list": _list_term(listing), "reason": values["reason"]})
     db.session.commit()
     return listing
 
@@ -317,8 +362,8 @@ def renew_listing(actor, listing: Listing, data: dict) -> Listing:
     listing.expires_on = max(today(), listing.expires_on) + timedelta(days=listing_days())
     _event(listing, actor, "renew", expires_on=listing.expires_on.isoformat(), evidence=_evidence_summary(fresh))
     notify([listing.organization.representative], NotificationKind.listing, None,
-           N_("{org}'s {list} listing was renewed until {date}."),
-           params={"org": listing.organization.name, "list": term(listing.list_name),
+           N_("{org}'s listing on the {list} was renewed until {date}."),
+           params={"org": listing.organization.name, "list": _list_term(listing),
                    "date": listing.expires_on.isoformat()})
     db.session.commit()
     return listing
@@ -326,15 +371,28 @@ def renew_listing(actor, listing: Listing, data: dict) -> Listing:
 
 def _notify_reviewers(listing: Listing, actor, message: str) -> None:
     notify([m.user for m in listing.guild.reviewers], NotificationKind.listing, None, message, exclude=actor,
-           params={"org": listing.organization.name, "list": term(listing.list_name)})
+           params={"org": listing.organization.name, "list": _list_term(listing)})
+
+
+def _list_term(listing: Listing) -> dict:
+    """The list's name in notifications ("honour roll", "warning list"), translated when shown."""
+    return term(LIST_TERMS[listing.list_name])
 
 
 # -- reading ------------------------------------------------------------------------------------------
 
 def current_listings(list_: str | None = None) -> list[Listing]:
-    """Published (or appealed) listings not yet expired: the public red and black lists."""
-    query = select(Listing).join(Organization).where(Listing.status.in_(("published", "appealed")),
-                                                     Listing.expires_on >= today())
+    """Published listings not yet expired: the public red and black lists. One under appeal is suspended."""
+    return _unexpired("published", list_)
+
+
+def suspended_listings() -> list[Listing]:
+    """Unexpired listings under appeal, which the public pages name as suspended, apart from the lists."""
+    return _unexpired("appealed")
+
+
+def _unexpired(status: str, list_: str | None = None) -> list[Listing]:
+    query = select(Listing).join(Organization).where(Listing.status == status, Listing.expires_on >= today())
     if list_:
         query = query.where(Listing.list_name == list_)
     return list(db.session.scalars(query.order_by(Organization.name, Listing.id)))
@@ -355,31 +413,5 @@ def listing_audit(actor, listing: Listing) -> list[ListingEvent]:
 
 def visible_evidence(listing: Listing) -> list[Evidence]:
     """Evidence still fit to show: a case later made private, anonymized or retracted is left out."""
-    return [e for e in listing.evidence if e.url or (e.case is not None and e.case.status == "published"
-                                                     and e.case.visibility == "public" and not e.case.anonymize)]
-
-
-def organization_to_dict(org: Organization) -> dict:
-    return {"id": org.id, "name": org.name, "type": org.type, "region": org.region,
-            "has_representative": org.representative_id is not None}
-
-
-def listing_to_dict(listing: Listing, actor=None) -> dict:
-    from flask import url_for
-
-    data = {"id": listing.id, "list": listing.list_name, "status": listing.status,
-            "organization": organization_to_dict(listing.organization),
-            "guild": {"slug": listing.guild.slug, "name": listing.guild.name},
-            "justification": listing.justification,
-            "evidence": [{"case_id": e.case_id, "title": e.case.title,
-                          "url": url_for("archive.detail", case_id=e.case_id, _external=True)} if e.case_id
-                         else {"url": e.url} for e in visible_evidence(listing)],
-            "reply": listing.reply, "replied_at": listing.replied_at.isoformat() if listing.replied_at else None,
-            "appeal_reason": listing.appeal_reason,
-            "published_at": listing.published_at.isoformat() if listing.published_at else None,
-            "expires_on": listing.expires_on.isoformat() if listing.expires_on else None,
-            "url": url_for("guilds.listing", listing_id=listing.id, _external=True)}
-    if actor is not None and can(actor, "listing.audit", listing):
-        data["audit"] = [{"action": e.action, "actor": e.actor.display_name if e.actor else None,
-                          "details": e.details, "at": e.created_at.isoformat()} for e in listing.events]
-    return data
+    return [e for e in listing.evidence if e.url or (e.case is not None and e.case.status == CaseStatus.published
+                                                     and e.case.visibility == Visibility.public and not e.case.anonymize)]

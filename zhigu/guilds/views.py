@@ -8,10 +8,10 @@ from zhigu.auth.permissions import can, require
 from zhigu.errors import ZhiguError
 from zhigu.forms import form_data, render_form
 from zhigu.guilds import bp, services
-from zhigu.guilds.schemas import (ORG_TYPES, AppealSchema, GuildReviewerSchema, GuildSchema, ListingSchema,
-                                  OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
+from zhigu.guilds.schemas import (ORG_TYPES, AppealSchema, DecisionSchema, GuildReviewerSchema, GuildSchema,
+                                  ListingSchema, OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
 from zhigu.i18n import N_
-from zhigu.templating import label
+from zhigu import templating  # a module, not its names: templating imports guilds.models, which loads this
 
 
 @bp.app_template_global()
@@ -24,10 +24,16 @@ def listing_evidence(listing):
     return services.visible_evidence(listing)
 
 
+@bp.app_template_global()
+def may_judge_appeal(listing) -> bool:
+    """Whether the current user took no part in the listing's decisions (templates offer the verdict then)."""
+    return services.may_judge_appeal(current_user, listing)
+
+
 @bp.get("/lists")
 def index():
     return render_form("guilds/index.html", red=services.current_listings("red"),
-                       black=services.current_listings("black"),
+                       black=services.current_listings("black"), suspended=services.suspended_listings(),
                        pending=services.pending_listings(current_user) if current_user.is_authenticated else [],
                        my_guilds=services.guilds_of(current_user))
 
@@ -35,7 +41,8 @@ def index():
 def _listing_page(listing, error=None):
     audit = services.listing_audit(current_user, listing) if can(current_user, "listing.audit", listing) else None
     return render_form("guilds/listing.html", error, listing=listing, audit=audit,
-                       evidence=services.visible_evidence(listing), today=services.today())
+                       evidence=services.visible_evidence(listing), today=services.today(),
+                       decision=services.appeal_decision(listing))
 
 
 @bp.get("/lists/<int:listing_id>")
@@ -66,8 +73,7 @@ def _propose_options(guilds) -> dict:
 
 #: action → (service, schema or None, message on success: marked here, translated when flashed)
 STEPS = {
-    "confirm": (lambda user, listing, data: services.confirm_listing(user, listing), None,
-                N_("The listing is published.")),
+    "confirm": (services.confirm_listing, DecisionSchema, N_("The listing is published.")),
     "reply": (services.reply_to_listing, ReplySchema, N_("Your reply is shown beside the listing.")),
     "appeal": (services.appeal_listing, AppealSchema, N_("Your appeal re-opened the review.")),
     "renew": (services.renew_listing, RenewalSchema, N_("The listing was renewed.")),
@@ -80,6 +86,8 @@ STEPS = {
 def step(listing_id: int, step: str):
     listing = services.get_listing(current_user, listing_id)
     service, schema, message = STEPS[step]
+    if step == "confirm" and listing.status == "appealed":
+        message = N_("The listing stands: the appeal was not granted. The organization is told why.")
     try:
         service(current_user, listing, form_data(schema()) if schema else {})
     except ValidationError as err:
@@ -98,7 +106,7 @@ def step(listing_id: int, step: str):
 def _admin_page(error=None, form_name=None):
     if form_name == "organization":
         return render_form("guilds/admin_organizations.html", error, organizations=services.list_organizations(),
-                           type_options=[(code, label("guild_org_type", code)) for code in ORG_TYPES])
+                           type_options=[(code, templating.label("guild_org_type", code)) for code in ORG_TYPES])
     guilds = services.list_guilds()
     return render_form("guilds/admin_guilds.html", error, guilds=guilds,
                        guild_options=[(g.slug, g.name) for g in guilds])

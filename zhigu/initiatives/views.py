@@ -5,8 +5,25 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.forms import form_data, render_form
+from zhigu.i18n import translate_messages
 from zhigu.initiatives import bp, services
-from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema
+from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
+
+
+@bp.route("/similar", methods=["GET", "POST"])
+def similar():
+    """Anyone describes a plan and sees the similar failures they may open (visitors: public cases only).
+
+    Registering the initiative and recording verdicts need an account; this page only looks. Without script
+    the form posts here and the list comes back with the page; with it, the list fills in while typing.
+    """
+    results = None
+    if request.method == "POST":
+        try:
+            results = services.find_similar(current_user, form_data(SimilarRequestSchema()))
+        except ValidationError as err:
+            return render_form("initiatives/similar.html", err, results=None)
+    return render_template("initiatives/similar.html", errors={}, form=request.form, results=results)
 
 
 @bp.route("/initiatives/new", methods=["GET", "POST"])
@@ -36,9 +53,12 @@ def feedback(initiative_id: int):
     try:
         services.record_feedback(current_user, initiative, form_data(FeedbackSchema()))
     except ValidationError as err:
+        errors = translate_messages(err.normalized_messages())
+        if "verdict" in errors:  # said next to the two choices, in words about them
+            errors["verdict"] = [_("Choose “Relevant” or “Not relevant”.")]
         return render_template("initiatives/detail.html", initiative=initiative,
                                suggestions=services.visible_suggestions(current_user, initiative),
-                               errors=err.normalized_messages(), form=request.form), 422
+                               errors=errors, form=request.form), 422
     flash(_("Thank you: your verdict was recorded."), "success")
     return redirect(url_for("initiatives.detail", initiative_id=initiative.id,
                             _anchor=f"case-{request.form.get('case_id')}"))

@@ -99,6 +99,8 @@
     var status = panel.querySelector("[data-similar-status]");
     var itemTemplate = panel.querySelector("template[data-similar-item]");
     if (!form || !list || !status || !itemTemplate) { return; }
+    /* the count under the description (shown on narrow screens, where the list is below the form) */
+    var badge = form.querySelector("[data-similar-badge]");
     var limit = parseInt(panel.dataset.similarLimit || "5", 10);
     var timer = null;
     var controller = null;
@@ -164,6 +166,11 @@
       list.replaceChildren.apply(list, items);
       setStatus(results.length ? panel.dataset.msgCount.replace("{n}", String(results.length))
                                : panel.dataset.msgNone);
+      if (badge) {
+        badge.textContent = results.length ? panel.dataset.msgBadge.replace("{n}", String(results.length))
+                                           : panel.dataset.msgNone;
+        badge.hidden = false;
+      }
     }
 
     function lookUp() {
@@ -176,6 +183,7 @@
       controller = new AbortController();
       panel.classList.add("is-loading");
       setStatus(panel.dataset.msgLoading);
+      if (badge) { badge.classList.add("is-loading"); }
       fetch(panel.dataset.similarUrl, {
         method: "POST",
         credentials: "same-origin",
@@ -187,10 +195,12 @@
         return response.json();
       }).then(function (data) {
         panel.classList.remove("is-loading");
+        if (badge) { badge.classList.remove("is-loading"); }
         render(data.results || []);
       }).catch(function (error) {
         if (error && error.name === "AbortError") { return; }
         panel.classList.remove("is-loading");
+        if (badge) { badge.classList.remove("is-loading"); }
         lastBody = "";
         setStatus(panel.dataset.msgError);
       });
@@ -295,6 +305,124 @@
     });
   }
 
+  /* Verdicts on an initiative's suggested cases are recorded in place: the form is sent to the JSON API (the
+     page's CSRF token in X-CSRFToken) and the verdict line, the button and a status next to it change; no
+     reload, no jump. Problems are said next to the control, in the page's words (data-* of the section). */
+  function verdictsInPlace() {
+    var section = document.querySelector("section.suggestions[data-msg-required]");
+    if (!section || !window.fetch) { return; }
+    var text = section.dataset;
+
+    function clearErrors(form) {
+      form.querySelectorAll(".field-errors[data-from-script]").forEach(function (node) { node.remove(); });
+      form.querySelectorAll(".field--error").forEach(function (node) {
+        node.classList.remove("field--error");
+        node.removeAttribute("aria-describedby");
+      });
+    }
+
+    function showError(form, fieldset, message) {
+      var list = document.createElement("ul");
+      list.className = "field-errors";
+      list.id = fieldset.querySelector("input").id + "-errors";
+      list.setAttribute("data-from-script", "");
+      var item = document.createElement("li");
+      item.textContent = message;
+      list.appendChild(item);
+      var legend = fieldset.querySelector("legend");
+      fieldset.insertBefore(list, legend ? legend.nextSibling : fieldset.firstChild);
+      fieldset.classList.add("field--error");
+      fieldset.setAttribute("aria-describedby", list.id);
+    }
+
+    function showVerdict(form, data) {
+      var item = form.closest("li");
+      var line = item.querySelector("p.verdict");
+      if (!line) {
+        line = document.createElement("p");
+        item.insertBefore(line, form);
+      }
+      line.className = "verdict verdict--" + data.verdict;
+      var label = document.createElement("strong");
+      label.textContent = text.labelVerdict;
+      line.replaceChildren(label, document.createTextNode(" " + (data.verdict === "relevant" ? text.labelRelevant
+                                                                                               : text.labelNotRelevant)));
+      if (data.note) {
+        var note = document.createElement("span");
+        note.className = "verdict__note";
+        note.textContent = data.note;
+        line.append(document.createElement("br"), note);
+      }
+    }
+
+    section.querySelectorAll("form.verdict-form[data-api-url]").forEach(function (form) {
+      var status = form.querySelector("[data-verdict-status]");
+      var fieldset = form.querySelector("fieldset");
+      var button = form.querySelector("button[type='submit']");
+      var token = form.querySelector("input[name='csrf_token']");
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        clearErrors(form);
+        var chosen = form.querySelector("input[name='verdict']:checked");
+        if (!chosen) {
+          showError(form, fieldset, text.msgRequired);
+          status.textContent = "";
+          fieldset.querySelector("input").focus();
+          return;
+        }
+        var note = form.elements.namedItem("note");
+        var body = { case_id: parseInt(form.elements.namedItem("case_id").value, 10), verdict: chosen.value,
+                     note: note ? note.value : "" };
+        status.textContent = text.msgSaving;
+        button.disabled = true;
+        fetch(form.dataset.apiUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "Accept": "application/json",
+                     "X-CSRFToken": token ? token.value : "" },
+          body: JSON.stringify(body)
+        }).then(function (response) {
+          return response.json().catch(function () { return {}; }).then(function (data) {
+            return { ok: response.ok, data: data };
+          });
+        }).then(function (answer) {
+          button.disabled = false;
+          if (!answer.ok) {
+            var errors = (answer.data && answer.data.errors) || {};
+            if (errors.verdict) { showError(form, fieldset, text.msgRequired); }
+            status.textContent = errors.verdict ? "" : text.msgError;
+            return;
+          }
+          showVerdict(form, answer.data);
+          if (note) { note.value = answer.data.note || ""; }
+          button.textContent = text.labelChange;
+          status.textContent = text.msgSaved;
+        }).catch(function () {
+          button.disabled = false;
+          status.textContent = text.msgError;
+        });
+      });
+    });
+  }
+
+  /* The header's drop-down groups (Admin, the reader's pages) close on a click elsewhere and on Escape. */
+  function navGroups() {
+    var groups = document.querySelectorAll("details.nav-group__menu");
+    if (!groups.length) { return; }
+    document.addEventListener("click", function (event) {
+      groups.forEach(function (group) { if (group.open && !group.contains(event.target)) { group.open = false; } });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") { return; }
+      groups.forEach(function (group) {
+        if (group.open) {
+          group.open = false;
+          if (group.contains(document.activeElement)) { group.querySelector("summary").focus(); }
+        }
+      });
+    });
+  }
+
   function ready() {
     markdownPreview();
     causeFilter();
@@ -303,6 +431,8 @@
     foldFacets();
     filterableSelects();
     similarLive();
+    verdictsInPlace();
+    navGroups();
   }
 
   if (document.readyState === "loading") {

@@ -13,12 +13,18 @@ Contract:
 - Second attempts (zhigu.attempts.compare_attempts): initiatives whose final outcome (succeeded, failed,
   abandoned) falls in the window, counted only where the viewer may aggregate them (admins: all; managers:
   their park's founders; others: their own), scoped by the founder's park.
-- Default window: the last eight quarters up to today. Periods are quarters when the window is at most
-  three years long, else years. The previous period of the top-causes comparison is the window of the same
-  length that ends the day before `from`.
+- Default window: the most recent whole years (at least two, this one included, up to today) that hold at
+  least half of the cases the viewer may see in scope, so the window holds the data and the previous period
+  holds most of the rest; the last eight quarters when nothing is in scope. Periods are quarters when the
+  window is at most three years long, else years. The previous period of the top-causes comparison is the
+  window of the same length that ends the day before `from`; a change of share is only called out when both
+  periods count at least MIN_COMPARE_N cases.
+- Visitors (the page and its CSV files, not the API) count the cases anyone may open: public ones; the
+  park scope needs a log-in.
 """
 import json
 import statistics
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -29,12 +35,14 @@ from sqlalchemy.orm import selectinload
 
 from zhigu.archive.models import CaseCause, Cause, FailureCase
 from zhigu.attempts.services import compare_attempts
-from zhigu.auth.permissions import published_visible_clause, require
+from zhigu.archive.permissions import published_visible_clause
+from zhigu.auth.permissions import require
 from zhigu.db import now_utc
+from zhigu.errors import PermissionDenied
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.search.similar import similar_to_case
-from zhigu.trends.schemas import DIMENSIONS, TrendsQuerySchema
+from zhigu.trends.schemas import DIMENSIONS, MAX_YEARS, TrendsQuerySchema
 
 #: A new case and an earlier one count as a recurrence when `similar_to_case` scores the pair at least this.
 #: Measured with bench/recurrence_threshold.py over the top 10 of every case: at 0.70, 73% of the pairs kept
@@ -59,6 +67,12 @@ TOP_CAUSES = 5
 NONE = "(none)"
 OTHER = "(other)"
 QUARTER_MAX_DAYS = 3 * 366
+#: A change of share against the previous period is called out only when both periods count at least this
+#: many cases: below it one case moves a share by ten points or more, which is noise, not a trend.
+MIN_COMPARE_N = 10
+#: The default window is the fewest recent whole years (at least DEFAULT_MIN_YEARS) holding this share of the cases.
+DEFAULT_SHARE = 0.5
+DEFAULT_MIN_YEARS = 2
 
 
 @dataclass
@@ -135,11 +149,37 @@ def default_window(today: date) -> Window:
     return Window(date(year, month, 1), today)
 
 
-def resolve_window(params: dict, today: date | None = None) -> Window:
+def data_window(viewer, params: dict, today: date) -> Window | None:
+    """The fewest recent whole years (DEFAULT_MIN_YEARS at least) holding DEFAULT_SHARE of the cases in scope."""
+    year = extract("year", failure_date())
+    rows = db.session.execute(
+        select(year, func.count(FailureCase.id))
+        .where(published_visible_clause(viewer), _scope_clause(viewer, params),
+               failure_date() < today + timedelta(days=1))
+        .group_by(year))
+    by_year = Counter({int(y): count for y, count in rows if y is not None})
+    total = sum(by_year.values())
+    if not total:
+        return None
+    held = 0
+    for years in range(1, MAX_YEARS + 1):
+        held += by_year[today.year - years + 1]
+        if years >= DEFAULT_MIN_YEARS and held >= DEFAULT_SHARE * total:
+            break
+    return Window(date(today.year - years + 1, 1, 1), today)
+
+
+def resolve_window(params: dict, today: date | None = None, viewer=None) -> Window:
+    """The window asked for; without `from`, one that holds the viewer's data (data_window) when `viewer` is given."""
     today = today or now_utc().date()
     start, end = params.get("from_"), params.get("to")
     if start and end:
         return Window(start, end)
+    if start:
+        return Window(start, max(start, today))
+    fitted = data_window(viewer, params, end or today) if viewer is not None else None
+    if fitted is not None:
+        return fitted
     default = default_window(end or today)
     if start:
         return Window(start, max(start, today))
@@ -293,11 +333,46 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
     return found
 
 
-def compute_trends(viewer, data, today: date | None = None, with_recurrences: bool = True) -> Trends:
-    """Everything the dashboard shows, for the filters in `data` (query-string values)."""
-    require(viewer, "trends.view")
+#: Visitors all count the same public cases, so their recurrence pairs (one similar search per new case: seconds
+#: on a busy server) are kept this long, per process, and shared. Only ids and scores are kept: each read loads
+#: the cases again through the visibility clause, so a case made private or retracted meanwhile is never shown.
+VISITOR_CACHE_SECONDS = 120
+CACHE_KEY = "zhigu.trends.visitor_recurrences"
+
+
+def _visitor_recurrences(params: dict, window: Window) -> list[dict]:
+    """recurrences() for a visitor, the pairs from a short per-app cache, the cases loaded fresh."""
+    from flask import current_app
+    from flask_login import AnonymousUserMixin
+
+    visitor = AnonymousUserMixin()
+    cache = current_app.extensions.setdefault(CACHE_KEY, {})
+    key = (params["scope"], params.get("region"), window.start, window.end)
+    hit = cache.get(key)
+    if hit is None or time.monotonic() - hit[0] >= VISITOR_CACHE_SECONDS:
+        pairs = [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in recurrences(visitor, params, window)]
+        hit = cache[key] = (time.monotonic(), pairs)
+    ids = {case_id for pair in hit[1] for case_id in pair[:2]}
+    cases = {case.id: case for case in db.session.scalars(
+        select(FailureCase).where(FailureCase.id.in_(ids), published_visible_clause(visitor)))} if ids else {}
+    return [{"case": cases[new], "earlier": cases[old], "score": score, "why": why}
+            for new, old, score, why in hit[1] if new in cases and old in cases]
+
+
+def compute_trends(viewer, data, today: date | None = None, with_recurrences: bool = True,
+                   visitors: bool = False) -> Trends:
+    """Everything the dashboard shows, for the filters in `data` (query-string values).
+
+    `visitors`: a visitor may look too (the page and its CSV files; the API asks for a log-in), counting only
+    what anyone may open; the park scope still needs a log-in.
+    """
+    visitor = visitors and not getattr(viewer, "is_authenticated", False)
+    if not visitor:
+        require(viewer, "trends.view")
     params = parse_params(data)
-    window = resolve_window(params, today)
+    if visitor and params["scope"] == "park":
+        raise PermissionDenied(N_("Please log in first."))
+    window = resolve_window(params, today, viewer)
     previous = window.previous()
     granularity = "quarter" if window.days <= QUARTER_MAX_DAYS else "year"
     where = _base(viewer, params, window)
@@ -313,7 +388,8 @@ def compute_trends(viewer, data, today: date | None = None, with_recurrences: bo
         timeline=_timeline(where, params["by"], granularity, periods), counts=counts, money=money,
         time_to_failure=days,
         top_causes=_top_causes(counts["cause"], _ranked(_grouped(before, "cause")), total, previous_total),
-        recurrences=recurrences(viewer, params, window) if with_recurrences else [],
+        recurrences=(_visitor_recurrences(params, window) if visitor else recurrences(viewer, params, window))
+        if with_recurrences else [],
         attempts=compare_attempts(viewer, window.start, window.end,
                                   park_id=viewer.park_id if params["scope"] == "park" else None,
                                   region=_region(params) if params["scope"] == "region" else None),

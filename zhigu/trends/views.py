@@ -1,10 +1,11 @@
 """The trends dashboard page and the CSV behind each of its charts."""
 import csv
 import io
+from functools import partial
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext, lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from marshmallow import ValidationError
 
 from zhigu.archive.services import list_causes
@@ -82,20 +83,23 @@ def _labeller():
 
 
 @bp.route("/trends")
-@login_required
 def dashboard():
+    """Open to visitors, who count public cases only (services.compute_trends); the park scope needs a log-in."""
     try:
-        trends = services.compute_trends(current_user, request.args.to_dict())
+        trends = services.compute_trends(current_user, request.args.to_dict(), visitors=True)
     except ValidationError as err:
         return render_template("trends/dashboard.html", trends=None, errors=err.normalized_messages(),
                                form=request.args, scopes=SCOPES, dimensions=DIMENSIONS), 422
+    label_of = _labeller()
     # form=None: the filters show the values in force (defaults filled in), not only those in the URL
     return render_template("trends/dashboard.html", trends=trends, errors={}, form=None, scopes=SCOPES,
                            dimensions=DIMENSIONS, charts=charts, chart_titles=CHART_TITLES, table=table,
                            column_label=column_label,
-                           label_of=_labeller(), services_threshold=services.RECURRENCE_THRESHOLD,
+                           label_of=label_of, label_for=lambda dimension: partial(label_of, dimension),
+                           services_threshold=services.RECURRENCE_THRESHOLD,
                            recurrence_checked=services.RECURRENCE_CHECKED,
-                           recurrence_min_terms=services.RECURRENCE_MIN_TERMS)
+                           recurrence_min_terms=services.RECURRENCE_MIN_TERMS,
+                           min_compare_n=services.MIN_COMPARE_N)
 
 
 def _cell(value) -> str:
@@ -113,11 +117,11 @@ def _is_number(text: str) -> bool:
 
 
 @bp.route("/trends/<chart>.csv")
-@login_required
 def download(chart: str):
     if chart not in CHARTS:
         abort(404)
-    trends = services.compute_trends(current_user, request.args.to_dict(), with_recurrences=chart == "recurrence")
+    trends = services.compute_trends(current_user, request.args.to_dict(), with_recurrences=chart == "recurrence",
+                                     visitors=True)
     headers, rows = table(trends, chart)
     out = io.StringIO()
     writer = csv.writer(out)
