@@ -5,6 +5,7 @@ kind of value: an integer a column can hold (DbInt), a list of country codes (Co
 """
 from babel import Locale
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow.experimental.context import Context
 
 from zhigu.i18n import N_
 from zhigu.validation import input_errors, integer_problem
@@ -74,3 +75,26 @@ class CountryCodes(CodeList):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return list(dict.fromkeys(code.upper() for code in super()._deserialize(value, attr, data, **kwargs)))
+
+
+class OutputSchema(Schema):
+    """The base of what the API answers (`<Resource>OutSchema`): dumped, never loaded, so it skips BaseSchema's
+    input checks; an output schema may extend its resource's input schema for the fields they share."""
+
+    def load(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} only dumps: load with the resource's input schema")
+
+
+def dump_for(viewer, schema: Schema, obj, **context):
+    """Dump `obj` with an API output schema for `viewer` (and any other `context` the schema reads).
+
+    The services decide what the viewer may see (`can`, visible_*); the output schemas ask them through
+    `dump_context()["viewer"]`, since marshmallow 4 schemas take no `context=`.
+    """
+    with Context({"viewer": viewer, **context}):
+        return schema.dump(obj)
+
+
+def dump_context() -> dict:
+    """What `dump_for` gave the schema that is dumping: {"viewer": ..., ...}."""
+    return Context.get({})

@@ -60,3 +60,30 @@ def test_api_index_points_at_the_document(client):
     body = client.get("/api/v1/").get_json()
 
     assert body["openapi"] == "/api/v1/openapi.json"
+
+
+def test_answers_are_described_by_the_output_schemas(document):
+    schemas = document["components"]["schemas"]
+    read = document["paths"]["/api/v1/cases/{case_id}"]["get"]["responses"]["200"]
+    assert read["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CaseOut"}
+    case = schemas["CaseOut"]["properties"]
+    assert case["causes"]["items"]["type"] == "string"
+    assert case["org_name"]["nullable"] is True and case["author"]["nullable"] is True  # hidden organizations
+    comments = document["paths"]["/api/v1/cases/{case_id}/comments"]["get"]["responses"]["200"]
+    assert comments["content"]["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/CommentOut"}
+
+
+def test_operations_take_their_summary_from_the_view_and_their_parameters_from_the_rule(document):
+    operations = [op for item in document["paths"].values() for method, op in item.items() if method != "parameters"]
+    assert all(op["summary"] for op in operations)
+    assert document["paths"]["/api/v1/causes"]["get"]["summary"] == "The cause taxonomy."
+    merge = document["paths"]["/api/v1/cases/{case_id}/merge-into/{kept_id}"]
+    assert {(p["name"], p["schema"]["type"]) for p in merge["parameters"]} == {("case_id", "integer"),
+                                                                               ("kept_id", "integer")}
+
+
+def test_output_schemas_only_dump():
+    from zhigu.archive.schemas import CaseOutSchema
+
+    with pytest.raises(TypeError):
+        CaseOutSchema().load({"title": "A title", "summary": "A summary long enough"})

@@ -7,8 +7,10 @@ from sqlalchemy import select
 from helpers import case_data
 from zhigu.archive import services
 from zhigu.archive.models import CaseRevision, Cause, FailureCase
+from zhigu.archive.schemas import CaseOutSchema
 from zhigu.errors import NotFound, PermissionDenied, ZhiguError
 from zhigu.extensions import db
+from zhigu.schemas import dump_for
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
@@ -392,7 +394,7 @@ def test_anonymized_org_name_is_shown_to_filer_and_park_managers_only(app, cast)
                                                        anonymize=True), publish=True)
 
     with app.test_request_context():
-        shown = {who: services.case_to_dict(case, _user(cast, who)) for who in ALL_USERS}
+        shown = {who: dump_for(_user(cast, who), CaseOutSchema(), case) for who in ALL_USERS}
 
     assert {who: data["org_name"] for who, data in shown.items()} == {
         who: "Huaxin Lighting Group" if who in {"author", "manager_a", "admin"} else None for who in ALL_USERS}
@@ -403,7 +405,7 @@ def test_org_name_of_a_case_that_is_not_anonymized_is_shown_to_all(app, cast):
     case = services.create_case(cast.author, case_data(org_name="Huaxin Lighting Group"), publish=True)
 
     with app.test_request_context():
-        assert services.case_to_dict(case, AnonymousUserMixin())["org_name"] == "Huaxin Lighting Group"
+        assert dump_for(AnonymousUserMixin(), CaseOutSchema(), case)["org_name"] == "Huaxin Lighting Group"
 
 
 # -- causes -----------------------------------------------------------------------------------------

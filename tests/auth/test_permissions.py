@@ -1,13 +1,21 @@
-"""Named actions: who may take each, and the index's visibility tokens agreeing with can()."""
+"""Named actions: who may take each, where each is registered, and the index's visibility tokens agreeing with can()."""
 import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from flask_login import AnonymousUserMixin
 
+import zhigu.initiatives  # noqa: F401  (registers the initiative rules this module tries)
+from zhigu.archive.permissions import viewer_tokens, visibility_tokens
 from zhigu.auth.models import Role
-from zhigu.auth.permissions import RULES, can, require, viewer_tokens, visibility_tokens
+from zhigu.auth.permissions import RULES, can, register_rule, require, rule
 from zhigu.errors import PermissionDenied
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PARK_A, PARK_B = 1, 2
 
@@ -122,8 +130,69 @@ def test_every_action_is_a_named_rule():
     assert {"case.create", "case.view", "case.edit", "case.publish", "case.retract", "case.see_org",
             "initiative.create", "initiative.view", "initiative.feedback", "admin.users", "admin.parks",
             "admin.causes"} <= set(RULES)
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="No rule is registered for 'case.destroy'"):
         can(USERS["admin"], "case.destroy")
+
+
+#: can("x.y", ...) in templates; can(user, "x.y"...), require(user, "x.y"...) and get_visible(..., "x.y") in code.
+ACTION_IN_TEMPLATE = re.compile(r"""\bcan\(\s*['"]([a-z_]+\.[a-z_]+)['"]""")
+ACTION_IN_CODE = re.compile(r"""\b(?:can|require)\(\s*[\w.]+\s*,\s*['"]([a-z_]+\.[a-z_]+)['"]"""
+                            r"""|\bget_visible\([^)]*?['"]([a-z_]+\.[a-z_]+)['"]""")
+
+
+def named_actions() -> dict[str, str]:
+    """Every action the code and templates name, with one file that names it."""
+    found = {}
+    for path in (ROOT / "templates").rglob("*.html"):
+        found.update((action, str(path)) for action in ACTION_IN_TEMPLATE.findall(path.read_text()))
+    for path in (ROOT / "zhigu").rglob("*.py"):
+        for match in ACTION_IN_CODE.finditer(path.read_text()):
+            found[match.group(1) or match.group(2)] = str(path)
+    return found
+
+
+def test_every_action_named_in_code_or_templates_is_registered_by_the_app(app):
+    actions = named_actions()
+
+    assert len(actions) > 30  # the scan still finds the calls
+    assert {action: where for action, where in actions.items() if action not in RULES} == {}
+
+
+def test_each_domain_registers_its_own_rules(app):
+    owners = {action: fn.__module__ for action, fn in RULES.items()}
+
+    assert owners["case.view"] == "zhigu.archive.permissions"
+    assert owners["case.review"] == "zhigu.reviews.permissions"
+    assert owners["comment.hide"] == "zhigu.comments.permissions"
+    assert owners["case.merge"] == "zhigu.links.permissions"
+    assert owners["initiative.view"] == "zhigu.initiatives.permissions"
+    assert owners["listing.confirm"] == "zhigu.guilds.permissions"
+    assert owners["trends.view"] == "zhigu.trends.permissions"
+    assert owners["notify.subscribe"] == "zhigu.notify.permissions"
+    assert owners["admin.users"] == "zhigu.auth.permissions"
+    assert set(owners.values()) <= {f"zhigu.{domain}.permissions" for domain in (
+        "auth", "archive", "reviews", "comments", "links", "initiatives", "guilds", "trends", "notify")}
+
+
+def test_a_second_rule_for_an_action_is_refused_and_the_same_one_is_harmless():
+    original = RULES["case.view"]
+
+    with pytest.raises(ValueError, match="case.view"):
+        rule("case.view")(lambda user, case: True)
+    register_rule("case.view", original)
+
+    assert RULES["case.view"] is original
+
+
+def test_auth_permissions_import_no_domain():
+    """Dependencies point one way: the domains import auth, never the reverse."""
+    code = "import sys, zhigu.auth.permissions; print(' '.join(m for m in sys.modules if m.startswith('zhigu.')))"
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    packages = {module.split(".")[1] for module in loaded.split()}
+
+    assert "auth" in packages
+    assert not packages & {"archive", "guilds", "initiatives", "comments", "links", "reviews", "notify", "trends",
+                           "search"}
 
 
 @pytest.mark.parametrize("visibility, park_id, author_id", list(itertools.product(

@@ -7,10 +7,12 @@ from whoosh.fields import ID, Schema
 from helpers import in_app, reload
 from zhigu.audit.models import AuditRecord
 from zhigu.comments import services
+from zhigu.comments.schemas import CommentOutSchema
 from zhigu.comments.models import Comment
 from zhigu.errors import NotFound, PermissionDenied, ZhiguError
 from zhigu.extensions import db
 from zhigu.notify.models import Notification
+from zhigu.schemas import dump_for
 from zhigu.search.services import search_cases
 
 ROLES = ("author", "member_a", "curator_a", "manager_a", "member_b", "curator_b", "manager_b", "admin")
@@ -97,9 +99,9 @@ def test_managers_hide_with_a_reason(app, cast, make_case):
             services.hide_comment(reload(cast.manager_a), comment, {})
         services.hide_comment(reload(cast.manager_a), comment, {"reason": "Names a private person."})
         assert comment.is_hidden
-        as_reader = services.comment_to_dict(comment, reload(cast.member_a))
+        as_reader = dump_for(reload(cast.member_a), CommentOutSchema(), comment)
         assert as_reader["body"] is None and as_reader["hidden_reason"] == "Names a private person."
-        assert services.comment_to_dict(comment, reload(cast.manager_a))["body"]
+        assert dump_for(reload(cast.manager_a), CommentOutSchema(), comment)["body"]
         assert db.session.query(AuditRecord).filter_by(action="comment.hide").one().reason == "Names a private person."
 
 

@@ -10,7 +10,9 @@ from zhigu.errors import PermissionDenied, ZhiguError
 from zhigu.extensions import db
 from zhigu.links import services
 from zhigu.links.models import CaseLink
+from zhigu.links.schemas import LinkOutSchema
 from zhigu.notify.models import Subscription
+from zhigu.schemas import dump_for
 from zhigu.search.services import search_cases
 
 
@@ -23,7 +25,7 @@ def test_link_reads_right_from_both_sides(app, cast, make_case):
         assert link.label(second.id) == "is a second attempt of"
         assert link.label(first.id) == "was attempted again in"
         assert [l.id for l in services.links_of(reload(cast.member_b), reload(first))] == [link.id]
-        data = services.link_to_dict(link, first.id)
+        data = dump_for(reload(cast.member_b), LinkOutSchema(), link, case_id=first.id)
         assert data["direction"] == "incoming" and data["case"]["id"] == second.id and data["note"] == "Same founders"
 
 

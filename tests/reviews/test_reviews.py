@@ -6,6 +6,7 @@ from helpers import case_data, in_app, reload
 from zhigu.archive import services as archive_services
 from zhigu.archive import transfer
 from zhigu.archive.models import FailureCase
+from zhigu.auth.permissions import can
 from zhigu.errors import PermissionDenied, ZhiguError
 from zhigu.extensions import db
 from zhigu.notify.models import Notification
@@ -127,7 +128,7 @@ def test_cases_in_review_stay_hidden_from_readers(app, cast, make_case, client, 
     auth.login(cast.member_a)
     assert client.get(f"/cases/{draft.id}").status_code == 404
     with app.app_context():
-        assert not archive_services.can(reload(cast.member_a), "case.view", reload(draft))
+        assert not can(reload(cast.member_a), "case.view", reload(draft))
 
 
 def test_queue_oldest_first_with_claims_and_filters(app, cast, make_case):

@@ -340,6 +340,7 @@ def _all_schemas():
     import marshmallow
 
     import zhigu
+    from zhigu.schemas import OutputSchema
 
     schemas = {}
     for module_info in pkgutil.iter_modules(zhigu.__path__):
@@ -348,7 +349,8 @@ def _all_schemas():
         except ModuleNotFoundError:
             continue
         for name, value in vars(module).items():
-            if inspect.isclass(value) and issubclass(value, marshmallow.Schema) and value.__module__ == module.__name__:
+            if inspect.isclass(value) and issubclass(value, marshmallow.Schema) and value.__module__ == module.__name__ \
+                    and not issubclass(value, OutputSchema):  # what the API answers is dumped, never loaded
                 schemas[f"{module_info.name}.{name}"] = value
     return schemas
 

@@ -4,7 +4,7 @@ Callers authenticate with the browser session or `Authorization: Bearer <token>`
 objects. The API is exempt from the pages' form tokens; cookie-authenticated writes are checked instead by
 `cross_site` (JSON or an X-CSRFToken header, and a same origin), which also covers the bodiless POSTs.
 """
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest
 
@@ -63,6 +63,14 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def created(data, location: str) -> Response:
+    """201 Created: the new resource's JSON, and where to read it in Location."""
+    response = jsonify(data)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
 @bp.after_request
 def no_store(response):
     response.headers.setdefault("Cache-Control", "no-store")
@@ -76,8 +84,8 @@ def index():
                    causes="/api/v1/causes", initiatives="/api/v1/initiatives")
 
 
-from zhigu.api import cases, initiatives, openapi  # noqa: E402,F401
-from zhigu.api import audit, comments, links, notify, reviews  # noqa: E402,F401
-from zhigu.api import guilds  # noqa: E402,F401
+# The routes live in each domain's `api.py` (zhigu.archive.api, ...), which its package imports.
+from zhigu.api import openapi  # noqa: E402,F401  (GET /api/v1/openapi.json, generated from those routes)
+from zhigu.api import search  # noqa: E402,F401  (GET /api/v1/cases: zhigu.search's own package is not touched)
 from zhigu.api import credentials  # noqa: E402,F401  (401 for credentials that name nobody)
 from zhigu.api import cross_site  # noqa: E402,F401  (CSRF checks of cookie-authenticated writes)

@@ -1,13 +1,18 @@
-"""The OpenAPI document, generated from the marshmallow schemas the API validates with."""
-from functools import lru_cache
+"""The OpenAPI document, generated from the API's routes and the marshmallow schemas they load and dump.
+
+Each JSON view says what it takes and answers with `@doc(...)` under its route; its docstring is the operation's
+summary; its path and path parameters come from the URL rule. `build_spec` walks the app's URL map, so a new
+route is in the document as soon as it is decorated (tests/api/test_openapi.py fails on one that is not).
+"""
+import inspect
+import re
+from collections import defaultdict
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import jsonify
+from flask import Flask, current_app, jsonify
 
 from zhigu.api import bp
-from zhigu.archive.schemas import FailureCaseSchema, RetractSchema
-from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
 
 ERRORS = {
     "400": {"description": "Malformed JSON or query argument", "content": {"application/json": {"schema": {
@@ -23,95 +28,66 @@ ERRORS = {
             {"type": "array", "items": {"type": "string"}},
             {"type": "object", "description": "Messages of a list's or object's items, by index or key."}]}}}}}}},
 }
-SIMILAR_RESULT = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "external_id": {"type": "string", "nullable": True}, "title": {"type": "string"},
-    "summary": {"type": "string"}, "url": {"type": "string"}, "score": {"type": "number"},
-    "why": {"type": "object", "properties": {
-        "terms": {"type": "array", "items": {"type": "string"}},
-        "related_terms": {"type": "array", "items": {"type": "string"},
-                          "description": "Words of the closest cases (the best first matches) this one shares, "
-                                         "which scored through pseudo-relevance feedback; empty for those cases."},
-        "sector": {"type": "string", "nullable": True},
-        "target_markets": {"type": "array", "items": {"type": "string"}},
-        "causes": {"type": "array", "items": {"type": "string"}},
-        "nearest_cause": {"type": "string", "nullable": True,
-                          "description": "Primary cause shared with the closest cases, when it scored."}}}}}
+ALL_ERRORS = ("400", "401", "403", "404", "409", "422")
+#: `<int:case_id>` in a URL rule: the converter (if any) and the argument's name.
+RULE_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
-def _json(schema) -> dict:
+def doc(*, body=None, response=None, status: int = 200, errors=ALL_ERRORS, parameters=(), responses=None):
+    """Describe the decorated API view in the OpenAPI document (put it under the route decorator).
+
+    `body` and `response` are marshmallow schemas (a class, or an instance with many=True for a list) or OpenAPI
+    schema objects that may hold schemas; `errors` names the documented error statuses; `responses` adds or
+    overrides responses by status (a 409 that says which state refuses the step).
+    """
+    def describe(view):
+        view.openapi = {"body": body, "response": response, "status": str(status), "errors": errors,
+                        "parameters": list(parameters), "responses": responses or {}}
+        return view
+    return describe
+
+
+def json_content(schema) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _op(summary: str, body=None, response=None, status: str = "200",
-        errors=("400", "401", "403", "404", "409", "422")):
-    operation = {"summary": summary, "responses": {status: {"description": "OK", **(_json(response) if response else {})}}}
-    if body is not None:
-        operation["requestBody"] = {"required": True, **_json(body)}
-    operation["responses"].update({code: ERRORS[code] for code in errors})
+def _operation(view) -> dict:
+    meta = view.openapi
+    summary = " ".join((inspect.getdoc(view) or "").split("\n\n")[0].split())
+    answer = {"description": "OK", **(json_content(meta["response"]) if meta["response"] is not None else {})}
+    operation = {"summary": summary, "responses": {meta["status"]: answer, **{
+        code: ERRORS[code] for code in meta["errors"]}, **meta["responses"]}}
+    if meta["body"] is not None:
+        operation["requestBody"] = {"required": True, **json_content(meta["body"])}
+    if meta["parameters"]:
+        operation["parameters"] = meta["parameters"]
     return operation
 
 
-@lru_cache(maxsize=1)
-def build_spec() -> dict:
+def _path(rule) -> tuple[str, list[dict]]:
+    """The OpenAPI path of a URL rule ({case_id} for <int:case_id>) and its path parameters."""
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": "integer" if converter == "int" else "string"}}
+                  for converter, name in RULE_ARGUMENT.findall(rule.rule)]
+    return RULE_ARGUMENT.sub(r"{\2}", rule.rule), parameters
+
+
+def build_spec(app: Flask) -> dict:
+    """The document of every `api.*` route that has `@doc` (the document and the index are not operations)."""
     spec = APISpec(title="Zhigu API", version="1.0.0", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": "An archive of innovation failures: cases, search, similar failures."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for name, schema in (("FailureCase", FailureCaseSchema), ("Retract", RetractSchema),
-                         ("Initiative", InitiativeSchema), ("SimilarRequest", SimilarRequestSchema),
-                         ("Feedback", FeedbackSchema)):
-        spec.components.schema(name, schema=schema)
-    case_ref = {"$ref": "#/components/schemas/FailureCase"}
-    case_id = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-    search_params = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in
-                     ("q", "cause", "family", "sector", "region", "market", "stage", "year", "language", "sort")]
-    search_params += [{"name": n, "in": "query", "schema": {"type": "integer"}} for n in ("page", "per_page")]
-    spec.path("/api/v1/cases", operations={
-        "get": dict(_op("Search published cases", response={"type": "object", "properties": {
-            "results": {"type": "array", "items": case_ref}, "total": {"type": "integer"},
-            "facets": {"type": "object"}}}, errors=("400",)), parameters=search_params),
-        "post": _op("File a post-mortem (as a draft)", body=case_ref, response=case_ref, status="201"),
-    })
-    spec.path("/api/v1/cases/{case_id}", parameters=case_id, operations={
-        "get": _op("Read a case", response=case_ref, errors=("401", "404")),
-        "patch": dict(_op("Edit a case (published cases keep a revision); 409 when based on an older version",
-                          body=case_ref, response=case_ref),
-                      parameters=[{"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-                                   "description": "The case's version as its ETag gave it (or send \"version\")."}]),
-    })
-    spec.path("/api/v1/cases/{case_id}/publish", parameters=case_id,
-              operations={"post": _op("Publish a draft", response=case_ref)})
-    spec.path("/api/v1/cases/{case_id}/retract", parameters=case_id, operations={
-        "post": _op("Retract a published case", body={"$ref": "#/components/schemas/Retract"}, response=case_ref)})
-    spec.path("/api/v1/cases/{case_id}/revisions", parameters=case_id, operations={"get": _op(
-        "A case's revisions, newest first: who, when, and each changed field's old and new value",
-        response={"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "action": {"type": "string"}, "created_at": {"type": "string"},
-            "editor": {"type": "string", "nullable": True}, "changes": {"type": "object"}}}},
-        errors=("401", "404"))})
-    spec.path("/api/v1/causes", operations={"get": _op("The cause taxonomy", response={"type": "array", "items": {
-        "type": "object", "properties": {k: {"type": "string"} for k in ("code", "family", "label_en", "label_zh")}}},
-        errors=())})
-    spec.path("/api/v1/similar", operations={"post": _op(
-        "Past failures most similar to a description", body={"$ref": "#/components/schemas/SimilarRequest"},
-        response={"type": "object", "properties": {"results": {"type": "array", "items": SIMILAR_RESULT}}},
-        errors=("400", "422"))})
-    initiative_ref = {"$ref": "#/components/schemas/Initiative"}
-    spec.path("/api/v1/initiatives", operations={"post": _op(
-        "Register an initiative; the response lists its similar failures", body=initiative_ref,
-        response=initiative_ref, status="201")})
-    initiative_id = [{"name": "initiative_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-    spec.path("/api/v1/initiatives/{initiative_id}", parameters=initiative_id,
-              operations={"get": _op("Read an initiative", response=initiative_ref, errors=("401", "404"))})
-    spec.path("/api/v1/initiatives/{initiative_id}/feedback", parameters=initiative_id, operations={
-        "post": _op("Record a verdict on a suggested case", body={"$ref": "#/components/schemas/Feedback"})})
-    from zhigu.api.openapi_collab import document as document_collaboration
-    document_collaboration(spec, _op)
-    from zhigu.trends.openapi import document as document_trends
-    document_trends(spec, _op)
-    from zhigu.attempts.openapi import document as document_attempts
-    document_attempts(spec, _op)
-    from zhigu.guilds.openapi import document as document_guilds
-    document_guilds(spec, _op)
+    paths = defaultdict(lambda: {"operations": {}, "parameters": []})
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions[rule.endpoint]
+        if not rule.endpoint.startswith(f"{bp.name}.") or not hasattr(view, "openapi"):
+            continue
+        path, parameters = _path(rule)
+        paths[path]["parameters"] = parameters
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths[path]["operations"][method.lower()] = _operation(view)
+    for path, item in paths.items():
+        spec.path(path, operations=item["operations"], parameters=item["parameters"])
     document = _json_schema_fixes(spec.to_dict())
     document["security"] = [{"bearer": []}, {}]
     return document
@@ -142,4 +118,7 @@ def _json_schema_fixes(node):
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(build_spec())
+    """The document, built once per app (the routes do not change while it runs)."""
+    if "zhigu.openapi" not in current_app.extensions:
+        current_app.extensions["zhigu.openapi"] = build_spec(current_app)
+    return jsonify(current_app.extensions["zhigu.openapi"])

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("archive", __name__)
 
-from zhigu.archive import views  # noqa: E402,F401
+from zhigu.archive import api, permissions, views  # noqa: E402,F401

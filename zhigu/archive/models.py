@@ -1,13 +1,71 @@
 """Post-mortems of failed first attempts, their causes and their revision history."""
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zhigu.auth.models import Park, User
 from zhigu.db import now_utc
 from zhigu.extensions import db
+
+
+class CaseStatus(StrEnum):
+    """Where a case is in its life. The column, the JSON `status` and exports carry these values: keep them."""
+
+    draft = "draft"
+    #: draft -> in_review -> changes_requested | rejected | published (zhigu.reviews)
+    in_review = "in_review"
+    changes_requested = "changes_requested"
+    rejected = "rejected"
+    published = "published"
+    retracted = "retracted"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+    @property
+    def is_out(self) -> bool:
+        """Published or retracted: the case left its filer's hands and its visibility decides who reads it."""
+        return self in (CaseStatus.published, CaseStatus.retracted)
+
+
+#: Only its author, its park's managers and admins see a case in these statuses (it is not, or not yet, out).
+UNPUBLISHED_STATUSES = (CaseStatus.draft, CaseStatus.in_review, CaseStatus.changes_requested, CaseStatus.rejected)
+_STATUS_LABELS = {CaseStatus.draft: _l("Draft"), CaseStatus.in_review: _l("In review"),
+                  CaseStatus.changes_requested: _l("Changes requested"), CaseStatus.rejected: _l("Rejected"),
+                  CaseStatus.published: _l("Published"), CaseStatus.retracted: _l("Retracted")}
+
+
+class Visibility(StrEnum):
+    """Who may read a case once it is out (see zhigu.archive.permissions). Stored and sent as these values."""
+
+    public = "public"
+    park = "park"
+    private = "private"
+
+    @property
+    def label(self) -> str:
+        return _VISIBILITY_TEXT[self][0]
+
+    @property
+    def help(self) -> str:
+        return _VISIBILITY_TEXT[self][1]
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str, str]]:
+        """(value, label, help) of each visibility, for the case form's radios."""
+        return [(member.value, member.label, member.help) for member in cls]
+
+
+_VISIBILITY_TEXT = {
+    Visibility.public: (_l("Everyone"), _l("including visitors who are not logged in")),
+    Visibility.park: (_l("My park"), _l("members of the case's park, plus admins")),
+    Visibility.private: (_l("Private"), _l("only the filer, the park's managers and admins")),
+}
 
 
 class Cause(db.Model):
@@ -67,9 +125,11 @@ class FailureCase(db.Model):
     language: Mapped[str] = mapped_column(String(12), default="en")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     source_url: Mapped[str | None] = mapped_column(String(500))
-    #: draft, in_review, changes_requested, rejected (see zhigu.reviews), published, retracted.
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    visibility: Mapped[str] = mapped_column(String(12), default="public")
+    # native_enum=False keeps the VARCHAR columns the database already has
+    status: Mapped[CaseStatus] = mapped_column(Enum(CaseStatus, native_enum=False, length=20),
+                                               default=CaseStatus.draft)
+    visibility: Mapped[Visibility] = mapped_column(Enum(Visibility, native_enum=False, length=12),
+                                                   default=Visibility.public)
     retraction_reason: Mapped[str | None] = mapped_column(Text)
     retracted_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
@@ -102,7 +162,7 @@ class FailureCase(db.Model):
 
     @property
     def is_published(self) -> bool:
-        return self.status == "published"
+        return self.status == CaseStatus.published
 
 
 class CaseRevision(db.Model):

@@ -1,13 +1,18 @@
 """FailureCaseSchema: the one validation contract for the case form, the JSON API and imports."""
 from babel.numbers import list_currencies
+from flask import url_for
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from zhigu.archive.vocabulary import CASE_STATUSES, CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES, VISIBILITIES, codes
+from zhigu.archive.models import CaseStatus, Visibility
+from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES, codes
+from zhigu.auth.permissions import can
 from zhigu.i18n import N_
-from zhigu.schemas import BaseSchema, CodeList, CountryCodes, DbInt
+from zhigu.schemas import BaseSchema, CodeList, CountryCodes, DbInt, OutputSchema, dump_context
 
 CURRENCY_CODES = frozenset(list_currencies())
 MAX_TEXT = 50_000
+#: The statuses an import may give a case; the review statuses are reached through zhigu.reviews only.
+IMPORT_STATUSES = [status.value for status in (CaseStatus.draft, CaseStatus.published, CaseStatus.retracted)]
 #: Optional texts: an empty input stores "", not None.
 BLANKABLE_TEXTS = ("narrative", "warning_signs", "lessons")
 
@@ -45,8 +50,9 @@ class FailureCaseSchema(BaseSchema):
     tags = CodeList(fields.Str(validate=validate.Length(min=1, max=40)), load_default=list,
                     validate=validate.Length(max=20))
     source_url = fields.Url(load_default=None, schemes={"http", "https"}, validate=validate.Length(max=500))
-    visibility = fields.Str(load_default="public", validate=validate.OneOf(VISIBILITIES))
-    status = fields.Str(validate=validate.OneOf(CASE_STATUSES),
+    visibility = fields.Str(load_default=Visibility.public.value,
+                            validate=validate.OneOf([visibility.value for visibility in Visibility]))
+    status = fields.Str(validate=validate.OneOf(IMPORT_STATUSES),
                         metadata={"description": "Read-only in the API; imports may set it."})
     park = fields.Str(load_default=None, metadata={"description": "Park slug (imports)."})
     version = DbInt(load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
@@ -128,3 +134,79 @@ class CauseSchema(BaseSchema):
     label_en = fields.Str(required=True, validate=validate.Length(min=2, max=200))
     label_zh = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     retired = fields.Bool(load_default=False)
+
+
+# -- what the API answers (dumped with zhigu.schemas.dump_for) ----------------------------------------------
+
+def case_url(case) -> str:
+    return url_for("archive.detail", case_id=case.id, _external=True)
+
+
+def _shows_org(case) -> bool:
+    """Whether the viewer may see who is behind an anonymized case (the filer and their park could name it)."""
+    return can(dump_context()["viewer"], "case.see_org", case)
+
+
+class CaseOutSchema(OutputSchema, FailureCaseSchema):
+    """A case as the API answers it: org_name, author and park are null for whom the organization is hidden."""
+
+    url = fields.Function(case_url, dump_only=True)
+    causes = fields.Pluck(CauseSchema, "code", many=True, dump_only=True,
+                          metadata={"description": "Cause codes from GET /api/v1/causes."})
+    primary_cause = fields.Pluck(CauseSchema, "code", allow_none=True, dump_only=True)
+    org_name = fields.Method("shown_org_name", allow_none=True, metadata={"type": "string"})
+    author = fields.Method("shown_author", allow_none=True, metadata={"type": "string"})
+    park = fields.Method("shown_park", allow_none=True, metadata={"type": "string", "description": "Park slug."})
+
+    def shown_org_name(self, case):
+        return case.org_name if _shows_org(case) else None
+
+    def shown_author(self, case):
+        return case.author.display_name if case.author and _shows_org(case) else None
+
+    def shown_park(self, case):
+        return case.park.slug if case.park and _shows_org(case) else None
+
+
+class CaseRefOutSchema(OutputSchema):
+    """A case named in another answer: enough to show and open it."""
+
+    id = fields.Int()
+    title = fields.Str()
+    url = fields.Function(case_url)
+
+
+class RevisionOutSchema(OutputSchema):
+    """A revision: who, when, and each changed field's old and new value (an anonymized organization's left out)."""
+
+    id = fields.Int()
+    action = fields.Str()
+    created_at = fields.DateTime()
+    editor = fields.Method("shown_editor", allow_none=True, metadata={"type": "string"})
+    changes = fields.Method("shown_changes", metadata={"type": "object"})
+
+    def shown_editor(self, revision):
+        # an editor's name would point at the organization of an anonymized case: its park's managers and admins
+        case = revision.case
+        named = revision.editor and (not case.anonymize or can(dump_context()["viewer"], "case.audit", case))
+        return revision.editor.display_name if named else None
+
+    def shown_changes(self, revision):
+        changes = dict(revision.changes)
+        if "org_name" in changes and not _shows_org(revision.case):
+            changes["org_name"] = {"old": None, "new": None, "hidden": True}
+        return changes
+
+
+class ConflictOutSchema(OutputSchema):
+    """A 409 edit conflict (dumped with case=the case): the message, the saved version and the fields that differ."""
+
+    error = fields.Str(attribute="message")
+    version = fields.Int()
+    fields_ = fields.Method("shown_fields", data_key="fields", metadata={"type": "object"})
+
+    def shown_fields(self, conflict):
+        shown = dict(conflict.fields)
+        if "org_name" in shown and not _shows_org(dump_context()["case"]):
+            shown["org_name"] = {"saved": None, "yours": shown["org_name"]["yours"], "hidden": True}
+        return shown

@@ -13,11 +13,12 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from zhigu.archive.language import detect_language
-from zhigu.archive.models import CaseCause, CaseRevision, Cause, FailureCase
+from zhigu.archive.models import CaseCause, CaseRevision, CaseStatus, Cause, FailureCase
+from zhigu.archive.permissions import published_visible_clause
 from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
 from zhigu.archive.vocabulary import SEED_CAUSES
 from zhigu.auth.models import User
-from zhigu.auth.permissions import can, published_visible_clause, require
+from zhigu.auth.permissions import require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
@@ -118,47 +119,29 @@ def count_published_by_family(actor) -> list[tuple[str, int]]:
                   key=lambda item: (-item[1], item[0]))
 
 
-def case_to_dict(case: FailureCase, viewer) -> dict:
-    """Serialize a case for the API, hiding an anonymized organization from those who may not see it."""
-    from flask import url_for
-
-    data = FailureCaseSchema().dump(case)
-    data["url"] = url_for("archive.detail", case_id=case.id, _external=True)
-    data["causes"] = [c.code for c in case.causes]
-    data["primary_cause"] = case.primary_cause.code if case.primary_cause else None
-    data["park"] = case.park.slug if case.park else None
-    data["author"] = case.author.display_name if case.author else None
-    if not can(viewer, "case.see_org", case):
-        # the filer and their park could name the organization too
-        data["org_name"] = data["author"] = data["park"] = None
-    return data
-
-
-def revision_to_dict(revision: CaseRevision, viewer) -> dict:
-    """Serialize a revision for the API; an anonymized organization's names are left out of its changes."""
-    changes = dict(revision.changes)
-    if "org_name" in changes and not can(viewer, "case.see_org", revision.case):
-        changes["org_name"] = {"old": None, "new": None, "hidden": True}
-    # an editor's name would point at the organization of an anonymized case: its park's managers and admins only
-    named = revision.editor and (not revision.case.anonymize or can(viewer, "case.audit", revision.case))
-    return {"id": revision.id, "action": revision.action, "created_at": revision.created_at.isoformat(),
-            "editor": revision.editor.display_name if named else None, "changes": changes}
-
-
 # -- writing ------------------------------------------------------------------------------------------
 
 def create_case(actor: User, data: dict, publish: bool = False) -> FailureCase:
     """File a new post-mortem as a draft of the actor's park (published at once when asked and allowed)."""
     require(actor, "case.create")
-    values = FailureCaseSchema().load(data)
-    case = FailureCase(author=actor, park=actor.park, status="draft")
-    _apply(case, values)
+    case = draft_case(actor, FailureCaseSchema().load(data))
     if publish:
         require(actor, "case.publish", case)
         check_publishable(case)
         _publish(case)
     db.session.add(case)
     db.session.commit()
+    return case
+
+
+def draft_case(actor: User, values: dict) -> FailureCase:
+    """A new draft of the actor's park from loaded FailureCaseSchema values, not yet added to the session.
+
+    For use cases that file a case with other rows in one commit (a post-mortem and its links), as create_case
+    does alone; the caller checks the permission, adds and commits.
+    """
+    case = FailureCase(author=actor, park=actor.park, status=CaseStatus.draft)
+    _apply(case, values)
     return case
 
 
@@ -195,7 +178,7 @@ def update_case(actor: User, case: FailureCase, data: dict, version: int | None 
     values.pop("status", None)
     values.pop("park", None)
     expected = {v for v in (version, values.pop("version", None)) if v is not None}
-    if case.status in ("published", "retracted") and "causes" in values and not values["causes"]:
+    if CaseStatus(case.status).is_out and "causes" in values and not values["causes"]:
         raise ValidationError({"causes": [N_("A published case needs at least one cause.")]})
     before = _snapshot(case)
     if expected - {case.version}:
@@ -206,7 +189,7 @@ def update_case(actor: User, case: FailureCase, data: dict, version: int | None 
     changes = _diff(before, _snapshot(case))
     if changes:
         case.updated_at = now_utc()  # an UPDATE of the row even when only its causes changed: a new version
-        if case.status in ("published", "retracted"):
+        if CaseStatus(case.status).is_out:
             db.session.add(CaseRevision(case=case, editor=actor, changes=changes, action="edit"))
     db.session.commit()
     return case
@@ -215,14 +198,6 @@ def update_case(actor: User, case: FailureCase, data: dict, version: int | None 
 def discard_changes() -> None:
     """Roll back what the current use case wrote, after a failed flush (so the error page can still read)."""
     db.session.rollback()
-
-
-def conflict_to_dict(conflict: EditConflict, case: FailureCase, viewer) -> dict:
-    """Serialize an edit conflict for the API: the message, the saved version and the fields that differ."""
-    fields = dict(conflict.fields)
-    if "org_name" in fields and not can(viewer, "case.see_org", case):
-        fields["org_name"] = {"saved": None, "yours": fields["org_name"]["yours"], "hidden": True}
-    return {"error": conflict.message, "version": conflict.version, "fields": fields}
 
 
 def edit_base(case: FailureCase) -> str:
@@ -276,7 +251,7 @@ def _differences(saved: dict, values: dict) -> dict:
 def publish_case(actor: User, case: FailureCase) -> FailureCase:
     lock_case(case)
     require(actor, "case.publish", case)
-    if case.status == "published":
+    if case.status == CaseStatus.published:
         raise ZhiguError(N_("This case is already published."), 409)
     record_publication(actor, case)
     db.session.commit()
@@ -292,7 +267,7 @@ def record_publication(actor: User, case: FailureCase) -> None:
     old_status = case.status
     _publish(case)
     db.session.add(CaseRevision(case=case, editor=actor, action="publish",
-                                changes={"status": {"old": old_status, "new": "published"}}))
+                                changes={"status": {"old": old_status, "new": CaseStatus.published.value}}))
 
 
 def retract_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
@@ -300,13 +275,13 @@ def retract_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     lock_case(case)
     require(actor, "case.retract", case)
     values = RetractSchema().load(data)
-    if case.status != "published":
+    if case.status != CaseStatus.published:
         raise ZhiguError(N_("Only a published case can be retracted."), 409)
-    case.status = "retracted"
+    case.status = CaseStatus.retracted
     case.retraction_reason = values["reason"]
     case.retracted_at = now_utc()
     db.session.add(CaseRevision(case=case, editor=actor, action="retract",
-                                changes={"status": {"old": "published", "new": "retracted"},
+                                changes={"status": {"old": CaseStatus.published.value, "new": CaseStatus.retracted.value},
                                          "retraction_reason": {"old": None, "new": values["reason"]}}))
     db.session.commit()
     return case
@@ -340,7 +315,7 @@ def check_publishable(case: FailureCase) -> None:
 
 
 def _publish(case: FailureCase) -> None:
-    case.status = "published"
+    case.status = CaseStatus.published
     case.published_at = now_utc()
     case.retraction_reason = None
     case.retracted_at = None
@@ -437,4 +412,3 @@ def get_cause(cause_id: int) -> Cause:
     if cause is None:
         raise NotFound(N_("No such cause."))
     return cause
-

@@ -14,7 +14,7 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from zhigu.archive.models import CaseRevision, Cause, FailureCase
+from zhigu.archive.models import CaseRevision, CaseStatus, Cause, FailureCase
 from zhigu.archive.schemas import FailureCaseSchema
 from zhigu.archive.services import PLAIN_FIELDS, detect_case_language, link_causes
 from zhigu.auth.models import Park
@@ -83,7 +83,7 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
             line_errors["retraction_reason"] = ["Not a valid string."]
         elif has_unstorable(reason):
             line_errors["retraction_reason"] = [UNSTORABLE_MESSAGE]
-        elif values.get("status") == "retracted":
+        elif values.get("status") == CaseStatus.retracted:
             values["retraction_reason"] = reason
         if line_errors:
             errors[number] = line_errors
@@ -104,11 +104,11 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
     for done, values in enumerate(rows, start=1):
         case = existing.get(values["external_id"])
         if case is None:
-            case = FailureCase(status="published")
+            case = FailureCase(status=CaseStatus.published)
             db.session.add(case)
             # imports publish without review; the history says so
             case.revisions.append(CaseRevision(action="import", changes={
-                "status": {"old": None, "new": values.get("status") or "published"}}))
+                "status": {"old": None, "new": values.get("status") or CaseStatus.published.value}}))
             created += 1
         else:
             updated += 1
@@ -130,10 +130,10 @@ def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -
     if not case.language:
         case.language = detect_case_language(case)
     link_causes(case, values["causes"], values.get("primary_cause"), lambda codes: [causes[code] for code in codes])
-    status = values.get("status") or "published"
-    if status == "published" and case.published_at is None:
+    status = CaseStatus(values.get("status") or CaseStatus.published)
+    if status == CaseStatus.published and case.published_at is None:
         case.published_at = now_utc()
-    if status == "retracted":
+    if status == CaseStatus.retracted:
         case.retraction_reason = values.get("retraction_reason") or case.retraction_reason
         case.retracted_at = case.retracted_at or now_utc()
     case.status = status

@@ -6,12 +6,26 @@ from marshmallow import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 
 from zhigu.archive import bp, services
+from zhigu.archive.models import CaseStatus, Visibility
 from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
 from zhigu.auth.permissions import require
 from zhigu.errors import ZhiguError
 from zhigu.forms import form_data, render_form
-from zhigu.i18n import N_, translate_message
-from zhigu.search.similar import similar_to_case
+from zhigu.i18n import N_
+from zhigu.views import flash_errors
+
+# templates compare and label statuses and visibilities through the enums, never through literals
+bp.add_app_template_global(CaseStatus, "CaseStatus")
+bp.add_app_template_global(Visibility, "Visibility")
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    """Label of a case status in the page language."""
+    try:
+        return str(CaseStatus(status).label)
+    except ValueError:
+        return status
 
 
 def _form_context(case=None) -> dict:
@@ -43,9 +57,8 @@ def index():
 
 @bp.route("/cases/<int:case_id>")
 def detail(case_id: int):
-    case = services.get_case(current_user, case_id)
-    similar = similar_to_case(current_user, case) if case.status == "published" else []
-    return render_template("archive/detail.html", case=case, similar=similar)
+    # the similar cases come from zhigu.search's `similar_cases_of`, which the page calls: the archive knows no engine
+    return render_template("archive/detail.html", case=services.get_case(current_user, case_id))
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -71,7 +84,7 @@ def edit(case_id: int):
     if request.method == "POST":
         try:
             services.update_case(current_user, case, form_data(FailureCaseSchema()), base=request.form.get("base"))
-            if request.form.get("action") == "publish" and case.status == "draft":
+            if request.form.get("action") == "publish" and case.status == CaseStatus.draft:
                 services.publish_case(current_user, case)
         except ValidationError as err:
             return render_form("archive/form.html", err, **_form_context(case))
@@ -86,17 +99,11 @@ def edit(case_id: int):
 
 @bp.post("/cases/<int:case_id>/publish")
 @login_required
+@flash_errors(to=lambda case_id: url_for("archive.detail", case_id=case_id))
 def publish(case_id: int):
-    case = services.get_case(current_user, case_id)
-    try:
-        services.publish_case(current_user, case)
-    except ValidationError as err:
-        flash(" ".join(translate_message(m) for msgs in err.normalized_messages().values() for m in msgs), "error")
-    except ZhiguError as err:
-        flash(err.message, "error")
-    else:
-        flash(_("The case was published."), "success")
-    return redirect(url_for("archive.detail", case_id=case.id))
+    services.publish_case(current_user, services.get_case(current_user, case_id))
+    flash(_("The case was published."), "success")
+    return redirect(url_for("archive.detail", case_id=case_id))
 
 
 @bp.route("/cases/<int:case_id>/retract", methods=["GET", "POST"])

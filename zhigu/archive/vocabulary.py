@@ -87,8 +87,6 @@ ORG_TYPES = [
     ("other", "Other", "其他"),
 ]
 
-VISIBILITIES = ["public", "park", "private"]
-CASE_STATUSES = ["draft", "published", "retracted"]
 
 
 def codes(vocabulary):

@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from zhigu.attempts.models import OUTCOMES
-from zhigu.schemas import BaseSchema, DbInt
+from zhigu.schemas import BaseSchema, DbInt, OutputSchema
 from zhigu.db import now_utc
 from zhigu.i18n import N_
 
@@ -25,3 +25,12 @@ class PostMortemRequestSchema(BaseSchema):
     """Which earlier failures the new post-mortem re-attempted; the rest of the body overrides the pre-filled case."""
 
     second_attempt_of = fields.List(DbInt(), load_default=None)
+
+
+class OutcomeStepOutSchema(OutputSchema):
+    """One step of an initiative's outcome history, as the API answers it."""
+
+    outcome = fields.Str()
+    outcome_on = fields.Date()
+    note = fields.Str()
+    recorded_at = fields.DateTime()

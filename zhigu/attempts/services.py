@@ -10,17 +10,18 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
 from zhigu.archive import services as archive_services
-from zhigu.archive.models import FailureCase
+from zhigu.archive.models import CaseStatus, FailureCase, Visibility
 from zhigu.archive.schemas import FailureCaseSchema
 from zhigu.attempts.models import FINAL_OUTCOMES, InitiativeOutcome, InitiativePostMortem, SecondAttempt
 from zhigu.attempts.schemas import InitiativeOutcomeSchema, PostMortemRequestSchema
 from zhigu.auth.models import Park, User
-from zhigu.auth.permissions import can, initiatives_clause, require
+from zhigu.auth.permissions import can, require
 from zhigu.db import now_utc
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.initiatives.models import Initiative, Suggestion
+from zhigu.initiatives.permissions import initiatives_clause
 from zhigu.links.models import CaseLink
 
 #: Outcomes after which an initiative may become a post-mortem.
@@ -53,7 +54,7 @@ def _earlier_cases(actor, ids: list[int], field: str = "second_attempt_of") -> l
     cases = []
     for position, case_id in enumerate(dict.fromkeys(ids)):
         case = db.session.get(FailureCase, case_id)
-        if case is None or case.status != "published" or not can(actor, "case.view", case):
+        if case is None or case.status != CaseStatus.published or not can(actor, "case.view", case):
             raise ValidationError({field: {position: [N_("No such published case.")]}})
         cases.append(case)
     return cases
@@ -109,7 +110,7 @@ def prefilled_case(initiative: Initiative) -> dict:
             "sector": initiative.sector, "target_markets": list(initiative.target_markets or []),
             "stage_reached": "launched" if launched else "idea",
             "started_on": started.isoformat() if started else None,
-            "ended_on": ended.isoformat() if ended else None, "visibility": "private"}
+            "ended_on": ended.isoformat() if ended else None, "visibility": Visibility.private.value}
     return {key: value for key, value in data.items() if value not in (None, "")}
 
 
@@ -131,8 +132,7 @@ def create_post_mortem(actor: User, initiative: Initiative, data: dict) -> Failu
     values = FailureCaseSchema().load({**prefilled_case(initiative), **overrides})
     if request["second_attempt_of"] is not None:
         _set_links(initiative, _earlier_cases(actor, request["second_attempt_of"]))
-    case = FailureCase(author=actor, park=actor.park, status="draft")
-    archive_services._apply(case, values)  # the same copying create_case does; one commit for case and links
+    case = archive_services.draft_case(actor, values)  # as create_case files it; one commit for case and links
     db.session.add(case)
     for link in attempt_links(initiative):
         db.session.add(CaseLink(source=case, target=link.earlier_case, type="second_attempt_of", author=actor,

@@ -7,10 +7,9 @@ from marshmallow import ValidationError
 from zhigu.attempts import bp, services
 from zhigu.attempts.schemas import InitiativeOutcomeSchema
 from zhigu.auth.permissions import can
-from zhigu.errors import ZhiguError
 from zhigu.forms import form_data
-from zhigu.i18n import translate_message
 from zhigu.initiatives import services as initiative_services
+from zhigu.views import flash_errors
 
 
 @bp.app_template_global()
@@ -39,17 +38,10 @@ def record_outcome(initiative_id: int):
 
 @bp.post("/initiatives/<int:initiative_id>/post-mortem")
 @login_required
+@flash_errors(to=lambda initiative_id: url_for("initiatives.detail", initiative_id=initiative_id, _anchor="outcome"))
 def post_mortem(initiative_id: int):
     initiative = initiative_services.get_initiative(current_user, initiative_id)
-    try:
-        case = services.create_post_mortem(current_user, initiative, {})
-    except ZhiguError as err:
-        flash(err.message, "error")
-        return redirect(url_for("initiatives.detail", initiative_id=initiative.id, _anchor="outcome"))
-    except ValidationError as err:
-        flash(" ".join(translate_message(m) for msgs in err.normalized_messages().values() for m in
-                       (msgs if isinstance(msgs, list) else [str(msgs)])), "error")
-        return redirect(url_for("initiatives.detail", initiative_id=initiative.id, _anchor="outcome"))
+    case = services.create_post_mortem(current_user, initiative, {})
     flash(_("A draft post-mortem was filled in from your initiative: complete it, choose its causes, and publish."),
           "success")
     return redirect(url_for("archive.edit", case_id=case.id))

@@ -1,1 +1,3 @@
 """An audit trail of destructive or moderating actions (deletes, hides, merges): who, when, what, why."""
+
+from zhigu.audit import api  # noqa: E402,F401  (GET /api/v1/cases/<id>/audit)

@@ -110,9 +110,3 @@ def _redact(value, hidden: set[int], top: bool = False):
 
 def _is_hidden(item, hidden: set[int]) -> bool:
     return isinstance(item, int) and not isinstance(item, bool) and item in hidden
-
-
-def audit_to_dict(entry: AuditEntry) -> dict:
-    return {"id": entry.id, "action": entry.action, "case_id": entry.case_id, "reason": entry.reason,
-            "details": entry.details, "actor": entry.actor.display_name if entry.actor else None,
-            "created_at": entry.created_at.isoformat(), "redacted": entry.redacted}

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("comments", __name__)
 
-from zhigu.comments import views  # noqa: E402,F401
+from zhigu.comments import api, permissions, views  # noqa: E402,F401

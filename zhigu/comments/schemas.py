@@ -1,7 +1,8 @@
 """CommentSchema: the comment forms and `/api/v1/.../comments` alike; HideSchema for moderation."""
-from marshmallow import fields, validate
+from marshmallow import fields, post_dump, validate
 
-from zhigu.schemas import BaseSchema, DbInt
+from zhigu.auth.permissions import can
+from zhigu.schemas import BaseSchema, DbInt, OutputSchema, dump_context
 from zhigu.i18n import N_
 
 
@@ -26,3 +27,29 @@ class CommentEditSchema(BaseSchema):
 
 class HideSchema(BaseSchema):
     reason = fields.Str(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class CommentOutSchema(OutputSchema, CommentSchema):
+    """A comment as the API answers it; deleted and hidden ones keep their place without their text.
+
+    A hidden comment's text is for those who may hide comments (everyone reads why it was hidden); `replies` is
+    on top-level comments only.
+    """
+
+    body = fields.Method("shown_body", allow_none=True, metadata={"type": "string"})
+    parent_id = fields.Int(allow_none=True)
+    hidden_reason = fields.Str(metadata={"description": "Only on hidden comments."})
+    replies = fields.List(fields.Nested(lambda: CommentOutSchema()))
+
+    def shown_body(self, comment):
+        if comment.is_deleted or (comment.is_hidden and not can(dump_context()["viewer"], "comment.hide", comment)):
+            return None
+        return comment.body
+
+    @post_dump(pass_original=True)
+    def keep_shape(self, data, comment, **kwargs):
+        if comment.is_deleted or not comment.is_hidden:
+            data.pop("hidden_reason", None)
+        if comment.parent_id is not None:
+            data.pop("replies", None)
+        return data

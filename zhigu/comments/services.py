@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from zhigu.audit.services import record
 from zhigu.auth.models import User
-from zhigu.auth.permissions import can, require
+from zhigu.auth.permissions import require
 from zhigu.comments.models import Comment
 from zhigu.comments.schemas import CommentEditSchema, CommentSchema, HideSchema
 from zhigu.db import now_utc
@@ -114,18 +114,3 @@ def _lock(comment: Comment) -> None:
     """Hold the comment's row until the commit and read it afresh, so its state is checked as committed."""
     if not lock_row(db.session, comment):
         raise NotFound(N_("No such comment."))
-
-
-def comment_to_dict(comment: Comment, viewer) -> dict:
-    """Serialize a comment; deleted and hidden ones keep their place without their text."""
-    data = CommentSchema().dump(comment)
-    data["parent_id"] = comment.parent_id
-    if comment.is_deleted:
-        data["body"] = None
-    elif comment.is_hidden:
-        data["hidden_reason"] = comment.hidden_reason
-        if not can(viewer, "comment.hide", comment):
-            data["body"] = None
-    if comment.parent_id is None:
-        data["replies"] = [comment_to_dict(reply, viewer) for reply in comment.replies]
-    return data

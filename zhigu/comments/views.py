@@ -8,8 +8,8 @@ from zhigu.archive.services import get_case
 from zhigu.auth.permissions import can, require
 from zhigu.comments import bp, services
 from zhigu.comments.schemas import CommentEditSchema, CommentSchema, HideSchema
-from zhigu.errors import ZhiguError
 from zhigu.forms import form_data, render_form
+from zhigu.views import flash_errors
 
 
 @bp.app_template_global()
@@ -27,6 +27,11 @@ def audit_trail(case):
 
 def _anchor(comment) -> str:
     return url_for("archive.detail", case_id=comment.case_id, _anchor=f"comment-{comment.id}")
+
+
+def _back_to_comment(comment_id: int) -> str:
+    """Where a comment action that failed goes back to: the comment on its case's page."""
+    return _anchor(services.get_comment(current_user, comment_id))
 
 
 @bp.route("/cases/<int:case_id>/comments", methods=["GET", "POST"])
@@ -61,21 +66,17 @@ def edit(comment_id: int):
 
 @bp.post("/comments/<int:comment_id>/delete")
 @login_required
+@flash_errors(to=_back_to_comment)
 def delete(comment_id: int):
     comment = services.get_comment(current_user, comment_id)
-    try:
-        services.delete_comment(current_user, comment)
-    except ZhiguError as err:
-        if err.status_code == 403:
-            raise
-        flash(err.message, "error")
-    else:
-        flash(_("The comment was deleted."), "success")
+    services.delete_comment(current_user, comment)
+    flash(_("The comment was deleted."), "success")
     return redirect(_anchor(comment))
 
 
 @bp.route("/comments/<int:comment_id>/hide", methods=["GET", "POST"])
 @login_required
+@flash_errors(to=_back_to_comment)
 def hide(comment_id: int):
     comment = services.get_comment(current_user, comment_id)
     require(current_user, "comment.hide", comment)
@@ -84,26 +85,16 @@ def hide(comment_id: int):
             services.hide_comment(current_user, comment, form_data(HideSchema()))
         except ValidationError as err:
             return render_form("comments/hide.html", err, comment=comment)
-        except ZhiguError as err:
-            if err.status_code == 403:
-                raise
-            flash(err.message, "error")
-        else:
-            flash(_("The comment was hidden."), "success")
+        flash(_("The comment was hidden."), "success")
         return redirect(_anchor(comment))
     return render_form("comments/hide.html", comment=comment)
 
 
 @bp.post("/comments/<int:comment_id>/unhide")
 @login_required
+@flash_errors(to=_back_to_comment)
 def unhide(comment_id: int):
     comment = services.get_comment(current_user, comment_id)
-    try:
-        services.unhide_comment(current_user, comment)
-    except ZhiguError as err:
-        if err.status_code == 403:
-            raise
-        flash(err.message, "error")
-    else:
-        flash(_("The comment is shown again."), "success")
+    services.unhide_comment(current_user, comment)
+    flash(_("The comment is shown again."), "success")
     return redirect(_anchor(comment))

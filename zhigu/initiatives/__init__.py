@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("initiatives", __name__)
 
-from zhigu.initiatives import views  # noqa: E402,F401
+from zhigu.initiatives import api, permissions, views  # noqa: E402,F401

@@ -2,7 +2,7 @@
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from zhigu.archive.models import FailureCase
+from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.auth.permissions import can, require
 from zhigu.db import now_utc
 from zhigu.extensions import db
@@ -48,7 +48,7 @@ def initiatives_of(actor) -> list[Initiative]:
 def visible_suggestions(actor, initiative: Initiative) -> list[Suggestion]:
     """Suggestions whose case the founder may still open (a case may since be retracted or hidden)."""
     return [s for s in initiative.suggestions
-            if s.case.status == "published" and can(actor, "case.view", s.case)]
+            if s.case.status == CaseStatus.published and can(actor, "case.view", s.case)]
 
 
 def record_feedback(actor, initiative: Initiative, data: dict) -> Suggestion:

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("links", __name__)
 
-from zhigu.links import views  # noqa: E402,F401
+from zhigu.links import api, permissions, views  # noqa: E402,F401

@@ -7,10 +7,10 @@ case, retracts the duplicate (its row and text stay) and makes its URL redirect 
 from marshmallow import ValidationError
 from sqlalchemy import and_, func, or_, select
 
-from zhigu.archive.models import CaseRevision, FailureCase
+from zhigu.archive.models import UNPUBLISHED_STATUSES, CaseRevision, CaseStatus, FailureCase, Visibility
 from zhigu.audit.services import record
 from zhigu.auth.models import User
-from zhigu.auth.permissions import UNPUBLISHED_STATUSES, can, require
+from zhigu.auth.permissions import can, require
 from zhigu.comments.models import Comment
 from zhigu.db import now_utc
 from zhigu.errors import PermissionDenied, ZhiguError
@@ -155,12 +155,12 @@ def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
             moved_subscriptions += 1
     old_status = duplicate.status
     reason = values["reason"] or f"Merged into case {kept.id} as a duplicate."
-    if old_status != "retracted":
-        duplicate.status = "retracted"
+    if old_status != CaseStatus.retracted:
+        duplicate.status = CaseStatus.retracted
         duplicate.retracted_at = now_utc()
         duplicate.retraction_reason = reason
         db.session.add(CaseRevision(case=duplicate, editor=actor, action="retract",
-                                    changes={"status": {"old": old_status, "new": "retracted"},
+                                    changes={"status": {"old": old_status, "new": CaseStatus.retracted.value},
                                              "retraction_reason": {"old": None, "new": reason}}))
     merge = CaseMerge(duplicate=duplicate, kept=kept, actor=actor)
     db.session.add(merge)
@@ -180,7 +180,7 @@ def _audience(case: FailureCase) -> int:
     """How widely a case is seen: 2 everyone, 1 its park, 0 its filer and its park's managers (and admins)."""
     if case.status in UNPUBLISHED_STATUSES:
         return 0
-    return {"public": 2, "park": 1}.get(case.visibility, 0)
+    return {Visibility.public: 2, Visibility.park: 1}.get(case.visibility, 0)
 
 
 def _widens(duplicate: FailureCase, kept: FailureCase) -> bool:
@@ -229,16 +229,3 @@ def suggestions(actor, case: FailureCase, similar, limit: int = 5) -> list:
         return []
     linked = {link.other(case.id).id for link in links_of(actor, case)}
     return [result.case for result in similar if result.case.id not in linked and result.case.id != case.id][:limit]
-
-
-def link_to_dict(link: CaseLink, case_id: int) -> dict:
-    """Serialize a link as seen from the case `case_id`."""
-    from flask import url_for
-
-    other = link.other(case_id)
-    return {"id": link.id, "type": link.type, "direction": "outgoing" if link.source_id == case_id else "incoming",
-            "label": link.label(case_id), "source_id": link.source_id, "target_id": link.target_id,
-            "case": {"id": other.id, "title": other.title,
-                     "url": url_for("archive.detail", case_id=other.id, _external=True)},
-            "note": link.note, "author": link.author.display_name if link.author else None,
-            "created_at": link.created_at.isoformat()}

@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("notify", __name__)
 
-from zhigu.notify import views  # noqa: E402,F401
+from zhigu.notify import api, permissions, views  # noqa: E402,F401

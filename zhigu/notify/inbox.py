@@ -4,7 +4,6 @@ Other domains call `notify` and `notify_case_subscribers` inside their own use c
 rows (the caller commits once). Case edits and retractions reach case subscribers through a session hook
 (zhigu.notify.hooks), so the archive does not depend on this package.
 """
-from flask import url_for
 from sqlalchemy import func, select, update
 
 from zhigu.archive.models import FailureCase
@@ -83,9 +82,3 @@ def mark_read(actor, data: dict | None = None) -> int:
     count = db.session.execute(query.values(read_at=now_utc())).rowcount
     db.session.commit()
     return count
-
-
-def notification_to_dict(n: Notification) -> dict:
-    return {"id": n.id, "kind": n.kind, "message": n.text, "case_id": n.case_id,
-            "url": url_for("archive.detail", case_id=n.case_id, _external=True) if n.case_id else None,
-            "created_at": n.created_at.isoformat(), "read": n.read_at is not None}

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from zhigu.archive.models import FailureCase
+from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.auth.models import User
 from zhigu.extensions import db
 from zhigu.i18n import N_
@@ -90,7 +90,7 @@ def scan_new_cases(limit: int = 1000) -> int:
     marks go in one transaction: of two runs at once, one adds them.
     """
     scanned = select(ScannedCase.case_id)
-    cases = list(db.session.scalars(select(FailureCase).where(FailureCase.status == "published",
+    cases = list(db.session.scalars(select(FailureCase).where(FailureCase.status == CaseStatus.published,
                                                               FailureCase.id.not_in(scanned))
                                     .order_by(FailureCase.id).limit(limit)))
     if not cases:

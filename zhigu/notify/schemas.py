@@ -1,7 +1,8 @@
 """SubscriptionSchema, DigestSettingSchema and ReadSchema: the pages and `/api/v1/...` alike."""
+from flask import url_for
 from marshmallow import fields, validate
 
-from zhigu.schemas import BaseSchema, DbInt
+from zhigu.schemas import BaseSchema, DbInt, OutputSchema
 from zhigu.notify.models import DIGEST_FREQUENCIES, SUBSCRIPTION_KINDS
 
 
@@ -20,3 +21,16 @@ class DigestSettingSchema(BaseSchema):
 class ReadSchema(BaseSchema):
     ids = fields.List(DbInt(), load_default=None,
                       metadata={"description": "Notifications to mark as read; all of yours when absent."})
+
+
+class NotificationOutSchema(OutputSchema):
+    """A notification as the API lists it to its owner."""
+
+    id = fields.Int()
+    kind = fields.Str()
+    message = fields.Str(attribute="text")
+    case_id = fields.Int(allow_none=True)
+    url = fields.Function(lambda n: url_for("archive.detail", case_id=n.case_id, _external=True) if n.case_id
+                          else None, allow_none=True, metadata={"type": "string"})
+    created_at = fields.DateTime()
+    read = fields.Function(lambda n: n.read_at is not None, metadata={"type": "boolean"})

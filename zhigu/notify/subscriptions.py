@@ -147,9 +147,3 @@ def subscription_for(actor, kind: str, target: str) -> Subscription | None:
 
 def case_subscription(actor, case) -> Subscription | None:
     return subscription_for(actor, "case", str(case.id))
-
-
-def subscription_to_dict(sub: Subscription) -> dict:
-    data = SubscriptionSchema().dump(sub)
-    data["description"] = describe(sub)
-    return data

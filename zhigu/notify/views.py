@@ -8,10 +8,10 @@ from marshmallow import ValidationError
 from zhigu.archive.vocabulary import SECTORS
 from zhigu.auth.permissions import require
 from zhigu.forms import form_data
-from zhigu.i18n import translate_message
 from zhigu.notify import bp, digests, hooks, inbox, subscriptions  # noqa: F401  (hooks registers the session listener)
 from zhigu.notify.models import SUBSCRIPTION_KINDS
 from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
+from zhigu.views import flash_error
 
 KIND_LABELS = {"case": _l("A case (id)"), "cause": _l("A cause (code)"), "sector": _l("A sector"),
                "market": _l("A target market (country code)"), "search": _l("A saved search (query)"),
@@ -93,7 +93,7 @@ def subscribe():
         sub = subscriptions.subscribe(current_user, form_data(SubscriptionSchema()))
     except ValidationError as err:
         if request.form.get("next"):
-            flash(" ".join(translate_message(m) for msgs in err.normalized_messages().values() for m in msgs), "error")
+            flash_error(err)  # followed from another page: back there with the reason
             return redirect(_safe_next())
         return _page(err.normalized_messages(), 422, sub_form=request.form)
     flash(_("You now follow %(target)s.", target=subscriptions.describe(sub)), "success")

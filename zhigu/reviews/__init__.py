@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("reviews", __name__)
 
-from zhigu.reviews import views  # noqa: E402,F401
+from zhigu.reviews import api, permissions, views  # noqa: E402,F401

@@ -4,23 +4,23 @@ A curator's case goes draft → in_review → published (approved), changes_requ
 edits and submits again) or rejected. Managers of the case's park and admins may also publish directly
 (zhigu.archive.services.publish_case, recorded as a "publish" revision); imports are recorded as "import".
 """
-from marshmallow import ValidationError
 from sqlalchemy import select
 
-from zhigu.archive.models import FailureCase
+from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.archive.services import check_publishable, lock_case, record_publication
 from zhigu.auth.models import Park, Role, User
 from zhigu.auth.permissions import can, require
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
-from zhigu.i18n import N_, translate_message
+from zhigu.i18n import N_
 from zhigu.notify.inbox import notify
 from zhigu.notify.models import NotificationKind
 from zhigu.reviews.models import ReviewEvent
 from zhigu.reviews.schemas import ReviewDecisionSchema, ReviewQueueSchema
 
-SUBMITTABLE = ("draft", "changes_requested")
-DECISION_STATUS = {"approve": "published", "request_changes": "changes_requested", "reject": "rejected"}
+SUBMITTABLE = (CaseStatus.draft, CaseStatus.changes_requested)
+DECISION_STATUS = {"approve": CaseStatus.published, "request_changes": CaseStatus.changes_requested,
+                   "reject": CaseStatus.rejected}
 DECISION_EVENT = {"approve": "approved", "request_changes": "changes_requested", "reject": "rejected"}
 
 
@@ -41,7 +41,7 @@ def submit_case(actor: User, case: FailureCase) -> FailureCase:
     if case.status not in SUBMITTABLE:
         raise ZhiguError(N_("Only a draft or a case sent back for changes can be submitted for review."), 409)
     check_publishable(case)
-    case.status = "in_review"
+    case.status = CaseStatus.in_review
     db.session.add(ReviewEvent(case=case, actor=actor, action="submitted"))
     notify(reviewers_of(case), NotificationKind.review_submitted, case, N_("{actor} submitted “{title}” for review."),
            params={"actor": actor.display_name, "title": case.title}, exclude=actor)
@@ -53,7 +53,7 @@ def claim_case(actor: User, case: FailureCase) -> FailureCase:
     """Take a case in review, so that other reviewers see who is on it."""
     lock_case(case)
     require(actor, "case.review", case)
-    if case.status != "in_review":
+    if case.status != CaseStatus.in_review:
         raise ZhiguError(N_("Only a case in review can be claimed."), 409)
     latest = db.session.scalar(select(ReviewEvent).where(ReviewEvent.case_id == case.id, ReviewEvent.action.in_(
         ("submitted", "claimed"))).order_by(ReviewEvent.id.desc()).limit(1))
@@ -73,7 +73,7 @@ def review_case(actor: User, case: FailureCase, data: dict) -> FailureCase:
     lock_case(case)
     require(actor, "case.review", case)
     values = ReviewDecisionSchema().load(data)
-    if case.status != "in_review":
+    if case.status != CaseStatus.in_review:
         raise ZhiguError(N_("This case is not waiting for review."), 409)
     decision = values["decision"]
     if decision == "approve":
@@ -116,7 +116,7 @@ def review_queue(actor: User, args: dict | None = None) -> list[QueueItem]:
     """Cases in review the actor may decide on, longest waiting first, filtered by claim, park and title."""
     require(actor, "review.queue")
     filters = ReviewQueueSchema().load(args or {})
-    query = select(FailureCase).where(FailureCase.status == "in_review")
+    query = select(FailureCase).where(FailureCase.status == CaseStatus.in_review)
     if actor.role != Role.admin:
         query = query.where(FailureCase.park_id == actor.park_id)
     elif filters["park"]:
@@ -140,24 +140,3 @@ def review_queue(actor: User, args: dict | None = None) -> list[QueueItem]:
         items.append(item)
     items.sort(key=lambda i: (i.submitted.created_at if i.submitted else i.case.updated_at).replace(tzinfo=None))
     return items
-
-
-def queue_item_to_dict(item: QueueItem) -> dict:
-    from flask import url_for
-
-    return {"case_id": item.case.id, "title": item.case.title,
-            "url": url_for("archive.detail", case_id=item.case.id, _external=True),
-            "author": item.case.author.display_name if item.case.author else None,
-            "park": item.case.park.slug if item.case.park else None,
-            "submitted_at": item.submitted.created_at.isoformat() if item.submitted else None,
-            "claimed_by": item.claimed_by.display_name if item.claimed_by else None}
-
-
-def event_to_dict(event: ReviewEvent) -> dict:
-    return {"id": event.id, "action": event.action, "comment": event.comment,
-            "actor": event.actor.display_name if event.actor else None, "created_at": event.created_at.isoformat()}
-
-
-def validation_message(err: ValidationError) -> str:
-    return " ".join(translate_message(m) for msgs in err.normalized_messages().values()
-                    for m in (msgs if isinstance(msgs, list) else [msgs]))

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("trends", __name__)
 
-from zhigu.trends import api, views  # noqa: E402,F401
+from zhigu.trends import api, permissions, views  # noqa: E402,F401
