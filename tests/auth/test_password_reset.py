@@ -46,7 +46,7 @@ def test_forgot_password_mails_a_link_that_sets_a_new_password_once(app, client,
 
     assert asked.status_code == 200 and "a link to set a new password is on its way" in main_text(asked)
     [(recipients, message)] = smtp_server.wait_for(1)
-    assert recipients == ["wang.fang@example.org"] and message["From"] == "accounts@zhigu.test"
+    assert recipients == ["wang.fang@example.org"] and message["From"] == "zhigu@zhigu.test"
     assert "Reset your Zhigu password" in message["Subject"] and "重设" in message["Subject"]
     link = _link(message)
     assert link.startswith("https://zhigu.example/reset-password?token=") and "evil" not in message.get_content()

@@ -148,7 +148,7 @@ def test_send_digests_through_smtp(app, cast, make_case, smtp_server, runner):
     assert "2 digest(s) sent" in result.output
     by_rcpt = {tuple(rcpt): message for rcpt, message in smtp_server.messages}
     author_mail = by_rcpt[(cast.author.email,)]
-    assert author_mail["From"] == "digest@zhigu.test" and "daily digest" in author_mail["Subject"]
+    assert author_mail["From"] == "zhigu@zhigu.test" and "daily digest" in author_mail["Subject"]
     body = author_mail.get_content()
     assert "commented on “Smart lighting pilot in Almaty”" in body and f"/cases/{case.id}" in body
     member_mail = by_rcpt[(cast.member_a.email,)]
