@@ -8,7 +8,7 @@ from zhigu.archive.models import FailureCase
 from zhigu.extensions import db
 from zhigu.search import outbox
 from zhigu.search.analysis import analyse
-from zhigu.search.similar import SimilarQuery, _why, similar_cases, similar_to_case
+from zhigu.search.similar import WHY_MIN_CASES, SimilarQuery, _why, similar_cases, similar_to_case
 
 PARAGRAPH = (
     "We plan to open a bonded cold-chain warehouse near the Khorgos border crossing so that Chinese exporters "
@@ -333,3 +333,29 @@ def test_similar_cases_do_not_change_when_a_case_is_indexed_again(app, cast, mak
 
     assert any(related for _, related in before), "the expansion ran"
     assert reindexed == before and rebuilt == before
+
+
+def test_why_leaves_out_words_most_cases_use(app, cast, make_case):
+    """In an archive of WHY_MIN_CASES cases or more, a word held by more than WHY_MAX_SHARE of them explains
+    nothing: it may still score, but `why` does not name it."""
+    for n in range(WHY_MIN_CASES):  # a third of them plan and lose money: too many to tell, too few to be dropped
+        make_case(cast.author, title=f"Warehouse number {n}" + (" plan" if n % 3 == 0 else ""),
+                  summary=f"Warehouse {n} stood empty" + (" and lost money." if n % 3 == 0 else "."))
+    kiosks = make_case(cast.author, title="Solar kiosk plan", summary="A plan for solar kiosks lost money.")
+
+    with in_app(app):
+        found = similar_cases(None, description="A plan for solar kiosks in villages that lost money.")
+
+    why = next(result.why for result in found if result.case.id == kiosks.id)
+    assert {"solar", "kiosks"} <= {term.lower() for term in why["terms"]}
+    assert not {"plan", "money"} & {term.lower() for term in why["terms"]}
+
+
+def test_why_never_names_a_stem_the_case_does_not_write():
+    """A glossary equivalent the case holds only in its causes or narrative was shown as its stem ("pandem")."""
+    query = SimilarQuery(terms={"solar": 2.0, "pandem": 1.0, "incub": 1.0},
+                         surface={"solar": "Solar", "pandem": None, "incub": None})
+    case = FailureCase(id=7, title="Solar incubators", summary="Kiosks closed.")
+    matched = [("title", "solar"), ("causes_text", "pandem"), ("title", "incub")]
+
+    assert _why(MatchedHit(matched), query, case)["terms"] == ["Solar", "incubators"]

@@ -68,6 +68,10 @@ FEEDBACK_COSINE = 0.4
 GLOSSARY_WEIGHT = 0.5
 #: Shared terms a result's `why` lists, strongest first.
 WHY_MAX_TERMS = 12
+#: `why` names only words held by at most this share of the cases (in an archive of WHY_MIN_CASES or more):
+#: the words every other case uses ("plan", "money", "sell") matched, but say nothing about why.
+WHY_MAX_SHARE = 0.15
+WHY_MIN_CASES = 20
 GLOSSARY_MAX_TERMS = 12
 
 #: The ranking statistics of the "find similar" running in this context (see _statistics).
@@ -423,21 +427,27 @@ def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -
         return {}
     only = Or([Term("id", str(case.id)) for case in cases])
     hits = {int(hit["id"]): hit for hit in searcher.search(And([only, query]), limit=len(cases), terms=True)}
-    return {case.id: _why(hits[case.id], similar, case) if case.id in hits else
+    stats = _statistics(searcher)
+    telling = None if stats.doc_count < WHY_MIN_CASES else \
+        (lambda term: stats.text_idf(term, TEXT_FIELDS) >= math.log(1 + 1 / WHY_MAX_SHARE))
+    return {case.id: _why(hits[case.id], similar, case, telling) if case.id in hits else
             {"terms": [], "related_terms": [], "sector": None, "target_markets": [], "causes": []} for case in cases}
 
 
-def _why(hit, similar: SimilarQuery, case: FailureCase) -> dict:
+def _why(hit, similar: SimilarQuery, case: FailureCase, telling=None) -> dict:
     """Name the signals that scored for this hit: shared terms (strongest first; as the description writes
-    them, and a glossary equivalent as the case does, not as its stem), the words of the closest cases it
-    shares (feedback_terms, as the case writes them: words, not the character bigrams of Chinese text; none
-    for those cases themselves, whose own words they are), sector, markets, causes."""
+    them, and a glossary equivalent as the case does, never as its stem: one the case does not write in its
+    title or summary is left out), the words of the closest cases it shares (feedback_terms, as the case
+    writes them: words, not the character bigrams of Chinese text; none for those cases themselves, whose own
+    words they are), sector, markets, causes. `telling(term)` keeps only words that say something about the
+    substance (zhigu.search.similar.WHY_MAX_SHARE): "plan" or "money" matched, but explain nothing."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
-    texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS}
+    texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS and (telling is None or telling(text))}
     by_weight = sorted(texts, key=lambda term: (-similar.terms.get(term, 0), term))  # ties: same order every run
     related = [term for term in by_weight if term in similar.related and case.id not in similar.nearest]
     written = {term: original for term, original, _, _ in analyse(f"{case.title}\n{case.summary}", bigrams=False)}
-    shared = [similar.surface[term] or written.get(term, term) for term in by_weight if term in similar.surface]
+    shared = [similar.surface[term] or written[term] for term in by_weight
+              if term in similar.surface and (similar.surface[term] or term in written)]
     return {
         "terms": shared[:WHY_MAX_TERMS],
         "related_terms": [written[term] for term in related if term in written][:WHY_MAX_TERMS],
