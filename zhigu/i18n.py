@@ -10,6 +10,8 @@ catalogue), so `make run`, `make test` and an installed package all serve compil
 build step. When the package directory is read-only the `.mo` goes to `instance/translations` instead.
 """
 import os
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -62,10 +64,19 @@ def number(value) -> str:
 
 
 def money(amount, currency: str | None = None) -> str:
-    """An amount in its currency, written the way the page language writes money (¥1,200 / CN¥1,200)."""
+    """An amount in its currency, written the way the page language writes money (¥1,200 / CN¥1,200).
+
+    A whole amount has no ".00": losses are estimates in thousands or millions, and "CN¥1,200,000.00"
+    claims a precision nobody had (decimals that are there are written, with the currency's digits).
+    """
     if amount is None or amount == "":
         return ""
-    return format_currency(amount, currency) if currency else format_decimal(amount)
+    if not currency:
+        return format_decimal(amount)
+    if Decimal(amount) == Decimal(amount).to_integral_value():
+        pattern = get_locale().currency_formats["standard"].pattern
+        return format_currency(amount, currency, format=re.sub(r"\.0+", "", pattern), currency_digits=False)
+    return format_currency(amount, currency)
 
 
 def date(value, format: str = "medium") -> str:

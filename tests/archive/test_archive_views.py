@@ -258,7 +258,7 @@ def test_case_page_reads_in_post_mortem_order(client, make_case, cast):
     assert order == sorted(order)
     facts = text(tree.select_one("table.facts-table"))
     assert "Indonesia, Vietnam" in facts
-    assert "CN¥1,200,000.00" in facts
+    assert "CN¥1,200,000" in facts and "1,200,000.00" not in facts
     assert "Jan 1, 2019 – Jun 30, 2020" in facts
     assert "Pilot" in facts and "Zhejiang/Yiwu" in facts and "Private enterprise" in facts
     assert text(tree.select_one("#narrative-heading").parent.select_one("div.prose").select_one("h2")) == "Timeline"
@@ -398,3 +398,20 @@ def test_the_case_form_offers_preview_and_cause_filter_only_through_the_script(a
             if "field--markdown" in node.parent.attrs.get("class", "")} == {"narrative", "warning_signs", "lessons"}
     assert not [b for b in form.select("button") if "Preview" in text(b)]  # no dead button without the script
     assert tree.select_one("fieldset.cause-picker").attrs["data-filter-label"]
+
+
+def test_history_says_a_case_was_imported_as_published_not_that_its_status_changed(app, client):
+    import json
+
+    from helpers import case_data
+    from zhigu.archive.transfer import import_cases
+
+    with in_app(app):
+        import_cases([json.dumps(case_data(external_id="khorgos-001", title="Khorgos cold chain"))])
+        case_id = db.session.scalar(db.select(FailureCase.id).where(FailureCase.external_id == "khorgos-001"))
+
+    history = text(page(client.get(f"/cases/{case_id}")).select_one("ol.revision-list"))
+    chinese = text(page(client.get(f"/cases/{case_id}", headers={"Accept-Language": "zh"})).select_one("ol.revision-list"))
+
+    assert "imported as published" in history and "status" not in history
+    assert "以已发布状态导入" in chinese

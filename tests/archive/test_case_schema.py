@@ -125,11 +125,12 @@ def test_primary_cause_must_be_among_the_causes():
     assert errors == {"primary_cause": ["The primary cause must be one of the chosen causes."]}
 
 
-def test_causes_and_tags_are_deduplicated_tags_lowercased():
-    values = load(causes=["money.cash_out", "money.cash_out", "team.skills_gap"], tags=["IoT", "iot", " Solar "])
+def test_causes_and_tags_are_deduplicated_tags_keep_their_first_spelling():
+    values = load(causes=["money.cash_out", "money.cash_out", "team.skills_gap"],
+                  tags=["IoT", "iot", " Solar ", "Khorgos", "KHORGOS", "跨境"])
 
     assert values["causes"] == ["money.cash_out", "team.skills_gap"]
-    assert values["tags"] == ["iot", "solar"]
+    assert values["tags"] == ["IoT", "Solar", "Khorgos", "跨境"]
 
 
 def test_unknown_fields_are_ignored():

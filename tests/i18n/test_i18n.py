@@ -1,6 +1,7 @@
 """The interface in English and Simplified Chinese: catalogue completeness, the language choice, formats."""
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from zhigu.i18n import CATALOGUES, compile_catalogs, extract_messages, untranslated
@@ -83,10 +84,10 @@ def test_case_page_formats_dates_and_money_for_the_language(client, make_case, c
     case = make_case(cast.author, money_lost="1200000", currency="CNY", team_size=1200,
                      started_on="2019-01-01", ended_on="2020-06-30")
     english = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "CN¥1,200,000.00" in english and "Jan 1, 2019 – Jun 30, 2020" in english and "1,200" in english
+    assert "CN¥1,200,000" in english and "1,200,000.00" not in english and "Jan 1, 2019 – Jun 30, 2020" in english and "1,200" in english
 
     chinese = client.get(f"/cases/{case.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert "¥1,200,000.00" in chinese and "CN¥" not in chinese
+    assert "¥1,200,000" in chinese and "1,200,000.00" not in chinese and "CN¥" not in chinese
     assert "2019年1月1日 – 2020年6月30日" in chinese
     assert "失败原因" in chinese and "损失金额" in chinese
 
@@ -129,3 +130,14 @@ def test_digest_mail_is_in_chinese_and_english(app, make_user):
     body = message.get_content()
     assert "王芳，你好：" in body and "Hello 王芳," in body
     assert body.index("王芳，你好") < body.index("Hello 王芳")
+
+
+@pytest.mark.parametrize("amount, english, chinese", [
+    ("1200000", "CN¥1,200,000", "¥1,200,000"), ("1200000.00", "CN¥1,200,000", "¥1,200,000"),
+    ("1234.5", "CN¥1,234.50", "¥1,234.50"), ("0.99", "CN¥0.99", "¥0.99")])
+def test_money_writes_whole_amounts_without_decimals(app, amount, english, chinese):
+    from zhigu.i18n import money
+
+    for language, expected in (("en", english), ("zh", chinese)):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            assert money(amount, "CNY") == expected

@@ -114,9 +114,14 @@ class FailureCaseSchema(BaseSchema):
 
     @post_load
     def tidy_lists(self, data, **kwargs):
-        """Lowercase tags, and drop repeats while keeping order (CountryCodes tidies country codes)."""
+        """Drop repeated tags (whatever their case: the first spelling stays, "Khorgos" is a name) and causes,
+        keeping order (CountryCodes tidies country codes)."""
         if "tags" in data:
-            data["tags"] = list(dict.fromkeys(t.strip().lower() for t in data["tags"] if t.strip()))
+            first = {}
+            for tag in (t.strip() for t in data["tags"]):
+                if tag:
+                    first.setdefault(tag.casefold(), tag)
+            data["tags"] = list(first.values())
         if "causes" in data:
             data["causes"] = list(dict.fromkeys(data["causes"]))
         return data
