@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from zhigu.schemas import COUNTRY_CODES
-from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES
+from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, REGION_NAMES_ZH, SECTORS, STAGES
 from zhigu.auth.permissions import can
 from zhigu.guilds.models import LIST_LABELS, LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, ORG_TYPE_LABELS
 from zhigu.i18n import LANGUAGE_NAMES, current_language, translate_message
@@ -61,6 +61,14 @@ def country_names(language: str) -> dict[str, str]:
 
 def country(code: str) -> str:
     return country_names(ui_language()).get(code, code)
+
+
+def region(value: str | None) -> str:
+    """A region ("Province/City", in pinyin) in the page language: each known part named in Chinese on the
+    Chinese pages, the others as written."""
+    if not value or ui_language() != "zh":
+        return value or ""
+    return "/".join(REGION_NAMES_ZH.get(part.strip(), part.strip()) for part in value.split("/"))
 
 
 def cause_label(cause) -> str:
@@ -183,6 +191,7 @@ def init_app(app) -> None:
     app.jinja_env.finalize = without_bidi_controls
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["country"] = country
+    app.jinja_env.filters["region"] = region
     app.jinja_env.filters["highlighted"] = highlighted
     app.jinja_env.globals.update(label=label, cause_label=cause_label, country_names=country_names,
                                  ui_language=ui_language, language_names=LANGUAGE_NAMES, vocabularies=VOCABULARIES,

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from helpers import page
 from zhigu.i18n import CATALOGUES, compile_catalogs, extract_messages, untranslated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,3 +142,14 @@ def test_money_writes_whole_amounts_without_decimals(app, amount, english, chine
     for language, expected in (("en", english), ("zh", chinese)):
         with app.test_request_context(headers={"Accept-Language": language}):
             assert money(amount, "CNY") == expected
+
+
+def test_regions_read_in_chinese_on_the_chinese_pages(client, cast, make_case):
+    make_case(cast.author, region="Zhejiang/Hangzhou", title="Hangzhou kettles")
+    make_case(cast.author, region="Xinjiang/Khorgos", title="Khorgos cold chain")
+
+    chinese = page(client.get("/search", headers={"Accept-Language": "zh"})).get_text(" ")
+    english = page(client.get("/search", headers={"Accept-Language": "en"})).get_text(" ")
+
+    assert "浙江/杭州" in chinese and "新疆/霍尔果斯" in chinese and "Zhejiang" not in chinese
+    assert "Zhejiang/Hangzhou" in english and "浙江" not in english

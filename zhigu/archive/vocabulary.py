@@ -92,3 +92,23 @@ ORG_TYPES = [
 def codes(vocabulary):
     """Return the codes of a vocabulary list, for validators."""
     return [entry[0] for entry in vocabulary]
+
+#: Chinese names of the provincial divisions and of the larger cities, for regions written in pinyin
+#: ("Zhejiang/Hangzhou" reads 浙江/杭州 in the Chinese interface; what is stored does not change).
+REGION_NAMES_ZH = {
+    "Anhui": "安徽", "Beijing": "北京", "Chongqing": "重庆", "Fujian": "福建", "Gansu": "甘肃", "Guangdong": "广东",
+    "Guangxi": "广西", "Guizhou": "贵州", "Hainan": "海南", "Hebei": "河北", "Heilongjiang": "黑龙江", "Henan": "河南",
+    "Hong Kong": "香港", "Hubei": "湖北", "Hunan": "湖南", "Inner Mongolia": "内蒙古", "Jiangsu": "江苏",
+    "Jiangxi": "江西", "Jilin": "吉林", "Liaoning": "辽宁", "Macau": "澳门", "Macao": "澳门", "Ningxia": "宁夏",
+    "Qinghai": "青海", "Shaanxi": "陕西", "Shandong": "山东", "Shanghai": "上海", "Shanxi": "山西", "Sichuan": "四川",
+    "Taiwan": "台湾", "Tianjin": "天津", "Tibet": "西藏", "Xizang": "西藏", "Xinjiang": "新疆", "Yunnan": "云南",
+    "Zhejiang": "浙江",
+    "Baotou": "包头", "Changchun": "长春", "Changsha": "长沙", "Chengdu": "成都", "Dalian": "大连",
+    "Dongguan": "东莞", "Foshan": "佛山", "Fuzhou": "福州", "Guangzhou": "广州", "Guiyang": "贵阳", "Haikou": "海口",
+    "Hangzhou": "杭州", "Harbin": "哈尔滨", "Hefei": "合肥", "Hohhot": "呼和浩特", "Horgos": "霍尔果斯",
+    "Jinan": "济南", "Kashgar": "喀什", "Khorgos": "霍尔果斯", "Kunming": "昆明", "Lanzhou": "兰州", "Lhasa": "拉萨",
+    "Nanchang": "南昌", "Nanjing": "南京", "Nanning": "南宁", "Ningbo": "宁波", "Qingdao": "青岛",
+    "Shenyang": "沈阳", "Shenzhen": "深圳", "Shijiazhuang": "石家庄", "Suzhou": "苏州", "Taiyuan": "太原",
+    "Urumqi": "乌鲁木齐", "Wenzhou": "温州", "Wuhan": "武汉", "Wuxi": "无锡", "Xiamen": "厦门", "Xi'an": "西安",
+    "Xian": "西安", "Xining": "西宁", "Yinchuan": "银川", "Yiwu": "义乌", "Zhengzhou": "郑州", "Zhuhai": "珠海",
+}

@@ -9,7 +9,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from zhigu.archive.services import list_causes
-from zhigu.templating import country, label, ui_language
+from zhigu.templating import country, label, region, ui_language
 from zhigu.trends import bp, charts, services
 from zhigu.trends.schemas import DIMENSIONS, SCOPES
 from zhigu.trends.tables import CHARTS, table
@@ -77,6 +77,8 @@ def _labeller():
             return label(dimension, code)
         if dimension == "market":
             return country(code)
+        if dimension == "region":
+            return region(code)
         return code
 
     return label_of
