@@ -246,3 +246,21 @@ def test_claiming_twice_records_one_claim_and_others_can_take_over(app, cast, ma
         assert [e.action for e in services.history(reload(cast.author), reload(draft))] == [
             "submitted", "claimed", "claimed"]
         assert services.review_queue(reload(cast.admin))[0].claimed_by.id == cast.admin.id
+
+
+def test_a_draft_offers_submit_for_review_at_the_top_of_its_page(app, client, auth, cast, make_case):
+    from helpers import page
+
+    draft = make_case(cast.author, status="draft")
+    published = make_case(cast.manager_a)
+    auth.login(cast.author)
+
+    header = page(client.get(f"/cases/{draft.id}")).select_one("header.case__header")
+    other = page(client.get(f"/cases/{published.id}")).select_one("header.case__header")
+
+    button = header.select_one(f'form[action="/cases/{draft.id}/submit"] button')
+    assert button is not None and button.get_text(strip=True) == "Submit for review"
+    assert other.select_one("form[action$='/submit']") is None
+    assert client.post(f"/cases/{draft.id}/submit").status_code == 302
+    with in_app(app):
+        assert db.session.get(FailureCase, draft.id).status == "in_review"
