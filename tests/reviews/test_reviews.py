@@ -264,3 +264,19 @@ def test_a_draft_offers_submit_for_review_at_the_top_of_its_page(app, client, au
     assert client.post(f"/cases/{draft.id}/submit").status_code == 302
     with in_app(app):
         assert db.session.get(FailureCase, draft.id).status == "in_review"
+
+
+def test_an_admin_picks_the_park_of_the_queue_by_name(app, client, auth, cast, make_case):
+    from helpers import page
+
+    submitted(app, cast, make_case, title="Park A kiosks")
+    auth.login(cast.admin)
+
+    queue = page(client.get("/reviews"))
+    options = {option["value"]: option.get_text(strip=True) for option in queue.select("select[name=park] option")}
+    chosen = page(client.get("/reviews", query_string={"park": "park-b"}))
+
+    assert queue.select_one("input[name=park]") is None
+    assert options[""] == "All parks" and "park-a" in options and options["park-a"] != "park-a"
+    assert "Park A kiosks" in queue.get_text() and "Park A kiosks" not in chosen.get_text()
+    assert chosen.select_one("select[name=park] option[selected]")["value"] == "park-b"

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 from zhigu.archive.models import CaseStatus
 from zhigu.archive.services import get_case
 from zhigu.auth.permissions import can, require
+from zhigu.auth.services import list_parks
 from zhigu.forms import form_data, render_form
 from zhigu.reviews import bp, services
 from zhigu.reviews.schemas import ReviewDecisionSchema
@@ -65,10 +66,12 @@ def decide(case_id: int):
 @login_required
 def queue():
     require(current_user, "review.queue")
+    # an admin reviews every park's queue and picks a park by name
+    parks = [(park.slug, park.name) for park in list_parks()] if can(current_user, "admin.users") else None
     try:
         items = services.review_queue(current_user, request.args.to_dict())
     except ValidationError as err:
         return render_template("reviews/queue.html", items=[], errors=err.normalized_messages(),
-                               form=request.args, show_park=can(current_user, "admin.users")), 422
+                               form=request.args, show_park=parks is not None, parks=parks), 422
     return render_template("reviews/queue.html", items=items, errors={}, form=request.args,
-                           show_park=can(current_user, "admin.users"))
+                           show_park=parks is not None, parks=parks)
