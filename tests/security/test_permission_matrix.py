@@ -110,7 +110,7 @@ MATRIX = {
     "GET /api/v1/subscriptions": "-YYYYYY",
     "POST /api/v1/subscriptions": "-YYYYYY",
     "DELETE /api/v1/subscriptions/<int:subscription_id>": "-Y-----",
-    "GET /api/v1/trends": "-YYYYYY",
+    "GET /api/v1/trends": "YYYYYYY",
     "GET /cases": "YYYYYYY",
     "GET /cases/<int:case_id>": {P: "YYYYYYY", K: "-YYY-YY", V: "---Y-YY"},
     "POST /cases/<int:case_id>/claim": _all("-----vv"),

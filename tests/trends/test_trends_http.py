@@ -28,10 +28,15 @@ def two_parks(app, cast, make_case):
 
 # -- API --------------------------------------------------------------------------------------------------
 
-def test_api_trends_needs_a_login(api_as):
-    response = api_as(None).get("/api/v1/trends")
-    assert response.status_code == 401
-    assert response.is_json
+def test_api_trends_counts_public_cases_for_a_visitor_and_needs_a_login_for_a_park(api_as, cast, two_parks):
+    everyone = api_as(None).get(f"/api/v1/trends?{YEAR}")
+    manager = api_as(cast.manager_a).get(f"/api/v1/trends?{YEAR}").get_json()
+    park = api_as(None).get("/api/v1/trends?scope=park")
+
+    assert everyone.status_code == 200 and manager["total"] == 2
+    assert everyone.get_json()["total"] == 1  # the public case only
+    assert "Private case" not in everyone.get_data(as_text=True)
+    assert park.status_code == 401 and park.is_json
 
 
 def test_api_trends_field_errors(api_as, cast):
@@ -83,7 +88,7 @@ def test_visitors_are_sent_to_log_in_for_their_park(client):
     for url in ("/trends?scope=park", "/trends/cause.csv?scope=park"):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert client.get("/api/v1/trends").status_code == 401  # the API still asks who is calling
+    assert client.get("/api/v1/trends?scope=park").status_code == 401  # the API asks who is calling, not redirects
 
 
 def test_change_is_called_out_only_from_the_minimum_n(client, auth, cast, make_case):

@@ -79,5 +79,6 @@ class TrendsOutSchema(OutputSchema):
 def trends():
     """Failure trends over the cases the caller may open: counts by cause, family, sector, region, market and
     stage, over time; money lost and time to failure by cause; top causes against the previous period;
-    recurrences."""
-    return jsonify(TrendsOutSchema().dump(services.compute_trends(current_user, request.args.to_dict())))
+    recurrences. Without a log-in, over the public cases (scope=park answers 401), as the trends page."""
+    return jsonify(TrendsOutSchema().dump(services.compute_trends(current_user, request.args.to_dict(),
+                                                                  visitors=True)))
