@@ -14,7 +14,7 @@ from zhigu.errors import NotFound, PermissionDenied
 from zhigu.extensions import db
 from zhigu.initiatives import services as initiative_services
 from zhigu.notify import digests, inbox, scan, subscriptions
-from zhigu.notify.models import Notification
+from zhigu.notify.models import Notification, Subscription
 
 
 def kinds_of(user) -> list[tuple[str, int | None]]:
@@ -351,3 +351,46 @@ def test_saved_search_with_filters(app, cast, make_case, client, auth):
     page = client.get("/search?q=lighting&market=KZ").get_data(as_text=True)
     assert "Unfollow this search" in page
     assert "Follow this search" in client.get("/search?market=ID").get_data(as_text=True)
+
+
+def test_what_you_follow_reads_as_names_never_as_codes_or_ids(app, cast, make_case, client, auth):
+    public = make_case(cast.author, title="Smart kettles for tea houses")
+    private = make_case(cast.author, title="Secret pilot", visibility="private")
+    with app.test_request_context():
+        member = reload(cast.member_a)
+        for kind, target in (("case", str(public.id)), ("cause", "market.no_demand"), ("sector", "energy"),
+                             ("market", "KZ")):
+            subscriptions.subscribe(member, {"kind": kind, "target": target})
+        author = reload(cast.author)
+        subscriptions.subscribe(author, {"kind": "case", "target": str(private.id)})
+
+    auth.login(cast.member_a)
+    followed = parsed(client.get("/notifications")).select_one("ul.subscription-list").get_text(" ")
+
+    assert "“Smart kettles for tea houses”" in followed
+    assert "“Energy and new energy”" in followed and "“Kazakhstan”" in followed
+    assert "market.no_demand" not in followed and " KZ" not in followed
+    with app.test_request_context():
+        sub = db.session.scalar(db.select(Subscription).where(Subscription.kind == "case",
+                                                              Subscription.target == str(private.id)))
+        assert "Secret pilot" in subscriptions.describe(sub)  # its author may open it
+        sub.user = reload(cast.member_b)  # a reader who may not: the number, not the title
+        assert "Secret pilot" not in subscriptions.describe(sub) and str(private.id) in subscriptions.describe(sub)
+        db.session.rollback()
+
+
+def test_causes_sectors_and_markets_are_followed_by_picking_a_name(app, cast, client, auth):
+    auth.login(cast.member_a)
+    tree = parsed(client.get("/notifications"))
+
+    causes = {o["value"]: o.get_text(strip=True) for o in tree.select("#f-pick-cause option") if o["value"]}
+    markets = {o["value"]: o.get_text(strip=True) for o in tree.select("#f-pick-market option") if o["value"]}
+    sectors = {o["value"]: o.get_text(strip=True) for o in tree.select("#f-pick-sector option") if o["value"]}
+    response = client.post("/subscriptions", data={"kind": "market", "target": "KZ"})
+    followed = parsed(client.get("/notifications")).select_one("ul.subscription-list").get_text(" ")
+    chinese = parsed(client.get("/notifications", headers={"Accept-Language": "zh"}))
+
+    assert causes["market.no_demand"] != "market.no_demand" and markets["KZ"] == "Kazakhstan"
+    assert sectors["energy"] == "Energy and new energy"
+    assert response.status_code == 302 and "“Kazakhstan”" in followed
+    assert chinese.select_one("#f-pick-market option[value=KZ]").get_text(strip=True) == "哈萨克斯坦"

@@ -58,7 +58,27 @@ def describe(sub: Subscription) -> str:
         return gettext("matches your search %(words)s", words=search_words(sub.target))
     kinds = {"case": gettext("case"), "cause": gettext("cause"), "sector": gettext("sector"),
              "market": gettext("target market")}
-    return f"{kinds.get(sub.kind, sub.kind)} {sub.target}"
+    return f"{kinds.get(sub.kind, sub.kind)} {_target_name(sub)}"
+
+
+def _target_name(sub: Subscription) -> str:
+    """What a subscription follows as its follower reads it: a case's title (when they may still open it, else
+    its number), a cause's, sector's or country's name in the page language, never a bare code."""
+    from zhigu.templating import country, label, ui_language  # noqa: PLC0415 (templating imports the domains)
+
+    if sub.kind == "case":
+        case = db.session.get(FailureCase, db_id(sub.target)) if db_id(sub.target) else None
+        if case is not None and sub.user is not None and can(sub.user, "case.view", case):
+            return f"“{case.title}”"
+    elif sub.kind == "cause":
+        cause = db.session.scalar(select(Cause).where(Cause.code == sub.target))
+        if cause is not None:
+            return f"“{cause.label(ui_language())}”"
+    elif sub.kind == "sector":
+        return f"“{label('sector', sub.target)}”"
+    elif sub.kind == "market":
+        return f"“{country(sub.target)}”"
+    return sub.target
 
 
 def subscriptions_of(actor) -> list[Subscription]:

@@ -6,11 +6,13 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive.vocabulary import SECTORS
+from zhigu.archive.services import list_causes
 from zhigu.auth.permissions import require
 from zhigu.forms import form_data
 from zhigu.notify import bp, digests, hooks, inbox, subscriptions  # noqa: F401  (hooks registers the session listener)
 from zhigu.notify.models import SUBSCRIPTION_KINDS
 from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
+from zhigu.templating import country_names, label, ui_language
 from zhigu.views import flash_error
 
 KIND_LABELS = {"case": _l("A case (id)"), "cause": _l("A cause (code)"), "sector": _l("A sector"),
@@ -52,8 +54,19 @@ def _page(errors=None, status=200, sub_form=None, digest_form=None):
     return render_template("notify/notifications.html", notifications=inbox.notifications_of(current_user),
                            subscriptions=subscriptions.subscriptions_of(current_user),
                            setting=digests.digest_setting(current_user), describe=subscriptions.describe,
-                           kinds=[(k, KIND_LABELS[k]) for k in SUBSCRIPTION_KINDS], sectors=SECTORS,
+                           kinds=[(k, KIND_LABELS[k]) for k in SUBSCRIPTION_KINDS], pick_lists=_pick_lists(),
                            errors=errors or {}, form=sub_form or digest_form or {}), status
+
+
+def _pick_lists() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(kind, label, [(code, name)]) of what can be followed by picking a name rather than typing a code."""
+    language = ui_language()
+    causes = [(cause.code, f"{label('family', cause.family)}: {cause.label(language)}")
+              for cause in list_causes(include_retired=False)]
+    sectors = [(code, label("sector", code)) for code, *_ in SECTORS]
+    countries = sorted(country_names(language).items(), key=lambda item: item[1])
+    return [("cause", _("Follow a cause"), sorted(causes, key=lambda item: item[1])),
+            ("sector", _("Follow a sector"), sectors), ("market", _("Follow a target market"), countries)]
 
 
 @bp.route("/notifications")
