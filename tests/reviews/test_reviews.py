@@ -260,6 +260,7 @@ def test_a_draft_offers_submit_for_review_at_the_top_of_its_page(app, client, au
 
     button = header.select_one(f'form[action="/cases/{draft.id}/submit"] button')
     assert button is not None and button.get_text(strip=True) == "Submit for review"
+    assert len(page(client.get(f"/cases/{draft.id}")).select(f'form[action="/cases/{draft.id}/submit"]')) == 1
     assert other.select_one("form[action$='/submit']") is None
     assert client.post(f"/cases/{draft.id}/submit").status_code == 302
     with in_app(app):
