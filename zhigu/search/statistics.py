@@ -50,7 +50,7 @@ def public_statistics(searcher) -> "PublicStatistics":
     return stats
 
 
-def warm(searcher, fieldnames, should_stop=lambda: False) -> int:
+def warm(searcher, fieldnames) -> int:
     """Count the public document frequency of every term of `fieldnames` held by WARM_MIN_DF or more
     documents, in every segment that holds it, ahead of the requests that would otherwise pay for it; return
     how many (term, segment) counts were made. What this process counted before costs a dictionary look-up."""
@@ -64,8 +64,6 @@ def warm(searcher, fieldnames, should_stop=lambda: False) -> int:
         frequent = [from_bytes(btext) for btext, info in whole.iter_field(fieldname)
                     if info.doc_frequency() >= WARM_MIN_DF]
         for text in frequent:
-            if should_stop():
-                return counted
             for reader, counts in leaves:
                 if (fieldname, text) not in counts.df:
                     counts.doc_frequency(reader, fieldname, text)
@@ -103,9 +101,8 @@ class _SegmentCounts:
 
     def __init__(self, reader):
         public = set()
-        if ("allowed", PUBLIC_TOKEN) in reader:
-            for block in _posting_blocks(_raw_postings(reader, "allowed", PUBLIC_TOKEN)):
-                public.update(block)
+        for block in term_blocks(reader, "allowed", PUBLIC_TOKEN):
+            public.update(block)
         self.public = frozenset(public)
         self.df: dict[tuple[str, str], int] = {}
         self.lengths: dict[str, int] = {}
@@ -115,8 +112,8 @@ class _SegmentCounts:
         count = self.df.get(key)
         if count is None:
             count = 0
-            if self.public and key in reader:
-                for block in _posting_blocks(_raw_postings(reader, fieldname, text)):
+            if self.public:
+                for block in term_blocks(reader, fieldname, text):
                     count += len(self.public.intersection(block))
             if len(self.df) >= MAX_CACHED_TERMS:
                 self.df.clear()
@@ -202,8 +199,7 @@ class PublicStatistics:
     def _deleted_holding(reader, counts, deleted: list[int], fieldname: str, text: str) -> int:
         if len(deleted) > MAX_SKIPPED_DELETIONS:
             gone = set(deleted)
-            return sum(len(gone.intersection(block))
-                       for block in _posting_blocks(_raw_postings(reader, fieldname, text)))
+            return sum(len(gone.intersection(block)) for block in term_blocks(reader, fieldname, text))
         matcher, holding = _raw_postings(reader, fieldname, text), 0
         for docnum in deleted:
             if not matcher.is_active():
