@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from marshmallow.experimental.context import Context
 
 from zhigu.i18n import N_
+from zhigu.trimming import shown
 from zhigu.validation import input_errors, integer_problem
 
 #: Babel's territories that are not ISO 3166-1 countries: groupings, reserved and user-assigned codes.
@@ -86,15 +87,13 @@ class OutputSchema(Schema):
 
 
 def dump_for(viewer, schema: Schema, obj, **context):
-    """Dump `obj` with an API output schema for `viewer` (and any other `context` the schema reads).
-
-    The services decide what the viewer may see (`can`, visible_*); the output schemas ask them through
-    `dump_context()["viewer"]`, since marshmallow 4 schemas take no `context=`.
+    """Dump `obj` with an API output schema for `viewer`: what they may not see taken out first (zhigu.trimming,
+    by the domain's trimmer), then dumped as it is. `context` is what else the schema reads (dump_context).
     """
-    with Context({"viewer": viewer, **context}):
-        return schema.dump(obj)
+    with Context(context):
+        return schema.dump(shown(viewer, obj))
 
 
 def dump_context() -> dict:
-    """What `dump_for` gave the schema that is dumping: {"viewer": ..., ...}."""
+    """What `dump_for` gave the schema that is dumping besides the object (e.g. {"case_id": 3})."""
     return Context.get({})

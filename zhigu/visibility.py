@@ -31,3 +31,4 @@ def get_visible(actor, model: type[T], obj_id, action: str = "case.view", *,
 def _valid_id(obj_id) -> bool:
     # an id past an integer column would fail in the database (a 500) instead of being "not found"
     return isinstance(obj_id, int) and db_id(obj_id) is not None
+

@@ -76,7 +76,7 @@ def update_case(case_id: int):
     try:
         case = services.update_case(current_user, case, data, version=version)
     except services.EditConflict as conflict:
-        response = jsonify(dump_for(current_user, ConflictOutSchema(), conflict, case=case))
+        response = jsonify(dump_for(current_user, ConflictOutSchema(), conflict))
         response.status_code = 409
         response.set_etag(str(conflict.version))
         return response

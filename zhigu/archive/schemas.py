@@ -5,9 +5,8 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 
 from zhigu.archive.models import CaseStatus, Visibility
 from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, SECTORS, STAGES, codes
-from zhigu.auth.permissions import can
 from zhigu.i18n import N_
-from zhigu.schemas import BaseSchema, CodeList, CountryCodes, DbInt, OutputSchema, dump_context
+from zhigu.schemas import BaseSchema, CodeList, CountryCodes, DbInt, OutputSchema
 
 CURRENCY_CODES = frozenset(list_currencies())
 MAX_TEXT = 50_000
@@ -147,30 +146,19 @@ def case_url(case) -> str:
     return url_for("archive.detail", case_id=case.id, _external=True)
 
 
-def _shows_org(case) -> bool:
-    """Whether the viewer may see who is behind an anonymized case (the filer and their park could name it)."""
-    return can(dump_context()["viewer"], "case.see_org", case)
-
-
 class CaseOutSchema(OutputSchema, FailureCaseSchema):
-    """A case as the API answers it: org_name, author and park are null for whom the organization is hidden."""
+    """A case as the API answers it: org_name, author and park are null for whom the organization is hidden
+    (archive.services.shown_case)."""
 
     url = fields.Function(case_url, dump_only=True)
     causes = fields.Pluck(CauseSchema, "code", many=True, dump_only=True,
                           metadata={"description": "Cause codes from GET /api/v1/causes."})
     primary_cause = fields.Pluck(CauseSchema, "code", allow_none=True, dump_only=True)
-    org_name = fields.Method("shown_org_name", allow_none=True, metadata={"type": "string"})
-    author = fields.Method("shown_author", allow_none=True, metadata={"type": "string"})
-    park = fields.Method("shown_park", allow_none=True, metadata={"type": "string", "description": "Park slug."})
-
-    def shown_org_name(self, case):
-        return case.org_name if _shows_org(case) else None
-
-    def shown_author(self, case):
-        return case.author.display_name if case.author and _shows_org(case) else None
-
-    def shown_park(self, case):
-        return case.park.slug if case.park and _shows_org(case) else None
+    org_name = fields.Str(allow_none=True)
+    author = fields.Function(lambda case: case.author.display_name if case.author else None, allow_none=True,
+                             metadata={"type": "string"})
+    park = fields.Function(lambda case: case.park.slug if case.park else None, allow_none=True,
+                           metadata={"type": "string", "description": "Park slug."})
 
 
 class CaseRefOutSchema(OutputSchema):
@@ -182,36 +170,21 @@ class CaseRefOutSchema(OutputSchema):
 
 
 class RevisionOutSchema(OutputSchema):
-    """A revision: who, when, and each changed field's old and new value (an anonymized organization's left out)."""
+    """A revision: who, when, and each changed field's old and new value (an anonymized organization's left out
+    by archive.services.shown_revision)."""
 
     id = fields.Int()
     action = fields.Str()
     created_at = fields.DateTime()
-    editor = fields.Method("shown_editor", allow_none=True, metadata={"type": "string"})
-    changes = fields.Method("shown_changes", metadata={"type": "object"})
-
-    def shown_editor(self, revision):
-        # an editor's name would point at the organization of an anonymized case: its park's managers and admins
-        case = revision.case
-        named = revision.editor and (not case.anonymize or can(dump_context()["viewer"], "case.audit", case))
-        return revision.editor.display_name if named else None
-
-    def shown_changes(self, revision):
-        changes = dict(revision.changes)
-        if "org_name" in changes and not _shows_org(revision.case):
-            changes["org_name"] = {"old": None, "new": None, "hidden": True}
-        return changes
+    editor = fields.Function(lambda revision: revision.editor.display_name if revision.editor else None,
+                             allow_none=True, metadata={"type": "string"})
+    changes = fields.Dict()
 
 
 class ConflictOutSchema(OutputSchema):
-    """A 409 edit conflict (dumped with case=the case): the message, the saved version and the fields that differ."""
+    """A 409 edit conflict: the message, the saved version and the fields that differ (a hidden organization's
+    saved value left out by archive.services.shown_conflict)."""
 
     error = fields.Str(attribute="message")
     version = fields.Int()
-    fields_ = fields.Method("shown_fields", data_key="fields", metadata={"type": "object"})
-
-    def shown_fields(self, conflict):
-        shown = dict(conflict.fields)
-        if "org_name" in shown and not _shows_org(dump_context()["case"]):
-            shown["org_name"] = {"saved": None, "yours": shown["org_name"]["yours"], "hidden": True}
-        return shown
+    fields_ = fields.Dict(attribute="fields", data_key="fields")

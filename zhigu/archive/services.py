@@ -18,12 +18,13 @@ from zhigu.archive.permissions import published_visible_clause
 from zhigu.archive.schemas import CauseSchema, FailureCaseSchema, RetractSchema
 from zhigu.archive.vocabulary import SEED_CAUSES
 from zhigu.auth.models import User
-from zhigu.auth.permissions import require
+from zhigu.auth.permissions import can, require
 from zhigu.db import now_utc
 from zhigu.errors import NotFound, ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.locking import lock_row
+from zhigu.trimming import Shown, trims
 from zhigu.visibility import get_visible
 
 #: Case fields copied as they are from validated input to the model (and compared for revisions).
@@ -153,12 +154,47 @@ class EditConflict(ZhiguError):
     names the fields saved since the edit began, when the edit said what it began from (edit_base), else None.
     """
 
-    def __init__(self, version: int, fields: dict, meanwhile: set[str] | None = None):
+    def __init__(self, case: FailureCase, fields: dict, meanwhile: set[str] | None = None):
         super().__init__(N_("Someone else saved this case after you started editing it. Compare your changes "
                             "with the saved version, then save again."), 409)
-        self.version = version
+        self.case = case
+        self.version = case.version
         self.fields = fields
         self.meanwhile = meanwhile
+
+
+# -- what a viewer may see of a case, before the API dumps it (zhigu.schemas.dump_for) ------------------------
+
+@trims(FailureCase)
+def shown_case(viewer, case: FailureCase) -> FailureCase | Shown:
+    """Who is behind an anonymized case (organization, filer, park) only for those who may know it."""
+    if can(viewer, "case.see_org", case):
+        return case
+    return Shown(case, org_name=None, author=None, park=None)
+
+
+@trims(CaseRevision)
+def shown_revision(viewer, revision: CaseRevision) -> CaseRevision | Shown:
+    """A revision of an anonymized case: its editor only for the park's managers and admins (a name points at
+    the organization), an organization's old and new name only for those who may see it."""
+    case = revision.case
+    if not case.anonymize:
+        return revision
+    changes = dict(revision.changes)
+    if "org_name" in changes and not can(viewer, "case.see_org", case):
+        changes["org_name"] = {"old": None, "new": None, "hidden": True}
+    editor = revision.editor if can(viewer, "case.audit", case) else None
+    return Shown(revision, editor=editor, changes=changes)
+
+
+@trims(EditConflict)
+def shown_conflict(viewer, conflict: EditConflict) -> EditConflict | Shown:
+    """A conflict on an anonymized case: the saved organization only for those who may see it (theirs they sent)."""
+    if "org_name" not in conflict.fields or can(viewer, "case.see_org", conflict.case):
+        return conflict
+    fields = dict(conflict.fields, org_name={"saved": None, "yours": conflict.fields["org_name"]["yours"],
+                                             "hidden": True})
+    return Shown(conflict, fields=fields)
 
 
 def update_case(actor: User, case: FailureCase, data: dict, version: int | None = None,
@@ -184,7 +220,7 @@ def update_case(actor: User, case: FailureCase, data: dict, version: int | None 
     if expected - {case.version}:
         differing = _differences(before, values)
         if differing:
-            raise EditConflict(case.version, differing, _changed_since(before, base))
+            raise EditConflict(case, differing, _changed_since(before, base))
     _apply(case, values)
     changes = _diff(before, _snapshot(case))
     if changes:

@@ -13,7 +13,7 @@ from zhigu.attempts import services
 from zhigu.attempts.schemas import InitiativeOutcomeSchema, OutcomeStepOutSchema
 from zhigu.initiatives import services as initiative_services
 from zhigu.initiatives.schemas import InitiativeSchema, SuggestionOutSchema
-from zhigu.schemas import OutputSchema, dump_context, dump_for
+from zhigu.schemas import OutputSchema, dump_for
 
 POST_MORTEM_BODY = {"type": "object", "additionalProperties": True, "properties": {
     "second_attempt_of": {"type": "array", "items": {"type": "integer"}}}}
@@ -26,7 +26,10 @@ class InitiativeOutSchema(OutputSchema, InitiativeSchema):
     (zhigu.attempts)."""
 
     url = fields.Function(lambda i: url_for("initiatives.detail", initiative_id=i.id, _external=True))
-    similar = fields.Method("visible_similar", metadata={"type": "array", "items": {"type": "object"}})
+    similar = fields.Function(lambda i: SuggestionOutSchema(many=True).dump(i.suggestions),
+                              metadata={"type": "array", "items": {"type": "object"},
+                                        "description": "Those whose case the viewer may still open "
+                                                       "(initiatives.services.shown_initiative)."})
     outcome = fields.Method("current_outcome", allow_none=True, metadata={"type": "string"})
     outcome_on = fields.Method("current_outcome_on", allow_none=True, metadata={"type": "string", "format": "date"})
     outcomes = fields.Function(lambda i: OutcomeStepOutSchema(many=True).dump(services.history(i)),
@@ -35,10 +38,6 @@ class InitiativeOutSchema(OutputSchema, InitiativeSchema):
                                         metadata={"type": "array", "items": {"type": "integer"}})
     post_mortem = fields.Function(lambda i: getattr(services.post_mortem_of(i), "id", None),
                                   allow_none=True, metadata={"type": "integer"})
-
-    def visible_similar(self, initiative):
-        suggestions = initiative_services.visible_suggestions(dump_context()["viewer"], initiative)
-        return SuggestionOutSchema(many=True).dump(suggestions)
 
     def current_outcome(self, initiative):
         step = services.current_outcome(initiative)

@@ -1,8 +1,7 @@
 """CommentSchema: the comment forms and `/api/v1/.../comments` alike; HideSchema for moderation."""
 from marshmallow import fields, post_dump, validate
 
-from zhigu.auth.permissions import can
-from zhigu.schemas import BaseSchema, DbInt, OutputSchema, dump_context
+from zhigu.schemas import BaseSchema, DbInt, OutputSchema
 from zhigu.i18n import N_
 
 
@@ -32,19 +31,14 @@ class HideSchema(BaseSchema):
 class CommentOutSchema(OutputSchema, CommentSchema):
     """A comment as the API answers it; deleted and hidden ones keep their place without their text.
 
-    A hidden comment's text is for those who may hide comments (everyone reads why it was hidden); `replies` is
-    on top-level comments only.
+    A hidden comment's text is for those who may hide comments (everyone reads why it was hidden: comments.
+    services.shown_comment); `replies` is on top-level comments only.
     """
 
-    body = fields.Method("shown_body", allow_none=True, metadata={"type": "string"})
+    body = fields.Str(allow_none=True)
     parent_id = fields.Int(allow_none=True)
     hidden_reason = fields.Str(metadata={"description": "Only on hidden comments."})
     replies = fields.List(fields.Nested(lambda: CommentOutSchema()))
-
-    def shown_body(self, comment):
-        if comment.is_deleted or (comment.is_hidden and not can(dump_context()["viewer"], "comment.hide", comment)):
-            return None
-        return comment.body
 
     @post_dump(pass_original=True)
     def keep_shape(self, data, comment, **kwargs):

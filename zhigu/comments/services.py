@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from zhigu.audit.services import record
 from zhigu.auth.models import User
-from zhigu.auth.permissions import require
+from zhigu.auth.permissions import can, require
 from zhigu.comments.models import Comment
 from zhigu.comments.schemas import CommentEditSchema, CommentSchema, HideSchema
 from zhigu.db import now_utc
@@ -18,6 +18,7 @@ from zhigu.i18n import N_
 from zhigu.locking import lock_row
 from zhigu.notify.inbox import notify_case_subscribers
 from zhigu.notify.models import NotificationKind
+from zhigu.trimming import Shown, trims
 from zhigu.visibility import get_visible
 
 
@@ -26,6 +27,15 @@ def list_comments(actor, case) -> list[Comment]:
     require(actor, "case.view", case)
     return list(db.session.scalars(select(Comment).where(Comment.case_id == case.id, Comment.parent_id.is_(None))
                                    .order_by(Comment.id)))
+
+
+@trims(Comment)
+def shown_comment(viewer, comment: Comment) -> Shown:
+    """A comment for the API: a deleted one without its text, a hidden one with its text only for those who may
+    hide comments; its replies alike."""
+    hidden = comment.is_deleted or (comment.is_hidden and not can(viewer, "comment.hide", comment))
+    return Shown(comment, body=None if hidden else comment.body,
+                 replies=[shown_comment(viewer, reply) for reply in comment.replies] if comment.parent_id is None else [])
 
 
 def get_comment(actor, comment_id: int) -> Comment:

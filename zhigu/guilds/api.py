@@ -7,12 +7,11 @@ from werkzeug.exceptions import BadRequest
 from zhigu.api import bp, created, json_body
 from zhigu.api.openapi import doc
 from zhigu.archive.schemas import case_url
-from zhigu.auth.permissions import can
 from zhigu.guilds import services
 from zhigu.guilds.models import LIST_CHOICE_ERROR, LISTING_STATUSES, LISTS
 from zhigu.guilds.schemas import (AppealSchema, DecisionSchema, ListingSchema, OrganizationOutSchema, RenewalSchema,
                                   ReplySchema, WithdrawSchema)
-from zhigu.schemas import OutputSchema, dump_context, dump_for
+from zhigu.schemas import OutputSchema, dump_for
 
 LIST_PARAMETER = {"name": "list", "in": "query", "schema": {"type": "string", "enum": list(LISTS)}}
 STEP_REFUSED = {"409": {"description": "The listing is not in a state that allows this step"}}
@@ -65,12 +64,12 @@ class ListingOutSchema(OutputSchema):
     expires_on = fields.Date(allow_none=True)
     url = fields.Function(lambda listing: url_for("guilds.listing", listing_id=listing.id, _external=True))
     audit = fields.List(fields.Nested(ListingEventOutSchema), attribute="events",
-                        metadata={"description": "Every step; only for the guild's reviewers and admins."})
+                        metadata={"description": "Every step; only for the guild's reviewers and admins "
+                                                 "(guilds.services.shown_listing)."})
 
-    @post_dump(pass_original=True)
-    def audit_for_reviewers(self, data, listing, **kwargs):
-        viewer = dump_context().get("viewer")
-        if viewer is None or not can(viewer, "listing.audit", listing):
+    @post_dump
+    def audit_only_when_shown(self, data, **kwargs):
+        if data.get("audit") is None:
             data.pop("audit", None)
         return data
 

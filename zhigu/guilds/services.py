@@ -34,6 +34,7 @@ from zhigu.notify.messages import term
 from zhigu.notify.inbox import notify
 from zhigu.notify.models import NotificationKind
 from zhigu.validation import db_id
+from zhigu.trimming import Shown, trims
 from zhigu.visibility import get_visible
 
 
@@ -229,6 +230,12 @@ def propose_listing(actor, data: dict) -> Listing:
 def get_listing(actor, listing_id: int) -> Listing:
     """Load a listing the actor may see; the same 404 when it does not exist or is hidden from them."""
     return get_visible(actor, Listing, listing_id, "listing.view", message=N_("No such listing."))
+
+
+@trims(Listing)
+def shown_listing(viewer, listing: Listing) -> Listing | Shown:
+    """A listing's audit trail (every step, with who took it) only for the guild's reviewers and admins."""
+    return listing if viewer is not None and can(viewer, "listing.audit", listing) else Shown(listing, events=None)
 
 
 def confirm_listing(actor, listing: Listing, data: dict | None = None) -> Listing:

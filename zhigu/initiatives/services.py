@@ -10,6 +10,7 @@ from zhigu.i18n import N_
 from zhigu.initiatives.models import Initiative, Suggestion
 from zhigu.initiatives.schemas import FeedbackSchema, InitiativeSchema, SimilarRequestSchema
 from zhigu.search.similar import similar_cases
+from zhigu.trimming import Shown, trims
 from zhigu.visibility import get_visible
 
 
@@ -49,6 +50,12 @@ def visible_suggestions(actor, initiative: Initiative) -> list[Suggestion]:
     """Suggestions whose case the founder may still open (a case may since be retracted or hidden)."""
     return [s for s in initiative.suggestions
             if s.case.status == CaseStatus.published and can(actor, "case.view", s.case)]
+
+
+@trims(Initiative)
+def shown_initiative(viewer, initiative: Initiative) -> Shown:
+    """An initiative with only the suggestions whose case the viewer may still open."""
+    return Shown(initiative, suggestions=visible_suggestions(viewer, initiative))
 
 
 def record_feedback(actor, initiative: Initiative, data: dict) -> Suggestion:
