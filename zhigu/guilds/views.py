@@ -11,6 +11,7 @@ from zhigu.guilds import bp, services
 from zhigu.guilds.schemas import (ORG_TYPES, AppealSchema, DecisionSchema, GuildReviewerSchema, GuildSchema,
                                   ListingSchema, OrganizationSchema, RenewalSchema, ReplySchema, WithdrawSchema)
 from zhigu.i18n import N_
+from zhigu.views import flash_error
 from zhigu import templating  # a module, not its names: templating imports guilds.models, which loads this
 
 
@@ -92,10 +93,8 @@ def step(listing_id: int, step: str):
         service(current_user, listing, form_data(schema()) if schema else {})
     except ValidationError as err:
         return _listing_page(listing, err)
-    except ZhiguError as err:
-        if err.status_code in (401, 403, 404):
-            raise
-        flash(err.message, "error")
+    except ZhiguError as err:  # a step refused in the listing's state: said on the page
+        flash_error(err)
     else:
         flash(_(message), "success")
     return redirect(url_for("guilds.listing", listing_id=listing.id))
