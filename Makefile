@@ -9,6 +9,10 @@ PORT ?= 5000
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS := -n $(PYTEST_WORKERS) --durations=15
 
+# Python keeps compiled modules (and pytest its rewritten test modules) even where the environment says not to:
+# every test process would otherwise compile them all again.
+unexport PYTHONDONTWRITEBYTECODE
+
 #: The PostgreSQL server `make test-postgres` creates its throwaway database on (dropped at the end).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 

@@ -62,9 +62,7 @@ def test_environment_and_instance_config_override_defaults(clean_env, monkeypatc
 @pytest.fixture
 def postgres_url(request):
     server = request.getfixturevalue("postgres_server")
-    url = server.create_database("timezone")
-    yield url
-    server.drop_database(url)
+    return server.create_database("timezone")
 
 
 def test_postgresql_sessions_are_in_utc_whatever_the_client_or_server_zone(postgres_url, tmp_path, monkeypatch):

@@ -67,10 +67,7 @@ def two_empty_databases(request, tmp_path):
         yield f"sqlite:///{tmp_path}/init.sqlite", f"sqlite:///{tmp_path}/upgrade.sqlite"
         return
     server = request.getfixturevalue("postgres_server")
-    urls = server.create_database("init"), server.create_database("upgrade")
-    yield urls
-    for url in urls:
-        server.drop_database(url)
+    yield server.create_database("init"), server.create_database("upgrade")
 
 
 def test_init_db_and_db_upgrade_give_the_same_schema(two_empty_databases, tmp_path):

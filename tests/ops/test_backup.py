@@ -315,7 +315,5 @@ def new_database(app, tmp_path, request) -> str:
     """An empty database of the suite's kind (a new machine's)."""
     if app.config["DATABASE_URL"].startswith("postgresql"):
         server = request.getfixturevalue("postgres_server")
-        url = server.create_database("restore")
-        request.addfinalizer(lambda: server.drop_database(url))
-        return url
+        return server.create_database("restore")
     return f"sqlite:///{tmp_path}/new-machine/zhigu.sqlite"

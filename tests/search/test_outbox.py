@@ -205,9 +205,7 @@ def shared_database(request, database_url):
     if database_url.startswith("postgresql"):
         pytest.skip("the suite database is already PostgreSQL")
     server = request.getfixturevalue("postgres_server")
-    url = server.create_database("machines")
-    yield url
-    server.drop_database(url)
+    yield server.create_database("machines")
 
 
 def test_two_index_directories_fed_from_one_database_agree(shared_database, tmp_path):

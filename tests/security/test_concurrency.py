@@ -384,9 +384,7 @@ def empty_database(request, tmp_path):
         yield f"sqlite:///{tmp_path}/migrated.sqlite"
         return
     server = request.getfixturevalue("postgres_server")
-    url = server.create_database("versions")
-    yield url
-    server.drop_database(url)
+    yield server.create_database("versions")
 
 
 def test_the_migration_leaves_one_primary_cause_per_case(empty_database, tmp_path):
