@@ -38,8 +38,8 @@ run: install-app
 test: install
 	ZHIGU_TEST_POSTGRES_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The whole suite again on PostgreSQL, in a database of its own (the browser tests, whose server runs on its own
-# SQLite database, already ran in `make test`).
+# The suite again on PostgreSQL, in a database of its own: every test that uses the suite's database (the browser
+# tests, whose server runs on its own SQLite database, and the tests that use none already ran in `make test`).
 test-postgres: install
 	ZHIGU_TEST_DATABASE_URL='$(POSTGRES_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/e2e
 

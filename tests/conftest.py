@@ -101,6 +101,17 @@ def pytest_report_header(config):
             "on PostgreSQL)")
 
 
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, run only the tests that use the suite's database (`database_url`, which every app fixture
+    asks for): the others give the same result on either database and have run on SQLite already."""
+    if not databases.suite_url():
+        return
+    uses_database = {item: "database_url" in getattr(item, "fixturenames", ()) for item in items}
+    if not all(uses_database.values()):
+        config.hook.pytest_deselected(items=[item for item in items if not uses_database[item]])
+        items[:] = [item for item in items if uses_database[item]]
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server to create throwaway databases on; skips (fails in CI) when there is none."""
