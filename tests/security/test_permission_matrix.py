@@ -436,12 +436,17 @@ def _record_denials(monkeypatch):
     monkeypatch.setattr(PermissionDenied, "__init__", record)
 
 
-def test_every_route_answers_every_role_as_the_matrix_says(app, cast, make_case, _record_denials):
+#: The routes are checked in this many parts, so that the test processes share the work (each part builds its world).
+PARTS = 4
+
+
+@pytest.mark.parametrize("part", range(PARTS))
+def test_every_route_answers_every_role_as_the_matrix_says(app, cast, make_case, _record_denials, part):
     # the matrix is about permissions, not search: skip index writes, and let /readyz ignore the outbox they leave
     app.config.update(INDEX_INLINE_DRAIN=False, READY_MAX_PENDING=10**9)
     UNCHANGED.clear()
     world = _build_world(app, cast, make_case)
-    routes = _routes(app)
+    routes = _routes(app)[part::PARTS]
     missing = [_key(rule, method) for rule, method in routes if _key(rule, method) not in MATRIX]
     actual, problems = {}, []
     for rule, method in routes:
