@@ -89,8 +89,9 @@
     });
   }
 
-  /* Live "similar failures" list beside the initiative form: a debounced POST to the API while the founder
-     types. A newer request aborts an older one, so results never arrive out of order. */
+  /* Live "similar failures" list beside the initiative form and the case form (where it catches duplicates): a
+     debounced POST to the API while the founder or curator types. A newer request aborts an older one, so
+     results never arrive out of order. */
   function similarLive() {
     var panel = document.querySelector("[data-similar-url]");
     if (!panel || !window.fetch) { return; }
@@ -123,13 +124,23 @@
         .map(function (o) { return o.value; });
     }
 
+    /* the causes ticked in the case form (none in the initiative form) */
+    function chosenCauses() {
+      return Array.prototype.map.call(form.querySelectorAll("input[name='causes']:checked"),
+                                      function (box) { return box.value; });
+    }
+
     function request() {
       var title = (field("title") || {}).value || "";
-      var description = (field("description") || {}).value || "";
+      /* the text compared: the description, or the case form's summary, narrative, warning signs and lessons */
+      var description = (panel.dataset.similarText || "description").split(" ").map(function (name) {
+        return ((field(name) || {}).value || "").trim();
+      }).filter(Boolean).join("\n\n").slice(0, 20000);  // the API's limit; the start says the most
       var sector = (field("sector") || {}).value || "";
-      var body = { description: description.trim() || title.trim(), title: title.trim(),
-                   target_markets: chosenMarkets(), limit: limit };
+      var body = { description: description || title.trim(), title: title.trim(),
+                   target_markets: chosenMarkets(), causes: chosenCauses(), limit: limit };
       if (sector) { body.sector = sector; }
+      if (panel.dataset.similarExclude) { body.exclude_id = parseInt(panel.dataset.similarExclude, 10); }
       return body;
     }
 
