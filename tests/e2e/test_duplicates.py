@@ -169,6 +169,26 @@ def test_merge_picks_the_kept_case_from_suggestions_or_a_search(browse, viewport
     _no_sideways_scroll(page, viewport)
 
 
+@pytest.mark.parametrize("viewport, locale", [(DESKTOP, "en-GB"), (PHONE, "zh-CN")], ids=["desktop-en", "phone-zh"])
+def test_merge_search_lists_cases_while_typing(browse, viewport, locale):
+    case_id = file_near_copy(browse)
+    page = browse(viewport=viewport, locale=locale).log_in("manager")
+    page.goto(f"/cases/{case_id}/merge")
+    url = page.url
+    page.locator("#merge-q").press_sequentially("battery", delay=20)
+    found = page.locator("#merge-found input[type=radio]")
+    found.first.wait_for()
+    assert page.url == url  # no page load
+    found.first.check()
+    chosen = found.first.get_attribute("id")
+    page.locator("#merge-q").press_sequentially(" packs", delay=20)
+    page.wait_for_function("q => document.querySelector('#merge-results') && "
+                           "!document.querySelector('#merge-results').classList.contains('is-loading')", arg=None)
+    page.wait_for_timeout(800)
+    again = page.locator(f"#{chosen}")
+    assert again.count() == 0 or again.is_checked()  # a chosen result stays chosen when it is found again
+
+
 def test_merge_works_without_javascript(browser, live_server, browse):
     case_id = file_near_copy(browse)
     context = browser.new_context(base_url=live_server.url, viewport=PHONE, java_script_enabled=False)
@@ -253,8 +273,13 @@ def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport):
     manager = browse(viewport=viewport).log_in("manager")
     manager.goto(f"/cases/{case_id}/review")
     shot(manager, "review")
+    if viewport is PHONE:
+        manager.locator(".review-jump a").click()
+        shot(manager, "review-duplicates")
     manager.goto(f"/cases/{case_id}/merge?q=battery")
     shot(manager, "merge")
+    manager.locator("#merge-q").evaluate("q => q.scrollIntoView({block: 'start'})")
+    shot(manager, "merge-search")
 
     member = browse(viewport=viewport).log_in("member")
     member.goto("/initiatives/new")
