@@ -415,3 +415,19 @@ def test_history_says_a_case_was_imported_as_published_not_that_its_status_chang
 
     assert "imported as published" in history and "status" not in history
     assert "以已发布状态导入" in chinese
+
+
+def test_case_form_lists_likely_duplicates_while_typing(client, auth, cast, make_case):
+    """The case form carries the initiative form's live similar list (zhigu.js fills it); editing leaves the
+    case itself out, and the words are the page's language."""
+    case = make_case(cast.author, title="Night market food court in Almaty")
+    auth.login(cast.author)
+    new = client.get("/cases/new").get_data(as_text=True)
+    assert 'id="case-form"' in new and 'data-similar-form="case-form"' in new
+    assert 'data-similar-url="/api/v1/similar"' in new and "data-similar-badge" in new
+    assert 'data-similar-text="summary narrative warning_signs lessons"' in new
+    assert "Possible duplicates" in new and "data-similar-exclude" not in new
+    edit = client.get(f"/cases/{case.id}/edit").get_data(as_text=True)
+    assert f'data-similar-exclude="{case.id}"' in edit
+    chinese = client.get("/cases/new", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "可能重复的案例" in chinese and "Possible duplicates" not in chinese

@@ -239,3 +239,34 @@ def test_dashboard_shows_each_rate_with_its_n(client, auth, api_as, cast, make_i
     html = client.get("/trends?from=2024-01-01&to=2024-12-31").get_data(as_text=True)
     assert "0% succeeded" in html and "(0 of n = 1)" in html and "no initiative ended (n = 0)" in html
     assert 'id="table-attempts"' in html
+
+
+def test_outcome_panel_is_one_form_with_one_save(client, auth, cast, make_initiative, earlier):
+    initiative = make_initiative(cast.curator_a)
+    auth.login(cast.curator_a)
+    page = client.get(f"/initiatives/{initiative}").get_data(as_text=True)
+    panel = page.split('id="outcome"')[1].split("</section>")[0]
+    assert panel.count("<form") == 1 and panel.count('type="submit"') == 1
+    assert '<textarea id="f-outcome-note"' in panel and '<option value="">Choose an outcome</option>' in panel
+    assert f'id="attempt-{earlier.id}"' in panel and 'class="check-list"' in panel
+    # outcome and re-attempted failures in one post
+    done = client.post(f"/initiatives/{initiative}/outcome",
+                       data={"outcome": "launched", "note": "Open", "second_attempt_of": ["", str(earlier.id)]})
+    assert done.status_code == 302
+    page = client.get(f"/initiatives/{initiative}").get_data(as_text=True)
+    assert "A second attempt of" in page and f'id="attempt-{earlier.id}" name="second_attempt_of" value="{earlier.id}" checked' in page
+    assert '<option value="">No change</option>' in page
+    # links only, outcome unchanged: one step in the history still
+    client.post(f"/initiatives/{initiative}/outcome", data={"outcome": "", "second_attempt_of": [""]})
+    page = client.get(f"/initiatives/{initiative}").get_data(as_text=True)
+    assert page.count('class="outcome outcome--launched"') == 1 and "A second attempt of" not in page
+    # nothing at all: said next to the outcome, in the page's language
+    bare = make_initiative(cast.curator_a, description="Hand-made paper lanterns sold to tourists at the Great Wall.",
+                           sector="tourism", target_markets=["CN"], title="Lantern stall")
+    empty = client.post(f"/initiatives/{bare}/outcome", data={"outcome": ""})
+    if 'name="second_attempt_of"' not in empty.get_data(as_text=True):
+        assert empty.status_code == 422 and 'id="f-outcome-errors"><li>Choose an outcome.' in empty.get_data(as_text=True)
+    chinese = client.post(f"/initiatives/{initiative}/outcome", data={"outcome": "failed", "outcome_on": "2999-01-01"},
+                          headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 422 and 'id="f-outcome_on-errors"' in chinese.get_data(as_text=True)
+    assert "cannot be in the future" not in chinese.get_data(as_text=True)

@@ -217,3 +217,15 @@ def test_only_the_founder_gives_feedback(api_as, cast, cold_chain):
 
     assert api_as(cast.member_b).post(f"/api/v1/initiatives/{initiative_id}/feedback", json=body).status_code == 404
     assert api_as(None).post(f"/api/v1/initiatives/{initiative_id}/feedback", json=body).status_code == 404
+
+
+def test_similar_leaves_out_the_case_being_edited(api_as, cast, cold_chain):
+    """The case form asks for the cases like the one being edited: that case is no duplicate of itself."""
+    body = {"description": "A refrigerated warehouse for fruit exporters at a border park stood empty.",
+            "title": "Cold-chain warehouse at a border park"}
+    found = api_as(cast.author).post("/api/v1/similar", json=body).get_json()["results"]
+    assert cold_chain.id in [result["id"] for result in found]
+    left_out = api_as(cast.author).post("/api/v1/similar", json={**body, "exclude_id": cold_chain.id}).get_json()
+    assert cold_chain.id not in [result["id"] for result in left_out["results"]]
+    bad = api_as(cast.author).post("/api/v1/similar", json={**body, "exclude_id": "x"})
+    assert bad.status_code == 422 and "exclude_id" in bad.get_json()["errors"]

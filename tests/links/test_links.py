@@ -183,3 +183,39 @@ def test_remove_link_page_goes_back_to_a_linked_case(app, cast, make_case, clien
     assert response.status_code == 302 and f"/cases/{case.id}" in response.headers["Location"]
     with app.app_context():
         assert db.session.query(CaseLink).count() == 0
+
+
+def test_merge_page_picks_the_case_to_keep_from_suggestions_or_a_search(app, cast, make_case, client, auth):
+    """No number to type: the likely duplicates and the search results are choices; the checks are the service's."""
+    kept = make_case(cast.author, title="Solar kiosks for villages in Kazakhstan", sector="energy",
+                     summary="Solar kiosks were sold to villages, but nobody paid for the electricity.")
+    far = make_case(cast.author, title="Tea house franchise in Bishkek", sector="tourism",
+                    summary="A tea house franchise opened three shops; rents rose and the shops closed.")
+    not_ours = make_case(cast.curator_b, title="Solar kiosks in Kazakh villages, park B", sector="energy",
+                         summary="Solar kiosks sold to villages; nobody paid for the electricity.")
+    copy = make_case(cast.author, title="Village solar kiosks in Kazakhstan", sector="energy",
+                     summary="We sold solar kiosks to Kazakh villages, and nobody paid for the electricity.")
+    for n in range(5):  # enough likely duplicates that the far case is only found by searching
+        make_case(cast.author, title=f"Solar kiosks for Kazakh villages, try {n}", sector="energy",
+                  summary="Solar kiosks were sold to Kazakh villages, and nobody paid for the electricity.")
+    auth.login(cast.manager_a)
+    page = client.get(f"/cases/{copy.id}/merge").get_data(as_text=True)
+    assert 'type="radio" id="kept-%d" name="kept_id" value="%d"' % (kept.id, kept.id) in page
+    assert 'name="kept_id" inputmode' not in page and f'id="kept-{copy.id}"' not in page
+    assert f'id="kept-{not_ours.id}"' not in page  # one the manager may not edit is never offered
+    assert f'id="kept-{far.id}"' not in page
+    found = client.get(f"/cases/{copy.id}/merge?q=tea+house").get_data(as_text=True)
+    assert 'value="tea house"' in found and found.count(f'id="kept-{far.id}"') == 1
+    assert f'id="kept-{far.id}"' in found.split('id="merge-found"')[1]
+    assert "No case you may edit matches" in client.get(f"/cases/{copy.id}/merge?q=zzzqqq").get_data(as_text=True)
+    assert client.get(f"/cases/{copy.id}/merge?q=" + "(" * 50).status_code == 200  # a bad query is said, not a 500
+    chosen = client.get(f"/cases/{copy.id}/merge?kept_id={far.id}").get_data(as_text=True)
+    assert f'id="kept-{far.id}" name="kept_id" value="{far.id}" checked' in chosen
+    missing = client.post(f"/cases/{copy.id}/merge", data={"reason": "Twice"})
+    assert missing.status_code == 422 and "Choose the case to keep." in missing.get_data(as_text=True)
+    chinese = client.post(f"/cases/{copy.id}/merge", data={}, headers={"Accept-Language": "zh-CN"})
+    assert "请选择要保留的案例。" in chinese.get_data(as_text=True)
+    refused = client.post(f"/cases/{copy.id}/merge", data={"kept_id": str(not_ours.id)})
+    assert refused.status_code == 403  # the service's rule, unchanged
+    done = client.post(f"/cases/{copy.id}/merge", data={"kept_id": str(kept.id)})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/cases/{kept.id}")

@@ -281,3 +281,27 @@ def test_an_admin_picks_the_park_of_the_queue_by_name(app, client, auth, cast, m
     assert options[""] == "All parks" and "park-a" in options and options["park-a"] != "park-a"
     assert "Park A kiosks" in queue.get_text() and "Park A kiosks" not in chosen.get_text()
     assert chosen.select_one("select[name=park] option[selected]")["value"] == "park-b"
+
+
+def test_review_page_shows_the_text_beside_its_likely_duplicates(app, cast, make_case, client, auth):
+    kept = make_case(cast.manager_a, title="Solar kiosks for villages in Kazakhstan", sector="energy",
+                     summary="Solar kiosks were sold to villages, but nobody paid for the electricity.")
+    other_park = make_case(cast.manager_b, title="Solar kiosks for Kazakh villages, park B", sector="energy",
+                           summary="Solar kiosks sold to villages in Kazakhstan; nobody paid for electricity.")
+    copy = submitted(app, cast, make_case, title="Village solar kiosks in Kazakhstan", sector="energy",
+                     summary="We sold solar kiosks to Kazakh villages, and nobody paid for the electricity.",
+                     narrative="The **kiosks** stood idle after the first winter.")
+    auth.login(cast.manager_a)
+    page = client.get(f"/cases/{copy.id}/review").get_data(as_text=True)
+    assert 'class="review-layout"' in page and 'id="duplicates"' in page
+    text, duplicates = page.split('id="duplicates"', 1)
+    assert "<strong>kiosks</strong> stood idle" in text  # the case's own text, rendered
+    assert f'href="/cases/{kept.id}"' in duplicates and f'href="/cases/{other_park.id}"' in duplicates
+    assert "likely duplicates" in page.split('class="review-layout"')[0]  # the count that jumps to them
+    # merging is offered into the cases the manager may edit, with that case chosen
+    assert f"/cases/{copy.id}/merge?kept_id={kept.id}" in duplicates
+    assert f"kept_id={other_park.id}" not in duplicates
+    chinese = client.get(f"/cases/{copy.id}/review", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "可能重复的案例" in chinese and "Likely duplicates" not in chinese
+    bad = client.post(f"/cases/{copy.id}/review", data={"decision": "reject", "comment": ""})
+    assert bad.status_code == 422 and f'href="/cases/{kept.id}"' in bad.get_data(as_text=True).split('id="duplicates"')[1]

@@ -79,7 +79,7 @@ def record_outcome(actor: User, initiative: Initiative, data: dict) -> Initiativ
     require(actor, "initiative.edit", initiative)
     values = InitiativeOutcomeSchema().load(data)
     if values["outcome"] is None and values["second_attempt_of"] is None:
-        raise ValidationError({"outcome": ["Missing data for required field."]})
+        raise ValidationError({"outcome": [N_("Choose an outcome.")]})
     if values["second_attempt_of"] is not None:
         _set_links(initiative, _earlier_cases(actor, values["second_attempt_of"]))
     if values["outcome"] is not None:

@@ -8,6 +8,7 @@ from zhigu.attempts import bp, services
 from zhigu.attempts.schemas import InitiativeOutcomeSchema
 from zhigu.auth.permissions import can
 from zhigu.forms import form_data
+from zhigu.i18n import translate_messages
 from zhigu.initiatives import services as initiative_services
 from zhigu.views import flash_errors
 
@@ -31,7 +32,8 @@ def record_outcome(initiative_id: int):
     except ValidationError as err:
         return render_template("initiatives/detail.html", initiative=initiative, errors={},
                                suggestions=initiative_services.visible_suggestions(current_user, initiative),
-                               outcome_errors=err.normalized_messages(), outcome_form=request.form), 422
+                               outcome_errors=translate_messages(err.normalized_messages()),
+                               outcome_form=request.form), 422
     flash(_("The initiative was updated."), "success")
     return redirect(url_for("initiatives.detail", initiative_id=initiative.id, _anchor="outcome"))
 

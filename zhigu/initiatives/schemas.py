@@ -28,6 +28,8 @@ class SimilarRequestSchema(BaseSchema):
     target_markets = CountryCodes(load_default=list)
     causes = CodeList(fields.Str(validate=validate.Length(max=64)), load_default=list)
     limit = DbInt(load_default=10, validate=validate.Range(min=1, max=50))
+    exclude_id = DbInt(load_default=None, metadata={
+        "description": "A case left out of the results: the one being edited, which is no duplicate of itself."})
 
 
 class FeedbackSchema(BaseSchema):

@@ -19,7 +19,7 @@ def find_similar(viewer, data: dict):
     values = SimilarRequestSchema().load(data)
     return similar_cases(viewer, description=values["description"], title=values["title"],
                          sector=values["sector"], markets=values["target_markets"],
-                         causes=values["causes"], limit=values["limit"])
+                         causes=values["causes"], exclude_id=values["exclude_id"], limit=values["limit"])
 
 
 def register_initiative(actor, data: dict, limit: int = 10) -> Initiative:

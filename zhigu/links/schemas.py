@@ -2,6 +2,7 @@
 from marshmallow import fields, validate
 
 from zhigu.archive.schemas import CaseRefOutSchema
+from zhigu.i18n import N_
 from zhigu.schemas import BaseSchema, DbInt, OutputSchema, dump_context
 from zhigu.links.models import LINK_TYPES
 
@@ -14,7 +15,8 @@ class CaseLinkSchema(BaseSchema):
 
 
 class MergeSchema(BaseSchema):
-    kept_id = DbInt(required=True, metadata={"description": "The case to keep."})
+    kept_id = DbInt(required=True, metadata={"description": "The case to keep."},
+                    error_messages={"required": N_("Choose the case to keep.")})
     reason = fields.Str(load_default=None, validate=validate.Length(max=2000))
     confirm_visibility = fields.Bool(load_default=False, metadata={
         "description": "Confirm that the duplicate's comments and links may be shown to everyone who may open the "

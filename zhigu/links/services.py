@@ -90,6 +90,28 @@ def merged_into(case_id: int) -> int | None:
     return kept
 
 
+def merge_candidates(actor: User, duplicate: FailureCase, cases) -> list[FailureCase]:
+    """The cases among `cases` (suggestions, search results) the actor could keep when merging `duplicate`:
+    other cases they may edit that were not merged themselves, each once, in the given order.
+
+    Only narrows what the merge page offers; merge_case checks everything again.
+    """
+    seen, kept = {duplicate.id}, []
+    for case in cases:
+        if case.id in seen:
+            continue
+        seen.add(case.id)
+        if can(actor, "case.edit", case) and merged_into(case.id) is None:
+            kept.append(case)
+    return kept
+
+
+def merge_target(actor: User, case_id) -> FailureCase | None:
+    """The case an id names when the actor may open it, else None (a chosen or pre-selected case to keep)."""
+    case = db.session.get(FailureCase, case_id) if case_id else None
+    return case if case is not None and can(actor, "case.view", case) else None
+
+
 def merge_case(actor: User, duplicate: FailureCase, data: dict) -> CaseMerge:
     """Merge `duplicate` into the case `data["kept_id"]`: comments, links and subscriptions move there,
     the duplicate is retracted and its URL redirects to the kept case.

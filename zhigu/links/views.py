@@ -11,6 +11,8 @@ from zhigu.forms import form_data, render_form
 from zhigu.links import bp, services
 from zhigu.links.models import LINK_TYPES
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
+from zhigu.search.services import BadQuery, search_cases
+from zhigu.search.similar import similar_to_case
 from zhigu.validation import db_id
 
 #: Pages of a case whose URL follows a merge to the kept case.
@@ -44,6 +46,12 @@ def link_suggestions(case, similar):
 
 
 @bp.app_template_global()
+def mergeable_ids(case, results) -> set[int]:
+    """Ids of the similar cases (search results) the current user could merge `case` into."""
+    return {other.id for other in services.merge_candidates(current_user, case, [r.case for r in results])}
+
+
+@bp.app_template_global()
 def link_type_options(forward: bool = True):
     return [(code, _(labels[0])) for code, labels in LINK_TYPES.items()]
 
@@ -74,22 +82,49 @@ def delete(link_id: int):
     return redirect(url_for("archive.detail", case_id=back, _anchor="links-heading"))
 
 
+def _merge_choices(case) -> dict:
+    """What the merge page offers as the case to keep: its likely duplicates, the cases found by the search
+    box (`q`), and the case already chosen (a suggestion followed from the review page, or the one posted)."""
+    query = request.args.get("q", "").strip()
+    suggested = services.merge_candidates(current_user, case,
+                                          [result.case for result in similar_to_case(current_user, case, limit=5)])
+    found, search_error = [], None
+    if query:
+        try:
+            results = search_cases(current_user, query, per_page=10).results
+        except BadQuery as err:
+            search_error = err.message
+        else:
+            found = [other for other in services.merge_candidates(current_user, case, [r.case for r in results])
+                     if other not in suggested]
+    chosen_id = db_id(request.form.get("kept_id", "") or request.args.get("kept_id", ""))
+    offered = {other.id for other in suggested + found}
+    chosen = None
+    if chosen_id and chosen_id not in offered:
+        target = services.merge_target(current_user, chosen_id)
+        chosen = (services.merge_candidates(current_user, case, [target]) or [None])[0] if target else None
+    return {"case": case, "query": query, "suggested": suggested, "found": found, "search_error": search_error,
+            "chosen": chosen, "chosen_id": chosen_id}
+
+
 @bp.route("/cases/<int:case_id>/merge", methods=["GET", "POST"])
 @login_required
 def merge(case_id: int):
+    """Merge a duplicate: the case to keep is picked among its likely duplicates or found by a search."""
     case = get_case(current_user, case_id)
     require(current_user, "case.merge", case)
     if request.method == "POST":
         try:
             merge = services.merge_case(current_user, case, form_data(MergeSchema()))
         except ValidationError as err:
-            return render_form("links/merge.html", err, case=case)
+            return render_form("links/merge.html", err, **_merge_choices(case))
         except PermissionDenied as err:  # the case to keep is one the manager may not edit
-            page, _status = render_form("links/merge.html", ValidationError({"kept_id": [err.raw_message]}), case=case)
+            page, _status = render_form("links/merge.html", ValidationError({"kept_id": [err.raw_message]}),
+                                        **_merge_choices(case))
             return page, 403
         except ZhiguError as err:
             flash(err.message, "error")
             return redirect(url_for("archive.detail", case_id=case.id))
         flash(_("“%(title)s” was merged into this case.", title=case.title), "success")
         return redirect(url_for("archive.detail", case_id=merge.kept_id))
-    return render_form("links/merge.html", case=case)
+    return render_form("links/merge.html", **_merge_choices(case))

@@ -11,6 +11,7 @@ from zhigu.auth.services import list_parks
 from zhigu.forms import form_data, render_form
 from zhigu.reviews import bp, services
 from zhigu.reviews.schemas import ReviewDecisionSchema
+from zhigu.search.similar import similar_to_case
 from zhigu.views import flash_errors
 
 
@@ -56,10 +57,15 @@ def decide(case_id: int):
         try:
             services.review_case(current_user, case, form_data(ReviewDecisionSchema()))
         except ValidationError as err:
-            return render_form("reviews/decide.html", err, case=case)
+            return render_form("reviews/decide.html", err, case=case, duplicates=_likely_duplicates(case))
         flash(_("Decision recorded: %(decision)s.", decision=str(CaseStatus(case.status).label).lower()), "success")
         return redirect(url_for("reviews.queue"))
-    return render_form("reviews/decide.html", case=case)
+    return render_form("reviews/decide.html", case=case, duplicates=_likely_duplicates(case))
+
+
+def _likely_duplicates(case) -> list:
+    """The published cases most like the one under review, which the reviewer may open (search results)."""
+    return similar_to_case(current_user, case, limit=5)
 
 
 @bp.route("/reviews")

@@ -89,8 +89,9 @@
     });
   }
 
-  /* Live "similar failures" list beside the initiative form: a debounced POST to the API while the founder
-     types. A newer request aborts an older one, so results never arrive out of order. */
+  /* Live "similar failures" list beside the initiative form and the case form (where it catches duplicates): a
+     debounced POST to the API while the founder or curator types. A newer request aborts an older one, so
+     results never arrive out of order. */
   function similarLive() {
     var panel = document.querySelector("[data-similar-url]");
     if (!panel || !window.fetch) { return; }
@@ -123,13 +124,23 @@
         .map(function (o) { return o.value; });
     }
 
+    /* the causes ticked in the case form (none in the initiative form) */
+    function chosenCauses() {
+      return Array.prototype.map.call(form.querySelectorAll("input[name='causes']:checked"),
+                                      function (box) { return box.value; });
+    }
+
     function request() {
       var title = (field("title") || {}).value || "";
-      var description = (field("description") || {}).value || "";
+      /* the text compared: the description, or the case form's summary, narrative, warning signs and lessons */
+      var description = (panel.dataset.similarText || "description").split(" ").map(function (name) {
+        return ((field(name) || {}).value || "").trim();
+      }).filter(Boolean).join("\n\n").slice(0, 20000);  // the API's limit; the start says the most
       var sector = (field("sector") || {}).value || "";
-      var body = { description: description.trim() || title.trim(), title: title.trim(),
-                   target_markets: chosenMarkets(), limit: limit };
+      var body = { description: description || title.trim(), title: title.trim(),
+                   target_markets: chosenMarkets(), causes: chosenCauses(), limit: limit };
       if (sector) { body.sector = sector; }
+      if (panel.dataset.similarExclude) { body.exclude_id = parseInt(panel.dataset.similarExclude, 10); }
       return body;
     }
 
@@ -405,6 +416,47 @@
     });
   }
 
+  /* The merge page's search lists its results while the box is typed in: the same GET page is fetched and its
+     result list replaces this one (a chosen result stays chosen). Without script the Search button does it. */
+  function mergeLiveSearch() {
+    var form = document.querySelector("form[data-live-search]");
+    var input = form && document.querySelector("input[form='" + form.id + "'][type='search']");
+    var region = document.querySelector("[data-merge-results]");
+    if (!form || !input || !region || !window.fetch || !window.DOMParser) { return; }
+    var timer = null;
+    var controller = null;
+
+    function lookUp() {
+      var query = input.value.trim();
+      if (query.length < 2) { return; }
+      var chosen = document.querySelector("input[name='kept_id']:checked");
+      var url = form.action + "?" + new URLSearchParams({ q: query }).toString();
+      if (controller) { controller.abort(); }
+      controller = new AbortController();
+      region.classList.add("is-loading");
+      fetch(url, { credentials: "same-origin", signal: controller.signal }).then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      }).then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-merge-results]");
+        region.classList.remove("is-loading");
+        if (!fresh) { return; }
+        region.replaceChildren.apply(region, Array.prototype.slice.call(fresh.childNodes));
+        if (chosen) {
+          var again = document.getElementById(chosen.id);
+          if (again) { again.checked = true; }
+        }
+      }).catch(function (error) {
+        if (!error || error.name !== "AbortError") { region.classList.remove("is-loading"); }
+      });
+    }
+
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(lookUp, 400);
+    });
+  }
+
   /* The header's drop-down groups (Admin, the reader's pages) close on a click elsewhere and on Escape. */
   function navGroups() {
     var groups = document.querySelectorAll("details.nav-group__menu");
@@ -432,6 +484,7 @@
     filterableSelects();
     similarLive();
     verdictsInPlace();
+    mergeLiveSearch();
     navGroups();
   }
 
