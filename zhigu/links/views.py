@@ -14,6 +14,7 @@ from zhigu.links.schemas import CaseLinkSchema, MergeSchema
 from zhigu.search.services import BadQuery, search_cases
 from zhigu.search.similar import similar_to_case
 from zhigu.validation import db_id
+from zhigu.views import flash_error
 
 #: Pages of a case whose URL follows a merge to the kept case.
 REDIRECTED_ENDPOINTS = {"archive.detail": "archive.detail", "api.get_case": "api.get_case"}
@@ -122,8 +123,8 @@ def merge(case_id: int):
             page, _status = render_form("links/merge.html", ValidationError({"kept_id": [err.raw_message]}),
                                         **_merge_choices(case))
             return page, 403
-        except ZhiguError as err:
-            flash(err.message, "error")
+        except ZhiguError as err:  # no longer mergeable (merged meanwhile, ...): said on the case's page
+            flash_error(err)
             return redirect(url_for("archive.detail", case_id=case.id))
         flash(_("“%(title)s” was merged into this case.", title=case.title), "success")
         return redirect(url_for("archive.detail", case_id=merge.kept_id))
