@@ -11,7 +11,7 @@ seed), imported into a SQLite file with `import_cases` in chunks of 10,000 with 
 import is not timed here; bench/speed.py times it). Then, for each --processes value, a rebuild into its
 own index directory, timed (wall and the CPU of this process and its children), after a breakdown of a
 one-process rebuild on the first --sample cases: reading rows and building documents (the database part,
-`case_document` with its comments query) against adding them to a Whoosh writer (analysis, jieba and
+`case_documents` with one comments query a batch) against adding them to a Whoosh writer (analysis, jieba and
 stemming included) and committing. Finally every index is compared with the first: document count, the
 stored fields of every document number, and the ranked ids of --queries searches and "find similar" calls.
 Load average is printed at the start and the end: on a shared machine wall times move with other work.
@@ -77,15 +77,16 @@ def breakdown(workdir: Path, sample: int) -> dict:
     from whoosh import index as whoosh_index
 
     from zhigu.extensions import db
-    from zhigu.search.documents import build_schema, case_document
+    from zhigu.search.documents import build_schema, case_documents
     from zhigu.search.rebuild import published_query
 
     app = make_app(workdir, workdir / "index-sample")
     with app.app_context():
         started = time.perf_counter()
         with Session(db.engine) as session:
-            documents = [case_document(case) for case in
-                         session.scalars(published_query().limit(sample).execution_options(yield_per=500))]
+            documents = [document for batch in
+                         session.scalars(published_query().limit(sample).execution_options(yield_per=500)).partitions()
+                         for document in case_documents(session, batch)]
         documents_s = time.perf_counter() - started
         folder = workdir / "index-sample"
         shutil.rmtree(folder, ignore_errors=True)

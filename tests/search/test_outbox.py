@@ -121,7 +121,7 @@ KILLER = textwrap.dedent("""
     import os, signal
     from zhigu import create_app
     from zhigu.extensions import db
-    import zhigu.search.index as index_module
+    import zhigu.search.documents as documents_module
     from zhigu.search import outbox
 
     app = create_app()
@@ -129,13 +129,13 @@ KILLER = textwrap.dedent("""
     with app.app_context():
         index = app.extensions["zhigu.search"]
         if mode == "inside-writer":
-            real, seen = index_module.case_document, []
-            def dying_case_document(case):
+            real, seen = documents_module.case_document, []
+            def dying_case_document(case, *args):
                 seen.append(case.id)
                 if len(seen) == 8:  # in the middle of the second batch, before its index commit
                     os.kill(os.getpid(), signal.SIGKILL)
-                return real(case)
-            index_module.case_document = dying_case_document
+                return real(case, *args)
+            documents_module.case_document = dying_case_document
             outbox.drain(index, db.engine, batch=5)
         else:
             batches = []

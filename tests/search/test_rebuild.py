@@ -10,6 +10,7 @@ from zhigu.auth.models import User
 from zhigu.comments import services as comment_services
 from zhigu.extensions import db
 from zhigu.search import outbox
+from zhigu.search import documents as documents_module
 from zhigu.search import rebuild as rebuild_module
 from zhigu.search.models import IndexChange
 
@@ -88,20 +89,20 @@ def test_a_failed_rebuild_process_leaves_the_old_index_and_position(app, archive
         services.update_case(curator, db.session.get(services.FailureCase, archive[0]), {"title": "Renamed venture"})
     before = snapshot(app)
     assert before["position"] < last_change(app)
-    real = rebuild_module.case_document
+    real = documents_module.case_document
 
-    def failing(case):
+    def failing(case, *args):
         if case.id == archive[-1]:
             raise RuntimeError("disk on fire")
-        return real(case)
+        return real(case, *args)
 
-    monkeypatch.setattr(rebuild_module, "case_document", failing)  # the forked children inherit it
+    monkeypatch.setattr(documents_module, "case_document", failing)  # the forked children inherit it
     with in_app(app):
         with pytest.raises(RuntimeError, match="disk on fire"):
             outbox.rebuild(app.extensions["zhigu.search"], processes=2)
     after = snapshot(app)
     assert after["stored"] == before["stored"] and after["position"] == before["position"]
-    monkeypatch.setattr(rebuild_module, "case_document", real)
+    monkeypatch.setattr(documents_module, "case_document", real)
     with in_app(app):  # the locks were released: the next rebuild works and picks up the change
         assert outbox.rebuild(app.extensions["zhigu.search"], processes=2) == 24
         assert app.extensions["zhigu.search"].check() == {"missing": [], "stale": [], "extra": []}
@@ -115,14 +116,14 @@ def test_a_killed_rebuild_process_fails_the_rebuild(app, archive, monkeypatch):
     with in_app(app):
         outbox.rebuild(app.extensions["zhigu.search"])
     before = snapshot(app)
-    real = rebuild_module.case_document
+    real = documents_module.case_document
 
-    def dying(case):
+    def dying(case, *args):
         if case.id == archive[-1]:
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(case)
+        return real(case, *args)
 
-    monkeypatch.setattr(rebuild_module, "case_document", dying)
+    monkeypatch.setattr(documents_module, "case_document", dying)
     with in_app(app), pytest.raises(RuntimeError, match="died"):
         outbox.rebuild(app.extensions["zhigu.search"], processes=2)
     assert snapshot(app)["stored"] == before["stored"]

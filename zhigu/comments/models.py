@@ -1,5 +1,6 @@
 """Comments on a case. Deleted and hidden comments stay as rows, so threads stay readable and nothing is lost."""
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import ForeignKey, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -45,8 +46,14 @@ class Comment(db.Model):
         return not self.is_deleted and not self.is_hidden
 
 
-def searchable_comment_text(session, case_id: int) -> str:
-    """The bodies of a case's visible comments, for its index document (zhigu.search.documents)."""
-    return "\n".join(session.scalars(
-        select(Comment.body).where(Comment.case_id == case_id, Comment.deleted_at.is_(None),
-                                   Comment.hidden_at.is_(None)).order_by(Comment.id)))
+def searchable_comment_texts(session, case_ids: Iterable[int]) -> dict[int, str]:
+    """The bodies of each case's visible comments (cases without any left out), for their index documents
+    (zhigu.search.documents): one query for a batch of cases, not one a case."""
+    bodies: dict[int, list[str]] = {}
+    rows = session.execute(select(Comment.case_id, Comment.body)
+                           .where(Comment.case_id.in_(list(case_ids)), Comment.deleted_at.is_(None),
+                                  Comment.hidden_at.is_(None))
+                           .order_by(Comment.case_id, Comment.id))
+    for case_id, body in rows:
+        bodies.setdefault(case_id, []).append(body)
+    return {case_id: "\n".join(texts) for case_id, texts in bodies.items()}

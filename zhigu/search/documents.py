@@ -5,15 +5,14 @@ see a document is indexed with it (`allowed`, see zhigu.archive.permissions.visi
 counts and facets are computed over what the searcher may open, not filtered after the fact.
 """
 import re
+from typing import Iterator
 
 from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
-from sqlalchemy.orm import object_session
-
 from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.archive.permissions import visibility_tokens
-from zhigu.comments.models import searchable_comment_text
+from zhigu.comments.models import searchable_comment_texts
 from zhigu.search.analysis import MultilingualAnalyzer
 
 #: Han characters match the spelling tokenizer's word pattern; they have no place in English suggestions.
@@ -65,8 +64,16 @@ def province(region: str | None) -> str | None:
     return region.split("/")[0].strip() or None if region else None
 
 
-def case_document(case: FailureCase) -> dict:
-    """Build the index document of a published case. An anonymized organization's name is not indexed."""
+def case_documents(session, cases: list[FailureCase]) -> Iterator[dict]:
+    """The index documents of a batch of published cases, the comments of the whole batch read in one query."""
+    comments = searchable_comment_texts(session, [case.id for case in cases])
+    for case in cases:
+        yield case_document(case, comments.get(case.id, ""))
+
+
+def case_document(case: FailureCase, comments: str = "") -> dict:
+    """Build the index document of a published case, with the text of its visible `comments`. An anonymized
+    organization's name is not indexed."""
     causes = case.causes
     primary = case.primary_cause
     year = case.ended_on or case.published_at
@@ -86,9 +93,8 @@ def case_document(case: FailureCase) -> dict:
         "allowed": ",".join(visibility_tokens(case)),
         "language": case.language or "",
     }
-    session = object_session(case)
-    if session is not None and case.id is not None:
-        document["comments"] = searchable_comment_text(session, case.id)
+    if comments:
+        document["comments"] = comments
     optional = {
         "primary_cause": primary.code if primary else None,
         "sector": case.sector,

@@ -24,7 +24,7 @@ from whoosh.query import Or, Term
 
 from zhigu.archive.models import CaseCause, CaseStatus, FailureCase
 from zhigu.extensions import db
-from zhigu.search.documents import build_schema, case_document, should_index, stamp
+from zhigu.search.documents import build_schema, case_documents, should_index, stamp
 from zhigu.search.statistics import term_blocks
 
 log = logging.getLogger(__name__)
@@ -148,13 +148,12 @@ class SearchIndex:
             with Session(bind or db.engine) as session, self.writing(timeout) as writer:
                 for start in range(0, len(ids), BATCH):
                     chunk = ids[start:start + BATCH]
-                    cases = {c.id: c for c in session.scalars(case_query().where(FailureCase.id.in_(chunk)))}
-                    for case_id in chunk:
-                        case = cases.get(case_id)
-                        if case is not None and should_index(case):
-                            writer.update_document(**case_document(case))
-                        else:
-                            writer.delete_by_term("id", str(case_id))
+                    indexed = [case for case in session.scalars(case_query().where(FailureCase.id.in_(chunk)))
+                               if should_index(case)]
+                    for document in case_documents(session, indexed):
+                        writer.update_document(**document)
+                    for case_id in set(chunk) - {case.id for case in indexed}:
+                        writer.delete_by_term("id", str(case_id))
             return True
         except Exception:
             if raise_errors:

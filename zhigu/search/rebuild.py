@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR, SegmentWriter
 
 from zhigu.archive.models import CaseStatus, FailureCase
-from zhigu.search.documents import case_document
+from zhigu.search.documents import case_documents
 from zhigu.search.index import BATCH, SearchIndex, abandon, case_query
 
 #: Fewest published cases per process of a parallel rebuild: below it a fork costs more than it saves.
@@ -50,10 +50,11 @@ def rewrite_index(index: SearchIndex, bind, progress: Callable[[int], None] | No
 def _rebuild(index: SearchIndex, bind, progress) -> int:
     count = 0
     with Session(bind) as session, index.writing(mergetype=CLEAR) as writer:
-        for case in session.scalars(published_query().execution_options(yield_per=BATCH)):
-            writer.add_document(**case_document(case))
-            count += 1
-            if progress and count % BATCH == 0:
+        for batch in session.scalars(published_query().execution_options(yield_per=BATCH)).partitions():
+            for document in case_documents(session, batch):
+                writer.add_document(**document)
+            count += len(batch)
+            if progress and len(batch) == BATCH:
                 progress(BATCH)
     if progress:
         progress(count % BATCH)
@@ -113,10 +114,11 @@ def _index_run(directory: Path, bind, first: int, last: int, done, send) -> None
         count = 0
         with Session(bind) as session:
             query = published_query().where(FailureCase.id.between(first, last))
-            for case in session.scalars(query.execution_options(yield_per=BATCH)):
-                writer.add_document(**case_document(case))
-                count += 1
-                if count % BATCH == 0:
+            for batch in session.scalars(query.execution_options(yield_per=BATCH)).partitions():
+                for document in case_documents(session, batch):
+                    writer.add_document(**document)
+                count += len(batch)
+                if len(batch) == BATCH:
                     if os.getppid() != parent:
                         os._exit(1)  # the parent was killed: nobody will commit this segment
                     with done.get_lock():
