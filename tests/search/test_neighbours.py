@@ -1,5 +1,7 @@
 """Stored nearest cases (zhigu.search.neighbours): computed when cases change, read through the visibility
 clause, the live query for viewers who may open more and for cases not computed yet."""
+import logging
+
 import pytest
 from flask_login import AnonymousUserMixin
 from sqlalchemy import delete, select, update
@@ -191,3 +193,35 @@ def test_the_case_page_reads_the_stored_list(app, cast, make_case, client, monke
     page = client.get(f"/cases/{again.id}").get_data(as_text=True)
 
     assert earlier.title in page
+
+
+def test_the_worker_fills_in_the_lists_the_drain_left(app, ctx, cast, make_case, runner, monkeypatch):
+    monkeypatch.setattr(neighbours, "DRAIN_COMPUTE", 0)
+    cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
+    assert neighbours.missing_ids() == [case.id for case in cases]
+
+    result = runner.invoke(args=["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert neighbours.missing_ids() == [] and stored(cases[0].id) == [cases[1].id]
+
+
+def test_a_failing_refresh_never_fails_the_index_update(ctx, cast, make_case, index, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+    make_case(cast.author, **BAKERY)  # the first drain rebuilds the new index
+    monkeypatch.setattr(neighbours, "refresh", broken)
+
+    with caplog.at_level(logging.WARNING, logger="zhigu.search.outbox"):
+        case = make_case(cast.author, **SOLAR)
+
+    assert index.document_count() == 2 and stored(case.id) is None
+    assert "Could not refresh the stored neighbours" in caplog.text
+    assert shown(case, VISITOR) == live(case, VISITOR)  # the live query, then stored
+    assert stored(case.id) == [r[0] for r in live(case, VISITOR)]
+
+
+def test_an_unpublished_case_has_no_neighbours(ctx, cast, make_case):
+    make_case(cast.author, **SOLAR)
+    draft = make_case(cast.author, status="draft", **SOLAR_AGAIN)
+    assert shown(draft, VISITOR) == [] and stored(draft.id) is None

