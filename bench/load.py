@@ -9,7 +9,7 @@ Run (from the project root; PostgreSQL on 127.0.0.1:5432 with trust auth):
 Setup (skipped with --reuse): drops and creates the database, `zhigu init-db`, writes --cases synthetic
 cases (bench/speed.py's generator, same seed), `zhigu archive import`s them, creates an admin and an API
 token (`zhigu auth create-user|create-token`), and `zhigu search rebuild --processes 2` into
-<workdir>/index. Then it starts `zhigu worker` and `gunicorn -w 4 "zhigu:create_app()"` (the sample
+<workdir>/index (which then stores every public case's nearest cases, where the code has them). Then it starts `zhigu worker` and `gunicorn -w 4 "zhigu:create_app()"` (the sample
 gunicorn.conf.py, bound to 127.0.0.1:--port) with ZHIGU_DATABASE_URL pointing at the database.
 
 Each concurrency level runs that many client threads for --duration seconds; each thread sends requests
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setup-only", action="store_true", help="set up, then exit (run later with --reuse)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--concurrency", default="1,4,16,32", help="comma-separated client thread counts")
+    parser.add_argument("--concurrency", default="1,4,8,16", help="comma-separated client thread counts")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per concurrency level")
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args(argv)

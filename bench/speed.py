@@ -10,7 +10,8 @@ Run (from the project root):
 
 Each size runs in its own child process (so peak memory is that size's own), which prints its figures; the
 parent prints one table at the end. Options: --queries (similar queries, default 200), --search-queries
-(default 200), --chunk (lines per import_cases call, default 10000), --seed.
+(default 200; as many case pages), --trends-queries (default 30), --neighbours all|sample, --chunk (lines per
+import_cases call, default 10000), --seed.
 
 What it measures, per size N
 ----------------------------
@@ -31,6 +32,14 @@ zhigu/archive/vocabulary.py and the corpus' tags. external_ids are unique. Writt
 - search page: GET /search?q=<2-3 words> (HTML, AND of the words, facets, snippets) and the same through
   GET /api/v1/cases?q=... (JSON); words drawn from the corpus' frequent title words; p50/p95 ms; the status
   codes are counted, so a broken page shows up.
+- stored neighbours (zhigu.search.neighbours, when the code has them): after the import, the lists of every
+  case not stored yet are computed and timed (`--neighbours sample`: only those of the cases the pages below
+  read, for a quicker run: reading a list costs the same however many are stored).
+- case page: GET /cases/<id> as a visitor, --search-queries random cases (the similar list, links, comments);
+  p50/p95 ms after 5 warm-up requests.
+- trends page: GET /trends as a visitor, --trends-queries windows ending today and starting 1 to 9 years
+  back, a different one each (a page must not be served from what an earlier one computed); p50/p95 ms
+  after 2 warm-up requests.
 - index size on disk (MB), database size (MB), peak RSS (ru_maxrss) after the Zhigu part.
 - yardstick, in the same process afterwards: SQLite FTS5 table (title, summary, body; tokenize
   'porter unicode61'; body = narrative + tags, what Zhigu's body field holds for these cases): insert
@@ -189,14 +198,32 @@ def write_cases(path: Path, n: int, seed: int, recombiner: Recombiner) -> None:
 # -- Zhigu -----------------------------------------------------------------------------------------------
 
 def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: list[str], searches: list[str],
-                import_data: bool = True) -> dict:
+                import_data: bool = True, trends_requests: int = 32, neighbours_scope: str = "all") -> dict:
     from flask import got_request_exception
 
     from zhigu import create_app
     from zhigu.archive.services import seed_causes
+    from sqlalchemy import select
+
+    from zhigu.archive.models import FailureCase
     from zhigu.archive.transfer import import_cases
     from zhigu.extensions import db
     from zhigu.search import outbox
+
+    def compute_neighbours(read: list[int]):
+        """Store the neighbours of every case (or, with --neighbours sample, of the cases the pages below
+        read) when the code has stored neighbours (zhigu.search.neighbours); (seconds, lists stored)."""
+        try:
+            from zhigu.search import neighbours
+        except ImportError:
+            return None, 0
+        started = time.perf_counter()
+        if neighbours_scope == "all":
+            computed = neighbours.compute_missing()
+        else:
+            computed = neighbours.compute(sorted(set(read) & set(neighbours.missing_ids())))
+        print(f"  zhigu: neighbours of {computed} cases stored in {time.perf_counter() - started:.0f} s", flush=True)
+        return time.perf_counter() - started, computed
 
     # PROPAGATE_EXCEPTIONS off: a failing page answers 500 (counted in the status codes) instead of raising.
     app = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
@@ -241,7 +268,15 @@ def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: li
             import_seconds = time.perf_counter() - started
             out.update(import_s=import_seconds, import_rate=imported / import_seconds, index_s=index_seconds[0],
                        imported=imported)
+        else:
+            db.create_all()  # tables the kept database may not have yet (e.g. a newer code's)
         out["indexed"] = index.document_count()
+        case_ids = list(db.session.scalars(select(FailureCase.id).order_by(FailureCase.id)))
+        picker = random.Random(n)
+        cases_sample = [picker.choice(case_ids) for _ in range(len(searches))]
+        newest = list(db.session.scalars(select(FailureCase.id).order_by(FailureCase.published_at.desc(),
+                                                                         FailureCase.id.desc()).limit(30)))
+        out["neighbours_s"], out["neighbours_n"] = compute_neighbours(cases_sample + newest)
 
     client = app.test_client()
     errors: dict[str, str] = {}
@@ -276,6 +311,21 @@ def bench_zhigu(workdir: Path, jsonl: Path, n: int, chunk: int, descriptions: li
     page_ms, page_cpu, page_status = timed(page, searches)
     api_ms, api_cpu, api_status = timed(api, searches)
     print(f"  zhigu: {2 * len(searches)} search requests in {time.perf_counter() - phase:.0f} s", flush=True)
+    case_page = lambda case_id: client.get(f"/cases/{case_id}")  # noqa: E731
+    timed(case_page, cases_sample[:5])
+    phase = time.perf_counter()
+    case_ms, case_cpu, case_status = timed(case_page, cases_sample)
+    # A different window each time: the visitor's page may not serve it from a cache of an earlier request.
+    today = date.today()
+    windows = [{"from": (today - timedelta(days=365 + picker.randrange(3000))).isoformat(), "to": today.isoformat()}
+               for _ in range(trends_requests)]
+    trends = lambda window: client.get("/trends?" + urlencode(window))  # noqa: E731
+    timed(trends, windows[:2])
+    trends_ms, trends_cpu, trends_status = timed(trends, windows[2:])
+    print(f"  zhigu: {len(cases_sample)} case pages and {len(windows) - 2} trends pages in "
+          f"{time.perf_counter() - phase:.0f} s", flush=True)
+    out.update(case_ms=case_ms, case_cpu_ms=case_cpu, case_status=case_status, trends_ms=trends_ms,
+               trends_cpu_ms=trends_cpu, trends_status=trends_status)
     sample = similar(descriptions[0]).get_json() or {}
     out.update(similar_ms=sim_ms, similar_cpu_ms=sim_cpu, similar_status=sim_status,
                similar_hits=len(sample.get("results", [])), page_ms=page_ms, page_cpu_ms=page_cpu,
@@ -368,7 +418,8 @@ def run_one(n: int, args) -> dict:
               f"({time.perf_counter() - started:.1f} s); "
               f"descriptions {min(words)}-{max(words)} words (median {sorted(words)[len(words) // 2]})", flush=True)
         rss_before = peak_rss_mb()
-        zhigu = bench_zhigu(workdir, jsonl, n, args.chunk, descriptions, searches, import_data=not reuse)
+        zhigu = bench_zhigu(workdir, jsonl, n, args.chunk, descriptions, searches, import_data=not reuse,
+                            trends_requests=args.trends_queries + 2, neighbours_scope=args.neighbours)
         print(f"[{n}] zhigu done in {time.perf_counter() - started:.0f} s", flush=True)
         fts = bench_fts5(workdir, jsonl, args.chunk, descriptions, searches)
         result = {"n": n, "code": code, "zhigu": zhigu, "fts5": fts, "rss_before_mb": rss_before,
@@ -388,7 +439,7 @@ def run_one(n: int, args) -> dict:
 def format_table(results: list[dict]) -> str:
     def row(label, z, f=None, unit=""):
         if z is None:
-            return f"  {label:<34} {'(reused)':>12}"
+            return f"  {label:<34} {'(reused)' if 'import' in label else '(none)':>12}"
         ratio = f"{z / f:>8.2f}" if f else f"{'':>8}"
         fz = f"{z:>12.1f}" if isinstance(z, float) else f"{z!s:>12}"
         ff = f"{f:>12.1f}" if isinstance(f, float) else f"{'' if f is None else f:>12}"
@@ -410,12 +461,19 @@ def format_table(results: list[dict]) -> str:
                   *latency_rows("similar", z["similar_ms"], z["similar_cpu_ms"], f["similar_ms"], f["similar_cpu_ms"]),
                   *latency_rows("search page (HTML)", z["page_ms"], z["page_cpu_ms"], f["search_ms"], f["search_cpu_ms"]),
                   *latency_rows("search API (JSON)", z["api_ms"], z["api_cpu_ms"], f["search_ms"], f["search_cpu_ms"]),
+                  *[row(f"{label} p{q}{' cpu' if cpu else ''}", percentile(values, q), None, "ms")
+                    for label, key in (("case page (HTML)", "case"), ("trends page (HTML)", "trends"))
+                    for cpu, values in ((False, z[f"{key}_ms"]), (True, z[f"{key}_cpu_ms"])) for q in (50, 95)],
+                  row(f"storing neighbours of {z['neighbours_n']} cases", z["neighbours_s"], None,
+                      "s (after the import; lists already stored are kept)"),
                   row("index size", z["index_mb"], f["db_mb"], "MB (fts5: whole db)"),
                   row("database size", z["db_mb"], None, "MB"),
                   row("peak RSS after zhigu part", z["peak_rss_mb"], None, f"MB (before: {r['rss_before_mb']:.0f})"),
                   f"  queries: similar {len(z['similar_ms'])} (status {z['similar_status']}, "
                   f"hits {z['similar_hits']} vs fts5 {f['similar_hits']}), search {len(z['page_ms'])} "
-                  f"(page status {z['page_status']}, API status {z['api_status']}); indexed {z['indexed']}/{z['imported']}"]
+                  f"(page status {z['page_status']}, API status {z['api_status']}); case pages {len(z['case_ms'])} "
+                  f"(status {z['case_status']}), trends pages {len(z['trends_ms'])} (status {z['trends_status']}); "
+                  f"indexed {z['indexed']}/{z['imported']}"]
         lines += [f"  first error on {path}: {error}" for path, error in z.get("errors", {}).items()]
     return "\n".join(lines)
 
@@ -424,7 +482,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated case counts")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--search-queries", type=int, default=200)
+    parser.add_argument("--search-queries", type=int, default=200, help="search requests, and case pages")
+    parser.add_argument("--trends-queries", type=int, default=30, help="trends pages (a different window each)")
+    parser.add_argument("--neighbours", choices=("all", "sample"), default="all",
+                        help="store the nearest cases of every case before measuring, or only of those the case and "
+                             "trends pages read (quicker; reading a list costs the same either way)")
     parser.add_argument("--chunk", type=int, default=10_000, help="lines per import_cases call")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--tmp", default=None, help="parent directory of the temp dirs")
@@ -447,7 +509,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
             result_path = handle.name
         child = [sys.executable, __file__, "--one", str(n), "--result", result_path, "--queries", str(args.queries),
-                 "--search-queries", str(args.search_queries), "--chunk", str(args.chunk), "--seed", str(args.seed)]
+                 "--search-queries", str(args.search_queries), "--trends-queries", str(args.trends_queries),
+                 "--neighbours", args.neighbours,
+                 "--chunk", str(args.chunk), "--seed", str(args.seed)]
         if args.tmp:
             child += ["--tmp", args.tmp]
         if args.keep:

@@ -265,32 +265,43 @@ def test_visitors_count_public_cases_and_need_a_log_in_for_a_park(portfolio):
         compute_trends(visitor, {**YEAR_2024, "scope": "park"}, with_recurrences=False, visitors=True)
 
 
-def test_visitors_share_a_short_lived_recurrence_list(portfolio, monkeypatch):
+def test_visitors_read_recurrences_from_the_stored_neighbours_without_searching(ctx, cast, make_case, monkeypatch):
+    """The stored pairs give the list the live check gave, with no similar search on the page."""
     from flask_login import AnonymousUserMixin
+    from zhigu.search import neighbours
 
-    calls = []
-    real = services.recurrences
-    monkeypatch.setattr(services, "recurrences", lambda *args: calls.append(args) or real(*args))
-    for _ in range(2):
-        compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True)
-    assert len(calls) == 1  # the second visitor reads the first one's list
-    monkeypatch.setattr(services, "VISITOR_CACHE_SECONDS", 0)
-    compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True)
-    assert len(calls) == 2
+    earlier = _published(make_case(cast.author, **SOLAR), datetime(2023, 5, 1))
+    again = _published(make_case(cast.author, **dict(SOLAR, title="Solar panel leases for Tashkent factories")),
+                       datetime(2024, 6, 1))
+    _published(make_case(cast.author, **BAKERY), datetime(2024, 7, 1))
+    params, window = services.parse_params({}), Window(date(2024, 1, 1), date(2024, 12, 31))
+    new_cases = db.session.scalars(select(FailureCase).where(FailureCase.published_at >= datetime(2024, 1, 1))
+                                   .order_by(FailureCase.published_at.desc())).all()
+    live = services._live_recurrences(AnonymousUserMixin(), new_cases)
+    neighbours.compute_missing()
+
+    monkeypatch.setattr(neighbours, "similar_to_case", lambda *a, **k: pytest.fail("searched"))
+    monkeypatch.setattr(services, "similar_to_case", lambda *a, **k: pytest.fail("searched"))
+    found = compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences
+
+    assert [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in found] == \
+        [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in live]
+    assert [(r["case"].id, r["earlier"].id) for r in found] == [(again.id, earlier.id)]
+    assert services.recurrences(reload(cast.manager_a), params, window)[0]["earlier"].id == earlier.id
 
 
-def test_a_cached_recurrence_never_shows_a_case_made_private_since(portfolio, cast, monkeypatch):
-    """The visitors' cache keeps ids: the cases are loaded through the visibility clause on every read."""
+def test_a_stored_recurrence_never_shows_a_case_made_private_since(ctx, cast, make_case, monkeypatch):
+    """Even a stored pair nobody refreshed (a change that skipped the hooks): the SQL join hides the case."""
     from flask_login import AnonymousUserMixin
+    from sqlalchemy import update
+    from zhigu.archive.models import Visibility
 
-    first, second, private = portfolio[0], portfolio[1], portfolio[2]
-    pairs = [{"case": second, "earlier": first, "score": 0.9, "why": {"terms": ["pilot"]}},
-             {"case": private, "earlier": first, "score": 0.8, "why": {"terms": ["pilot"]}}]
-    monkeypatch.setattr(services, "recurrences", lambda *args: pairs)
+    earlier = _published(make_case(cast.author, **SOLAR), datetime(2023, 5, 1))
+    _published(make_case(cast.author, **dict(SOLAR, title="Solar panel leases for Tashkent factories")),
+               datetime(2024, 6, 1))
+    assert len(compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences) == 1
+    db.session.execute(update(FailureCase).where(FailureCase.id == earlier.id).values(visibility=Visibility.private))
+    db.session.commit()
 
-    before = compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences
-    archive_services.update_case(reload(cast.author), reload(second), {"visibility": "private"})
-    after = compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences
-
-    assert [(r["case"].id, r["earlier"].id) for r in before] == [(second.id, first.id)]
-    assert after == []
+    assert compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences == []
+    assert compute_trends(reload(cast.member_b), YEAR_2024).recurrences == []

@@ -132,7 +132,8 @@ class FailureCase(db.Model):
                                                    default=Visibility.public)
     retraction_reason: Mapped[str | None] = mapped_column(Text)
     retracted_at: Mapped[datetime | None]
-    published_at: Mapped[datetime | None]
+    #: Indexed: trends reads the newest cases of a window (recurrences) without sorting the table.
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from zhigu.archive.transfer import case_count
 from zhigu.extensions import db
-from zhigu.search import outbox
+from zhigu.search import neighbours, outbox
 from zhigu.search.index import current_index
 
 search_cli = AppGroup("search", help="The full-text index.")
@@ -20,11 +20,15 @@ search_cli = AppGroup("search", help="The full-text index.")
               help="Processes building the documents; 0 means one per CPU. More than one pays off from a few "
                    "thousand cases (each process writes its own segment).")
 def rebuild(processes: int):
-    """Rewrite the index from the database; searches keep using the old index until it is done."""
+    """Rewrite the index from the database, then each public case's stored nearest cases; searches keep
+    using the old index until it is done."""
     processes = processes or os.cpu_count() or 1
     with click.progressbar(length=case_count(), label="Indexing", show_pos=True) as bar:
         count = outbox.rebuild(current_index(), db.engine, progress=bar.update, processes=processes)
     click.echo(f"Indexed {count} published case(s).")
+    with click.progressbar(length=len(neighbours.missing_ids()), label="Nearest cases", show_pos=True) as bar:
+        stored = neighbours.compute_missing(progress=bar.update)
+    click.echo(f"Stored the nearest cases of {stored} public case(s).")
 
 
 @search_cli.command("prune-outbox")

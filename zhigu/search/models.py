@@ -1,7 +1,8 @@
-"""The search outbox: the database's ordered log of cases whose index documents must be rewritten."""
+"""The search outbox (the database's ordered log of cases whose index documents must be rewritten) and the
+stored neighbours of each case (zhigu.search.neighbours)."""
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhigu.db import now_utc
@@ -20,3 +21,32 @@ class IndexChange(db.Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     case_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class NeighbourList(db.Model):
+    """A case whose nearest cases are stored in `case_neighbour` (none, when nothing is like it).
+
+    A case without a row has not been computed since it or one of its neighbours changed: readers then ask
+    the index (zhigu.search.neighbours).
+    """
+
+    __tablename__ = "neighbour_list"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class CaseNeighbour(db.Model):
+    """One of a case's nearest cases, as "find similar" ranked it for a visitor when the list was computed."""
+
+    __tablename__ = "case_neighbour"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("neighbour_list.case_id", ondelete="CASCADE"), primary_key=True)
+    #: 0 for the nearest.
+    rank: Mapped[int] = mapped_column(primary_key=True)
+    neighbour_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float]
+    #: Distinctive words the pair shares (len(why["terms"])): trends' recurrences filter on it in SQL.
+    shared_terms: Mapped[int]
+    #: The result's `why`, as the live query gives it to a visitor.
+    why: Mapped[dict] = mapped_column(JSON)

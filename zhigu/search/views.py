@@ -6,14 +6,15 @@ from zhigu.archive.services import list_causes
 from zhigu.search import bp
 from zhigu.search.documents import FACETS
 from zhigu.search.services import SORTS, BadQuery, search_cases
-from zhigu.search.similar import similar_to_case
+from zhigu.search.neighbours import neighbours_for
 from zhigu.validation import db_id
 
 
 @bp.app_template_global()
 def similar_cases_of(case) -> list:
-    """The published cases most like a published `case` that the reader may open (none for other cases)."""
-    return similar_to_case(current_user, case) if case.is_published else []
+    """The published cases most like a published `case` that the reader may open (none for other cases); the
+    stored list when there is one for this reader (zhigu.search.neighbours)."""
+    return neighbours_for(case, current_user)
 
 
 @bp.route("/search")

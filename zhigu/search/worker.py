@@ -3,7 +3,8 @@
 Run one per index directory (one per machine); a second one on the same directory just waits its turn on
 the directory's lock. Killing it at any moment loses nothing: the next start applies what was left.
 Every OUTBOX_PRUNE_INTERVAL seconds it also prunes outbox rows older than OUTBOX_RETENTION that this
-machine has applied (zhigu.search.outbox.prune), and it runs the periodic jobs (notification scans every
+machine has applied (zhigu.search.outbox.prune), stores the nearest cases of up to WORKER_BATCH cases whose
+list is not computed (zhigu.search.neighbours), and it runs the periodic jobs (notification scans every
 NOTIFY_SCAN_INTERVAL, e-mail digests every DIGEST_INTERVAL) when its machine wins their lease in the
 database (zhigu.jobs), so each runs once per interval however many workers there are.
 """
@@ -17,7 +18,7 @@ from flask.cli import with_appcontext
 
 from zhigu.extensions import db
 from zhigu.jobs import services as jobs
-from zhigu.search import outbox
+from zhigu.search import neighbours, outbox
 from zhigu.search.index import current_index
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ def worker_command(once: bool, interval: float | None):
             applied = run_once(index, db.engine)
             if applied:
                 log.info("Applied %d outbox change(s) to %s", applied, index.directory)
+            stored = neighbours.compute_missing(neighbours.WORKER_BATCH)
+            if stored:
+                log.info("Stored the nearest cases of %d case(s)", stored)
             if pruned_at is None or time.monotonic() - pruned_at >= float(current_app.config["OUTBOX_PRUNE_INTERVAL"]):
                 pruned_at = time.monotonic()
                 pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])

@@ -24,14 +24,13 @@ Contract:
 """
 import json
 import statistics
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from marshmallow import ValidationError
 from sqlalchemy import Text, and_, cast, extract, func, or_, select, true
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from zhigu.archive.models import CaseCause, Cause, FailureCase
 from zhigu.attempts.services import compare_attempts
@@ -41,6 +40,8 @@ from zhigu.db import now_utc
 from zhigu.errors import PermissionDenied
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.search.models import CaseNeighbour
+from zhigu.search.neighbours import ensure_computed, sees_only_public
 from zhigu.search.similar import similar_to_case
 from zhigu.trends.schemas import DIMENSIONS, MAX_YEARS, TrendsQuerySchema
 
@@ -56,7 +57,8 @@ RECURRENCE_THRESHOLD = 0.70
 #: nobody else wrote about reaches 0.70 with no shared word at all: its few weak hits get the full rank share
 #: (0.3) and the full vote of their common primary cause (0.4). The bench applies the same rule.
 RECURRENCE_MIN_TERMS = 3
-#: At most this many newly published cases are checked (most recent first): each check is a similar search.
+#: At most this many newly published cases are checked (most recent first): a stored list each, or a similar
+#: search each for viewers who may open restricted cases.
 RECURRENCE_CHECKED = 30
 #: Earlier cases kept per new case.
 RECURRENCE_PER_CASE = 3
@@ -315,14 +317,39 @@ def is_recurrence(result) -> bool:
 
 
 def recurrences(viewer, params: dict, window: Window) -> list[dict]:
-    """Newly published cases (in scope and window) that closely resemble a case published before them."""
+    """Newly published cases (in scope and window) that closely resemble a case published before them.
+
+    Read from the stored neighbours (zhigu.search.neighbours) for a viewer who sees only public cases: the
+    pairs are filtered, joined and ordered in SQL, with no search. Viewers who may open more are checked
+    with one live similar search per new case, which ranks their restricted cases too.
+    """
     where = and_(published_visible_clause(viewer), _scope_clause(viewer, params),
                  FailureCase.published_at >= window.start,
                  FailureCase.published_at < window.end + timedelta(days=1))
-    new_cases = db.session.scalars(select(FailureCase).where(where)
-                                   .options(selectinload(FailureCase.case_causes))
-                                   .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
-                                   .limit(RECURRENCE_CHECKED))
+    new_cases = list(db.session.scalars(select(FailureCase).where(where)
+                                        .options(selectinload(FailureCase.case_causes))
+                                        .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
+                                        .limit(RECURRENCE_CHECKED)))
+    if not sees_only_public(viewer):
+        return _live_recurrences(viewer, new_cases)
+    ensure_computed(new_cases)
+    new = aliased(FailureCase)
+    rows = db.session.execute(
+        select(CaseNeighbour.case_id, FailureCase, CaseNeighbour.score, CaseNeighbour.why)
+        .join(new, new.id == CaseNeighbour.case_id).join(FailureCase, FailureCase.id == CaseNeighbour.neighbour_id)
+        .where(CaseNeighbour.case_id.in_([case.id for case in new_cases]),
+               CaseNeighbour.rank < RECURRENCE_PER_CASE * 3,  # what the live check reads: the 9 nearest
+               CaseNeighbour.score >= RECURRENCE_THRESHOLD, CaseNeighbour.shared_terms >= RECURRENCE_MIN_TERMS,
+               published_visible_clause(viewer), FailureCase.published_at < new.published_at)
+        .order_by(CaseNeighbour.case_id, CaseNeighbour.rank))
+    earlier = defaultdict(list)
+    for case_id, case, score, why in rows:
+        earlier[case_id].append((case, score, why))
+    return [{"case": case, "earlier": other, "score": score, "why": why}
+            for case in new_cases for other, score, why in earlier[case.id][:RECURRENCE_PER_CASE]]
+
+
+def _live_recurrences(viewer, new_cases: list[FailureCase]) -> list[dict]:
     found = []
     for case in new_cases:
         earlier = [result for result in similar_to_case(viewer, case, limit=RECURRENCE_PER_CASE * 3)
@@ -331,32 +358,6 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
         for result in earlier[:RECURRENCE_PER_CASE]:
             found.append({"case": case, "earlier": result.case, "score": result.score, "why": result.why})
     return found
-
-
-#: Visitors all count the same public cases, so their recurrence pairs (one similar search per new case: seconds
-#: on a busy server) are kept this long, per process, and shared. Only ids and scores are kept: each read loads
-#: the cases again through the visibility clause, so a case made private or retracted meanwhile is never shown.
-VISITOR_CACHE_SECONDS = 120
-CACHE_KEY = "zhigu.trends.visitor_recurrences"
-
-
-def _visitor_recurrences(params: dict, window: Window) -> list[dict]:
-    """recurrences() for a visitor, the pairs from a short per-app cache, the cases loaded fresh."""
-    from flask import current_app
-    from flask_login import AnonymousUserMixin
-
-    visitor = AnonymousUserMixin()
-    cache = current_app.extensions.setdefault(CACHE_KEY, {})
-    key = (params["scope"], params.get("region"), window.start, window.end)
-    hit = cache.get(key)
-    if hit is None or time.monotonic() - hit[0] >= VISITOR_CACHE_SECONDS:
-        pairs = [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in recurrences(visitor, params, window)]
-        hit = cache[key] = (time.monotonic(), pairs)
-    ids = {case_id for pair in hit[1] for case_id in pair[:2]}
-    cases = {case.id: case for case in db.session.scalars(
-        select(FailureCase).where(FailureCase.id.in_(ids), published_visible_clause(visitor)))} if ids else {}
-    return [{"case": cases[new], "earlier": cases[old], "score": score, "why": why}
-            for new, old, score, why in hit[1] if new in cases and old in cases]
 
 
 def compute_trends(viewer, data, today: date | None = None, with_recurrences: bool = True,
@@ -388,8 +389,7 @@ def compute_trends(viewer, data, today: date | None = None, with_recurrences: bo
         timeline=_timeline(where, params["by"], granularity, periods), counts=counts, money=money,
         time_to_failure=days,
         top_causes=_top_causes(counts["cause"], _ranked(_grouped(before, "cause")), total, previous_total),
-        recurrences=(_visitor_recurrences(params, window) if visitor else recurrences(viewer, params, window))
-        if with_recurrences else [],
+        recurrences=recurrences(viewer, params, window) if with_recurrences else [],
         attempts=compare_attempts(viewer, window.start, window.end,
                                   park_id=viewer.park_id if params["scope"] == "park" else None,
                                   region=_region(params) if params["scope"] == "region" else None),

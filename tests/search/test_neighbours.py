@@ -1,0 +1,227 @@
+"""Stored nearest cases (zhigu.search.neighbours): computed when cases change, read through the visibility
+clause, the live query for viewers who may open more and for cases not computed yet."""
+import logging
+
+import pytest
+from flask_login import AnonymousUserMixin
+from sqlalchemy import delete, select, update
+
+from helpers import reload
+from zhigu.archive import services as archive_services
+from zhigu.archive.models import CaseCause, FailureCase, Visibility
+from zhigu.extensions import db
+from zhigu.links import services as link_services
+from zhigu.search import neighbours
+from zhigu.search.models import CaseNeighbour, NeighbourList
+from zhigu.search.similar import similar_to_case
+
+SOLAR = dict(title="Rooftop solar leasing for factories in Tashkent",
+             summary="Leased rooftop solar panels to textile factories in Tashkent; the grid operator refused "
+                     "net metering and the leases never paid back.",
+             lessons="Secure the grid operator's net metering approval before signing leases.",
+             causes=["policy.regulation"], sector="energy", target_markets=["UZ"])
+SOLAR_AGAIN = dict(SOLAR, title="Solar panel leases for Tashkent factories")
+SOLAR_THIRD = dict(SOLAR, title="Tashkent rooftop solar for textile mills")
+BAKERY = dict(title="Bakery chain franchise in Almaty", causes=["market.no_demand"], sector="agriculture",
+              summary="A franchise of Chinese bakeries opened six shops but customers preferred local bread.",
+              lessons="Test the product with local customers before opening shops.", target_markets=["KZ"])
+
+VISITOR = AnonymousUserMixin()
+
+
+def stored(case_id: int) -> list[int] | None:
+    """The stored neighbour ids of a case, None when its list is not computed."""
+    if db.session.get(NeighbourList, case_id) is None:
+        return None
+    return list(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id == case_id)
+                                   .order_by(CaseNeighbour.rank)))
+
+
+def shown(case, viewer) -> list[tuple]:
+    return [(r.case.id, r.score, r.why) for r in neighbours.neighbours_for(reload(case), viewer)]
+
+
+def live(case, viewer) -> list[tuple]:
+    return [(r.case.id, r.score, r.why) for r in similar_to_case(viewer, reload(case), limit=neighbours.STORED)]
+
+
+def no_search(monkeypatch):
+    """Fail any live similar search from the neighbours module from now on (the stored list must be read)."""
+    monkeypatch.setattr(neighbours, "similar_to_case", lambda *a, **k: pytest.fail("searched"))
+
+
+def test_publishing_stores_the_list_a_visitor_would_get(ctx, cast, make_case):
+    earlier = make_case(cast.author, **SOLAR)
+    bakery = make_case(cast.author, **BAKERY)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+
+    assert stored(again.id)[0] == earlier.id
+    expected = live(again, VISITOR)
+    assert bakery.id not in [case_id for case_id, _, _ in expected[:1]]
+    row = db.session.scalars(select(CaseNeighbour).where(CaseNeighbour.case_id == again.id)).first()
+    assert (row.score, row.why, row.shared_terms) == (expected[0][1], expected[0][2], len(expected[0][2]["terms"]))
+    # the new case may belong in its neighbours' lists: those are dropped, to be computed again
+    assert stored(earlier.id) is None
+
+
+def test_the_stored_list_is_read_without_searching_and_matches_the_live_one(ctx, cast, make_case, monkeypatch):
+    make_case(cast.author, **SOLAR)
+    make_case(cast.author, **BAKERY)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    expected = live(again, VISITOR)
+    no_search(monkeypatch)
+    assert shown(again, VISITOR) == expected
+    assert shown(again, reload(cast.member_a)) == expected  # park A has no restricted case: the same list
+
+
+def test_a_missing_list_falls_back_to_the_live_query_and_is_stored(ctx, cast, make_case):
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    assert stored(earlier.id) is None  # dropped when `again` was published
+
+    assert shown(earlier, VISITOR) == live(earlier, VISITOR)
+    assert stored(earlier.id) == [again.id]
+
+
+def test_an_edit_computes_the_list_again(ctx, cast, make_case):
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    before = shown(again, VISITOR)
+
+    archive_services.update_case(reload(cast.author), reload(again), dict(BAKERY, title="Bakery franchise in Astana"))
+
+    assert stored(again.id) is not None and shown(again, VISITOR) == live(again, VISITOR) != before
+    assert earlier.id not in [case_id for case_id, _, _ in shown(again, VISITOR)[:1]]
+
+
+def test_an_edited_neighbour_drops_the_lists_that_name_it(ctx, cast, make_case):
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    assert stored(again.id) == [earlier.id]
+
+    archive_services.update_case(reload(cast.author), reload(earlier), {"title": "Solar leasing in Samarkand"})
+
+    assert stored(again.id) is None
+    assert shown(again, VISITOR) == live(again, VISITOR)
+
+
+@pytest.mark.parametrize("hide", ["private", "park", "retract", "merge"])
+def test_a_neighbour_hidden_since_is_never_shown(app, ctx, cast, make_case, hide):
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    third = make_case(cast.author, **SOLAR_THIRD)
+    assert earlier.id in [case_id for case_id, _, _ in shown(again, VISITOR)]
+    author = reload(cast.author)
+    if hide in ("private", "park"):
+        archive_services.update_case(author, reload(earlier), {"visibility": hide})
+    elif hide == "retract":
+        archive_services.retract_case(author, reload(earlier), {"reason": "Filed twice by mistake."})
+    else:
+        link_services.merge_case(reload(cast.admin), reload(earlier), {"kept_id": third.id, "confirm_visibility": True})
+
+    for viewer in (VISITOR, reload(cast.member_b), reload(cast.member_a) if hide != "park" else VISITOR):
+        assert earlier.id not in [case_id for case_id, _, _ in shown(again, viewer)]
+
+
+def test_the_read_filters_even_a_list_that_was_not_refreshed(ctx, cast, make_case, monkeypatch):
+    """A change that skipped the hooks (raw SQL, a restore) leaves a stale list: the join still hides the case."""
+    earlier = make_case(cast.author, **SOLAR)
+    gone = make_case(cast.author, **SOLAR_THIRD)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    assert set(stored(again.id)) >= {earlier.id, gone.id}
+
+    no_search(monkeypatch)
+    db.session.execute(update(FailureCase).where(FailureCase.id == earlier.id).values(visibility=Visibility.private))
+    db.session.execute(delete(CaseCause).where(CaseCause.case_id == gone.id))
+    db.session.execute(delete(FailureCase).where(FailureCase.id == gone.id))
+    db.session.commit()
+
+    assert [case_id for case_id, _, _ in shown(again, VISITOR)] == []
+
+
+def test_viewers_who_may_open_restricted_cases_get_the_live_list(ctx, cast, make_case):
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
+
+    assert restricted.id not in [case_id for case_id, _, _ in shown(again, VISITOR)]
+    assert restricted.id not in [case_id for case_id, _, _ in shown(again, reload(cast.member_a))]
+    member_b = reload(cast.member_b)
+    assert not neighbours.sees_only_public(member_b)
+    assert shown(again, member_b) == live(again, member_b)
+    assert restricted.id in [case_id for case_id, _, _ in shown(again, member_b)]
+    assert stored(restricted.id) is None  # only public cases have a stored list
+
+
+def test_a_restricted_case_gets_no_stored_list(ctx, cast, make_case):
+    make_case(cast.author, **SOLAR)
+    private = make_case(cast.author, **dict(SOLAR_AGAIN, visibility="private"))
+    assert stored(private.id) is None
+    assert neighbours.compute([private.id]) == 0 and stored(private.id) is None
+    assert private.id not in neighbours.missing_ids()
+
+
+def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(ctx, cast, make_case, monkeypatch):
+    monkeypatch.setattr(neighbours, "DRAIN_COMPUTE", 0)
+    cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
+    assert [stored(case.id) for case in cases] == [None, None]
+    assert neighbours.missing_ids() == [case.id for case in cases]
+
+    assert neighbours.compute_missing() == 2
+    assert [stored(case.id) for case in cases] == [[cases[1].id], [cases[0].id]]
+
+
+def test_rebuild_computes_every_list_again(app, ctx, cast, make_case, runner):
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    make_case(cast.author, **dict(BAKERY, visibility="private"))
+    db.session.execute(update(CaseNeighbour).values(score=0.0))  # as if from an older index
+    db.session.commit()
+
+    result = runner.invoke(args=["search", "rebuild"])
+
+    assert result.exit_code == 0, result.output
+    assert "Stored the nearest cases of 2 public case(s)." in result.output
+    assert stored(earlier.id) == [again.id] and stored(again.id) == [earlier.id]
+    assert 0.0 not in db.session.scalars(select(CaseNeighbour.score)).all()
+
+
+def test_the_case_page_reads_the_stored_list(app, cast, make_case, client, monkeypatch):
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    no_search(monkeypatch)
+
+    page = client.get(f"/cases/{again.id}").get_data(as_text=True)
+
+    assert earlier.title in page
+
+
+def test_the_worker_fills_in_the_lists_the_drain_left(app, ctx, cast, make_case, runner, monkeypatch):
+    monkeypatch.setattr(neighbours, "DRAIN_COMPUTE", 0)
+    cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
+    assert neighbours.missing_ids() == [case.id for case in cases]
+
+    result = runner.invoke(args=["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert neighbours.missing_ids() == [] and stored(cases[0].id) == [cases[1].id]
+
+
+def test_a_failing_refresh_never_fails_the_index_update(ctx, cast, make_case, index, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+    make_case(cast.author, **BAKERY)  # the first drain rebuilds the new index
+    monkeypatch.setattr(neighbours, "refresh", broken)
+
+    with caplog.at_level(logging.WARNING, logger="zhigu.search.outbox"):
+        case = make_case(cast.author, **SOLAR)
+
+    assert index.document_count() == 2 and stored(case.id) is None
+    assert "Could not refresh the stored neighbours" in caplog.text
+    assert shown(case, VISITOR) == live(case, VISITOR)  # the live query, then stored
+    assert stored(case.id) == [r[0] for r in live(case, VISITOR)]
+
+
+def test_an_unpublished_case_has_no_neighbours(ctx, cast, make_case):
+    make_case(cast.author, **SOLAR)
+    draft = make_case(cast.author, status="draft", **SOLAR_AGAIN)
+    assert shown(draft, VISITOR) == [] and stored(draft.id) is None

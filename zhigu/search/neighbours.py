@@ -1,0 +1,192 @@
+"""Each public case's nearest cases, computed when it changes and stored, so pages read a table, not the index.
+
+What is stored. For every published public case, the STORED nearest cases "find similar" gives a visitor
+(`similar_to_case` with an anonymous viewer: public candidates, public statistics), with their scores and
+`why`, in `case_neighbour`; `neighbour_list` marks the cases whose list is computed. Only what a visitor sees
+is stored, so no stored score, rank or `why` word can come from a case someone may not open.
+
+Who reads them. `neighbours_for(case, viewer)` serves a stored list to a viewer who may open exactly the
+public cases (visitors, and members who may open no restricted case: `sees_only_public`); for them the live
+query gives the same list. The rows are joined with the viewer's visibility clause, so a neighbour made
+private, retracted or deleted since is never shown. A viewer who may open more (their park's or their own
+restricted cases, admins) gets the live query, which also ranks those cases, scored with that viewer's
+statistics. A case without a stored list falls back to the live query too, and the visitor's answer is
+stored then (on a connection of its own: a page never commits its request's session).
+
+When they are computed. After the outbox drain has applied changes to the index (zhigu.search.outbox.drain,
+in the web process right after a commit, its catch-up thread or `zhigu worker`), `refresh` drops the lists
+of the changed cases, of the cases that list one of them, and of the cases a changed case now lists (a new
+case may belong in their lists), then computes the lists of up to DRAIN_COMPUTE changed cases. The others
+fill in on their next read, or in `zhigu worker` (WORKER_BATCH per poll). A rebuild drops every list;
+`zhigu search rebuild` then computes them all. Several machines, each with its own index, may compute the
+same list: each write replaces the whole list in one transaction, and a clash is ignored.
+"""
+import logging
+
+from flask import current_app, g, has_request_context
+from flask_login import AnonymousUserMixin
+from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+
+from zhigu.archive.models import CaseCause, CaseStatus, FailureCase, Visibility
+from zhigu.archive.permissions import published_visible_clause, viewer_tokens
+from zhigu.extensions import db
+from zhigu.search.models import CaseNeighbour, NeighbourList
+from zhigu.search.services import SearchResult
+from zhigu.search.similar import similar_to_case
+from zhigu.search.statistics import PUBLIC_TOKEN
+
+log = logging.getLogger(__name__)
+
+#: Neighbours stored per case: the case page's SIMILAR_LIMIT and the nine trends' recurrences look at.
+STORED = 10
+#: Lists the drain computes after applying a batch (the first changed cases); the rest fill in later, so a
+#: 10,000-case import is not held up by 10,000 similar searches.
+DRAIN_COMPUTE = 10
+#: Lists `zhigu worker` fills in per poll.
+WORKER_BATCH = 100
+#: flask.g key: whether the request's viewers see only public cases, by user id.
+_ONLY_PUBLIC = "zhigu_sees_only_public"
+
+
+def sees_only_public(viewer) -> bool:
+    """Whether `viewer` may open exactly the published public cases (then a stored list is what they'd get)."""
+    tokens = viewer_tokens(viewer)
+    if tokens is None:
+        return False  # an admin: their live ranking counts every case
+    if tokens == [PUBLIC_TOKEN]:
+        return True
+    memo = g.setdefault(_ONLY_PUBLIC, {}) if has_request_context() else {}
+    key = getattr(viewer, "id", None)
+    if key not in memo:
+        memo[key] = not db.session.scalar(select(exists().where(
+            published_visible_clause(viewer), FailureCase.visibility != Visibility.public)))
+    return memo[key]
+
+
+def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[SearchResult]:
+    """The published cases most like a published `case` that `viewer` may open, with score and `why`.
+
+    From the stored list when the viewer sees only public cases, else (or when the list is not computed
+    yet) from the live query.
+    """
+    if not case.is_published:
+        return []
+    if limit > STORED or not sees_only_public(viewer):
+        return similar_to_case(viewer, case, limit=limit)
+    if not db.session.get(NeighbourList, case.id):
+        return _computed_live(case, viewer)[:limit]
+    rows = db.session.execute(
+        select(CaseNeighbour, FailureCase).join(FailureCase, FailureCase.id == CaseNeighbour.neighbour_id)
+        .where(CaseNeighbour.case_id == case.id, published_visible_clause(viewer))
+        .options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause))
+        .order_by(CaseNeighbour.rank).limit(limit))
+    return [SearchResult(case=neighbour, score=row.score, why=row.why) for row, neighbour in rows]
+
+
+def ensure_computed(cases: list[FailureCase]) -> None:
+    """Compute and store the lists of those `cases` that have none (trends reads the table next)."""
+    ids = [case.id for case in cases]
+    done = set(db.session.scalars(select(NeighbourList.case_id).where(NeighbourList.case_id.in_(ids))))
+    for case in cases:
+        if case.id not in done and _storable(case):
+            _computed_live(case, AnonymousUserMixin())
+
+
+def _storable(case: FailureCase) -> bool:
+    return case.status == CaseStatus.published and case.visibility == Visibility.public
+
+
+def _computed_live(case: FailureCase, viewer) -> list[SearchResult]:
+    """The live list of a visitor's view, stored for the next reader when the case may have one."""
+    results = similar_to_case(viewer, case, limit=STORED)
+    if _storable(case):
+        try:
+            with current_app.app_context():  # a session of its own: the page's session is not committed
+                _store(case.id, results)
+                db.session.commit()
+        except SQLAlchemyError:
+            log.warning("Could not store the neighbours of case %s; they are computed again", case.id, exc_info=True)
+    return results
+
+
+def _store(case_id: int, results: list[SearchResult]) -> None:
+    """Replace a case's stored list (on the current session; the caller commits)."""
+    _drop([case_id])
+    db.session.add(NeighbourList(case_id=case_id))
+    db.session.flush()
+    db.session.add_all(CaseNeighbour(case_id=case_id, rank=rank, neighbour_id=result.case.id, score=result.score,
+                                     shared_terms=len(result.why.get("terms") or ()), why=result.why)
+                       for rank, result in enumerate(results))
+
+
+def _drop(case_ids) -> None:
+    ids = list(case_ids)
+    if ids:
+        db.session.execute(delete(CaseNeighbour).where(CaseNeighbour.case_id.in_(ids)))
+        db.session.execute(delete(NeighbourList).where(NeighbourList.case_id.in_(ids)))
+
+
+def compute(case_ids) -> int:
+    """Compute and store the lists of `case_ids` (dropping those of cases that may have none); return how many
+    were stored. Uses the current app context's session, committing per case."""
+    stored = 0
+    for case_id in case_ids:
+        case = db.session.get(FailureCase, case_id)
+        try:
+            if case is not None and _storable(case):
+                _store(case_id, similar_to_case(AnonymousUserMixin(), case, limit=STORED))
+                stored += 1
+            else:
+                _drop([case_id])
+            db.session.commit()
+        except SQLAlchemyError:
+            db.session.rollback()  # another process stored it at the same time: either list will do
+            log.warning("Could not store the neighbours of case %s", case_id, exc_info=True)
+    return stored
+
+
+def refresh(changed_ids, limit: int = DRAIN_COMPUTE) -> int:
+    """Drop the lists the changes of `changed_ids` may have made wrong, and compute up to `limit` of the
+    changed cases' lists again (see the module docstring); return how many were stored."""
+    changed = sorted(set(changed_ids))
+    if not changed:
+        return 0
+    with current_app.app_context():  # after a commit: the committed session cannot be used
+        listing = set(db.session.scalars(select(CaseNeighbour.case_id).where(CaseNeighbour.neighbour_id.in_(changed))))
+        _drop(set(changed) | listing)
+        db.session.commit()
+        computed = changed[:limit]
+        stored = compute(computed)
+        near = set(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id.in_(computed))))
+        _drop(near - set(computed))
+        db.session.commit()
+        return stored
+
+
+def drop_all() -> None:
+    """Forget every stored list (a rebuild: the index they came from is gone)."""
+    with current_app.app_context():  # the caller's session may be one that just committed
+        db.session.execute(delete(CaseNeighbour))
+        db.session.execute(delete(NeighbourList))
+        db.session.commit()
+
+
+def missing_ids(limit: int | None = None) -> list[int]:
+    """Published public cases without a stored list, oldest first."""
+    query = (select(FailureCase.id).where(FailureCase.status == CaseStatus.published,
+                                          FailureCase.visibility == Visibility.public,
+                                          ~exists().where(NeighbourList.case_id == FailureCase.id))
+             .order_by(FailureCase.id))
+    return list(db.session.scalars(query.limit(limit) if limit else query))
+
+
+def compute_missing(limit: int | None = None, progress=None) -> int:
+    """Store the lists of the cases that have none (at most `limit`); `progress(n)` after each; return how many."""
+    stored = 0
+    for case_id in missing_ids(limit):
+        stored += compute([case_id])
+        if progress:
+            progress(1)
+    return stored
