@@ -4,7 +4,7 @@ import logging
 
 import pytest
 from flask_login import AnonymousUserMixin
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from helpers import reload
 from zhigu.archive import services as archive_services
@@ -170,14 +170,19 @@ def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(ctx, cast, mak
     assert [stored(case.id) for case in cases] == [[cases[1].id], [cases[0].id]]
 
 
-def test_rebuild_computes_every_list_again(app, ctx, cast, make_case, runner):
+@pytest.mark.parametrize("command", [["search", "rebuild", "--neighbours"], ["search", "neighbours"]])
+def test_rebuild_drops_the_lists_and_neighbours_computes_them_again(app, ctx, cast, make_case, runner, command):
     earlier = make_case(cast.author, **SOLAR)
     again = make_case(cast.author, **SOLAR_AGAIN)
     make_case(cast.author, **dict(BAKERY, visibility="private"))
     db.session.execute(update(CaseNeighbour).values(score=0.0))  # as if from an older index
     db.session.commit()
 
-    result = runner.invoke(args=["search", "rebuild"])
+    rebuilt = runner.invoke(args=["search", "rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert db.session.scalar(select(func.count()).select_from(CaseNeighbour)) == 0  # left to the worker
+
+    result = runner.invoke(args=command)
 
     assert result.exit_code == 0, result.output
     assert "Stored the nearest cases of 2 public case(s)." in result.output
