@@ -23,7 +23,7 @@ same list: each write replaces the whole list in one transaction, and a clash is
 """
 import logging
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 from flask_login import AnonymousUserMixin
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +32,7 @@ from sqlalchemy.orm import selectinload
 from zhigu.archive.models import CaseCause, CaseStatus, FailureCase, Visibility
 from zhigu.archive.permissions import published_visible_clause, viewer_tokens
 from zhigu.extensions import db
+from zhigu.search import outbox
 from zhigu.search.models import CaseNeighbour, NeighbourList
 from zhigu.search.services import SearchResult
 from zhigu.search.similar import similar_to_case
@@ -163,6 +164,30 @@ def refresh(changed_ids, limit: int = DRAIN_COMPUTE) -> int:
         _drop(near - set(computed))
         db.session.commit()
         return stored
+
+
+@outbox.index_changed.connect
+def _refresh_after_drain(index, case_ids, **extra) -> None:
+    """After a drain: `refresh` the lists its changes touch. A failure is logged: the index is applied whatever
+    happens to the lists, and a list that is not stored is computed when read."""
+    if not has_app_context():
+        return
+    try:
+        refresh(case_ids, DRAIN_COMPUTE)
+    except Exception:  # noqa: BLE001 - never fail the drain over a derived table
+        log.warning("Could not refresh the stored neighbours of %d case(s)", len(case_ids), exc_info=True)
+
+
+@outbox.index_rebuilt.connect
+def _drop_after_rebuild(index, **extra) -> None:
+    """After a rebuild: the lists came from the old index (computed again on read, by the worker, or by
+    `zhigu search neighbours`). A failure is logged."""
+    if not has_app_context():
+        return
+    try:
+        drop_all()
+    except Exception:  # noqa: BLE001 - never fail the rebuild over a derived table
+        log.warning("Could not drop the stored neighbours after a rebuild", exc_info=True)
 
 
 def drop_all() -> None:

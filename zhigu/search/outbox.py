@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from flask import has_app_context
+from blinker import Namespace
 from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,13 @@ from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.search.models import IndexChange
 from zhigu.search.rebuild import rewrite_index
+
+_signals = Namespace()
+#: Sent with `case_ids` after a drain applied changes of those cases to `index` (the sender): what is derived
+#: from the index (zhigu.search.neighbours) follows, without the outbox knowing of it.
+index_changed = _signals.signal("search-index-changed")
+#: Sent after `index` (the sender) was rewritten from the database.
+index_rebuilt = _signals.signal("search-index-rebuilt")
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +196,7 @@ def rebuild_locked(index, bind=None, progress=None, processes: int = 1) -> int:
     index.reset_if_unreadable(keep=(LOCK_FILE,))
     last_change = last_change_id(bind)
     count = rewrite_index(index, bind, progress, processes)
-    _drop_neighbours()  # computed from the old index; `zhigu search rebuild` computes them again
+    index_rebuilt.send(index)
     write_applied_change(index.directory, last_change)
     return count
 
@@ -203,63 +210,45 @@ def drain(index, bind=None, timeout: float | None = None, batch: int = BATCH, af
     """
     bind = bind or db.engine
     timeout = index.writer_timeout if timeout is None else timeout
-    from zhigu.search.neighbours import DRAIN_COMPUTE  # neighbours searches through modules importing this one
-    applied_total, budget = 0, DRAIN_COMPUTE
-    with directory_lock(index.directory, timeout):
-        applied = applied_change(index.directory)
-        if applied is None:
-            # no record: the index may be missing changes of unknown age
+    applied_cases: set[int] = set()
+    try:
+        with directory_lock(index.directory, timeout):
+            return _drain_locked(index, bind, timeout, batch, after_batch, applied_cases)
+    finally:
+        if applied_cases:
+            index_changed.send(index, case_ids=applied_cases)
+
+
+def _drain_locked(index, bind, timeout, batch: int, after_batch, applied_cases: set[int]) -> int:
+    """`drain` under the directory's lock; adds the ids of the cases it applied to `applied_cases`."""
+    applied_total = 0
+    applied = applied_change(index.directory)
+    if applied is None:
+        # no record: the index may be missing changes of unknown age
+        rebuild_locked(index, bind)
+        return 0
+    while True:
+        with Session(bind) as session:
+            rows = session.execute(select(IndexChange.id, IndexChange.case_id)
+                                   .where(IndexChange.id > applied).order_by(IndexChange.id)
+                                   .limit(batch)).all()
+        if not rows:
+            return applied_total
+        if any(case_id == PRUNED for _, case_id in rows):
+            # rows after this directory's position were pruned: its changes since then are unknown
+            log.warning("Search index at %s is behind the pruned outbox (position %d): rebuilding",
+                        index.directory, applied)
             rebuild_locked(index, bind)
-            return 0
-        while True:
-            with Session(bind) as session:
-                rows = session.execute(select(IndexChange.id, IndexChange.case_id)
-                                       .where(IndexChange.id > applied).order_by(IndexChange.id)
-                                       .limit(batch)).all()
-            if not rows:
-                return applied_total
-            if any(case_id == PRUNED for _, case_id in rows):
-                # rows after this directory's position were pruned: its changes since then are unknown
-                log.warning("Search index at %s is behind the pruned outbox (position %d): rebuilding",
-                            index.directory, applied)
-                rebuild_locked(index, bind)
-                return applied_total
-            changed = {case_id for _, case_id in rows}
-            if not index.update_cases(changed, bind=bind, raise_errors=True, timeout=timeout):
-                return applied_total
-            _refresh_neighbours(changed, budget)
-            budget = max(0, budget - len(changed))
-            if after_batch:
-                after_batch(rows)  # tests: die here, after the index commit and before the record
-            applied = rows[-1][0]
-            write_applied_change(index.directory, applied)
-            applied_total += len(rows)
-
-
-def _refresh_neighbours(case_ids: set[int], limit: int) -> None:
-    """Drop the stored neighbour lists a batch may have made wrong and compute up to `limit` of them
-    (zhigu.search.neighbours). A failure is logged: the index is applied whatever happens to the lists, and
-    a list that is not stored is computed when read."""
-    from zhigu.search import neighbours
-
-    if not has_app_context():
-        return
-    try:
-        neighbours.refresh(case_ids, limit)
-    except Exception:  # noqa: BLE001 - never fail the drain over a derived table
-        log.warning("Could not refresh the stored neighbours of %d case(s)", len(case_ids), exc_info=True)
-
-
-def _drop_neighbours() -> None:
-    """Forget the stored neighbour lists after a rebuild; a failure is logged (the lists are derived)."""
-    from zhigu.search import neighbours
-
-    if not has_app_context():
-        return
-    try:
-        neighbours.drop_all()
-    except Exception:  # noqa: BLE001 - never fail the rebuild over a derived table
-        log.warning("Could not drop the stored neighbours after a rebuild", exc_info=True)
+            return applied_total
+        changed = {case_id for _, case_id in rows}
+        if not index.update_cases(changed, bind=bind, raise_errors=True, timeout=timeout):
+            return applied_total
+        applied_cases |= changed
+        if after_batch:
+            after_batch(rows)  # tests: die here, after the index commit and before the record
+        applied = rows[-1][0]
+        write_applied_change(index.directory, applied)
+        applied_total += len(rows)
 
 
 def prune(bind, directory: Path, retention: float | timedelta) -> int:
