@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 
 from zhigu.extensions import db
 from zhigu.jobs import services as jobs
-from zhigu.search import outbox
+from zhigu.search import dense, outbox
 from zhigu.search.index import current_index
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,20 @@ def run_once(index, bind) -> int:
     return outbox.drain(index, bind)
 
 
+def embed_changed(seen: int | None) -> int | None:
+    """With the multilingual extra, embed the cases lacking a vector when the outbox moved past `seen` (the
+    web processes apply most changes themselves): after the index, so a new text is found by its words
+    first. Returns the outbox position now seen."""
+    if not dense.enabled():
+        return seen
+    position = dense.outbox_position()
+    if position != seen:
+        embedded = dense.embed_backlog()
+        if embedded:
+            log.info("Embedded %d case(s)", embedded)
+    return position
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
 @click.option("--interval", type=float, default=None, help="Seconds between polls (INDEX_POLL_INTERVAL).")
@@ -44,12 +58,13 @@ def worker_command(once: bool, interval: float | None):
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo(f"zhigu worker: index {index.directory}, polling every {interval:g} s")
-    pruned_at = None
+    pruned_at = embedded_at = None
     while True:
         try:
             applied = run_once(index, db.engine)
             if applied:
                 log.info("Applied %d outbox change(s) to %s", applied, index.directory)
+            embedded_at = embed_changed(embedded_at)
             if pruned_at is None or time.monotonic() - pruned_at >= float(current_app.config["OUTBOX_PRUNE_INTERVAL"]):
                 pruned_at = time.monotonic()
                 pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])
