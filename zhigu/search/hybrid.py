@@ -18,6 +18,10 @@ DENSE_DEPTH = 50
 #: Weighted measured better on bench/crosslang.py --concepts and bench/quality.py (bench/README.md).
 FUSION = "weighted"
 W_DENSE = 0.5
+#: For a case in the other language than the description, CROSS_LANGUAGE_SHARE * its likeness stands in for
+#: the text score when that is lower: its words could not match. At 1 it ranked a Chinese query's English
+#: twin above the Chinese case itself (tests/search/test_quality_lock.py).
+CROSS_LANGUAGE_SHARE = 0.5
 RRF_K = 60
 #: The likeness (dense.similarities) at or below the DENSE_DEPTH-th best counts 0, the best counts 1.
 
@@ -91,7 +95,8 @@ def _fuse(searcher, allowed_docs, exclude_id, candidates, limit, vectors, cosine
             if similarity is None:
                 similarity = share
             elif bool(vectors.han[vectors.row[case_id]]) != han:
-                share = max(share, similarity)  # words rarely match across languages: the meaning speaks for both
+                # words rarely match across languages: the meaning stands in for part of the text score
+                share = max(share, CROSS_LANGUAGE_SHARE * similarity)
             fused[case_id] = best * ((1 - W_DENSE) * share + W_DENSE * similarity)
     lexical_top = {case_id for _, case_id, _ in sorted(candidates, key=lambda c: (-c[0], c[1]))[:limit]}
     ranked = sorted(pool, key=lambda case_id: (-fused[case_id], case_id))
