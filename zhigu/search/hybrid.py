@@ -15,9 +15,10 @@ from zhigu.search import dense
 DENSE_DEPTH = 50
 #: "weighted": (1 - W_DENSE) * text score / best text score + W_DENSE * rescaled cosine;
 #: "rrf": reciprocal rank fusion, 1 / (RRF_K + lexical rank) + 1 / (RRF_K + vector rank).
-#: Weighted measured better on bench/crosslang.py --concepts and bench/quality.py (bench/README.md).
+#: Measured on bench/crosslang.py --concepts (bench/README.md): weighted at W_DENSE 0.7 kept the most of
+#: both languages' own finds while bringing the other language in; RRF ranked below it.
 FUSION = "weighted"
-W_DENSE = 0.5
+W_DENSE = 0.7
 #: For a case in the other language than the description, CROSS_LANGUAGE_SHARE * its likeness stands in for
 #: the text score when that is lower: its words could not match. At 1 it ranked a Chinese query's English
 #: twin above the Chinese case itself (tests/search/test_quality_lock.py).
