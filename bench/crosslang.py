@@ -18,7 +18,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from zhigu import create_app
@@ -113,7 +112,7 @@ def score_mrr(eval_set, rank) -> dict:
             "mrr": statistics.fmean(reciprocal), "mrr_ci": bootstrap_interval(reciprocal)}
 
 
-def run_concepts(variants: list[str]) -> None:
+def run_concepts(variants: list[str], vector_cache: str | None = None) -> None:
     """Build the concept corpus once; print every direction for the BM25 baseline and each variant."""
     import quality
 
@@ -127,7 +126,7 @@ def run_concepts(variants: list[str]) -> None:
     for variant in variants:
         app.config["DENSE_RANKING"] = variant == "with extra"
         if variant == "with extra":
-            embed_all(app)
+            quality.embed_cases(app, directory / "bench.sqlite", vector_cache)
 
         def rank(qid, query):
             response = client.post("/api/v1/similar", json={**query, "limit": 21})
@@ -144,29 +143,20 @@ def run_concepts(variants: list[str]) -> None:
               f"{f['mrr']:>6.3f} {mrr_ci:>14}")
 
 
-def embed_all(app) -> None:
-    """Embed every case of the app's archive (the multilingual extra), timing it."""
-    from zhigu.search import dense
-
-    with app.app_context():
-        started, cpu = time.perf_counter(), time.process_time()
-        count = dense.embed_backlog()
-        print(f"embedded {count} case(s): {time.perf_counter() - started:.1f} s wall, "
-              f"{time.process_time() - cpu:.1f} s CPU")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--semantic", action="store_true", help="turn SEMANTIC_RERANK on")
     parser.add_argument("--concepts", action="store_true",
                         help="the concept-level bilingual set (crosslang_eval/) by direction, with the BM25 baseline")
     parser.add_argument("--no-extra", action="store_true", help="with --concepts: skip the multilingual extra")
+    parser.add_argument("--vector-cache", metavar="SQLITE", help="with --concepts: reuse and keep the case vectors "
+                        "in this file (keyed by text digest), so a second run embeds nothing")
     args = parser.parse_args()
     if args.concepts:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from zhigu.search import dense
         with_extra = dense.available() and not args.no_extra
-        run_concepts(["without extra"] + (["with extra"] if with_extra else []))
+        run_concepts(["without extra"] + (["with extra"] if with_extra else []), args.vector_cache)
         return
     cases = {c["external_id"]: c for c in map(json.loads, DATA.read_text(encoding="utf-8").splitlines())}
     workdir = tempfile.mkdtemp()
