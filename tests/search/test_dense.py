@@ -148,3 +148,24 @@ def test_a_case_found_by_meaning_alone_keeps_its_access_rule(app, model, make_ca
         assert hidden.id in found(cast.member_a)
     if status == "published":
         assert hidden.id in found(cast.author)
+
+
+def test_the_vector_matrix_follows_edits_and_retractions(app, model, make_case, cast, runner):
+    from zhigu.archive import services
+    from zhigu.archive.models import FailureCase
+    from zhigu.auth.models import User
+
+    case = make_case(cast.author, title="Refrigerated warehouse for melon growers", summary="Nobody rented it.")
+    other = make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+    runner.invoke(args=["search", "embed"])
+    with in_app(app):
+        before = dense.case_vectors()
+        assert before.ids == [case.id, other.id]
+        author = db.session.get(User, cast.author.id)
+        services.update_case(author, db.session.get(FailureCase, case.id),
+                             {"summary": "Growers took loans instead of renting the rooms."})
+        assert dense.embed_backlog() == 1
+        edited = dense.case_vectors()
+        assert edited.matrix[edited.row[case.id]] @ model.query("loan") > before.matrix[0] @ model.query("loan")
+        services.retract_case(author, db.session.get(FailureCase, case.id), {"reason": "Withdrawn by the author."})
+        assert dense.case_vectors().ids == [other.id]

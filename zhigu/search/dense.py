@@ -138,38 +138,73 @@ def outbox_position() -> int | None:
 
 @dataclass
 class Vectors:
-    """The published cases' vectors in one matrix (rows in `ids` order), and the state it was read at."""
+    """The published cases' vectors in one matrix (rows in `ids` order), and what it was built from."""
 
-    version: tuple = ()
+    #: (outbox position, newest vector id) when it was read.
+    version: tuple = (None, None)
     ids: list[int] = field(default_factory=list)
     row: dict[int, int] = field(default_factory=dict)
     matrix: object = None
     #: Per row: the case is written mostly in Han characters (see han_text).
     han: object = None
+    #: Each published case's text digest and language, and the vectors by digest.
+    digests: dict[int, tuple[str, bool]] = field(default_factory=dict)
+    stored: dict[str, bytes] = field(default_factory=dict)
+
+
+_refresh = threading.Lock()
 
 
 def case_vectors() -> Vectors:
-    """This process's matrix of case vectors, re-read when a case or a vector changed since."""
-    import numpy as np
+    """This process's matrix of case vectors, brought up to date when a case or a vector changed since.
 
-    state = current_app.extensions.setdefault("zhigu.dense", Vectors())
+    Only what changed is read again: the cases of the outbox rows after the last position seen, and the
+    vectors of texts it holds none for (re-reading every case and vector took 1.2 s of CPU at 10,000 cases,
+    bench/dense_speed.py). Rows pruned from the outbox (zhigu.search.outbox.prune) make it read everything.
+    """
+    state = current_app.extensions.get("zhigu.dense") or Vectors()
     version = (outbox_position(),
                db.session.scalar(select(func.max(CaseEmbedding.id)).where(CaseEmbedding.model == MODEL_NAME)))
     if state.version == version and state.matrix is not None:
         return state
-    stored = dict(db.session.execute(select(CaseEmbedding.digest, CaseEmbedding.vector)
-                                     .where(CaseEmbedding.model == MODEL_NAME)).all())
-    ids, rows, han = [], [], []
-    for case_id, text in sorted(_published_texts().items()):
-        vector = stored.get(digest(text))
-        if vector is not None:
-            ids.append(case_id)
-            rows.append(vector)
-            han.append(han_text(text))
-    matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), -1) if rows else np.zeros((0, 0), "<f4")
-    state = Vectors(version, ids, {case_id: n for n, case_id in enumerate(ids)}, matrix, np.array(han, dtype=bool))
-    current_app.extensions["zhigu.dense"] = state
-    return state
+    with _refresh:
+        state = current_app.extensions.get("zhigu.dense") or Vectors()
+        if state.version != version or state.matrix is None:
+            state = _refreshed(state, version)
+            current_app.extensions["zhigu.dense"] = state
+        return state
+
+
+def _refreshed(state: Vectors, version: tuple) -> Vectors:
+    import numpy as np
+
+    from zhigu.search.outbox import PRUNED
+
+    position = state.version[0]
+    digests, stored = dict(state.digests), dict(state.stored)
+    changed = None
+    if state.matrix is not None:
+        changed = set(db.session.scalars(select(IndexChange.case_id).where(IndexChange.id > (position or 0))))
+    if changed is None or PRUNED in changed:
+        digests, texts = {}, _published_texts()
+    else:
+        for case_id in changed:
+            digests.pop(case_id, None)
+        texts = {case_id: case_text(title, summary) for case_id, title, summary in db.session.execute(
+            select(FailureCase.id, FailureCase.title, FailureCase.summary)
+            .where(FailureCase.id.in_(changed), FailureCase.status == CaseStatus.published))} if changed else {}
+    digests.update({case_id: (digest(text), han_text(text)) for case_id, text in texts.items()})
+    wanted = sorted({key for key, _ in digests.values()} - stored.keys())  # new texts, or not embedded before
+    for start in range(0, len(wanted), 500):
+        stored.update(db.session.execute(select(CaseEmbedding.digest, CaseEmbedding.vector).where(
+            CaseEmbedding.model == MODEL_NAME, CaseEmbedding.digest.in_(wanted[start:start + 500]))).all())
+    ids = [case_id for case_id in sorted(digests) if digests[case_id][0] in stored]
+    rows = b"".join(stored[digests[case_id][0]] for case_id in ids)
+    matrix = np.frombuffer(rows, dtype="<f4").reshape(len(ids), -1) if ids else np.zeros((0, 0), "<f4")
+    used = {key for key, _ in digests.values()}
+    return Vectors(version, ids, {case_id: n for n, case_id in enumerate(ids)}, matrix,
+                   np.array([digests[case_id][1] for case_id in ids], dtype=bool), digests,
+                   {key: vector for key, vector in stored.items() if key in used})
 
 
 def han_text(text: str) -> bool:
