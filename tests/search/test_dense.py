@@ -79,13 +79,16 @@ def test_an_edited_case_is_embedded_again_and_the_old_vector_pruned(app, model, 
 
 
 def test_the_worker_embeds_what_changed(app, model, make_case, cast):
-    from zhigu.search.worker import embed_changed
+    from zhigu.search.worker import FIRST_PASS, embed_changed
 
     make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
     with in_app(app):
-        seen = embed_changed(None)
+        seen = embed_changed(FIRST_PASS)
         assert embed_changed(seen) == seen  # nothing moved: nothing read or embedded
-    assert len(model.embedded) == 1
+        assert len(model.embedded) == 1
+        make_case(cast.author, title="Greenhouse for a farm", summary="The greenhouse was too hot in summer.")
+        assert embed_changed(seen) != seen
+    assert len(model.embedded) == 2
 
 
 def test_embed_without_the_extra_says_how_to_install_it(runner, monkeypatch):
@@ -169,3 +172,13 @@ def test_the_vector_matrix_follows_edits_and_retractions(app, model, make_case, 
         assert edited.matrix[edited.row[case.id]] @ model.query("loan") > before.matrix[0] @ model.query("loan")
         services.retract_case(author, db.session.get(FailureCase, case.id), {"reason": "Withdrawn by the author."})
         assert dense.case_vectors().ids == [other.id]
+
+
+def test_zhigu_worker_once_embeds_what_is_missing(app, model, make_case, cast, runner):
+    make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+
+    result = runner.invoke(args=["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    with in_app(app):
+        assert db.session.scalar(select(func.count()).select_from(CaseEmbedding)) == 1

@@ -33,6 +33,10 @@ def run_once(index, bind) -> int:
     return outbox.drain(index, bind)
 
 
+#: Outbox position no database has: the worker's first pass embeds whatever is missing.
+FIRST_PASS = -1
+
+
 def embed_changed(seen: int | None) -> int | None:
     """With the multilingual extra, embed the cases lacking a vector when the outbox moved past `seen` (the
     web processes apply most changes themselves): after the index, so a new text is found by its words
@@ -58,7 +62,8 @@ def worker_command(once: bool, interval: float | None):
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo(f"zhigu worker: index {index.directory}, polling every {interval:g} s")
-    pruned_at = embedded_at = None
+    pruned_at = None
+    embedded_at = FIRST_PASS
     while True:
         try:
             applied = run_once(index, db.engine)
