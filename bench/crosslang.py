@@ -146,6 +146,8 @@ def run_concepts(variants: list[str], vector_cache: str | None = None) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--semantic", action="store_true", help="turn SEMANTIC_RERANK on")
+    parser.add_argument("--multilingual", action="store_true",
+                        help="also with the cases' sentence vectors (the multilingual extra installed)")
     parser.add_argument("--concepts", action="store_true",
                         help="the concept-level bilingual set (crosslang_eval/) by direction, with the BM25 baseline")
     parser.add_argument("--no-extra", action="store_true", help="with --concepts: skip the multilingual extra")
@@ -162,7 +164,7 @@ def main():
     workdir = tempfile.mkdtemp()
     app = create_app({"DATABASE_URL": f"sqlite:///{workdir}/zhigu.sqlite", "INDEX_DIR": f"{workdir}/index",
                       "SECRET_KEY": "bench", "TESTING": True, "SEMANTIC_RERANK": args.semantic,
-                      "RATELIMIT_ENABLED": False})
+                      "RATELIMIT_ENABLED": False, "DENSE_RANKING": False})
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     with_glossary = evaluate(app, cases)
@@ -172,9 +174,14 @@ def main():
         without = evaluate(app, cases)
     finally:
         glossary.bridges = saved
-    print(f"{'variant':<18}{'queries':>8}{'R@5':>8}{'MRR':>8}")
-    for name, figures in (("no glossary", without), ("with glossary", with_glossary)):
-        print(f"{name:<18}{figures['queries']:>8}{figures['recall@5']:>8}{figures['mrr']:>8}")
+    rows = [("no glossary", without), ("with glossary", with_glossary)]
+    if args.multilingual:
+        assert app.test_cli_runner().invoke(args=["search", "embed"]).exit_code == 0
+        app.config["DENSE_RANKING"] = True
+        rows.append(("glossary + vectors", evaluate(app, cases)))
+    print(f"{'variant':<20}{'queries':>8}{'R@5':>8}{'MRR':>8}")
+    for name, figures in rows:
+        print(f"{name:<20}{figures['queries']:>8}{figures['recall@5']:>8}{figures['mrr']:>8}")
 
 
 if __name__ == "__main__":
