@@ -14,8 +14,8 @@ from whoosh import collectors
 from whoosh.query import And, Or, Term
 
 from zhigu.archive.models import FailureCase
-from zhigu.search.analysis import analyse, is_han
 from zhigu.search import hybrid
+from zhigu.search.analysis import analyse, is_han
 from zhigu.search.glossary import translations
 from zhigu.search.index import current_index
 from zhigu.search.semantic import reranker
