@@ -16,7 +16,7 @@ unexport PYTHONDONTWRITEBYTECODE
 #: The PostgreSQL server `make test-postgres` creates its throwaway database on (dropped at the end).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install install-app run test test-postgres screenshots bench-quality bench-speed
+.PHONY: install install-app install-multilingual run test test-postgres screenshots bench-quality bench-speed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ install-app: $(BIN)/python
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,e2e]'
+
+# The optional multilingual extra (sentence vectors for "find similar" across Chinese and English). Then embed
+# the cases already in the archive with `zhigu search embed` (0.13-0.4 s of CPU per case, once), or leave them
+# to `zhigu worker`, which embeds what is missing when it starts and after every change.
+install-multilingual: install-app
+	$(BIN)/python -m pip install --quiet -e '.[multilingual]'
 
 run: install-app
 	$(BIN)/zhigu init-db

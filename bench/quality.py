@@ -353,16 +353,54 @@ def write_per_query(path: str, zhigu: list[Result], baseline: list[Result]) -> N
                                  "" if b_recall is None else f"{b_recall:.4f}", f"{b_ndcg:.4f}"])
 
 
-def run(title: str, cases_path: Path, sets: list[EvalSet]) -> tuple[list[Result], list[Result]]:
+def run(title: str, cases_path: Path, sets: list[EvalSet], multilingual: bool = False,
+        vector_cache: str | None = None) -> tuple[list[Result], list[Result]]:
     started = time.perf_counter()
-    app = build_app(cases_path)
+    directory = tempfile.mkdtemp(prefix="zhigu-quality-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    app = build_app(cases_path, directory, DENSE_RANKING=False)
     built = time.perf_counter() - started
     zhigu = evaluate(app, sets)
     baseline = Baseline(cases_path).evaluate(sets)
     print(f"\n== {title}: {cases_path.name} ({sum(1 for _ in open(cases_path, encoding='utf-8'))} cases; "
           f"import + index {built:.1f} s)")
     print(format_table(zhigu, baseline))
+    if multilingual:
+        embed_cases(app, Path(directory) / "bench.sqlite", vector_cache)
+        app.config["DENSE_RANKING"] = True
+        hybrid = evaluate(app, sets)
+        for result in hybrid:
+            result.name += " +vectors"
+        print(format_table(hybrid, baseline))
+        return zhigu + hybrid, baseline + baseline  # one baseline row per Zhigu row (write_per_query)
     return zhigu, baseline
+
+
+def embed_cases(app, database: Path, cache: str | None = None) -> None:
+    """Embed the archive's cases (the multilingual extra), first taking the vectors `cache` (an SQLite file)
+    holds for the same texts, then keeping every vector there for the next run."""
+    import sqlite3
+
+    from zhigu.search import dense
+
+    def copy(source: str, target: str) -> None:
+        with sqlite3.connect(target) as connection:
+            connection.execute("attach ? as source", (source,))
+            connection.execute("create table if not exists case_embedding as select * from source.case_embedding "
+                               "where 0")
+            connection.execute("insert or ignore into case_embedding (model, digest, vector, created_at) "
+                               "select model, digest, vector, created_at from source.case_embedding")
+        connection.close()
+
+    if cache and Path(cache).exists():
+        copy(cache, str(database))
+    with app.app_context():
+        started, cpu = time.perf_counter(), time.process_time()
+        count = dense.embed_backlog()
+        print(f"embedded {count} case(s): {time.perf_counter() - started:.1f} s wall, "
+              f"{time.process_time() - cpu:.1f} s CPU")
+    if cache:
+        copy(str(database), cache)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zh-sector", action="store_true", help="zh queries also send their sector")
     parser.add_argument("--per-query", metavar="TSV", help="write each query's figures to this file")
     parser.add_argument("--short", action="store_true", help="also ask each query with its title alone")
+    parser.add_argument("--multilingual", action="store_true",
+                        help="also with the cases' sentence vectors (the multilingual extra), same run")
+    parser.add_argument("--vector-cache", metavar="SQLITE", help="with --multilingual: reuse and keep the vectors "
+                        "in this file (keyed by text digest), so a second run embeds nothing")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print(f"zhigu code: {code_version()}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -379,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.zh_only:
         sets = aiid_sets()
         z, b = run("AIID dev qrels (baseline: plain Whoosh BM25F OR)", AIID_CASES,
-                   sets + [title_only(s) for s in sets] if args.short else sets)
+                   sets + [title_only(s) for s in sets] if args.short else sets, args.multilingual, args.vector_cache)
         zhigu += z
         baseline += b
     if args.zh or args.zh_only or args.zh_sector:
@@ -391,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                 sets += zh_sets(with_sector=True)
             if args.short:
                 sets += [title_only(sets[0])]
-            z, b = run("Chinese set (Zhigu with jieba vs plain Whoosh without segmentation)", ZH_CASES, sets)
+            z, b = run("Chinese set (Zhigu with jieba vs plain Whoosh without segmentation)", ZH_CASES, sets,
+                       args.multilingual, args.vector_cache)
             zhigu += z
             baseline += b
     if args.per_query:

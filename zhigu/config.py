@@ -24,6 +24,9 @@ OUTBOX_PRUNE_INTERVAL = 3600
 SEMANTIC_RERANK = False
 #: Case embeddings each process keeps in memory for the semantic re-ranker (384 floats each).
 SEMANTIC_CACHE_SIZE = 50_000
+#: Fuse "find similar" with the cases' sentence vectors when the `multilingual` extra is installed and
+#: the cases are embedded (zhigu.search.dense, zhigu.search.hybrid); False ranks by words alone.
+DENSE_RANKING = True
 #: Seconds between the notification scans `zhigu worker` runs (one machine per interval); 0: never.
 NOTIFY_SCAN_INTERVAL = 300
 #: Seconds between the e-mail digest runs `zhigu worker` makes (each user's own frequency still applies);

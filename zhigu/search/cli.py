@@ -99,3 +99,20 @@ def export_judgments(directory):
             for case_id, grade in grades.items():
                 qrels.write(f"{query_id}\t0\t{case_id}\t{grade}\n")
     click.echo(f"Wrote {len(judgments)} judged initiative(s) to {target}.")
+
+
+@search_cli.command("embed")
+@click.option("--prune", is_flag=True, help="Also delete vectors no published case's text uses any more.")
+def embed(prune: bool):
+    """Compute the sentence vectors of the published cases that lack one (the multilingual extra)."""
+    from zhigu.search import dense
+
+    if not dense.available():
+        click.echo("The multilingual extra is not installed: pip install '.[multilingual]' (make install-multilingual).")
+        raise SystemExit(1)
+    missing = dense.backlog_size()
+    with click.progressbar(length=missing, label="Embedding", show_pos=True) as bar:
+        count = dense.embed_backlog(progress=bar.update)
+    click.echo(f"Embedded {count} case(s).")
+    if prune:
+        click.echo(f"Deleted {dense.prune_embeddings()} unused vector(s).")

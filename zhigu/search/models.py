@@ -1,8 +1,8 @@
-"""The search outbox (the database's ordered log of cases whose index documents must be rewritten) and the
-stored neighbours of each case (zhigu.search.neighbours)."""
+"""The search outbox (the database's ordered log of cases whose index documents must be rewritten), the
+stored neighbours of each case (zhigu.search.neighbours) and the cases' sentence vectors (zhigu.search.dense)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhigu.db import now_utc
@@ -50,3 +50,24 @@ class CaseNeighbour(db.Model):
     shared_terms: Mapped[int]
     #: The result's `why`, as the live query gives it to a visitor.
     why: Mapped[dict] = mapped_column(JSON)
+
+
+class CaseEmbedding(db.Model):
+    """A sentence vector of a case's text (the multilingual extra, zhigu.search.dense).
+
+    Keyed by the model and a digest of the text it was computed from, not by case: an edited case gets a new
+    row, a case whose text is unchanged after a rebuild, an import or a restore finds its row again, and
+    nothing is embedded twice. Rows no case's text points to any more are removed by `prune_embeddings`.
+    """
+
+    __tablename__ = "case_embedding"
+    __table_args__ = (UniqueConstraint("model", "digest", name="uq_case_embedding_model_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Name and version of the model (zhigu.search.dense.MODEL_NAME): another model's vectors never mix.
+    model: Mapped[str] = mapped_column(String(80))
+    #: SHA-256 (hex) of the exact text embedded (zhigu.search.dense.case_text).
+    digest: Mapped[str] = mapped_column(String(64))
+    #: Unit-length float32 vector, little-endian bytes.
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)

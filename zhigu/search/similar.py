@@ -14,6 +14,7 @@ from whoosh import collectors
 from whoosh.query import And, Or, Term
 
 from zhigu.archive.models import FailureCase
+from zhigu.search import hybrid
 from zhigu.search.analysis import analyse, is_han
 from zhigu.search.glossary import translations
 from zhigu.search.index import current_index
@@ -323,13 +324,13 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
                            causes=tuple(causes or ()))
     query = build_similar_query(similar)
     if query is None:
-        return []
+        return hybrid.dense_only(viewer, searcher, allowed_docs, exclude_id, title, description, limit)
     mask = Term("id", str(exclude_id)) if exclude_id is not None else None
     if allowed_docs is not None and not allowed_docs:
         return []  # an empty filter set would mean no filter to Whoosh
     hits = _top_documents(searcher, query, max(limit, RERANK_DEPTH), allow=allowed_docs, restrict=mask)
     if not hits:
-        return []
+        return hybrid.dense_only(viewer, searcher, allowed_docs, exclude_id, title, description, limit)
     plain = wanted = query_vector(searcher, title, description)
     vectors = lru_cache(maxsize=None)(lambda docnum: _case_vector(searcher, docnum))
     fed_hits = []
@@ -339,6 +340,7 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
         if similar.related:  # `why` names the related terms a result matched
             query = build_similar_query(similar)
     candidates = _text_candidates(hits, fed_hits, plain, wanted, vectors)
+    candidates, carried = hybrid.fuse(searcher, allowed_docs, exclude_id, title, description, candidates, limit)
     meaning = _semantic_similarities(title, description, candidates)
     if meaning:
         candidates = _reorder_by_meaning(candidates, meaning)
@@ -360,8 +362,9 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     cases = load_visible(viewer, [case_id for _, case_id, _ in scored[:limit]])
     top = [(score, cases[case_id], pattern) for score, case_id, pattern in scored[:limit] if case_id in cases]
     why = _why_for(searcher, query, similar, [case for _, case, _ in top])
-    return [SearchResult(case=case, score=round(score, 4), why=_with_meaning(
-        dict(why[case.id], nearest_cause=pattern), meaning.get(case.id))) for score, case, pattern in top]
+    return [SearchResult(case=case, score=round(score, 4), why=hybrid.mark(_with_meaning(
+        dict(why[case.id], nearest_cause=pattern), meaning.get(case.id)), case.id, carried))
+            for score, case, pattern in top]
 
 
 def _semantic_similarities(title: str, description: str, candidates) -> dict[int, float]:

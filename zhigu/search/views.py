@@ -5,6 +5,7 @@ from flask_login import current_user
 from zhigu.archive.services import list_causes
 from zhigu.search import bp
 from zhigu.search.documents import FACETS
+from zhigu.search.other_language import other_language_cases
 from zhigu.search.services import SORTS, BadQuery, search_cases
 from zhigu.search.neighbours import neighbours_for
 from zhigu.validation import db_id
@@ -32,5 +33,9 @@ def search():
     except BadQuery as err:
         return render_template("search/search.html", query=query, filters=filters, sort=sort, page=None,
                                error=err.message, syntax_error=err.syntax, causes=causes), err.status_code
+    other_language, others = None, []
+    if query and page.page == 1:
+        other_language, others = other_language_cases(current_user, query, filters,
+                                                      shown={result.case.id for result in page.results})
     return render_template("search/search.html", query=query, filters=filters, sort=sort, page=page, error=None,
-                           causes=causes)
+                           causes=causes, other_language=other_language, others=others)

@@ -25,13 +25,18 @@ _state = {"pid": None, "thread": None, "again": False, "apps": []}
 
 
 def warm_up(app) -> int:
-    """Load jieba and the index, and count the common words' public statistics; return the terms counted."""
+    """Load jieba and the index, count the common words' public statistics and, with the multilingual extra,
+    read the case vectors (1.6 s of CPU at 10,000 cases); return the terms counted."""
+    from zhigu.search import dense
     from zhigu.search.statistics import warm
 
     list(analyse("光伏电站的市场需求"))
     with app.app_context():
         index = app.extensions["zhigu.search"]
-        return warm(index.searcher(), WARM_FIELDS)
+        counted = warm(index.searcher(), WARM_FIELDS)
+        if dense.enabled():
+            dense.case_vectors()
+        return counted
 
 
 def start(app) -> None:

@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 
 from zhigu.extensions import db
 from zhigu.jobs import services as jobs
-from zhigu.search import neighbours, outbox
+from zhigu.search import dense, neighbours, outbox
 from zhigu.search.index import current_index
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,24 @@ def run_once(index, bind) -> int:
     return outbox.drain(index, bind)
 
 
+#: Outbox position no database has: the worker's first pass embeds whatever is missing.
+FIRST_PASS = -1
+
+
+def embed_changed(seen: int | None) -> int | None:
+    """With the multilingual extra, embed the cases lacking a vector when the outbox moved past `seen` (the
+    web processes apply most changes themselves): after the index, so a new text is found by its words
+    first. Returns the outbox position now seen."""
+    if not dense.enabled():
+        return seen
+    position = dense.outbox_position()
+    if position != seen:
+        embedded = dense.embed_backlog()
+        if embedded:
+            log.info("Embedded %d case(s)", embedded)
+    return position
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
 @click.option("--interval", type=float, default=None, help="Seconds between polls (INDEX_POLL_INTERVAL).")
@@ -46,6 +64,7 @@ def worker_command(once: bool, interval: float | None):
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo(f"zhigu worker: index {index.directory}, polling every {interval:g} s")
     pruned_at = None
+    embedded_at = FIRST_PASS
     while True:
         try:
             applied = run_once(index, db.engine)
@@ -54,6 +73,7 @@ def worker_command(once: bool, interval: float | None):
             stored = neighbours.compute_missing(neighbours.WORKER_BATCH)
             if stored:
                 log.info("Stored the nearest cases of %d case(s)", stored)
+            embedded_at = embed_changed(embedded_at)
             if pruned_at is None or time.monotonic() - pruned_at >= float(current_app.config["OUTBOX_PRUNE_INTERVAL"]):
                 pruned_at = time.monotonic()
                 pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])

