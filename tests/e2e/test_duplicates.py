@@ -209,6 +209,63 @@ def test_merge_works_without_javascript(browser, live_server, browse):
         context.close()
 
 
+# -- 3b. the link form picks the other case the same way ----------------------------------------------------------
+
+@LOCALES
+@VIEWPORTS
+def test_link_form_picks_the_other_case_from_similar_cases_or_a_search(browse, viewport, locale):
+    case_id = file_near_copy(browse)
+    page = browse(viewport=viewport, locale=locale).log_in("curator")
+    page.goto(f"/cases/{case_id}/links")
+    assert page.locator("input[name=target_id]:not([type=radio])").count() == 0  # no number to type
+    suggested = page.locator("#link-suggested input[type=radio]")
+    assert suggested.count() > 0
+    assert page.locator(f"input[name=target_id][value='{case_id}']").count() == 0  # never the case itself
+    submit = page.locator("main form.form button[type=submit]:not([form])")
+    submit.click()  # nothing chosen: said next to the choices
+    page.wait_for_load_state()
+    assert page.locator("#f-target_id-errors").is_visible()
+    url = page.url
+    page.locator("#link-q").press_sequentially("battery", delay=20)  # live results, no page load
+    found = page.locator("#link-found input[type=radio]")
+    found.first.wait_for()
+    assert page.url == url
+    target_id = found.first.get_attribute("value")
+    found.first.check()
+    page.locator("#f-type").select_option("duplicate_of")
+    page.locator("#f-note").fill("The same story, filed twice.")
+    _no_sideways_scroll(page, viewport)
+    submit.click()
+    page.wait_for_load_state()
+    assert re.search(rf"/cases/{case_id}(#links-heading)?$", page.url), page.url
+    assert page.locator(f"#links-heading ~ ul.link-list a[href='/cases/{target_id}']").count() == 1
+
+
+def test_link_form_works_without_javascript(browser, live_server, browse):
+    case_id = file_near_copy(browse)
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.locator("#f-email").fill(USERS["curator"][0])
+        page.locator("#f-password").fill(PASSWORD)
+        page.locator("main form.form button[type=submit]:not([form])").click()
+        page.wait_for_load_state()
+        page.goto(f"/cases/{case_id}/links")
+        page.locator("#link-q").fill("battery")
+        page.locator("button[form=link-search]").click()
+        page.wait_for_load_state()
+        assert "q=battery" in page.url and page.locator("#link-q").input_value() == "battery"
+        found = page.locator("#link-found input[type=radio]")
+        target_id = found.first.get_attribute("value")
+        found.first.check()
+        page.locator("main form.form button[type=submit]:not([form])").click()
+        page.wait_for_load_state()
+        assert page.locator(f"ul.link-list a[href='/cases/{target_id}']").count() == 1
+    finally:
+        context.close()
+
+
 # -- 4. the initiative's "What became of it" ------------------------------------------------------------------------
 
 @LOCALES
