@@ -266,6 +266,17 @@ def test_link_form_works_without_javascript(browser, live_server, browse):
         context.close()
 
 
+def test_phone_tables_scroll_inside_their_frame(browse):
+    """Wide tables (review queue, admin lists) scroll in their frame; the page itself never scrolls sideways,
+    also with their visually hidden labels in the last column (Chinese walk-through)."""
+    page = browse(viewport=PHONE, locale="zh-CN").log_in("admin")
+    for url in ("/reviews", "/admin/users", "/admin/parks", "/admin/causes"):
+        page.goto(url)
+        _no_sideways_scroll(page, PHONE)
+        frame = page.locator(".table-wrap").first
+        assert frame.evaluate("w => w.scrollWidth > w.clientWidth"), url  # the table does scroll
+
+
 # -- 4. the initiative's "What became of it" ------------------------------------------------------------------------
 
 @LOCALES
@@ -305,20 +316,22 @@ def test_outcome_panel_is_one_form_with_one_primary_action(browse, viewport, loc
 
 # -- screenshots ------------------------------------------------------------------------------------------------------
 
+@LOCALES
 @VIEWPORTS
-def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport):
+def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport, locale):
     """`make screenshots` keeps these in docs/screenshots: the case form while typing, the review page, the merge
-    page and the initiative's outcome panel."""
+    page, the link form and the initiative's outcome panel (Chinese ones end in -zh-desktop / -zh-phone)."""
     width = "desktop" if viewport is DESKTOP else "phone"
+    suffix = width if locale == "en-GB" else f"zh-{width}"
     case_id = file_near_copy(browse)
 
     def shot(page, name):
         page.wait_for_load_state("networkidle")
-        path = screenshot_dir / f"friction-{name}-{width}.png"
+        path = screenshot_dir / f"friction-{name}-{suffix}.png"
         page.screenshot(path=path, full_page=False)
         assert path.stat().st_size > 1000
 
-    curator = browse(viewport=viewport).log_in("curator")
+    curator = browse(viewport=viewport, locale=locale).log_in("curator")
     curator.goto("/cases/new")
     curator.locator("#f-title").fill(SCOOTER_TITLE)
     curator.locator("#f-summary").click()
@@ -327,7 +340,10 @@ def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport):
     curator.locator("#f-summary").evaluate("t => t.scrollIntoView({block: 'center'})")
     shot(curator, "case-form-typing")
 
-    manager = browse(viewport=viewport).log_in("manager")
+    curator.goto(f"/cases/{case_id}/links?q=battery")
+    shot(curator, "link")
+
+    manager = browse(viewport=viewport, locale=locale).log_in("manager")
     manager.goto(f"/cases/{case_id}/review")
     shot(manager, "review")
     if viewport is PHONE:
@@ -338,7 +354,7 @@ def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport):
     manager.locator("#merge-q").evaluate("q => q.scrollIntoView({block: 'start'})")
     shot(manager, "merge-search")
 
-    member = browse(viewport=viewport).log_in("member")
+    member = browse(viewport=viewport, locale=locale).log_in("member")
     member.goto("/initiatives/new")
     member.locator("#f-title").fill("Cold-chain export hub")
     member.locator("#f-description").fill(COLD_CHAIN)
