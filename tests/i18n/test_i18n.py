@@ -208,4 +208,5 @@ def test_chinese_pages_show_no_english_interface_strings(app, client, auth, cast
         if user is not None:
             auth.logout()
     assert left == {}
+    assert "，发布于" in page(client.get(f"/cases/{case.id}", headers=zh)).get_text()  # a Chinese comma
     assert any(s in page(client.get("/login")).get_text(" ") for s in english)  # the check sees English when shown
