@@ -273,3 +273,15 @@ def test_link_form_picks_the_other_case_from_similar_cases_or_a_search(app, cast
     auth.logout()
     auth.login(cast.member_a)
     assert client.get(f"/cases/{case.id}/links").status_code == 403
+
+
+def test_link_candidates_are_other_cases_the_actor_may_open_and_not_merged_away(app, cast, make_case):
+    case = make_case(cast.author, title="Solar kiosks, first try")
+    other = make_case(cast.author, title="Solar kiosks, second try")
+    merged = make_case(cast.author, title="Solar kiosks, second try (copy)")
+    hidden = make_case(cast.curator_b, title="Park B private pilot", visibility="private")
+    with app.test_request_context():
+        services.merge_case(reload(cast.manager_a), reload(merged), {"kept_id": other.id})
+        offered = services.link_candidates(reload(cast.curator_a), reload(case),
+                                           [reload(c) for c in (case, other, other, merged, hidden)])
+        assert [c.id for c in offered] == [other.id]
