@@ -275,6 +275,10 @@ def test_phone_tables_scroll_inside_their_frame(browse):
         _no_sideways_scroll(page, PHONE)
         frame = page.locator(".table-wrap").first
         assert frame.evaluate("w => w.scrollWidth > w.clientWidth"), url  # the table does scroll
+    page.goto("/lists")  # the guild lists' rows read as cards: the reason is not crushed into a narrow column
+    _no_sideways_scroll(page, PHONE)
+    reason = page.locator(".table--stack td[data-label]").nth(1)
+    assert reason.bounding_box()["width"] > 300
 
 
 # -- 4. the initiative's "What became of it" ------------------------------------------------------------------------
