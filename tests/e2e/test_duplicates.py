@@ -67,6 +67,10 @@ def test_case_form_lists_similar_cases_while_typing(browse, viewport, locale):
     assert page.evaluate("document.activeElement.id") == "f-summary"  # still typing
     titles = page.locator("[data-similar-list] [data-slot=title]").all_inner_texts()
     assert any(title.startswith("Our e-scooter brand in Indonesia") for title in titles), titles
+    item = page.locator("[data-similar-list] li").first
+    why = item.locator("[data-slot=why]")
+    if why.inner_text().strip():  # the "why suggested" line is not cut by the item's fixed height
+        assert why.bounding_box()["y"] + why.bounding_box()["height"] <= item.bounding_box()["y"] + item.bounding_box()["height"]
     badge = page.locator("a.similar-badge")
     if viewport is PHONE:
         page.locator("a.similar-badge", has_text=re.compile(r"\d")).wait_for()
