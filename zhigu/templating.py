@@ -63,12 +63,20 @@ def country(code: str) -> str:
     return country_names(ui_language()).get(code, code)
 
 
+@lru_cache(maxsize=1)
+def _countries_zh() -> dict[str, str]:
+    """Chinese names of countries by their English names ("Kazakhstan/Almaty", an organization's region)."""
+    english, chinese = Locale("en").territories, Locale("zh").territories
+    return {name: chinese[code] for code, name in english.items() if code in chinese and len(code) == 2}
+
+
 def region(value: str | None) -> str:
-    """A region ("Province/City", in pinyin) in the page language: each known part named in Chinese on the
-    Chinese pages, the others as written."""
+    """A region ("Province/City" in pinyin, or "Country/City" abroad) in the page language: each known part
+    named in Chinese on the Chinese pages, the others as written."""
     if not value or ui_language() != "zh":
         return value or ""
-    return "/".join(REGION_NAMES_ZH.get(part.strip(), part.strip()) for part in value.split("/"))
+    return "/".join(REGION_NAMES_ZH.get(part.strip()) or _countries_zh().get(part.strip(), part.strip())
+                    for part in value.split("/"))
 
 
 def cause_label(cause) -> str:

@@ -339,6 +339,9 @@ def test_case_page_lists_similar_cases_with_why(client, make_case, cast, public_
     why = text(card.select_one("p.why"))
     assert "shared terms" in why and "same sector (Energy and new energy)" in why
     assert "same market (Kazakhstan)" in why and "shared cause (Ran out of cash)" in why
+    chinese = page(client.get(f"/cases/{public_case.id}", headers={"Accept-Language": "zh"})).select_one("section.similar")
+    why = text(chinese.select_one(f'a[href="/cases/{other.id}"]').parent.parent.select_one("p.why"))
+    assert "；同一行业（能源与新能源）" in why and "（哈萨克斯坦）" in why and "(" not in why and ";" not in why
 
 
 def test_my_cases_lists_drafts_and_published(auth, make_case, cast):

@@ -67,6 +67,10 @@ def test_case_form_lists_similar_cases_while_typing(browse, viewport, locale):
     assert page.evaluate("document.activeElement.id") == "f-summary"  # still typing
     titles = page.locator("[data-similar-list] [data-slot=title]").all_inner_texts()
     assert any(title.startswith("Our e-scooter brand in Indonesia") for title in titles), titles
+    item = page.locator("[data-similar-list] li").first
+    why = item.locator("[data-slot=why]")
+    if why.inner_text().strip():  # the "why suggested" line is not cut by the item's fixed height
+        assert why.bounding_box()["y"] + why.bounding_box()["height"] <= item.bounding_box()["y"] + item.bounding_box()["height"]
     badge = page.locator("a.similar-badge")
     if viewport is PHONE:
         page.locator("a.similar-badge", has_text=re.compile(r"\d")).wait_for()
@@ -209,6 +213,78 @@ def test_merge_works_without_javascript(browser, live_server, browse):
         context.close()
 
 
+# -- 3b. the link form picks the other case the same way ----------------------------------------------------------
+
+@LOCALES
+@VIEWPORTS
+def test_link_form_picks_the_other_case_from_similar_cases_or_a_search(browse, viewport, locale):
+    case_id = file_near_copy(browse)
+    page = browse(viewport=viewport, locale=locale).log_in("curator")
+    page.goto(f"/cases/{case_id}/links")
+    assert page.locator("input[name=target_id]:not([type=radio])").count() == 0  # no number to type
+    suggested = page.locator("#link-suggested input[type=radio]")
+    assert suggested.count() > 0
+    assert page.locator(f"input[name=target_id][value='{case_id}']").count() == 0  # never the case itself
+    submit = page.locator("main form.form button[type=submit]:not([form])")
+    submit.click()  # nothing chosen: said next to the choices
+    page.wait_for_load_state()
+    assert page.locator("#f-target_id-errors").is_visible()
+    url = page.url
+    page.locator("#link-q").press_sequentially("battery", delay=20)  # live results, no page load
+    found = page.locator("#link-found input[type=radio]")
+    found.first.wait_for()
+    assert page.url == url
+    target_id = found.first.get_attribute("value")
+    found.first.check()
+    page.locator("#f-type").select_option("duplicate_of")
+    page.locator("#f-note").fill("The same story, filed twice.")
+    _no_sideways_scroll(page, viewport)
+    submit.click()
+    page.wait_for_load_state()
+    assert re.search(rf"/cases/{case_id}(#links-heading)?$", page.url), page.url
+    assert page.locator(f"#links-heading ~ ul.link-list a[href='/cases/{target_id}']").count() == 1
+
+
+def test_link_form_works_without_javascript(browser, live_server, browse):
+    case_id = file_near_copy(browse)
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.locator("#f-email").fill(USERS["curator"][0])
+        page.locator("#f-password").fill(PASSWORD)
+        page.locator("main form.form button[type=submit]:not([form])").click()
+        page.wait_for_load_state()
+        page.goto(f"/cases/{case_id}/links")
+        page.locator("#link-q").fill("battery")
+        page.locator("button[form=link-search]").click()
+        page.wait_for_load_state()
+        assert "q=battery" in page.url and page.locator("#link-q").input_value() == "battery"
+        found = page.locator("#link-found input[type=radio]")
+        target_id = found.first.get_attribute("value")
+        found.first.check()
+        page.locator("main form.form button[type=submit]:not([form])").click()
+        page.wait_for_load_state()
+        assert page.locator(f"ul.link-list a[href='/cases/{target_id}']").count() == 1
+    finally:
+        context.close()
+
+
+def test_phone_tables_scroll_inside_their_frame(browse):
+    """Wide tables (review queue, admin lists) scroll in their frame; the page itself never scrolls sideways,
+    also with their visually hidden labels in the last column (Chinese walk-through)."""
+    page = browse(viewport=PHONE, locale="zh-CN").log_in("admin")
+    for url in ("/reviews", "/admin/users", "/admin/parks", "/admin/causes"):
+        page.goto(url)
+        _no_sideways_scroll(page, PHONE)
+        frame = page.locator(".table-wrap").first
+        assert frame.evaluate("w => w.scrollWidth > w.clientWidth"), url  # the table does scroll
+    page.goto("/lists")  # the guild lists' rows read as cards: the reason is not crushed into a narrow column
+    _no_sideways_scroll(page, PHONE)
+    reason = page.locator(".table--stack td[data-label]").nth(1)
+    assert reason.bounding_box()["width"] > 300
+
+
 # -- 4. the initiative's "What became of it" ------------------------------------------------------------------------
 
 @LOCALES
@@ -248,20 +324,22 @@ def test_outcome_panel_is_one_form_with_one_primary_action(browse, viewport, loc
 
 # -- screenshots ------------------------------------------------------------------------------------------------------
 
+@LOCALES
 @VIEWPORTS
-def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport):
+def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport, locale):
     """`make screenshots` keeps these in docs/screenshots: the case form while typing, the review page, the merge
-    page and the initiative's outcome panel."""
+    page, the link form and the initiative's outcome panel (Chinese ones end in -zh-desktop / -zh-phone)."""
     width = "desktop" if viewport is DESKTOP else "phone"
+    suffix = width if locale == "en-GB" else f"zh-{width}"
     case_id = file_near_copy(browse)
 
     def shot(page, name):
         page.wait_for_load_state("networkidle")
-        path = screenshot_dir / f"friction-{name}-{width}.png"
+        path = screenshot_dir / f"friction-{name}-{suffix}.png"
         page.screenshot(path=path, full_page=False)
         assert path.stat().st_size > 1000
 
-    curator = browse(viewport=viewport).log_in("curator")
+    curator = browse(viewport=viewport, locale=locale).log_in("curator")
     curator.goto("/cases/new")
     curator.locator("#f-title").fill(SCOOTER_TITLE)
     curator.locator("#f-summary").click()
@@ -270,7 +348,10 @@ def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport):
     curator.locator("#f-summary").evaluate("t => t.scrollIntoView({block: 'center'})")
     shot(curator, "case-form-typing")
 
-    manager = browse(viewport=viewport).log_in("manager")
+    curator.goto(f"/cases/{case_id}/links?q=battery")
+    shot(curator, "link")
+
+    manager = browse(viewport=viewport, locale=locale).log_in("manager")
     manager.goto(f"/cases/{case_id}/review")
     shot(manager, "review")
     if viewport is PHONE:
@@ -281,7 +362,7 @@ def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport):
     manager.locator("#merge-q").evaluate("q => q.scrollIntoView({block: 'start'})")
     shot(manager, "merge-search")
 
-    member = browse(viewport=viewport).log_in("member")
+    member = browse(viewport=viewport, locale=locale).log_in("member")
     member.goto("/initiatives/new")
     member.locator("#f-title").fill("Cold-chain export hub")
     member.locator("#f-description").fill(COLD_CHAIN)

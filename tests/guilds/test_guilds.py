@@ -336,7 +336,7 @@ def test_guild_pages_in_chinese_show_no_english(app, client, auth, cast, guild):
     assert "黑榜 · Solar Guild · 已暂停：申诉中" in index  # awaiting review: the list and the status, in words
     assert english_words(index, *data) == set()
     detail = main_text(client.get(f"/lists/{listing_id}", headers=ZH))
-    assert "企业 · Zhejiang/Hangzhou" in detail and "申诉中" in detail
+    assert "企业 · 浙江/杭州" in detail and "申诉中" in detail
     for action in ("提议上榜", "确认并发布", "回应", "申诉"):  # the audit log
         assert action in detail
     assert english_words(detail, *data) == set()

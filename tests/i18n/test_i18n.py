@@ -5,6 +5,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from helpers import page
+from zhigu.templating import region
 from zhigu.i18n import CATALOGUES, compile_catalogs, extract_messages, untranslated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,3 +154,60 @@ def test_regions_read_in_chinese_on_the_chinese_pages(client, cast, make_case):
 
     assert "浙江/杭州" in chinese and "新疆/霍尔果斯" in chinese and "Zhejiang" not in chinese
     assert "Zhejiang/Hangzhou" in english and "浙江" not in english
+
+
+def test_regions_name_cities_and_countries_in_chinese(app):
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        assert region("Zhejiang/Jinhua") == "浙江/金华" and region("Jiangsu/Changzhou") == "江苏/常州"
+        assert region("Kazakhstan/Kostanay") == "哈萨克斯坦/科斯塔奈" and region("Pakistan/Lahore") == "巴基斯坦/拉合尔"
+        assert region("Zhejiang/Nowhereville") == "浙江/Nowhereville"  # unknown parts stay as written
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert region("Kazakhstan/Kostanay") == "Kazakhstan/Kostanay"
+
+
+def _english_interface_strings() -> set[str]:
+    """English msgids whose Chinese differs: on a Chinese page, any of them is a string left untranslated.
+    Only whole sentences or labels of some length, without placeholders, so case text cannot match by chance."""
+    with (CATALOGUES / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="zh")
+    return {m.id for m in catalog if isinstance(m.id, str) and m.string and m.string != m.id and len(m.id) >= 14
+            and "%(" not in m.id and "{" not in m.id and " " in m.id}
+
+
+def test_chinese_pages_show_no_english_interface_strings(app, client, auth, cast, make_case):
+    """Walk the main pages in Chinese, as each role sees them: no English interface string is left."""
+    from zhigu.reviews import services as reviews
+    from helpers import in_app, reload
+    case = make_case(cast.author, title="太阳能售电亭", region="Zhejiang/Jinhua", summary="村民不愿为电付费，售电亭闲置。")
+    other = make_case(cast.author, title="太阳能售电亭第二次尝试", summary="村民仍不愿为电付费。")
+    draft = make_case(cast.author, status="draft", title="太阳能售电亭（重复）", summary="村民不愿为电付费，售电亭闲置。")
+    with in_app(app):
+        reviews.submit_case(reload(cast.author), reload(draft))
+    english = _english_interface_strings()
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    pages = {
+        None: ["/", "/search", "/search?q=太阳能", f"/cases/{case.id}", "/trends", "/lists", "/similar", "/login"],
+        cast.curator_a: ["/cases/new", f"/cases/{case.id}/links",
+                         f"/cases/{case.id}/links?q=太阳能", "/notifications", "/profile", "/my/cases"],
+        cast.manager_a: ["/reviews", f"/cases/{draft.id}/review", f"/cases/{draft.id}/merge",
+                         f"/cases/{draft.id}/merge?q=太阳能", f"/cases/{other.id}", f"/cases/{case.id}/edit"],
+        cast.admin: ["/admin/users", "/admin/parks", "/admin/causes", "/admin/guilds", "/admin/organizations",
+                     "/initiatives/new", "/my/initiatives"],
+    }
+    left, texts = {}, {}
+    for user, urls in pages.items():
+        if user is not None:
+            auth.login(user)
+        for url in urls:
+            response = client.get(url, headers=zh)
+            assert response.status_code == 200, url
+            text = texts[url] = page(response).get_text(" ")
+            found = sorted(s for s in english if s in text)
+            if found:
+                left[url] = found
+        if user is not None:
+            auth.logout()
+    assert left == {}
+    # Chinese punctuation around interface words: filed by …，发布于; cause（主要）
+    assert "，发布于" in texts[f"/cases/{case.id}"] and "（主要）" in texts[f"/cases/{draft.id}/review"]
+    assert any(s in page(client.get("/login")).get_text(" ") for s in english)  # the check sees English when shown

@@ -158,7 +158,7 @@ def test_pages_links_suggestions_and_merge(app, cast, make_case, client, auth):
     bad = client.post(f"/cases/{case.id}/links", data={"target_id": "", "type": "related"})
     assert bad.status_code == 422 and "field-errors" in bad.get_data(as_text=True)
     form = client.get(f"/cases/{case.id}/links").get_data(as_text=True)
-    assert '<label for="f-target_id">' in form and 'name="csrf_token"' in form
+    assert 'id="link-q"' in form and 'name="csrf_token"' in form  # the other case is picked, see below
     assert client.get(f"/cases/{case.id}/merge").status_code == 403
     auth.logout()
     auth.login(cast.member_a)
@@ -219,3 +219,69 @@ def test_merge_page_picks_the_case_to_keep_from_suggestions_or_a_search(app, cas
     assert refused.status_code == 403  # the service's rule, unchanged
     done = client.post(f"/cases/{copy.id}/merge", data={"kept_id": str(kept.id)})
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/cases/{kept.id}")
+
+
+def test_link_form_picks_the_other_case_from_similar_cases_or_a_search(app, cast, make_case, client, auth):
+    """No number to type: similar cases and search results are radio choices, never the case itself, a case the
+    user may not open, or (among the suggestions) one already linked; the rules stay the service's."""
+    case = make_case(cast.author, title="Solar kiosks for villages in Kazakhstan", sector="energy",
+                     summary="Solar kiosks were sold to villages, but nobody paid for the electricity.")
+    similar = make_case(cast.author, title="Village solar kiosks in Kazakhstan", sector="energy",
+                        summary="We sold solar kiosks to Kazakh villages, and nobody paid for the electricity.")
+    linked = make_case(cast.author, title="Solar kiosks in Kazakh villages, second try", sector="energy",
+                       summary="Solar kiosks sold to Kazakh villages again; nobody paid for the electricity.")
+    hidden = make_case(cast.curator_b, title="Solar kiosks in Kazakh villages, park B", sector="energy",
+                       summary="Solar kiosks sold to villages; nobody paid for the electricity.", visibility="private")
+    far = make_case(cast.author, title="Tea house franchise in Bishkek", sector="tourism",
+                    summary="A tea house franchise opened three shops; rents rose and the shops closed.")
+    for n in range(5):  # enough similar cases that the far case is only found by searching
+        make_case(cast.author, title=f"Solar kiosks for Kazakh villages, try {n}", sector="energy",
+                  summary="Solar kiosks were sold to Kazakh villages, and nobody paid for the electricity.")
+    auth.login(cast.curator_a)
+    assert client.post(f"/cases/{case.id}/links", data={"target_id": str(linked.id), "type": "related"}).status_code == 302
+    page = client.get(f"/cases/{case.id}/links").get_data(as_text=True)
+    suggested = page.split('id="link-suggested"')[1].split("</ul>")[0]
+    assert f'type="radio" id="target-{similar.id}" name="target_id" value="{similar.id}"' in suggested
+    assert f'id="target-{linked.id}"' not in suggested
+    for never in (case, hidden):
+        assert f'id="target-{never.id}"' not in page
+    assert f'id="target-{far.id}"' not in page
+    assert 'name="type"' in page and 'name="target_id" inputmode' not in page
+    assert 'data-live-search="link-results"' in page and 'id="link-results"' in page
+    found = client.get(f"/cases/{case.id}/links?q=tea+house").get_data(as_text=True)
+    assert 'value="tea house"' in found and f'id="target-{far.id}"' in found.split('id="link-found"')[1]
+    searched = client.get(f"/cases/{case.id}/links?q=solar+kiosks").get_data(as_text=True)
+    for never in (case, hidden):
+        assert f'id="target-{never.id}"' not in searched
+    assert "No case you may open matches" in client.get(f"/cases/{case.id}/links?q=zzzqqq").get_data(as_text=True)
+    assert client.get(f"/cases/{case.id}/links?q=" + "(" * 50).status_code == 200  # said, not a 500
+    chosen = client.get(f"/cases/{case.id}/links?target_id={far.id}").get_data(as_text=True)
+    assert f'id="target-{far.id}" name="target_id" value="{far.id}" checked' in chosen
+    for bad in (hidden.id, case.id, 999999, "junk"):  # never pre-chosen when it may not be offered
+        assert f'value="{bad}" checked' not in client.get(f"/cases/{case.id}/links?target_id={bad}").get_data(as_text=True)
+    missing = client.post(f"/cases/{case.id}/links", data={"type": "related"})
+    assert missing.status_code == 422 and "Choose the case to link to." in missing.get_data(as_text=True)
+    chinese = client.post(f"/cases/{case.id}/links", data={"type": "related"}, headers={"Accept-Language": "zh-CN"})
+    assert "请选择要关联的案例。" in chinese.get_data(as_text=True) and "相似案例" in chinese.get_data(as_text=True)
+    refused = client.post(f"/cases/{case.id}/links", data={"target_id": str(hidden.id), "type": "related"})
+    assert refused.status_code == 422 and "No such case." in refused.get_data(as_text=True)
+    kept_choice = client.post(f"/cases/{case.id}/links", data={"target_id": str(far.id), "type": "friends"})
+    assert kept_choice.status_code == 422  # the choice stays chosen next to the message
+    assert f'id="target-{far.id}" name="target_id" value="{far.id}" checked' in kept_choice.get_data(as_text=True)
+    done = client.post(f"/cases/{case.id}/links", data={"target_id": str(similar.id), "type": "duplicate_of"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/cases/{case.id}#links-heading")
+    auth.logout()
+    auth.login(cast.member_a)
+    assert client.get(f"/cases/{case.id}/links").status_code == 403
+
+
+def test_link_candidates_are_other_cases_the_actor_may_open_and_not_merged_away(app, cast, make_case):
+    case = make_case(cast.author, title="Solar kiosks, first try")
+    other = make_case(cast.author, title="Solar kiosks, second try")
+    merged = make_case(cast.author, title="Solar kiosks, second try (copy)")
+    hidden = make_case(cast.curator_b, title="Park B private pilot", visibility="private")
+    with app.test_request_context():
+        services.merge_case(reload(cast.manager_a), reload(merged), {"kept_id": other.id})
+        offered = services.link_candidates(reload(cast.curator_a), reload(case),
+                                           [reload(c) for c in (case, other, other, merged, hidden)])
+        assert [c.id for c in offered] == [other.id]

@@ -111,4 +111,9 @@ REGION_NAMES_ZH = {
     "Shenyang": "沈阳", "Shenzhen": "深圳", "Shijiazhuang": "石家庄", "Suzhou": "苏州", "Taiyuan": "太原",
     "Urumqi": "乌鲁木齐", "Wenzhou": "温州", "Wuhan": "武汉", "Wuxi": "无锡", "Xiamen": "厦门", "Xi'an": "西安",
     "Xian": "西安", "Xining": "西宁", "Yinchuan": "银川", "Yiwu": "义乌", "Zhengzhou": "郑州", "Zhuhai": "珠海",
+    "Changzhou": "常州", "Chuzhou": "滁州", "Jiaxing": "嘉兴", "Jinhua": "金华", "Nantong": "南通",
+    "Shaoxing": "绍兴", "Shihezi": "石河子", "Taizhou": "台州", "Xuzhou": "徐州", "Yangzhou": "扬州",
+    # cities abroad where partner organizations sit (countries are named by Babel, see templating.region)
+    "Almaty": "阿拉木图", "Astana": "阿斯塔纳", "Bishkek": "比什凯克", "Jakarta": "雅加达", "Karachi": "卡拉奇",
+    "Kostanay": "科斯塔奈", "Lahore": "拉合尔", "Tashkent": "塔什干",
 }

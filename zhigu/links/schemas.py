@@ -9,7 +9,8 @@ from zhigu.links.models import LINK_TYPES
 
 class CaseLinkSchema(BaseSchema):
     id = fields.Int(dump_only=True)
-    target_id = DbInt(required=True, metadata={"description": "The case to link to."})
+    target_id = DbInt(required=True, metadata={"description": "The case to link to."},
+                      error_messages={"required": N_("Choose the case to link to.")})
     type = fields.Str(required=True, validate=validate.OneOf(list(LINK_TYPES)))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 

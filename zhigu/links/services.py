@@ -106,6 +106,18 @@ def merge_candidates(actor: User, duplicate: FailureCase, cases) -> list[Failure
     return kept
 
 
+def link_candidates(actor: User, case: FailureCase, cases) -> list[FailureCase]:
+    """The cases among `cases` (suggestions, search results) the actor could link `case` to: other cases they
+    may open that were not merged away (their address leads elsewhere), each once, in the given order.
+    Only narrows what the link form offers; create_link checks again."""
+    seen, kept = {case.id}, []
+    for other in cases:
+        if other.id not in seen and can(actor, "case.view", other) and merged_into(other.id) is None:
+            seen.add(other.id)
+            kept.append(other)
+    return kept
+
+
 def merge_target(actor: User, case_id) -> FailureCase | None:
     """The case an id names when the actor may open it, else None (a chosen or pre-selected case to keep)."""
     case = db.session.get(FailureCase, case_id) if case_id else None

@@ -60,16 +60,17 @@ def link_type_options(forward: bool = True):
 @bp.route("/cases/<int:case_id>/links", methods=["GET", "POST"])
 @login_required
 def create(case_id: int):
+    """Link a case to another, picked among its similar cases or found by a search."""
     case = get_case(current_user, case_id)
     require(current_user, "link.create", case)
     if request.method == "POST":
         try:
             link = services.create_link(current_user, case, form_data(CaseLinkSchema()))
         except ValidationError as err:
-            return render_form("links/form.html", err, case=case)
+            return render_form("links/form.html", err, **_link_choices(case))
         flash(_("Linked: %(kind)s “%(title)s”.", kind=link.label(case.id), title=link.target.title), "success")
         return redirect(url_for("archive.detail", case_id=case.id, _anchor="links-heading"))
-    return render_form("links/form.html", case=case)
+    return render_form("links/form.html", **_link_choices(case))
 
 
 @bp.post("/links/<int:link_id>/delete")
@@ -83,12 +84,11 @@ def delete(link_id: int):
     return redirect(url_for("archive.detail", case_id=back, _anchor="links-heading"))
 
 
-def _merge_choices(case) -> dict:
-    """What the merge page offers as the case to keep: its likely duplicates, the cases found by the search
-    box (`q`), and the case already chosen (a suggestion followed from the review page, or the one posted)."""
+def _picker_choices(case, field: str, suggested, candidates) -> dict:
+    """What a case picker (templates/links/_picker.html) offers: the `suggested` cases, the cases found by its
+    search box (`q`), and the case already chosen in `field` (followed from a link, or the one posted).
+    `candidates(cases)` keeps those the page may offer, in order; the service checks the choice again."""
     query = request.args.get("q", "").strip()
-    suggested = services.merge_candidates(current_user, case,
-                                          [result.case for result in similar_to_case(current_user, case, limit=5)])
     found, search_error = [], None
     if query:
         try:
@@ -96,16 +96,31 @@ def _merge_choices(case) -> dict:
         except BadQuery as err:
             search_error = err.message
         else:
-            found = [other for other in services.merge_candidates(current_user, case, [r.case for r in results])
-                     if other not in suggested]
-    chosen_id = db_id(request.form.get("kept_id", "") or request.args.get("kept_id", ""))
+            found = [other for other in candidates([r.case for r in results]) if other not in suggested]
+    chosen_id = db_id(request.form.get(field, "") or request.args.get(field, ""))
     offered = {other.id for other in suggested + found}
     chosen = None
     if chosen_id and chosen_id not in offered:
         target = services.merge_target(current_user, chosen_id)
-        chosen = (services.merge_candidates(current_user, case, [target]) or [None])[0] if target else None
+        chosen = (candidates([target]) or [None])[0] if target else None
     return {"case": case, "query": query, "suggested": suggested, "found": found, "search_error": search_error,
             "chosen": chosen, "chosen_id": chosen_id}
+
+
+def _link_choices(case) -> dict:
+    """The link form's choices of the other case: similar cases not linked yet, or any the search finds."""
+    def candidates(cases):
+        return services.link_candidates(current_user, case, cases)
+    similar = services.suggestions(current_user, case, similar_to_case(current_user, case, limit=8))
+    return _picker_choices(case, "target_id", candidates(similar), candidates)
+
+
+def _merge_choices(case) -> dict:
+    """The merge page's choices of the case to keep: its likely duplicates, or any the search finds."""
+    def candidates(cases):
+        return services.merge_candidates(current_user, case, cases)
+    similar = [result.case for result in similar_to_case(current_user, case, limit=5)]
+    return _picker_choices(case, "kept_id", candidates(similar), candidates)
 
 
 @bp.route("/cases/<int:case_id>/merge", methods=["GET", "POST"])

@@ -416,44 +416,47 @@
     });
   }
 
-  /* The merge page's search lists its results while the box is typed in: the same GET page is fetched and its
-     result list replaces this one (a chosen result stays chosen). Without script the Search button does it. */
-  function mergeLiveSearch() {
-    var form = document.querySelector("form[data-live-search]");
-    var input = form && document.querySelector("input[form='" + form.id + "'][type='search']");
-    var region = document.querySelector("[data-merge-results]");
-    if (!form || !input || !region || !window.fetch || !window.DOMParser) { return; }
-    var timer = null;
-    var controller = null;
+  /* A case picker's search (merge page, link form: templates/links/_picker.html) lists its results while the box
+     is typed in: the same GET page is fetched and its results part replaces this one (a chosen result stays
+     chosen). Without script the Search button does it. */
+  function pickerLiveSearch() {
+    document.querySelectorAll("form[data-live-search]").forEach(function (form) {
+      var input = document.querySelector("input[form='" + form.id + "'][type='search']");
+      var region = document.getElementById(form.getAttribute("data-live-search"));
+      if (!input || !region || !window.fetch || !window.DOMParser) { return; }
+      var fieldset = region.closest("fieldset") || document;
+      var timer = null;
+      var controller = null;
 
-    function lookUp() {
-      var query = input.value.trim();
-      if (query.length < 2) { return; }
-      var chosen = document.querySelector("input[name='kept_id']:checked");
-      var url = form.action + "?" + new URLSearchParams({ q: query }).toString();
-      if (controller) { controller.abort(); }
-      controller = new AbortController();
-      region.classList.add("is-loading");
-      fetch(url, { credentials: "same-origin", signal: controller.signal }).then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
-        return response.text();
-      }).then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-merge-results]");
-        region.classList.remove("is-loading");
-        if (!fresh) { return; }
-        region.replaceChildren.apply(region, Array.prototype.slice.call(fresh.childNodes));
-        if (chosen) {
-          var again = document.getElementById(chosen.id);
-          if (again) { again.checked = true; }
-        }
-      }).catch(function (error) {
-        if (!error || error.name !== "AbortError") { region.classList.remove("is-loading"); }
+      function lookUp() {
+        var query = input.value.trim();
+        if (query.length < 2) { return; }
+        var chosen = fieldset.querySelector("input[type='radio']:checked");
+        var url = form.action + "?" + new URLSearchParams({ q: query }).toString();
+        if (controller) { controller.abort(); }
+        controller = new AbortController();
+        region.classList.add("is-loading");
+        fetch(url, { credentials: "same-origin", signal: controller.signal }).then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.text();
+        }).then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(region.id);
+          region.classList.remove("is-loading");
+          if (!fresh) { return; }
+          region.replaceChildren.apply(region, Array.prototype.slice.call(fresh.childNodes));
+          if (chosen) {
+            var again = document.getElementById(chosen.id);
+            if (again) { again.checked = true; }
+          }
+        }).catch(function (error) {
+          if (!error || error.name !== "AbortError") { region.classList.remove("is-loading"); }
+        });
+      }
+
+      input.addEventListener("input", function () {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(lookUp, 400);
       });
-    }
-
-    input.addEventListener("input", function () {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(lookUp, 400);
     });
   }
 
@@ -484,7 +487,7 @@
     filterableSelects();
     similarLive();
     verdictsInPlace();
-    mergeLiveSearch();
+    pickerLiveSearch();
     navGroups();
   }
 
