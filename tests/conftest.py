@@ -154,6 +154,9 @@ def app(tmp_path, database_url):
         "RATELIMIT_ENABLED": False,
         # No warm-up thread per test app (tests/search/test_warmup.py runs it).
         "SEARCH_WARM_UP": False,
+        # Nearest-case lists are computed when first read, not after every publish (a similar search each);
+        # tests/search/test_neighbours.py turns the drain's share back on.
+        "NEIGHBOURS_AT_DRAIN": 0,
     })
     with app.app_context():
         db.create_all()

@@ -16,6 +16,10 @@ INDEX_POLL_INTERVAL = 1.0
 #: Load jieba and the index and count the archive's common words in a background thread when a process
 #: starts serving (zhigu.search.warmup), so that no search pays for them.
 SEARCH_WARM_UP = True
+#: Stored nearest-case lists (zhigu.search.neighbours) the outbox drain computes after applying changes: the
+#: first changed cases'; the rest fill in on their next read or in `zhigu worker`, so a 10,000-case import is
+#: not held up by 10,000 similar searches. 0 leaves them all to those.
+NEIGHBOURS_AT_DRAIN = 10
 #: Seconds applied search outbox rows are kept (7 days); an index whose position falls behind this rebuilds.
 OUTBOX_RETENTION = 7 * 24 * 3600
 #: Seconds between `zhigu worker`'s prunings of the search outbox.

@@ -7,6 +7,7 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import delete, func, select, update
 
 from helpers import reload
+from zhigu import config
 from zhigu.archive import services as archive_services
 from zhigu.archive.models import CaseCause, FailureCase, Visibility
 from zhigu.extensions import db
@@ -48,6 +49,12 @@ def live(case, viewer) -> list[tuple]:
 def no_search(monkeypatch):
     """Fail any live similar search from the neighbours module from now on (the stored list must be read)."""
     monkeypatch.setattr(neighbours, "similar_to_case", lambda *a, **k: pytest.fail("searched"))
+
+
+@pytest.fixture(autouse=True)
+def _drain_computes_lists(app):
+    """The drain's share of lists as configured by default (the suite's app fixture turns it off)."""
+    app.config["NEIGHBOURS_AT_DRAIN"] = config.NEIGHBOURS_AT_DRAIN
 
 
 def test_publishing_stores_the_list_a_visitor_would_get(ctx, cast, make_case):
@@ -160,8 +167,8 @@ def test_a_restricted_case_gets_no_stored_list(ctx, cast, make_case):
     assert private.id not in neighbours.missing_ids()
 
 
-def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(ctx, cast, make_case, monkeypatch):
-    monkeypatch.setattr(neighbours, "DRAIN_COMPUTE", 0)
+def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(app, ctx, cast, make_case):
+    app.config["NEIGHBOURS_AT_DRAIN"] = 0
     cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
     assert [stored(case.id) for case in cases] == [None, None]
     assert neighbours.missing_ids() == [case.id for case in cases]
@@ -201,7 +208,7 @@ def test_the_case_page_reads_the_stored_list(app, cast, make_case, client, monke
 
 
 def test_the_worker_fills_in_the_lists_the_drain_left(app, ctx, cast, make_case, runner, monkeypatch):
-    monkeypatch.setattr(neighbours, "DRAIN_COMPUTE", 0)
+    app.config["NEIGHBOURS_AT_DRAIN"] = 0
     cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
     assert neighbours.missing_ids() == [case.id for case in cases]
 

@@ -16,9 +16,9 @@ stored then (on a connection of its own: a page never commits its request's sess
 When they are computed. After the outbox drain has applied changes to the index (zhigu.search.outbox.drain,
 in the web process right after a commit, its catch-up thread or `zhigu worker`), `refresh` drops the lists
 of the changed cases, of the cases that list one of them, and of the cases a changed case now lists (a new
-case may belong in their lists), then computes the lists of up to DRAIN_COMPUTE changed cases. The others
-fill in on their next read, or in `zhigu worker` (WORKER_BATCH per poll). A rebuild drops every list;
-`zhigu search rebuild` then computes them all. Several machines, each with its own index, may compute the
+case may belong in their lists), then computes the lists of up to NEIGHBOURS_AT_DRAIN (config) changed cases.
+The others fill in on their next read, or in `zhigu worker` (WORKER_BATCH per poll). A rebuild drops every
+list; `zhigu search neighbours` (or `rebuild --neighbours`) computes them all at once. Several machines, each with its own index, may compute the
 same list: each write replaces the whole list in one transaction, and a clash is ignored.
 """
 import logging
@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 
 #: Neighbours stored per case: the case page's SIMILAR_LIMIT and the nine trends' recurrences look at.
 STORED = 10
-#: Lists the drain computes after applying a batch (the first changed cases); the rest fill in later, so a
-#: 10,000-case import is not held up by 10,000 similar searches.
-DRAIN_COMPUTE = 10
 #: Lists `zhigu worker` fills in per poll.
 WORKER_BATCH = 100
 #: flask.g key: whether the request's viewers see only public cases, by user id.
@@ -148,7 +145,7 @@ def compute(case_ids) -> int:
     return stored
 
 
-def refresh(changed_ids, limit: int = DRAIN_COMPUTE) -> int:
+def refresh(changed_ids, limit: int) -> int:
     """Drop the lists the changes of `changed_ids` may have made wrong, and compute up to `limit` of the
     changed cases' lists again (see the module docstring); return how many were stored."""
     changed = sorted(set(changed_ids))
@@ -173,7 +170,7 @@ def _refresh_after_drain(index, case_ids, **extra) -> None:
     if not has_app_context():
         return
     try:
-        refresh(case_ids, DRAIN_COMPUTE)
+        refresh(case_ids, current_app.config["NEIGHBOURS_AT_DRAIN"])
     except Exception:  # noqa: BLE001 - never fail the drain over a derived table
         log.warning("Could not refresh the stored neighbours of %d case(s)", len(case_ids), exc_info=True)
 
