@@ -140,8 +140,9 @@ def screenshot_dir(tmp_path_factory):
 class Session:
     """One browser context (its own cookies) at a base URL, with helpers that go through the pages."""
 
-    def __init__(self, browser, base_url: str, errors: list, viewport=DESKTOP, locale="en-GB"):
-        self.context = browser.new_context(base_url=base_url, viewport=viewport, locale=locale)
+    def __init__(self, browser, base_url: str, errors: list, viewport=DESKTOP, locale="en-GB", javascript=True):
+        self.context = browser.new_context(base_url=base_url, viewport=viewport, locale=locale,
+                                           java_script_enabled=javascript)
         self.context.set_default_timeout(15_000)
         self.errors = errors
         self.page = self.new_page()
@@ -185,7 +186,7 @@ class Session:
 
 @pytest.fixture
 def browse(browser, live_server):
-    """`browse(viewport=..., locale=...)` → a fresh Session; console and script errors fail the test."""
+    """`browse(viewport=..., locale=..., javascript=...)` → a fresh Session; console and script errors fail the test."""
     errors: list[str] = []
     sessions: list[Session] = []
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from e2e_config import DESKTOP, PASSWORD, USERS
+from e2e_config import DESKTOP
 
 PHONE = {"width": 390, "height": 844}
 LOCALES = pytest.mark.parametrize("locale", ["en-GB", "zh-CN"], ids=["en", "zh"])
@@ -193,24 +193,15 @@ def test_merge_search_lists_cases_while_typing(browse, viewport, locale):
     assert again.count() == 0 or again.is_checked()  # a chosen result stays chosen when it is found again
 
 
-def test_merge_works_without_javascript(browser, live_server, browse):
+def test_merge_works_without_javascript(browse):
     case_id = file_near_copy(browse)
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/login")
-        page.locator("#f-email").fill(USERS["manager"][0])
-        page.locator("#f-password").fill(PASSWORD)
-        page.locator("main form.form button[type=submit]:not([form])").click()
-        page.wait_for_load_state()
-        page.goto(f"/cases/{case_id}/merge")
-        page.locator("#merge-q").fill("battery")
-        page.locator("button[form=merge-search]").click()
-        page.wait_for_load_state()
-        assert page.locator("#merge-found input[type=radio]").count() > 0
-        assert page.locator("#merge-q").input_value() == "battery"
-    finally:
-        context.close()
+    page = browse(viewport=PHONE, javascript=False).log_in("manager")
+    page.goto(f"/cases/{case_id}/merge")
+    page.locator("#merge-q").fill("battery")
+    page.locator("button[form=merge-search]").click()
+    page.wait_for_load_state()
+    assert page.locator("#merge-found input[type=radio]").count() > 0
+    assert page.locator("#merge-q").input_value() == "battery"
 
 
 # -- 3b. the link form picks the other case the same way ----------------------------------------------------------
@@ -245,29 +236,20 @@ def test_link_form_picks_the_other_case_from_similar_cases_or_a_search(browse, v
     assert page.locator(f"#links-heading ~ ul.link-list a[href='/cases/{target_id}']").count() == 1
 
 
-def test_link_form_works_without_javascript(browser, live_server, browse):
+def test_link_form_works_without_javascript(browse):
     case_id = file_near_copy(browse)
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/login")
-        page.locator("#f-email").fill(USERS["curator"][0])
-        page.locator("#f-password").fill(PASSWORD)
-        page.locator("main form.form button[type=submit]:not([form])").click()
-        page.wait_for_load_state()
-        page.goto(f"/cases/{case_id}/links")
-        page.locator("#link-q").fill("battery")
-        page.locator("button[form=link-search]").click()
-        page.wait_for_load_state()
-        assert "q=battery" in page.url and page.locator("#link-q").input_value() == "battery"
-        found = page.locator("#link-found input[type=radio]")
-        target_id = found.first.get_attribute("value")
-        found.first.check()
-        page.locator("main form.form button[type=submit]:not([form])").click()
-        page.wait_for_load_state()
-        assert page.locator(f"ul.link-list a[href='/cases/{target_id}']").count() == 1
-    finally:
-        context.close()
+    page = browse(viewport=PHONE, locale="zh-CN", javascript=False).log_in("curator")
+    page.goto(f"/cases/{case_id}/links")
+    page.locator("#link-q").fill("battery")
+    page.locator("button[form=link-search]").click()
+    page.wait_for_load_state()
+    assert "q=battery" in page.url and page.locator("#link-q").input_value() == "battery"
+    found = page.locator("#link-found input[type=radio]")
+    target_id = found.first.get_attribute("value")
+    found.first.check()
+    page.locator("main form.form button[type=submit]:not([form])").click()
+    page.wait_for_load_state()
+    assert page.locator(f"ul.link-list a[href='/cases/{target_id}']").count() == 1
 
 
 def test_phone_tables_scroll_inside_their_frame(browse):
