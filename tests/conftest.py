@@ -29,6 +29,7 @@ from zhigu.archive import services as archive_services
 from zhigu.auth import services as auth_services
 from zhigu.auth.models import Park, User
 from zhigu.extensions import db
+from zhigu.search import catchup
 
 
 @event.listens_for(Engine, "connect")
@@ -164,6 +165,9 @@ def app(tmp_path, database_url):
             databases.empty_tables(db)
         archive_services.seed_causes()
     yield app
+    # A catch-up thread left running would apply the next test's outbox rows (and drop its stored nearest-case
+    # lists) on PostgreSQL, where the tests share one database.
+    app.extensions[catchup.EXTENSION].stop(timeout=10)
     index = app.extensions["zhigu.search"]
     searcher = getattr(index._local, "searcher", None)
     if searcher is not None:

@@ -29,12 +29,6 @@ BAKERY = dict(title="Bakery chain franchise in Almaty", causes=["market.no_deman
               summary="A franchise of Chinese bakeries opened six shops but customers preferred local bread.",
               lessons="Test the product with local customers before opening shops.", target_markets=["KZ"])
 
-#: Flaky on PostgreSQL (a park member's or a new case's stored list read back empty in 1 of 2 full runs,
-#: whatever the table emptying); the cause is not found yet, see the closing note of 2026-12-04. On SQLite
-#: they run in every `make test`.
-pytestmark = pytest.mark.skipif(bool(databases.suite_url()), reason="stored neighbours: flaky on PostgreSQL, "
-                                                                      "cause not found (closing note 2026-12-04)")
-
 VISITOR = AnonymousUserMixin()
 
 
@@ -96,6 +90,18 @@ def test_a_missing_list_falls_back_to_the_live_query_and_is_stored(ctx, cast, ma
 
     assert shown(earlier, VISITOR) == live(earlier, VISITOR)
     assert stored(earlier.id) == [again.id]
+
+
+def test_a_list_another_process_dropped_since_it_was_read_is_computed_live(app, ctx, cast, make_case):
+    make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    mark = db.session.get(NeighbourList, again.id)  # this session has seen the list's mark (and keeps it)
+    assert mark is not None
+    with app.app_context():  # another process drops it (a refresh after its drain) and commits
+        neighbours._drop([again.id])
+        db.session.commit()
+
+    assert shown(again, VISITOR) == live(again, VISITOR) != []
 
 
 def test_an_edit_computes_the_list_again(ctx, cast, make_case):

@@ -73,13 +73,16 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
         return []
     if limit > STORED or not sees_only_public(viewer):
         return similar_to_case(viewer, case, limit=limit)
-    if not db.session.get(NeighbourList, case.id):
-        return _computed_live(case, viewer)[:limit]
+    # The rows first, the mark only when none is shown: another process may drop the list (and commit)
+    # between two statements, and on PostgreSQL each statement sees the latest commit. Read the other way
+    # round, a list dropped in between read as an empty list instead of the live one.
     rows = db.session.execute(
         select(CaseNeighbour, FailureCase).join(FailureCase, FailureCase.id == CaseNeighbour.neighbour_id)
         .where(CaseNeighbour.case_id == case.id, published_visible_clause(viewer))
         .options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause))
-        .order_by(CaseNeighbour.rank).limit(limit))
+        .order_by(CaseNeighbour.rank).limit(limit)).all()
+    if not rows and not db.session.scalar(select(exists().where(NeighbourList.case_id == case.id))):
+        return _computed_live(case, viewer)[:limit]
     return [SearchResult(case=neighbour, score=row.score, why=row.why) for row, neighbour in rows]
 
 
