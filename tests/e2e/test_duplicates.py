@@ -71,6 +71,10 @@ def test_case_form_lists_similar_cases_while_typing(browse, viewport, locale):
     why = item.locator("[data-slot=why]")
     if why.inner_text().strip():  # the "why suggested" line is not cut by the item's fixed height
         assert why.bounding_box()["y"] + why.bounding_box()["height"] <= item.bounding_box()["y"] + item.bounding_box()["height"]
+    whys = " ".join(page.locator("[data-similar-list] [data-slot=why]").all_inner_texts())
+    assert whys.strip()  # the shared words or the sector are named
+    if locale == "zh-CN":  # Chinese punctuation between the words and the parts, as the server's pages have it
+        assert ", " not in whys and " · " not in whys and ("、" in whys or "；" in whys), whys
     badge = page.locator("a.similar-badge")
     if viewport is PHONE:
         page.locator("a.similar-badge", has_text=re.compile(r"\d")).wait_for()

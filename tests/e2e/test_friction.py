@@ -66,6 +66,14 @@ def test_phone_header_is_one_row_and_the_menu_opens(browse, role, locale):
     archive = page.locator("nav.site-nav a[href='/search?sort=newest']")
     assert archive.is_hidden()
     assert page.locator("#header-q").is_visible()
+    placeholder, room = page.evaluate("""() => {
+        const box = document.getElementById("header-q"), style = getComputedStyle(box);
+        const pen = document.createElement("canvas").getContext("2d");
+        pen.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        return [pen.measureText(box.placeholder).width,
+                box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)];
+    }""")
+    assert placeholder <= room, (placeholder, room)  # the search box's hint is not cut
     page.locator("label.menu-toggle__label").click()
     assert archive.is_visible()
     if role:

@@ -5,6 +5,12 @@
 
   document.documentElement.classList.add("js");
 
+  /* Lists joined here follow the page's language as the templates do: Chinese takes 、 between items and ；
+     between parts. */
+  var chinese = /^zh/.test(document.documentElement.lang);
+  var itemSeparator = chinese ? "、" : ", ";
+  var partSeparator = chinese ? "；" : " · ";
+
   /* Submit a form as soon as a select marked data-autosubmit changes (search sort). */
   function autosubmit() {
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
@@ -53,7 +59,7 @@
       function showChosen() {
         var names = Array.prototype.filter.call(select.options, function (o) { return o.selected; })
           .map(function (o) { return o.text; });
-        chosen.textContent = names.length ? select.dataset.chosenLabel + " " + names.join(", ")
+        chosen.textContent = names.length ? select.dataset.chosenLabel + " " + names.join(itemSeparator)
                                           : select.dataset.noneLabel;
       }
 
@@ -149,17 +155,17 @@
     function whyText(why) {
       var parts = [];
       if (!why) { return ""; }
-      if (why.terms && why.terms.length) { parts.push(panel.dataset.whyTerms + " " + why.terms.join(", ")); }
+      if (why.terms && why.terms.length) { parts.push(panel.dataset.whyTerms + " " + why.terms.join(itemSeparator)); }
       if (why.related_terms && why.related_terms.length) {
-        parts.push(panel.dataset.whyRelated + " " + why.related_terms.slice(0, 5).join(", "));
+        parts.push(panel.dataset.whyRelated + " " + why.related_terms.slice(0, 5).join(itemSeparator));
       }
       if (why.sector) { parts.push(panel.dataset.whySector + " " + optionText(field("sector"), why.sector)); }
       if (why.target_markets && why.target_markets.length) {
         var markets = form.querySelector("select[name='target_markets']");
         parts.push(panel.dataset.whyMarkets + " " +
-                   why.target_markets.map(function (m) { return optionText(markets, m); }).join(", "));
+                   why.target_markets.map(function (m) { return optionText(markets, m); }).join(itemSeparator));
       }
-      return parts.join(" · ");
+      return parts.join(partSeparator);
     }
 
     function render(results) {
