@@ -394,3 +394,18 @@ def test_causes_sectors_and_markets_are_followed_by_picking_a_name(app, cast, cl
     assert sectors["energy"] == "Energy and new energy"
     assert response.status_code == 302 and "“Kazakhstan”" in followed
     assert chinese.select_one("#f-pick-market option[value=KZ]").get_text(strip=True) == "哈萨克斯坦"
+
+
+def test_the_notifications_page_follows_search_words_without_asking_for_codes(app, cast, client, auth):
+    auth.login(cast.member_a)
+    tree = parsed(client.get("/notifications"))
+    form = tree.select_one("#f-target").find_parent("form")
+    fields = {field["name"]: field.get("value", "") for field in form.select("input[type=hidden]")}
+
+    response = client.post(form["action"], data=dict(fields, target="cold chain Khorgos"))
+    empty = client.post(form["action"], data=dict(fields, target=" "))
+
+    assert fields["kind"] == "search" and "market.no_demand" not in tree.get_text()
+    assert response.status_code == 302
+    assert "cold chain Khorgos" in parsed(client.get("/notifications")).select_one("ul.subscription-list").get_text()
+    assert empty.status_code == 422 and parsed(empty).select_one("#f-target-errors") is not None

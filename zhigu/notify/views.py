@@ -1,7 +1,6 @@
 """Pages: notifications (mark read, digest choice), subscriptions (follow, unfollow), follow a case."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
@@ -10,15 +9,9 @@ from zhigu.archive.services import list_causes
 from zhigu.auth.permissions import require
 from zhigu.forms import form_data
 from zhigu.notify import bp, digests, hooks, inbox, subscriptions  # noqa: F401  (hooks registers the session listener)
-from zhigu.notify.models import SUBSCRIPTION_KINDS
 from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
 from zhigu.templating import country_names, label, ui_language
 from zhigu.views import flash_error
-
-KIND_LABELS = {"case": _l("A case (id)"), "cause": _l("A cause (code)"), "sector": _l("A sector"),
-               "market": _l("A target market (country code)"), "search": _l("A saved search (query)"),
-               "initiative": _l("My initiative (id): new similar failures")}
-
 
 @bp.app_template_global()
 def unread_notifications() -> int:
@@ -54,7 +47,7 @@ def _page(errors=None, status=200, sub_form=None, digest_form=None):
     return render_template("notify/notifications.html", notifications=inbox.notifications_of(current_user),
                            subscriptions=subscriptions.subscriptions_of(current_user),
                            setting=digests.digest_setting(current_user), describe=subscriptions.describe,
-                           kinds=[(k, KIND_LABELS[k]) for k in SUBSCRIPTION_KINDS], pick_lists=_pick_lists(),
+                           pick_lists=_pick_lists(),
                            errors=errors or {}, form=sub_form or digest_form or {}), status
 
 
