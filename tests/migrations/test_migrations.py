@@ -2,14 +2,36 @@
 
 A model added without a migration (`zhigu db migrate -m "..."`) fails here, with the difference listed.
 """
+import warnings
+from contextlib import contextmanager
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import SAWarning
 
 from zhigu import create_app
 from zhigu.extensions import db
+
+
+@contextmanager
+def expression_indexes_unreflected():
+    """SQLite's reflection (and so alembic's comparison) leaves out an index on an expression
+    (ix_failure_case_trends) with a warning each; such an index is compared by name (`index_names`) there."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index",
+                                UserWarning)
+        yield
+
+
+def index_names(engine, table: str) -> list[str]:
+    query = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :table AND sql IS NOT NULL"
+             if engine.dialect.name == "sqlite" else "SELECT indexname FROM pg_indexes WHERE tablename = :table")
+    with engine.connect() as connection:
+        return sorted(connection.scalars(text(query), {"table": table}))
 
 
 def schema(url: str) -> dict:
@@ -18,18 +40,21 @@ def schema(url: str) -> dict:
     try:
         inspector = inspect(engine)
         tables = {}
-        for name in sorted(inspector.get_table_names()):
-            if name == "alembic_version":
-                continue
-            tables[name] = {
-                "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)],
-                "primary_key": inspector.get_pk_constraint(name)["constrained_columns"],
-                "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"],
-                                        tuple(fk["referred_columns"]), (fk.get("options") or {}).get("ondelete"))
-                                       for fk in inspector.get_foreign_keys(name)),
-                "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)),
-                "indexes": sorted((tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(name)),
-            }
+        with expression_indexes_unreflected():
+            for name in sorted(inspector.get_table_names()):
+                if name == "alembic_version":
+                    continue
+                tables[name] = {
+                    "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)],
+                    "primary_key": inspector.get_pk_constraint(name)["constrained_columns"],
+                    "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"],
+                                            tuple(fk["referred_columns"]), (fk.get("options") or {}).get("ondelete"))
+                                           for fk in inspector.get_foreign_keys(name)),
+                    "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)),
+                    "indexes": sorted((tuple(str(c) for c in i["column_names"]), bool(i["unique"]))
+                                      for i in inspector.get_indexes(name)),
+                    "index_names": index_names(engine, name),
+                }
         return tables
     finally:
         engine.dispose()
@@ -76,7 +101,7 @@ def test_init_db_and_db_upgrade_give_the_same_schema(two_empty_databases, tmp_pa
     run(by_init, "init-db")
     run(by_upgrade, "db", "upgrade")
     try:
-        with by_upgrade.app_context(), db.engine.connect() as connection:
+        with by_upgrade.app_context(), db.engine.connect() as connection, expression_indexes_unreflected():
             missing = compare_metadata(MigrationContext.configure(connection), db.metadata)
         assert missing == [], ("The models differ from the migrations; run `zhigu db migrate -m ...` and review "
                                f"the new file under zhigu/migrations/versions: {missing}")

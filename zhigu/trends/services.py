@@ -32,7 +32,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Text, and_, cast, extract, func, or_, select, true
 from sqlalchemy.orm import aliased, selectinload
 
-from zhigu.archive.models import CaseCause, Cause, FailureCase
+from zhigu.archive.models import CaseCause, Cause, FailureCase, failure_date
 from zhigu.attempts.services import compare_attempts
 from zhigu.archive.permissions import published_visible_clause
 from zhigu.auth.permissions import require
@@ -200,11 +200,6 @@ def periods_of(window: Window, granularity: str) -> list[str]:
             labels.append(label)
         year, month = (year, month + 1) if month < 12 else (year + 1, 1)
     return labels
-
-
-def failure_date():
-    """The day a case counts as having failed: its end date, else its publication."""
-    return func.coalesce(FailureCase.ended_on, FailureCase.published_at)
 
 
 def _region(params: dict) -> str:
