@@ -4,11 +4,13 @@
     .venv/bin/python bench/profile_pages.py DIR                                  # the top frames of every page
     .venv/bin/python bench/profile_pages.py DIR --pages similar --html out/      # one page, and HTML profiles
 
-For each page (case page, trends, search page, search API, "find similar"), the requests are sent once to warm
-the process up (searcher, jieba, caches), then again under pyinstrument; the figures printed are the
-profile's own frames with the most time, as a share of the page's total, with the requests' mean wall and
-CPU time. The requests are the ones `speed.py` sends (the same recombined descriptions and words), as a
-visitor, and as the member of a park with restricted cases when `--viewer member` (the live query path).
+The process warms up first as a served one does (zhigu.search.warmup, timed apart). For each page (case page,
+trends, search page, search API, "find similar"), three requests warm the page's caches; then the requests are
+timed (p50/p95 wall and CPU, not profiled), and as many others run under pyinstrument, whose frames with the
+most time of their own are listed as a share of the total. The requests are those `speed.py` sends (the same
+recombined descriptions and words), as a visitor, or with `--viewer member` as a member of the park with the
+most restricted cases. Case pages open cases whose nearest cases are stored, as `zhigu worker` leaves them
+(`--cold`: not stored, the live fallback).
 """
 from __future__ import annotations
 
@@ -108,6 +110,12 @@ def main() -> int:
                       "INDEX_DIR": str(args.directory / "index")})
     with app.app_context():
         case_ids = list(db.session.scalars(select(FailureCase.id).where(FailureCase.status == "published")))
+    # What a process does at start (gunicorn's post_worker_init, or its first request), timed apart.
+    from zhigu.search import warmup
+
+    started = time.process_time()
+    counted = warmup.warm_up(app)
+    print(f"warm-up: {counted} terms counted in {time.process_time() - started:.1f} s of CPU")
     client = app.test_client()
     if args.viewer == "member":
         client = _member_client(app, client)
