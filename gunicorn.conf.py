@@ -26,7 +26,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker):
-    """Start the search warm-up as soon as the worker has loaded the app, before its first request."""
+    """Warm the search up (jieba, the index, the common words' statistics, the case vectors) before the worker
+    accepts its first request, so that no request pays for it (about 3 s at 10,000 cases, 11 s at 100,000:
+    well within `timeout`)."""
     from zhigu.search import warmup
 
-    warmup.start(worker.wsgi)
+    warmup.warm_now(worker.wsgi)

@@ -1,6 +1,9 @@
 """The warm-up counts the common words' public statistics ahead of requests, once per process, in the
 background; "find similar" compares a bounded share of a long description."""
+import importlib.util
 import threading
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -125,3 +128,20 @@ def test_document_sets_read_by_blocks_match_whoosh_and_leave_deleted_documents_o
         ids = {int(searcher.stored_fields(docnum)["id"]) for docnum in _matching_docs(searcher, Term("sector", "energy"))}
 
     assert ids == {case.id for case in energy}
+
+
+def test_a_gunicorn_worker_warms_up_before_it_serves_and_starts_no_thread(app, client, cast, make_case,
+                                                                           fresh_warm_up):
+    make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")
+    app.extensions["zhigu.search"].index.optimize()
+    app.config["SEARCH_WARM_UP"] = True
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", Path(__file__).parents[2] / "gunicorn.conf.py")
+    gunicorn_conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gunicorn_conf)
+
+    gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))  # what gunicorn calls before the accept loop
+
+    assert ("title", "kettl") in _counted(app)  # counted already, in this thread
+    client.get("/")
+    assert warmup._state["thread"] is None  # the first request starts no second warm-up

@@ -5,9 +5,10 @@ readers, and the public document frequencies of the archive's common words (zhig
 "find similar" of 200 common words counted them for 6.5 s of CPU at 100,000 cases). The warm-up thread
 loads the first two and counts the third, so that no request pays for them and none can be made to.
 
-It starts with the first request a process serves (and from gunicorn's post_worker_init hook, before any
-request), runs once per process, and again when a merge has produced a large segment whose counts are not
-kept yet (PublicStatistics notices it). Off with SEARCH_WARM_UP = False (the test suite).
+A gunicorn worker warms up before it accepts requests (`warm_now` from post_worker_init); any other process
+starts it in the background with the first request it serves. It runs once per process, and again when a
+merge has produced a large segment whose counts are not kept yet (PublicStatistics notices it). Off with
+SEARCH_WARM_UP = False (the test suite).
 """
 import logging
 import os
@@ -50,6 +51,28 @@ def start(app) -> None:
             return
         _state["apps"].append(app)
         _run_soon(app)
+
+
+def warm_now(app) -> int:
+    """Warm up in this thread, before the process serves anything (gunicorn's post_worker_init: the worker
+    accepts requests once it is warm, so no request waits behind jieba or the counting); return the terms
+    counted. Later `start` calls in this process do nothing. A failure is logged and leaves the counting to
+    the requests, as in the background."""
+    if not app.config.get("SEARCH_WARM_UP", True):
+        return 0
+    with _lock:
+        if _state["pid"] != os.getpid():
+            _state.update(pid=os.getpid(), thread=None, again=False, apps=[])
+        if app in _state["apps"]:
+            return 0
+        _state["apps"].append(app)
+    try:
+        counted = warm_up(app)
+    except Exception:  # noqa: BLE001 - as in the background: the requests count what they need
+        log.warning("Search warm-up failed", exc_info=True)
+        return 0
+    log.info("Search warm-up counted %d terms before serving", counted)
+    return counted
 
 
 def again() -> None:
