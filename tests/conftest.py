@@ -158,6 +158,8 @@ def app(tmp_path, database_url):
         # Nearest-case lists are computed when first read, not after every publish (a similar search each);
         # tests/search/test_neighbours.py turns the drain's share back on.
         "NEIGHBOURS_AT_DRAIN": 0,
+        # No case vectors after each drain (a model load and 0.13 s a case); tests/search/test_dense.py turns it on.
+        "EMBED_AT_DRAIN": 0,
     })
     with app.app_context():
         db.create_all()

@@ -20,6 +20,9 @@ SEARCH_WARM_UP = True
 #: first changed cases'; the rest fill in on their next read or in `zhigu worker`, so a 10,000-case import is
 #: not held up by 10,000 similar searches. 0 leaves them all to those.
 NEIGHBOURS_AT_DRAIN = 10
+#: With the multilingual extra: changed cases the process that applied a drain embeds in a background thread
+#: of its own (the embedded default has no worker); `zhigu worker` and `zhigu search embed` do the rest.
+EMBED_AT_DRAIN = 20
 #: Seconds applied search outbox rows are kept (7 days); an index whose position falls behind this rebuilds.
 OUTBOX_RETENTION = 7 * 24 * 3600
 #: Seconds between `zhigu worker`'s prunings of the search outbox.

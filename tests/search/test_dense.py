@@ -91,6 +91,22 @@ def test_the_worker_embeds_what_changed(app, model, make_case, cast):
     assert len(model.embedded) == 2
 
 
+def test_the_process_that_applied_a_publish_embeds_it_in_the_background(app, model, make_case, cast):
+    """The embedded default runs no worker: the web process embeds what its drain applied, off the request."""
+    make_case(cast.author, title="Greenhouse for a farm", summary="The greenhouse was too hot in summer.")
+    app.config["EMBED_AT_DRAIN"] = 1
+    make_case(cast.author, title="Refrigerated warehouse for melon growers", summary="Nobody rented the rooms.")
+    assert dense.wait_embedded(30)
+    make_case(cast.author, title="Loan app for office workers", summary="Quick loans repaid from salaries.")
+
+    assert dense.wait_embedded(30)
+    assert [text.split("\n")[0] for text in model.embedded] == ["Refrigerated warehouse for melon growers",
+                                                                "Loan app for office workers"]
+    with in_app(app):
+        assert db.session.scalar(select(func.count()).select_from(CaseEmbedding)) == 2
+        assert dense.backlog_size() == 1  # the first case, published with it off: left to the worker
+
+
 def test_embed_without_the_extra_says_how_to_install_it(runner, monkeypatch):
     monkeypatch.setattr(dense, "available", lambda: False)
 

@@ -9,8 +9,8 @@ def init_app(app) -> None:
 
     Imported here, not at the top: the hooks import the models of the packages the factory registers.
     """
-    # hooks registers the session listeners, neighbours its receivers of the outbox's signals
-    from zhigu.search import catchup, hooks, neighbours, warmup  # noqa: F401
+    # hooks registers the session listeners, neighbours and dense their receivers of the outbox's signals
+    from zhigu.search import catchup, dense, hooks, neighbours, warmup  # noqa: F401
     from zhigu.search.index import SearchIndex
 
     index = SearchIndex()

