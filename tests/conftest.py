@@ -11,15 +11,18 @@ Two ways to work with the database in a test:
   for the whole test, so factories return live objects. Don't combine `ctx` with the test client: requests
   would share that context, its session and `g` (Flask-Login caches the user there).
 """
-import itertools
+import os
+import shutil
 import socket
 import sqlite3
 import time
 from types import SimpleNamespace
 
 import pytest
+from flask import Flask
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.routing import Rule
 
 import databases
@@ -29,7 +32,7 @@ from zhigu.archive import services as archive_services
 from zhigu.auth import services as auth_services
 from zhigu.auth.models import Park, User
 from zhigu.extensions import db
-from zhigu.search import catchup
+from zhigu.search import catchup, outbox
 
 
 @event.listens_for(Engine, "connect")
@@ -65,6 +68,54 @@ def _share_url_builders():
 _share_url_builders()
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, shared by every app of the run.
+
+    Each app has its own Jinja environment, so each test compiled every template it rendered again (a fifth
+    of the suite's time; bench/README.md, "Test suite"). A template's code depends only on its source and on the environment's compile-time
+    settings, which are part of the key; an app that changed them gets templates compiled for itself.
+    """
+
+    def __init__(self):
+        self.code: dict = {}
+
+    def get_bucket(self, environment, name, filename, source):
+        settings = (tuple(sorted(environment.extensions)), environment.finalize,
+                    getattr(environment.autoescape, "__func__", environment.autoescape),
+                    getattr(environment, "newstyle_gettext", None), environment.optimized, environment.is_async,
+                    environment.trim_blocks, environment.lstrip_blocks, environment.keep_trailing_newline,
+                    environment.block_start_string, environment.variable_start_string,
+                    environment.comment_start_string, environment.line_statement_prefix,
+                    environment.line_comment_prefix)
+        bucket = Bucket(environment, (self.get_cache_key(name, filename), settings),
+                        self.get_source_checksum(source))
+        self.load_bytecode(bucket)
+        return bucket
+
+    def load_bytecode(self, bucket):
+        stored = self.code.get(bucket.key)
+        if stored is not None and stored[0] == bucket.checksum:
+            bucket.code = stored[1]
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+def _share_compiled_templates():
+    create_jinja_environment = Flask.create_jinja_environment
+    compiled = _CompiledTemplates()
+
+    def with_shared_bytecode(app):
+        environment = create_jinja_environment(app)
+        environment.bytecode_cache = compiled
+        return environment
+
+    Flask.create_jinja_environment = with_shared_bytecode
+
+
+_share_compiled_templates()
+
+
 #: Password hashes computed so far, shared by every test of the run (see _fast_password_hashing).
 _HASHES: dict = {}
 _CHECKS: dict = {}
@@ -77,6 +128,10 @@ def _fast_password_hashing(monkeypatch):
     The algorithm stays the production one; only repeated work is saved (every user with the same password
     shares one salted hash, which is harmless in tests).
     """
+    _hash_each_password_once(monkeypatch)
+
+
+def _hash_each_password_once(monkeypatch) -> None:
     from werkzeug.security import check_password_hash, generate_password_hash
 
     def generate(password, *args, **kwargs):
@@ -141,11 +196,10 @@ def database_url(suite_database_url, tmp_path):
     return suite_database_url or f"sqlite:///{tmp_path}/zhigu.sqlite"
 
 
-@pytest.fixture
-def app(tmp_path, database_url):
-    app = create_app({
+def _test_config(database_url: str, index_dir) -> dict:
+    return {
         "DATABASE_URL": database_url,
-        "INDEX_DIR": str(tmp_path / "index"),
+        "INDEX_DIR": str(index_dir),
         "TESTING": True,
         "SECRET_KEY": "test",
         "WTF_CSRF_ENABLED": False,
@@ -160,12 +214,55 @@ def app(tmp_path, database_url):
         "NEIGHBOURS_AT_DRAIN": 0,
         # No case vectors after each drain (a model load and 0.13 s a case); tests/search/test_dense.py turns it on.
         "EMBED_AT_DRAIN": 0,
-    })
+    }
+
+
+def _set_up_database(app) -> None:
+    """The tables and the seeded causes, on an empty database."""
     with app.app_context():
         db.create_all()
-        if database_url.startswith("postgresql"):
+        if app.config["DATABASE_URL"].startswith("postgresql"):
             databases.empty_tables(db)
         archive_services.seed_causes()
+
+
+#: SQLite files just copied from `new_app_files`, with their size and time of change then.
+_UNTOUCHED_DATABASES: dict[str, tuple] = {}
+
+
+def _file_state(path) -> tuple:
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
+
+
+@pytest.fixture(scope="session")
+def new_app_files(tmp_path_factory):
+    """What each test's app starts from as copies, made once per run: a SQLite file as `_set_up_database`
+    leaves it (a copy is far quicker than creating the tables) and an empty index positioned on its empty
+    outbox, as the first drain of a new installation leaves it (else each test's first drain rebuilds the
+    index)."""
+    root = tmp_path_factory.mktemp("new-app")
+    files = SimpleNamespace(database=root / "zhigu.sqlite", index=root / "index")
+    app = create_app(_test_config(f"sqlite:///{files.database}", files.index))
+    _set_up_database(app)
+    with app.app_context():
+        outbox.rebuild(app.extensions["zhigu.search"])
+        for engine in db.engines.values():
+            engine.dispose()
+    return files
+
+
+@pytest.fixture
+def app(request, tmp_path, database_url):
+    new = request.getfixturevalue("new_app_files")
+    shutil.copytree(new.index, tmp_path / "index")
+    if database_url.startswith("sqlite"):
+        path = make_url(database_url).database
+        shutil.copyfile(new.database, path)
+        _UNTOUCHED_DATABASES[path] = _file_state(path)
+    app = create_app(_test_config(database_url, tmp_path / "index"))
+    if not database_url.startswith("sqlite"):
+        _set_up_database(app)
     yield app
     # A catch-up thread left running would apply the next test's outbox rows (and drop its stored nearest-case
     # lists) on PostgreSQL, where the tests share one database.
@@ -204,34 +301,48 @@ def _loaded(obj, *relations):
     return obj
 
 
-@pytest.fixture
-def make_park(app):
-    counter = itertools.count(1)
+class ParkFactory:
+    """`make_park(slug, name, region)`: a park made through the services, numbered in order ("park-3")."""
 
-    def make_park(slug: str | None = None, name: str | None = None, region: str | None = "Zhejiang/Hangzhou"):
-        n = next(counter)
-        with in_app(app):
+    def __init__(self, app):
+        self.app = app
+        self.made = 0  #: parks asked for so far; the next one is numbered made + 1
+
+    def __call__(self, slug: str | None = None, name: str | None = None, region: str | None = "Zhejiang/Hangzhou"):
+        self.made += 1
+        n = self.made
+        with in_app(self.app):
             park = auth_services.create_park(None, {"slug": slug or f"park-{n}", "name": name or f"Test Park {n}",
                                                     "region": region})
             return _loaded(park)
 
-    return make_park
 
+class UserFactory:
+    """`make_user(role, park, ...)`: a user made through the services, numbered in order ("member3@...")."""
 
-@pytest.fixture
-def make_user(app):
-    counter = itertools.count(1)
+    def __init__(self, app):
+        self.app = app
+        self.made = 0  #: users asked for so far; the next one is numbered made + 1
 
-    def make_user(role: str = "member", park: Park | str | None = None, email: str | None = None,
-                  display_name: str | None = None, password: str = PASSWORD):
-        n = next(counter)
+    def __call__(self, role: str = "member", park: Park | str | None = None, email: str | None = None,
+                 display_name: str | None = None, password: str = PASSWORD):
+        self.made += 1
+        n = self.made
         slug = park.slug if isinstance(park, Park) else park
-        with in_app(app):
+        with in_app(self.app):
             user = auth_services.create_user(email or f"{role}{n}@example.org", password, role=role,
                                              park_slug=slug, display_name=display_name or f"{role.title()} {n}")
             return _loaded(user, "park")
 
-    return make_user
+
+@pytest.fixture
+def make_park(app):
+    return ParkFactory(app)
+
+
+@pytest.fixture
+def make_user(app):
+    return UserFactory(app)
 
 
 @pytest.fixture
@@ -321,13 +432,63 @@ def index(app):
     return app.extensions["zhigu.search"]
 
 
-@pytest.fixture
-def cast(make_park, make_user):
-    """Two parks and the users of the CAST table (one of each role per park); `author` is a curator of park A."""
+def _make_cast(make_park: ParkFactory, make_user: UserFactory) -> SimpleNamespace:
     parks = {"park_a": make_park("park-a", "Park A"), "park_b": make_park("park-b", "Park B")}
     users = {name: make_user(role, parks.get(park), display_name=display_name)
              for name, (role, park, display_name) in CAST.items()}
     return SimpleNamespace(**parks, **users)
+
+
+@pytest.fixture(scope="session")
+def cast_sqlite_database(new_app_files, tmp_path_factory):
+    """A copy of `new_app_files.database` with the cast made in it: the file, the cast's rows by name (class, id)
+    and how many parks and users the factories made."""
+    root = tmp_path_factory.mktemp("cast-database")
+    path = root / "zhigu.sqlite"
+    shutil.copyfile(new_app_files.database, path)
+    app = create_app(_test_config(f"sqlite:///{path}", root / "index"))
+    make_park, make_user = ParkFactory(app), UserFactory(app)
+    with pytest.MonkeyPatch.context() as patch:
+        _hash_each_password_once(patch)
+        cast = _make_cast(make_park, make_user)
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+    rows = {name: (type(row), row.id) for name, row in vars(cast).items()}
+    return path, rows, make_park.made, make_user.made
+
+
+def _untouched(app, make_park: ParkFactory, make_user: UserFactory) -> bool:
+    """True if the app's database is still the copy of `new_app_files.database` the `app` fixture made."""
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() != "sqlite" or make_park.made or make_user.made:
+        return False
+    if _UNTOUCHED_DATABASES.get(url.database) != _file_state(url.database):
+        return False
+    with in_app(app):
+        session = db.session()
+        return not session.identity_map and not session.in_transaction()
+
+
+@pytest.fixture
+def cast(request, app, make_park, make_user):
+    """Two parks and the users of the CAST table (one of each role per park); `author` is a curator of park A.
+
+    Half the suite uses it, and making ten rows through the services costs more than the rest of most tests'
+    setup. So on SQLite a database nothing was written to yet is overwritten with a copy of one they were made
+    in once per run (`cast_sqlite_database`): the same rows and ids; otherwise they are made here.
+    """
+    if not _untouched(app, make_park, make_user):
+        return _make_cast(make_park, make_user)
+    source, rows, make_park.made, make_user.made = request.getfixturevalue("cast_sqlite_database")
+    with in_app(app):
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+    shutil.copyfile(source, make_url(app.config["DATABASE_URL"]).database)
+    with in_app(app):
+        return SimpleNamespace(**{name: _loaded(db.session.get(model, row_id), *(("park",) if model is User else ()))
+                                  for name, (model, row_id) in rows.items()})
 
 
 @pytest.fixture

@@ -7,6 +7,11 @@ Playwright. Without Playwright or Chromium these tests skip with the reason, unl
 The server runs `create_app()` from the environment (ZHIGU_DATABASE_URL, ZHIGU_INDEX_DIR, ...) on a temp
 SQLite database and index, seeded like `zhigu init-db` + `zhigu demo`, plus users with known passwords.
 Review before publishing stays on (the production default), so curators submit and managers approve.
+The seeding runs once per run, in the background from the end of collection on, while other tests run;
+each test process (pytest-xdist worker) serves its own copy of the result.
+
+`Session.log_in(role)` logs in through the login form once per role and test process, and gives later
+sessions that log-in's cookies (tests/e2e/test_browser.py signs up and logs in through the form too).
 
 Every page a test opens is watched: a console error or an uncaught script error (a Content-Security-Policy
 violation is reported as a console error) fails the test.
@@ -14,12 +19,15 @@ violation is reported as a console error) fails the test.
 Screenshots go to a temp directory, or to ZHIGU_E2E_SCREENSHOTS when set (`make screenshots` sets it to
 docs/screenshots), so an ordinary test run leaves the tree clean.
 """
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,6 +49,8 @@ with app.app_context():
     for email, name, role, park in USERS:
         auth.create_user(email, PASSWORD, role=role, park_slug=park, display_name=name)
 """
+#: The seeded database and index: in a directory every test process of the run sees (see `_seed_directory`).
+SEEDED = "zhigu.sqlite", "index"
 
 
 def _unavailable_reason() -> str | None:
@@ -64,6 +74,76 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_collection_finish(session):
+    """Start seeding as soon as this run is known to have browser tests, so it overlaps the other tests."""
+    here = Path(__file__).parent
+    if _unavailable_reason() is None and any(here in Path(str(item.fspath)).parents for item in session.items):
+        _start_seeding(_seed_directory(session.config))
+
+
+def pytest_sessionfinish(session):
+    if _seeding is not None:  # still running if this process ran no browser test: another may need it
+        _seeding.wait()
+
+
+def _seed_directory(config) -> Path:
+    """A directory shared by the run's test processes (the parent of a pytest-xdist worker's temp root).
+
+    From the config, not the `tmp_path_factory` fixture: collection hooks have no fixtures."""
+    root = config._tmp_path_factory.getbasetemp()
+    return (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "e2e-seed"
+
+
+@contextmanager
+def _locked(directory: Path):
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+#: The seeding process this test process started (at most one per run starts one).
+_seeding: subprocess.Popen | None = None
+
+
+def _server_env(root: Path) -> dict:
+    return dict(os.environ,
+                ZHIGU_DATABASE_URL=f"sqlite:///{root}/zhigu.sqlite",
+                ZHIGU_INDEX_DIR=str(root / "index"),
+                ZHIGU_SECRET_KEY="e2e-secret",
+                ZHIGU_REVIEW_REQUIRED="true",
+                PYTHONWARNINGS="ignore")
+
+
+def _start_seeding(directory: Path) -> None:
+    """Seed the database in `directory` in a background process, unless another test process started it.
+
+    The process leaves a file named "done" or "failed" (any test process may be the one waiting for it).
+    """
+    global _seeding
+    with _locked(directory):
+        if (directory / "started").exists():
+            return
+        (directory / "started").touch()
+        script = (f"USERS = {list(USERS.values())!r}\nPASSWORD = {PASSWORD!r}\ntry:\n" + textwrap.indent(SEED, "    ")
+                  + "except BaseException:\n    open('failed', 'w').close()\n    raise\nopen('done', 'w').close()\n")
+        with open(directory / "seed.log", "w") as log:
+            _seeding = subprocess.Popen([sys.executable, "-c", script], env=_server_env(directory), cwd=directory,
+                                        stdout=log, stderr=subprocess.STDOUT)
+
+
+def _seeded(directory: Path, timeout: float = 300) -> None:
+    """Wait for the seeding to finish (starting it if no test process has); fail with its output if it failed."""
+    _start_seeding(directory)
+    deadline = time.monotonic() + timeout
+    while not (directory / "done").exists():
+        if (directory / "failed").exists() or time.monotonic() > deadline:
+            pytest.fail("seeding the e2e database failed:\n" + (directory / "seed.log").read_text(), pytrace=False)
+        time.sleep(0.2)
+    if _seeding is not None:
+        _seeding.wait()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,20 +151,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The app on a free port of 127.0.0.1, over a fresh SQLite database and index: `live_server.url`."""
+def live_server(request, tmp_path_factory):
+    """The app on a free port of 127.0.0.1, over a copy of the seeded database and index: `live_server.url`."""
+    seed = _seed_directory(request.config)
+    _seeded(seed)
     root = tmp_path_factory.mktemp("e2e-server")
-    env = dict(os.environ,
-               ZHIGU_DATABASE_URL=f"sqlite:///{root}/zhigu.sqlite",
-               ZHIGU_INDEX_DIR=str(root / "index"),
-               ZHIGU_SECRET_KEY="e2e-secret",
-               ZHIGU_REVIEW_REQUIRED="true",
-               PYTHONWARNINGS="ignore")
-    script = f"USERS = {list(USERS.values())!r}\nPASSWORD = {PASSWORD!r}\n" + SEED
-    seeded = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True,
-                            timeout=300)
-    if seeded.returncode:
-        pytest.fail(f"seeding the e2e database failed:\n{seeded.stdout}\n{seeded.stderr}", pytrace=False)
+    shutil.copyfile(seed / SEEDED[0], root / SEEDED[0])
+    shutil.copytree(seed / SEEDED[1], root / SEEDED[1])
+    env = _server_env(root)
     port = _free_port()
     log = open(root / "server.log", "w")
     server = subprocess.Popen(
@@ -138,9 +212,14 @@ def screenshot_dir(tmp_path_factory):
 
 
 class Session:
-    """One browser context (its own cookies) at a base URL, with helpers that go through the pages."""
+    """One browser context (its own cookies) at a base URL, with helpers that go through the pages.
 
-    def __init__(self, browser, base_url: str, errors: list, viewport=DESKTOP, locale="en-GB", javascript=True):
+    `logins` holds the cookies of the log-ins made so far, by role, shared by the sessions of a test process.
+    """
+
+    def __init__(self, browser, base_url: str, errors: list, logins: dict, viewport=DESKTOP, locale="en-GB",
+                 javascript=True):
+        self.browser, self.base_url, self.logins = browser, base_url, logins
         self.context = browser.new_context(base_url=base_url, viewport=viewport, locale=locale,
                                            java_script_enabled=javascript)
         self.context.set_default_timeout(15_000)
@@ -170,6 +249,21 @@ class Session:
         return page
 
     def log_in(self, role: str):
+        """Log this session in as `role`: the cookies of a log-in through the form, made in a session of its own
+        the first time a test process needs the role. They replace this session's cookies (so choose a
+        language after logging in). Returns the page, still where it was: go somewhere next."""
+        if role not in self.logins:
+            first = Session(self.browser, self.base_url, self.errors, self.logins)
+            try:
+                first.log_in_through_the_form(role)
+                self.logins[role] = first.context.cookies()
+            finally:
+                first.close()
+        self.context.clear_cookies()
+        self.context.add_cookies(self.logins[role])
+        return self.page
+
+    def log_in_through_the_form(self, role: str):
         email = USERS[role][0]
         page = self.page
         page.goto("/login")
@@ -184,14 +278,20 @@ class Session:
         self.context.close()
 
 
+@pytest.fixture(scope="session")
+def logins():
+    """Cookies of the log-ins through the form so far, by role (see Session.log_in)."""
+    return {}
+
+
 @pytest.fixture
-def browse(browser, live_server):
+def browse(browser, live_server, logins):
     """`browse(viewport=..., locale=..., javascript=...)` → a fresh Session; console and script errors fail the test."""
     errors: list[str] = []
     sessions: list[Session] = []
 
     def browse(**kwargs) -> Session:
-        session = Session(browser, live_server.url, errors, **kwargs)
+        session = Session(browser, live_server.url, errors, logins, **kwargs)
         sessions.append(session)
         return session
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from e2e_config import DESKTOP, PASSWORD, PHONE
+from e2e_config import DESKTOP, PASSWORD, PHONE, screenshot
 
 #: A description close to several demo cases (Kazakhstan greenhouses, cold chain, Khorgos, wheat).
 COLD_CHAIN = ("Cold-chain warehouses and refrigerated logistics for fruit and vegetable exports to Kazakhstan "
@@ -286,10 +286,7 @@ def test_screenshots_of_the_main_pages(browse, screenshot_dir, viewport):
     page = session.page
 
     def shot(name):
-        page.wait_for_load_state("networkidle")
-        path = screenshot_dir / f"{name}-{width}.png"
-        page.screenshot(path=path, full_page=False)
-        assert path.stat().st_size > 1000
+        screenshot(page, screenshot_dir / f"{name}-{width}.png")
 
     page.goto("/")
     shot("home")

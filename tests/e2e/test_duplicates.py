@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from e2e_config import DESKTOP
+from e2e_config import DESKTOP, screenshot
 
 PHONE = {"width": 390, "height": 844}
 LOCALES = pytest.mark.parametrize("locale", ["en-GB", "zh-CN"], ids=["en", "zh"])
@@ -320,10 +320,7 @@ def test_screenshots_of_the_duplicate_pages(browse, screenshot_dir, viewport, lo
     case_id = file_near_copy(browse)
 
     def shot(page, name):
-        page.wait_for_load_state("networkidle")
-        path = screenshot_dir / f"friction-{name}-{suffix}.png"
-        page.screenshot(path=path, full_page=False)
-        assert path.stat().st_size > 1000
+        screenshot(page, screenshot_dir / f"friction-{name}-{suffix}.png")
 
     curator = browse(viewport=viewport, locale=locale).log_in("curator")
     curator.goto("/cases/new")

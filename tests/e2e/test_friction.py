@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from e2e_config import CHROMIUM_ARGS, DESKTOP  # noqa: F401 (CHROMIUM_ARGS documents the browser's flags)
+from e2e_config import CHROMIUM_ARGS, DESKTOP, screenshot  # noqa: F401 (CHROMIUM_ARGS documents the browser's flags)
 
 PHONE = {"width": 390, "height": 844}
 #: The tallest header a phone may show with the menu folded (the report's 182-243 px were the defect).
@@ -319,10 +319,7 @@ def test_screenshots_of_the_friction_pages(browse, screenshot_dir, viewport):
     page = session.page
 
     def shot(name):
-        page.wait_for_load_state("networkidle")
-        path = screenshot_dir / f"friction-{name}-{width}.png"
-        page.screenshot(path=path, full_page=False)
-        assert path.stat().st_size > 1000
+        screenshot(page, screenshot_dir / f"friction-{name}-{width}.png")
 
     page.goto("/similar")
     page.locator("#f-description").fill(COLD_CHAIN)

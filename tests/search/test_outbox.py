@@ -60,8 +60,10 @@ def curator(app, make_park, make_user):
 
 @pytest.fixture
 def quiet_app(app):
-    """The web process leaves the outbox alone, as when only `zhigu worker` applies it."""
+    """The web process leaves the outbox alone, as when only `zhigu worker` applies it, and the worker has not
+    run yet: the index directory has no outbox position (the `app` fixture's index starts with one)."""
     app.config["INDEX_INLINE_DRAIN"] = False
+    (Path(app.config["INDEX_DIR"]) / outbox.APPLIED_FILE).unlink()
     return app
 
 
