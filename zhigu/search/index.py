@@ -26,6 +26,7 @@ from zhigu.archive.models import CaseCause, CaseStatus, FailureCase
 from zhigu.extensions import db
 from zhigu.search.documents import build_schema, case_documents, should_index, stamp
 from zhigu.search.statistics import term_blocks
+from zhigu.search.writing import IndexWriter
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -126,7 +127,7 @@ class SearchIndex:
     def writer(self, timeout: float | None = None):
         """A writer, waiting up to `timeout` (at most INDEX_WRITER_TIMEOUT) seconds for Whoosh's lock."""
         timeout = self.writer_timeout if timeout is None else min(timeout, self.writer_timeout)
-        return self.index.writer(timeout=timeout)
+        return IndexWriter(self.index, timeout=timeout)
 
     def writing(self, timeout: float | None = None, **commit_args):
         """A writer of this index committed at the end of the block, or abandoned when anything fails."""

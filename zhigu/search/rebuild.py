@@ -21,11 +21,12 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
-from whoosh.writing import CLEAR, SegmentWriter
+from whoosh.writing import CLEAR
 
 from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.search.documents import case_documents
 from zhigu.search.index import BATCH, SearchIndex, abandon, case_query
+from zhigu.search.writing import IndexWriter
 
 #: Fewest published cases per process of a parallel rebuild: below it a fork costs more than it saves.
 MIN_PER_PROCESS = 1000
@@ -110,7 +111,7 @@ def _index_run(directory: Path, bind, first: int, last: int, done, send) -> None
     parent = os.getppid()
     try:
         bind.dispose(close=False)  # the parent's pooled connections stay the parent's
-        writer = SegmentWriter(whoosh_index.open_dir(str(directory)), _lk=False)
+        writer = IndexWriter(whoosh_index.open_dir(str(directory)), _lk=False)
         count = 0
         with Session(bind) as session:
             query = published_query().where(FailureCase.id.between(first, last))
