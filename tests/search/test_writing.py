@@ -3,6 +3,8 @@ import random
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.fields import TEXT
+from whoosh.qparser import QueryParser
 from whoosh.writing import SegmentWriter
 
 from zhigu.search.documents import build_schema
@@ -77,3 +79,39 @@ def test_a_cancelled_writer_leaves_the_index_and_no_runs(tmp_path):
 
     assert whoosh_index.open_dir(str(tmp_path)).doc_count() == 0
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_counted_text_fields_index_what_whooshs_frequency_format_would(tmp_path):
+    """text_field (TermCounts, index_terms, one analysis for a field and its vector) against plain TEXT fields."""
+    documents = _documents(60) + [{"id": "mixed", "title": "EV电池工厂 in Hà Nội", "summary": "SaaS平台的 3D printers, "
+                                   "don't stop: the the THE 2024 pilots’ “quotes” İstanbul", "body": "跨境电商平台倒闭了。"}]
+    plain = build_schema()
+    for name in ("title", "summary", "body", "comments", "causes_text"):
+        vector = bool(plain[name].vector)
+        analyzer = plain[name].analyzer
+        plain.remove(name)
+        plain.add(name, TEXT(analyzer=analyzer, phrase=False, vector=vector))
+    written = []
+    for schema in (plain, build_schema()):
+        folder = tmp_path / str(len(written))
+        folder.mkdir()
+        writer = IndexWriter(whoosh_index.create_in(str(folder), schema))
+        for document in documents:
+            writer.add_document(**{name: value for name, value in document.items() if name != "spell"})
+        writer.commit()
+        written.append(_contents(folder))
+
+    assert written[1] == written[0]
+
+
+def test_the_spelling_field_holds_each_word_of_three_letters_or_more_once(tmp_path):
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = IndexWriter(ix)
+    writer.add_document(id="1", spell="Kettles kettles KETTLES of the grid_plan 4G Ünïcode wörds ab")
+    writer.commit()
+
+    with ix.searcher() as searcher:
+        words = {word.decode() for word in searcher.lexicon("spell")}
+        assert words == {"kettles", "the", "grid", "plan", "ünïcode", "wörds"}
+        assert searcher.doc_frequency("spell", "kettles") == 1
+        assert [hit["id"] for hit in searcher.search(QueryParser("spell", ix.schema).parse("KETTLES"))] == ["1"]

@@ -150,10 +150,16 @@ class FieldLengths:
 
 
 class IndexWriter(SegmentWriter):
-    """Whoosh's SegmentWriter with TermPostings as its pool and the segment's postings written term by term."""
+    """Whoosh's SegmentWriter with TermPostings as its pool and the segment's postings written term by term.
 
-    def __init__(self, ix, **kwargs):
+    `schema` replaces the index's own, for a writer that replaces every segment (a rebuild): Whoosh keeps
+    the schema an index was created with, so a change to a field's analysis would otherwise never arrive.
+    """
+
+    def __init__(self, ix, schema=None, **kwargs):
         super().__init__(ix, **kwargs)
+        if schema is not None:
+            self.schema = schema
         self.pool = TermPostings(self._tempstorage, kwargs.get("limitmb", 128))
 
     def _flush_segment(self):
