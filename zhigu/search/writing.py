@@ -168,17 +168,49 @@ class IndexWriter(SegmentWriter):
         writer = self.fieldwriter
         try:
             for fieldname, lists in groupby(self.pool.iter_lists(), key=itemgetter(0)):
-                field = self.schema[fieldname]
                 table = lengths.table(fieldname) if lengths else []
-                known = len(table)
-                writer.start_field(fieldname, field)
+                writer.start_field(fieldname, self.schema[fieldname])
                 for _, term, postings in lists:
                     writer.start_term(term)
-                    for docnum, weight, value in postings:
-                        writer.add(docnum, weight, value, table[docnum] if docnum < known else 0)
+                    add_postings(writer._postwriter, postings, table)
                     writer.finish_term()
                 writer.finish_field()
             writer.close()
         finally:
             if lengths:
                 lengths.close()
+
+
+def add_postings(postwriter, postings: list, lengths: list) -> None:
+    """Add a term's postings to the whoosh3 codec's postings writer a block at a time.
+
+    What W3PostingsWriter.add_posting does one posting at a time (a block is written when full and another
+    posting comes; block statistics: the largest weight, the smallest and largest non-zero length), with list
+    operations over a block: the segment's files are the same byte for byte (tests/search/test_writing.py).
+    `lengths`: each document's length in the term's field (none past its end).
+    """
+    known = len(lengths)
+    limit = postwriter._blocklimit
+    start, count = 0, len(postings)
+    while start < count:
+        room = limit - len(postwriter._ids)
+        if room <= 0:
+            postwriter._write_block()
+            continue
+        block = postings[start:start + room]
+        start += room
+        docnums = [docnum for docnum, _, _ in block]
+        weights = [weight for _, weight, _ in block]
+        postwriter._ids.extend(docnums)
+        postwriter._weights.extend(weights)
+        postwriter._values.extend(value for _, _, value in block if value)
+        heaviest = max(weights)
+        if heaviest > postwriter._maxweight:
+            postwriter._maxweight = heaviest
+        sizes = [size for size in (lengths[docnum] for docnum in docnums if docnum < known) if size]
+        if sizes:
+            shortest, longest = min(sizes), max(sizes)
+            if postwriter._minlength is None or shortest < postwriter._minlength:
+                postwriter._minlength = shortest
+            if longest > postwriter._maxlength:
+                postwriter._maxlength = longest
