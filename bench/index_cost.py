@@ -1,7 +1,7 @@
 """What each part of a case's index document costs to write: CPU per document, adding and committing.
 
 Builds N documents once (bench/speed.py's synthetic cases recombined from nasa_llis.jsonl), then writes them
-into a fresh Whoosh index with the app's schema and with one part left out at a time: the `spell` field (the
+into a fresh Whoosh index with the app's schema and writer (zhigu.search.writing) and with one part left out at a time: the `spell` field (the
 "did you mean" vocabulary), the term vectors of title and summary (read by "find similar"). Each variant runs
 --repeat times, alternating, and the median is printed; CPU time of this process, so other load moves it less.
 
@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import speed  # noqa: E402
 from whoosh import index as whoosh_index  # noqa: E402
-from whoosh.fields import TEXT  # noqa: E402
 
 from zhigu.search.analysis import _segmenter  # noqa: E402
-from zhigu.search.documents import SPELL_SCRIPT, build_schema  # noqa: E402
+from zhigu.search.documents import SPELL_SCRIPT, build_schema, text_field  # noqa: E402
+from zhigu.search.writing import IndexWriter  # noqa: E402
 
 
 def documents(n: int) -> list[dict]:
@@ -45,14 +45,14 @@ def schema_without(part: str | None):
         for name in ("title", "summary"):
             analyzer = schema[name].analyzer
             schema.remove(name)
-            schema.add(name, TEXT(analyzer=analyzer, phrase=False))
+            schema.add(name, text_field(analyzer))
     return schema
 
 
 def write(docs: list[dict], part: str | None) -> tuple[float, float]:
     """CPU ms per document: adding, committing."""
     with tempfile.TemporaryDirectory() as folder:
-        writer = whoosh_index.create_in(folder, schema_without(part)).writer()
+        writer = IndexWriter(whoosh_index.create_in(folder, schema_without(part)))
         started = time.process_time()
         for doc in docs:
             writer.add_document(**{name: value for name, value in doc.items() if name != part})

@@ -79,6 +79,7 @@ def breakdown(workdir: Path, sample: int) -> dict:
     from zhigu.extensions import db
     from zhigu.search.documents import build_schema, case_documents
     from zhigu.search.rebuild import published_query
+    from zhigu.search.writing import IndexWriter
 
     app = make_app(workdir, workdir / "index-sample")
     with app.app_context():
@@ -95,7 +96,7 @@ def breakdown(workdir: Path, sample: int) -> dict:
         from zhigu.search.analysis import _segmenter
         _segmenter()  # jieba's dictionary loads once per process: not part of the per-case cost
         started = time.perf_counter()
-        writer = ix.writer()
+        writer = IndexWriter(ix)
         for document in documents:
             writer.add_document(**document)
         added_s = time.perf_counter() - started

@@ -3,6 +3,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from whoosh import index as whoosh_index
+from whoosh.analysis import LowercaseFilter, RegexTokenizer
+from whoosh.fields import TEXT
 
 from helpers import case_data, in_app
 from zhigu.archive import services
@@ -12,7 +15,10 @@ from zhigu.extensions import db
 from zhigu.search import outbox
 from zhigu.search import documents as documents_module
 from zhigu.search import rebuild as rebuild_module
+from zhigu.search.analysis import MultilingualAnalyzer, SpellingAnalyzer, TermCounts
+from zhigu.search.documents import build_schema
 from zhigu.search.models import IndexChange
+from zhigu.search.services import search_cases
 
 WORDS = ["solar", "irrigation", "battery", "logistics", "cold", "chain", "drone", "textile", "fintech",
          "payment", "warehouse", "export", "tariff", "municipal", "pilot", "supplier", "cement", "robot"]
@@ -142,3 +148,27 @@ def test_the_rebuild_command_takes_a_process_count(app, archive, runner):
     assert "Indexed 24 published case(s)." in result.output
     assert snapshot(app)["segments"] == 2
     assert runner.invoke(args=["search", "rebuild", "--processes", "-1"]).exit_code == 2
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_rebuild_gives_an_index_made_with_an_older_schema_the_current_one(app, archive, processes):
+    """Whoosh keeps the schema an index was created with; a rebuild must bring a changed analysis in."""
+    with in_app(app):
+        index = app.extensions["zhigu.search"]
+        older = build_schema()
+        for name, field in (("title", TEXT(analyzer=MultilingualAnalyzer(), phrase=False, vector=True)),
+                            ("spell", TEXT(analyzer=RegexTokenizer(r"[^\W\d_]{3,}") | LowercaseFilter(),
+                                           phrase=False))):
+            older.remove(name)
+            older.add(name, field)
+        whoosh_index.create_in(str(index.directory), older)
+        index._index = None  # reopened from the directory
+        assert type(index.index.schema["spell"].analyzer) is not SpellingAnalyzer
+
+        assert outbox.rebuild(index, processes=processes) == 24
+
+        schema = whoosh_index.open_dir(str(index.directory)).schema
+        assert type(schema["spell"].analyzer) is SpellingAnalyzer
+        assert type(schema["title"].format) is TermCounts and schema["title"].vector is schema["title"].format
+        assert search_cases(None, "irigation").did_you_mean == "irrigation"
+    assert snapshot(app)["segments"] == processes

@@ -10,13 +10,16 @@ Mixed text ("EV电池工厂", "SaaS平台") is split at the script boundary, so 
 import logging
 import re
 import threading
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 import jieba
 from whoosh.analysis import Analyzer, Token
 from whoosh.analysis.analyzers import STOP_WORDS
+from whoosh.formats import Frequency
 from whoosh.lang.porter2 import stem
+from whoosh.system import pack_uint
 
 USER_DICT = Path(__file__).with_name("data") / "userdict.txt"
 #: Runs of Han characters, or runs of other word characters (letters and digits of any script).
@@ -31,6 +34,14 @@ ENGLISH_STOP_WORDS = frozenset(STOP_WORDS) | frozenset(
     "was were been has had have did does its their his her our they them this these those which who "
     "what when where would could should into than then there also after before over about because".split()
 )
+
+#: Words of the spelling vocabulary ("did you mean"): three letters or more of any script but Han (the
+#: documents replace Han text with spaces), digits and underscores excluded.
+SPELLING_WORD = re.compile(r"[^\W\d_]{3,}")
+#: Terms of each run of text (a SEGMENT match) already analysed, for indexing: an archive repeats its words,
+#: and a run's terms depend on the run alone. Emptied when it reaches RUN_CACHE_SIZE entries.
+RUN_CACHE_SIZE = 100_000
+_run_terms: dict[str, tuple[str, ...]] = {}
 
 _jieba_ready = threading.Lock()
 _jieba_loaded = False
@@ -87,11 +98,40 @@ def analyse(text: str, bigrams: bool = True):
         yield term, run, offset, offset + len(run)
 
 
+def index_terms(text: str) -> list[str]:
+    """The terms `analyse` gives for `text`, in order, without offsets: what indexing needs, with less Python
+    per word (each distinct run of text is analysed once per process)."""
+    terms = []
+    for run in SEGMENT.findall(text or ""):
+        known = _run_terms.get(run)
+        if known is None:
+            if len(_run_terms) >= RUN_CACHE_SIZE:
+                _run_terms.clear()
+            known = _run_terms[run] = tuple(term for term, _, _, _ in analyse(run))
+        terms += known
+    return terms
+
+
+class _LastCounts(threading.local):
+    """The term counts of the text analysed last in this thread: Whoosh asks again for a field's term vector."""
+    text = None
+    counts: dict[str, int] = {}
+
+
 class MultilingualAnalyzer(Analyzer):
     """Whoosh analyzer over `analyse`: the same terms at index and at query time."""
 
+    _last = _LastCounts()
+
     def __eq__(self, other):
         return isinstance(other, MultilingualAnalyzer)
+
+    def term_counts(self, text: str) -> dict[str, int]:
+        """How many times each term occurs in `text` (TermCounts' postings)."""
+        last = self._last
+        if last.text is not text:
+            last.counts, last.text = Counter(index_terms(text)), text
+        return last.counts
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
@@ -116,3 +156,42 @@ class MultilingualAnalyzer(Analyzer):
             if chars:
                 token.startchar, token.endchar = start_char + start, start_char + end
             yield token
+
+
+class SpellingAnalyzer(Analyzer):
+    """The distinct SPELLING_WORDs of a text, lowercased: the vocabulary "did you mean" looks words up in.
+
+    Each word once: what the vocabulary needs is which documents hold it, not how often.
+    """
+
+    def __eq__(self, other):
+        return isinstance(other, SpellingAnalyzer)
+
+    def term_counts(self, text: str) -> dict[str, int]:
+        return dict.fromkeys({word.lower() for word in SPELLING_WORD.findall(text)}, 1)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        words = self.term_counts(value) if tokenize else {value.lower(): 1}
+        for position, word in enumerate(words, start=start_pos):
+            token.text = token.original = word
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = position
+            yield token
+
+
+class TermCounts(Frequency):
+    """Whoosh's Frequency format (the same postings and vectors), counted by the analyzer's `term_counts`.
+
+    Frequency builds a Token object per word and, for a field with a term vector, analyses the text a
+    second time; `term_counts` does neither (the vector reuses the last counts).
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not hasattr(analyzer, "term_counts"):
+            return super().word_values(value, analyzer, **kwargs)
+        boost = self.field_boost
+        return [(term, count, count * boost, pack_uint(count)) for term, count in analyzer.term_counts(value).items()]

@@ -7,19 +7,26 @@ counts and facets are computed over what the searcher may open, not filtered aft
 import re
 from typing import Iterator
 
-from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
 from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.archive.permissions import visibility_tokens
 from zhigu.comments.models import searchable_comment_texts
-from zhigu.search.analysis import MultilingualAnalyzer
+from zhigu.search.analysis import MultilingualAnalyzer, SpellingAnalyzer, TermCounts
 
 #: Han characters match the spelling tokenizer's word pattern; they have no place in English suggestions.
 SPELL_SCRIPT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 #: Facet fields: keyword fields that can hold several values are marked True.
 FACETS = {"cause": True, "family": True, "sector": False, "region": False, "market": True,
           "stage": False, "year": False, "language": False}
+
+
+def text_field(analyzer, vector: bool = False) -> TEXT:
+    """A TEXT field without positions whose postings (and term vector) TermCounts counts."""
+    field = TEXT(analyzer=analyzer, phrase=False)
+    field.format = TermCounts(field.format.field_boost)
+    field.vector = field.format if vector else None
+    return field
 
 
 def build_schema() -> Schema:
@@ -29,14 +36,14 @@ def build_schema() -> Schema:
         #: Updated-at stamp of the row this document was built from, for `zhigu search check`.
         stamp=ID(stored=True),
         #: Title and summary keep term vectors: "find similar" re-ranks by their cosine without re-analysing.
-        title=TEXT(analyzer=analyzer, phrase=False, vector=True),
-        summary=TEXT(analyzer=analyzer, phrase=False, vector=True),
-        body=TEXT(analyzer=analyzer, phrase=False),
+        title=text_field(analyzer, vector=True),
+        summary=text_field(analyzer, vector=True),
+        body=text_field(analyzer),
         #: Visible comments: found by search (never by "find similar"); a schema change needs `search rebuild`.
-        comments=TEXT(analyzer=analyzer, phrase=False),
-        causes_text=TEXT(analyzer=analyzer, phrase=False),
-        #: Unstemmed Latin-script words of the text: the vocabulary of "did you mean" suggestions.
-        spell=TEXT(analyzer=RegexTokenizer(r"[^\W\d_]{3,}") | LowercaseFilter(), phrase=False),
+        comments=text_field(analyzer),
+        causes_text=text_field(analyzer),
+        #: Unstemmed Latin-script words of the text, each once: the vocabulary of "did you mean" suggestions.
+        spell=text_field(SpellingAnalyzer()),
         cause=KEYWORD(commas=True, scorable=True, stored=True),
         primary_cause=ID(stored=True),
         family=KEYWORD(commas=True),

@@ -26,6 +26,7 @@ from zhigu.archive.models import CaseCause, CaseStatus, FailureCase
 from zhigu.extensions import db
 from zhigu.search.documents import build_schema, case_documents, should_index, stamp
 from zhigu.search.statistics import term_blocks
+from zhigu.search.writing import IndexWriter
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -123,14 +124,17 @@ class SearchIndex:
             value = cache[term] = math.log(1 + max(searcher.doc_count(), 1) / df) if df else 0.0
         return value
 
-    def writer(self, timeout: float | None = None):
-        """A writer, waiting up to `timeout` (at most INDEX_WRITER_TIMEOUT) seconds for Whoosh's lock."""
-        timeout = self.writer_timeout if timeout is None else min(timeout, self.writer_timeout)
-        return self.index.writer(timeout=timeout)
+    def writer(self, timeout: float | None = None, schema=None):
+        """A writer, waiting up to `timeout` (at most INDEX_WRITER_TIMEOUT) seconds for Whoosh's lock.
 
-    def writing(self, timeout: float | None = None, **commit_args):
+        `schema`: the schema of the index it commits, for a writer that replaces every document (IndexWriter).
+        """
+        timeout = self.writer_timeout if timeout is None else min(timeout, self.writer_timeout)
+        return IndexWriter(self.index, schema=schema, timeout=timeout)
+
+    def writing(self, timeout: float | None = None, schema=None, **commit_args):
         """A writer of this index committed at the end of the block, or abandoned when anything fails."""
-        return committing(self.writer(timeout), **commit_args)
+        return committing(self.writer(timeout, schema), **commit_args)
 
     # -- writing --------------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ and writes one Whoosh segment; the parent, which holds the index's write lock th
 table of contents listing those segments in run order, replacing every old one. Documents therefore get
 the same numbers as in a one-process rebuild (so the same ranking, ties included); only their split into
 segments differs. Until that commit, searchers see the old index, and a failure anywhere (a child killed, a
-database error) cancels the rebuild and leaves the old index in place.
+database error) cancels the rebuild and leaves the old index in place. The new index has the current
+schema (documents.build_schema), whatever the old one had.
 
 This knows nothing of the outbox: zhigu.search.outbox.rebuild takes the directory's lock and records its
 position around it.
@@ -21,11 +22,12 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
-from whoosh.writing import CLEAR, SegmentWriter
+from whoosh.writing import CLEAR
 
 from zhigu.archive.models import CaseStatus, FailureCase
-from zhigu.search.documents import case_documents
+from zhigu.search.documents import build_schema, case_documents
 from zhigu.search.index import BATCH, SearchIndex, abandon, case_query
+from zhigu.search.writing import IndexWriter
 
 #: Fewest published cases per process of a parallel rebuild: below it a fork costs more than it saves.
 MIN_PER_PROCESS = 1000
@@ -49,7 +51,7 @@ def rewrite_index(index: SearchIndex, bind, progress: Callable[[int], None] | No
 
 def _rebuild(index: SearchIndex, bind, progress) -> int:
     count = 0
-    with Session(bind) as session, index.writing(mergetype=CLEAR) as writer:
+    with Session(bind) as session, index.writing(schema=build_schema(), mergetype=CLEAR) as writer:
         for batch in session.scalars(published_query().execution_options(yield_per=BATCH)).partitions():
             for document in case_documents(session, batch):
                 writer.add_document(**document)
@@ -73,7 +75,7 @@ def _rebuild_parallel(index: SearchIndex, bind, progress, processes: int) -> int
     runs = [(run[0], run[-1]) for run in runs]
     context = multiprocessing.get_context("fork")  # children inherit the app, the engine and jieba
     done = context.Value("q", 0)
-    writer = index.writer()  # the write lock, held until the new table of contents is written
+    writer = index.writer(schema=build_schema())  # the lock, held until the new table of contents is written
     children = []
     try:
         for first, last in runs:
@@ -110,7 +112,7 @@ def _index_run(directory: Path, bind, first: int, last: int, done, send) -> None
     parent = os.getppid()
     try:
         bind.dispose(close=False)  # the parent's pooled connections stay the parent's
-        writer = SegmentWriter(whoosh_index.open_dir(str(directory)), _lk=False)
+        writer = IndexWriter(whoosh_index.open_dir(str(directory)), schema=build_schema(), _lk=False)
         count = 0
         with Session(bind) as session:
             query = published_query().where(FailureCase.id.between(first, last))

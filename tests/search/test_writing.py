@@ -1,0 +1,107 @@
+"""zhigu.search.writing.IndexWriter writes what Whoosh's own SegmentWriter writes, only with less CPU."""
+import random
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.fields import TEXT
+from whoosh.qparser import QueryParser
+from whoosh.writing import SegmentWriter
+
+from zhigu.search.documents import build_schema
+from zhigu.search.writing import IndexWriter
+
+WORDS = ("solar kettle clinic grid pump rental farmer dust season spare parts insurer sensor tea house buyer "
+         "market launch pilot failed cold chain 冷链 物流 跨境电商 平台 supplier contract").split()
+
+
+def _documents(count: int) -> list[dict]:
+    rng = random.Random(5)
+    text = lambda n: " ".join(rng.choice(WORDS) for _ in range(n))  # noqa: E731
+    return [{"id": str(n), "stamp": f"s{n}", "title": text(5), "summary": text(30), "body": text(rng.randint(0, 120)),
+             "spell": text(40), "cause": ",".join(rng.sample(["a", "b", "c"], 2)), "allowed": "public",
+             "sector": rng.choice(["energy", "retail"])} for n in range(count)]
+
+
+def _segments(folder) -> list[dict]:
+    """Each segment's files (by name without the segment's random id), document count and deleted documents."""
+    ix = whoosh_index.open_dir(str(folder))
+    segments = []
+    for segment in ix._read_toc().segments:
+        prefix = f"{segment.segment_id()}."
+        files = {path.name[len(prefix):]: path.read_bytes() for path in folder.iterdir() if path.name.startswith(prefix)}
+        segments.append({"files": files, "docs": segment.doc_count_all(),
+                         "deleted": sorted(docnum for docnum in range(segment.doc_count_all())
+                                           if segment.is_deleted(docnum))})
+    ix.close()
+    return segments
+
+
+@pytest.mark.parametrize("limitmb", [128, 0.05], ids=["in-memory", "spilled-runs"])
+def test_the_segments_are_those_whooshs_own_writer_writes_byte_for_byte(tmp_path, limitmb):
+    documents = _documents(400)
+    written = []
+    for writer_class in (SegmentWriter, IndexWriter):
+        folder = tmp_path / writer_class.__name__
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), build_schema())
+        for start in range(0, len(documents), 100):
+            writer = writer_class(ix, limitmb=limitmb, compound=False)
+            for document in documents[start:start + 100]:
+                writer.add_document(**document)
+            if start:
+                writer.delete_by_term("id", str(start - 7))
+            writer.commit(optimize=start == 200)  # a merge of segments with deletions, then a new segment
+        written.append(_segments(folder))
+
+    assert [segment["docs"] for segment in written[1]] == [298, 100]  # posting lists of more than one block
+    assert {"pst", "trm", "vps", "_stored.col", "_body_len.col"} <= set(written[1][0]["files"])
+    assert written[1] == written[0]
+
+
+def test_a_cancelled_writer_leaves_the_index_and_no_runs(tmp_path):
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = IndexWriter(ix, limitmb=0.05)
+    for document in _documents(40):
+        writer.add_document(**document)
+    assert writer.pool.runs  # some postings were spilled to disk
+
+    writer.cancel()
+
+    assert whoosh_index.open_dir(str(tmp_path)).doc_count() == 0
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_counted_text_fields_index_what_whooshs_frequency_format_would(tmp_path):
+    """text_field (TermCounts, index_terms, one analysis for a field and its vector) against plain TEXT fields."""
+    documents = _documents(60) + [{"id": "mixed", "title": "EV电池工厂 in Hà Nội", "summary": "SaaS平台的 3D printers, "
+                                   "don't stop: the the THE 2024 pilots’ “quotes” İstanbul", "body": "跨境电商平台倒闭了。"}]
+    plain = build_schema()
+    for name in ("title", "summary", "body", "comments", "causes_text"):
+        vector = bool(plain[name].vector)
+        analyzer = plain[name].analyzer
+        plain.remove(name)
+        plain.add(name, TEXT(analyzer=analyzer, phrase=False, vector=vector))
+    written = []
+    for schema in (plain, build_schema()):
+        folder = tmp_path / str(len(written))
+        folder.mkdir()
+        writer = IndexWriter(whoosh_index.create_in(str(folder), schema), compound=False)
+        for document in documents:
+            writer.add_document(**{name: value for name, value in document.items() if name != "spell"})
+        writer.commit()
+        written.append(_segments(folder))
+
+    assert written[1] == written[0]
+
+
+def test_the_spelling_field_holds_each_word_of_three_letters_or_more_once(tmp_path):
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = IndexWriter(ix)
+    writer.add_document(id="1", spell="Kettles kettles KETTLES of the grid_plan 4G Ünïcode wörds ab")
+    writer.commit()
+
+    with ix.searcher() as searcher:
+        words = {word.decode() for word in searcher.lexicon("spell")}
+        assert words == {"kettles", "the", "grid", "plan", "ünïcode", "wörds"}
+        assert searcher.doc_frequency("spell", "kettles") == 1
+        assert [hit["id"] for hit in searcher.search(QueryParser("spell", ix.schema).parse("KETTLES"))] == ["1"]
