@@ -30,6 +30,7 @@ from zhigu.notify import inbox, subscriptions
 from zhigu.notify.models import Notification, Subscription
 from zhigu.reviews import services as reviews
 from zhigu.reviews.models import ReviewEvent
+from zhigu.search import neighbours
 
 #: Every table the demo writes to: a second run must leave each count as it was.
 MODELS = (User, FailureCase, Guild, GuildReviewer, Organization, Listing, ListingEvent, Subscription, Notification,
@@ -100,6 +101,13 @@ def test_first_run_prints_every_account_once_with_the_new_roles(demo):
     assert re.search(r"member +yerlan@steppegrain\.example +password: \S+ +\(speaks for Kostanay", demo.first)
     assert re.search(r"curator +curator@khorgos\.example +password: ", demo.first)
     assert re.search(r"Demo activity: \d{2,} new \(", demo.first)
+
+
+def test_the_demo_leaves_every_public_case_its_stored_nearest_cases(demo):
+    """Else the first trends page or case page computes them (12 s for a manager's trends on a busy machine)."""
+    assert re.search(r"Nearest cases stored for [1-9]\d* case\(s\)\.", demo.first)
+    with demo.app.app_context():
+        assert neighbours.missing_ids() == []
 
 
 def test_second_run_changes_nothing(demo):

@@ -17,7 +17,7 @@ from zhigu.auth import services as auth
 from zhigu.auth.models import Role
 from zhigu.demo import activity
 from zhigu.extensions import db
-from zhigu.search import outbox
+from zhigu.search import neighbours, outbox
 
 DATA = Path(__file__).with_name("data")
 PARKS = [
@@ -63,6 +63,11 @@ def demo_command():
         added = activity.populate(more, ideas)
     details = ", ".join(f"{n} {kind}" for kind, n in added.items() if n)
     click.echo(f"Demo activity: {sum(added.values())} new" + (f" ({details})." if details else "."))
+    if current_app.config["INDEX_INLINE_DRAIN"]:
+        # The first visit of the trends page or a case page would otherwise compute them (seconds on a
+        # small machine); with a worker running, it does.
+        stored = neighbours.compute_missing()
+        click.echo(f"Nearest cases stored for {stored} case(s).")
 
 
 @contextmanager
