@@ -11,10 +11,11 @@ lengths are read once per field. The files written are the same as Whoosh's (fig
 """
 import pickle
 from heapq import merge
-from itertools import count, groupby
+from itertools import groupby
 from operator import itemgetter
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -40,7 +41,6 @@ class TermPostings:
         #: {fieldname: {term bytes: [(docnum, weight, value bytes), ...]}}, documents in increasing order
         self.fields: dict[str, dict[bytes, list]] = {}
         self.runs: list[str] = []
-        self._run_names = (f"{number}.postings" for number in count())
         # weights and values repeat (term frequencies): one object each, not one per posting
         self._weights: dict = {}
         self._values: dict = {}
@@ -76,7 +76,7 @@ class TermPostings:
         """Spill what is in memory to a run file (field and term order) and start again."""
         if not self.fields:
             return
-        name = next(self._run_names)
+        name = f"{random_name()}.postings"  # the writers of a parallel rebuild share the temporary directory
         with self.tempstore.create_file(name).raw_file() as run:
             chunk, size = [], 0
             for entry in self._sorted_lists():
