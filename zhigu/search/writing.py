@@ -61,10 +61,6 @@ class TermPostings:
         if self.size > self.limit:
             self.save()
 
-    @property
-    def fieldnames(self) -> set[str]:
-        return set(self.fields)
-
     def _sorted_lists(self):
         """(fieldname, term, postings) of what is in memory, in field and term order."""
         for fieldname in sorted(self.fields):
@@ -109,7 +105,6 @@ class TermPostings:
         self.save()
         # a term's lists come in run order, and the runs in the order their documents were added
         streams = [self._read_run(number, name) for number, name in enumerate(self.runs)]
-        self.runs = []
         for (fieldname, term), parts in groupby(merge(*streams), key=itemgetter(0, 1)):
             parts = [postings for _, _, _, postings in parts]
             yield fieldname, term, parts[0] if len(parts) == 1 else [p for postings in parts for p in postings]
@@ -121,6 +116,7 @@ class TermPostings:
                 yield fieldname, term, docnum, weight, value
 
     def cleanup(self) -> None:
+        """Delete the runs left on disk (those read to the end are gone already)."""
         for name in self.runs:
             try:
                 self.tempstore.delete_file(name)
