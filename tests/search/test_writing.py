@@ -105,3 +105,32 @@ def test_the_spelling_field_holds_each_word_of_three_letters_or_more_once(tmp_pa
         assert words == {"kettles", "the", "grid", "plan", "ünïcode", "wörds"}
         assert searcher.doc_frequency("spell", "kettles") == 1
         assert [hit["id"] for hit in searcher.search(QueryParser("spell", ix.schema).parse("KETTLES"))] == ["1"]
+
+
+def test_writers_of_a_parallel_rebuild_spill_to_the_same_directory_without_clashing(tmp_path):
+    """A parallel rebuild's children each write a segment of one index (zhigu.search.rebuild): the same
+    temporary directory receives both pools' runs."""
+    documents = _documents(120)
+    reference, shared = tmp_path / "reference", tmp_path / "shared"
+    for folder in (reference, shared):
+        folder.mkdir()
+        whoosh_index.create_in(str(folder), build_schema())
+    alone = IndexWriter(whoosh_index.open_dir(str(reference)), limitmb=0.05, compound=False)
+    first, second = (IndexWriter(whoosh_index.open_dir(str(shared)), _lk=False, limitmb=0.05, compound=False)
+                     for _ in range(2))
+    for document in documents:
+        alone.add_document(**document)
+        first.add_document(**document)
+        second.add_document(**document)  # spills at the same moments as `first`
+    assert alone.pool.runs and first.pool.runs and second.pool.runs
+
+    segments = [writer._finalize_segment() for writer in (alone, first, second)]
+
+    def files(folder, segment):
+        prefix = f"{segment.segment_id()}."
+        return {path.name[len(prefix):]: path.read_bytes() for path in folder.iterdir() if path.name.startswith(prefix)}
+
+    expected = files(reference, segments[0])
+    assert "pst" in expected
+    assert files(shared, segments[1]) == expected
+    assert files(shared, segments[2]) == expected

@@ -11,10 +11,11 @@ lengths are read once per field. The files written are the same as Whoosh's (fig
 """
 import pickle
 from heapq import merge
-from itertools import count, groupby
+from itertools import groupby
 from operator import itemgetter
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -40,7 +41,6 @@ class TermPostings:
         #: {fieldname: {term bytes: [(docnum, weight, value bytes), ...]}}, documents in increasing order
         self.fields: dict[str, dict[bytes, list]] = {}
         self.runs: list[str] = []
-        self._run_names = (f"{number}.postings" for number in count())
         # weights and values repeat (term frequencies): one object each, not one per posting
         self._weights: dict = {}
         self._values: dict = {}
@@ -61,10 +61,6 @@ class TermPostings:
         if self.size > self.limit:
             self.save()
 
-    @property
-    def fieldnames(self) -> set[str]:
-        return set(self.fields)
-
     def _sorted_lists(self):
         """(fieldname, term, postings) of what is in memory, in field and term order."""
         for fieldname in sorted(self.fields):
@@ -76,7 +72,7 @@ class TermPostings:
         """Spill what is in memory to a run file (field and term order) and start again."""
         if not self.fields:
             return
-        name = next(self._run_names)
+        name = f"{random_name()}.postings"  # the writers of a parallel rebuild share the temporary directory
         with self.tempstore.create_file(name).raw_file() as run:
             chunk, size = [], 0
             for entry in self._sorted_lists():
@@ -109,7 +105,6 @@ class TermPostings:
         self.save()
         # a term's lists come in run order, and the runs in the order their documents were added
         streams = [self._read_run(number, name) for number, name in enumerate(self.runs)]
-        self.runs = []
         for (fieldname, term), parts in groupby(merge(*streams), key=itemgetter(0, 1)):
             parts = [postings for _, _, _, postings in parts]
             yield fieldname, term, parts[0] if len(parts) == 1 else [p for postings in parts for p in postings]
@@ -121,6 +116,7 @@ class TermPostings:
                 yield fieldname, term, docnum, weight, value
 
     def cleanup(self) -> None:
+        """Delete the runs left on disk (those read to the end are gone already)."""
         for name in self.runs:
             try:
                 self.tempstore.delete_file(name)
