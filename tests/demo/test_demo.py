@@ -30,7 +30,8 @@ from zhigu.notify import inbox, subscriptions
 from zhigu.notify.models import Notification, Subscription
 from zhigu.reviews import services as reviews
 from zhigu.reviews.models import ReviewEvent
-from zhigu.search import neighbours
+from zhigu.search import dense, neighbours
+from zhigu.search.models import CaseEmbedding
 
 #: Every table the demo writes to: a second run must leave each count as it was.
 MODELS = (User, FailureCase, Guild, GuildReviewer, Organization, Listing, ListingEvent, Subscription, Notification,
@@ -108,6 +109,14 @@ def test_the_demo_leaves_every_public_case_its_stored_nearest_cases(demo):
     assert re.search(r"Nearest cases stored for [1-9]\d* case\(s\)\.", demo.first)
     with demo.app.app_context():
         assert neighbours.missing_ids() == []
+
+
+def test_the_demo_leaves_sentence_vectors_to_zhigu_search_embed(demo):
+    """Threads started by the demo's drains would die with the command, half done: it starts none, and says how
+    to embed the cases when the multilingual extra is installed."""
+    with demo.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CaseEmbedding)) == 0
+    assert ("zhigu search embed" in demo.first) == dense.available()
 
 
 def test_second_run_changes_nothing(demo):

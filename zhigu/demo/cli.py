@@ -17,7 +17,7 @@ from zhigu.auth import services as auth
 from zhigu.auth.models import Role
 from zhigu.demo import activity
 from zhigu.extensions import db
-from zhigu.search import neighbours, outbox
+from zhigu.search import dense, neighbours, outbox
 
 DATA = Path(__file__).with_name("data")
 PARKS = [
@@ -55,11 +55,11 @@ def demo_command():
                 else f"speaks for {user['speaks_for']}" if user.get("speaks_for") else "")
         _create_user(user["email"], user["name"], label, Role(user["role"]), user["park"], note)
     lines = (DATA / "cases.jsonl").read_text(encoding="utf-8").splitlines()
-    with _indexed_once():
+    with _no_embedding_threads(), _indexed_once():
         counts = import_cases(lines)
         _assign_curators()
     click.echo(f"Demo cases: {counts['created']} new, {counts['updated']} updated.")
-    with _indexed_once():  # the initiatives' similar cases need the cases indexed first
+    with _no_embedding_threads(), _indexed_once():  # the initiatives' similar cases need the cases indexed first
         added = activity.populate(more, ideas)
     details = ", ".join(f"{n} {kind}" for kind, n in added.items() if n)
     click.echo(f"Demo activity: {sum(added.values())} new" + (f" ({details})." if details else "."))
@@ -68,6 +68,8 @@ def demo_command():
         # small machine); with a worker running, it does.
         stored = neighbours.compute_missing()
         click.echo(f"Nearest cases stored for {stored} case(s).")
+    if dense.available():
+        click.echo("Sentence vectors: run `zhigu search embed` (or `zhigu worker`) to embed the demo cases.")
 
 
 @contextmanager
@@ -84,6 +86,20 @@ def _indexed_once():
         app.config["INDEX_INLINE_DRAIN"] = inline
     if inline:  # otherwise `zhigu worker` applies it, as any other change
         outbox.drain(app.extensions["zhigu.search"])
+
+
+@contextmanager
+def _no_embedding_threads():
+    """Leave the demo cases' sentence vectors to `zhigu search embed` or the worker: the threads a drain starts
+    would die with this command, and the few cases they embedded first made every other case's nearest-cases
+    list embed that case's text as a query (0.2 s each) in `compute_missing`."""
+    app = current_app
+    limit = app.config["EMBED_AT_DRAIN"]
+    app.config["EMBED_AT_DRAIN"] = 0
+    try:
+        yield
+    finally:
+        app.config["EMBED_AT_DRAIN"] = limit
 
 
 def _create_user(email: str, name: str, label: str, role: Role, park: str | None, note: str = "") -> None:
