@@ -92,6 +92,7 @@ def main() -> int:
     parser.add_argument("--viewer", choices=("visitor", "member"), default="visitor")
     parser.add_argument("--cold", action="store_true",
                         help="case pages of cases whose nearest cases are not stored (the live fallback)")
+    parser.add_argument("--tree", action="store_true", help="also print each page's call tree (pyinstrument's text)")
     parser.add_argument("--html", type=Path, help="also write each page's profile as HTML into this directory")
     args = parser.parse_args()
     try:
@@ -138,6 +139,8 @@ def main() -> int:
               f"{p(cpu, .5):.1f} / {p(cpu, .95):.1f} ms CPU (not profiled); statuses {sorted(statuses)}")
         for share, frame in top_frames(profiler.last_session, args.top):
             print(f"  {share:6.1%}  {frame}")
+        if args.tree:
+            print(profiler.output_text(unicode=False, color=False, short_mode=True))
         if args.html:
             args.html.mkdir(parents=True, exist_ok=True)
             (args.html / f"{page}.html").write_text(profiler.output_html(), encoding="utf-8")
