@@ -173,6 +173,58 @@ def test_viewers_who_may_open_restricted_cases_get_the_live_list(ctx, cast, make
     assert stored(restricted.id) is None  # only public cases have a stored list
 
 
+def counting_searches(monkeypatch) -> list[int]:
+    """Count the live similar searches of the neighbours module from now on (one id per search)."""
+    searched = []
+
+    def search(viewer, case, limit=10):
+        searched.append(case.id)
+        return similar_to_case(viewer, case, limit=limit)
+    monkeypatch.setattr(neighbours, "similar_to_case", search)
+    return searched
+
+
+def test_a_restricted_viewers_live_list_is_kept_until_the_index_changes(ctx, cast, make_case, monkeypatch):
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
+    member_b = reload(cast.member_b)
+    expected = live(again, member_b)
+    searched = counting_searches(monkeypatch)
+
+    assert shown(again, member_b) == expected and searched == [again.id]
+    assert shown(again, member_b) == expected and searched == [again.id]  # kept: no second search
+    third = make_case(cast.author, **SOLAR_THIRD)  # the index changed
+
+    after = shown(again, member_b)
+    assert searched.count(again.id) == 2  # (the drain computed the new case's stored list besides)
+    assert {third.id, restricted.id} <= {case_id for case_id, _, _ in after}
+
+
+def test_a_kept_live_list_serves_only_viewers_with_the_same_access(ctx, cast, make_case, monkeypatch):
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
+    searched = counting_searches(monkeypatch)
+    shown(again, reload(cast.member_b))
+
+    shown(again, reload(cast.curator_b))  # park B too, but their own cases besides
+
+    assert searched == [again.id, again.id]
+
+
+def test_a_kept_live_list_never_shows_a_case_hidden_since(ctx, cast, make_case, monkeypatch):
+    """Even a change that skipped the hooks (the index did not change): the cases are checked again."""
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
+    member_b = reload(cast.member_b)
+    assert restricted.id in [case_id for case_id, _, _ in shown(again, member_b)]
+
+    db.session.execute(update(FailureCase).where(FailureCase.id == restricted.id)
+                       .values(visibility=Visibility.private))
+    db.session.commit()
+
+    assert restricted.id not in [case_id for case_id, _, _ in shown(again, reload(cast.member_b))]
+
+
 def test_a_restricted_case_gets_no_stored_list(ctx, cast, make_case):
     make_case(cast.author, **SOLAR)
     private = make_case(cast.author, **dict(SOLAR_AGAIN, visibility="private"))

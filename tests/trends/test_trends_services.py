@@ -282,7 +282,6 @@ def test_visitors_read_recurrences_from_the_stored_neighbours_without_searching(
     neighbours.compute_missing()
 
     monkeypatch.setattr(neighbours, "similar_to_case", lambda *a, **k: pytest.fail("searched"))
-    monkeypatch.setattr(services, "similar_to_case", lambda *a, **k: pytest.fail("searched"))
     found = compute_trends(AnonymousUserMixin(), YEAR_2024, visitors=True).recurrences
 
     assert [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in found] == \

@@ -10,8 +10,9 @@ public cases (visitors, and members who may open no restricted case: `sees_only_
 query gives the same list. The rows are joined with the viewer's visibility clause, so a neighbour made
 private, retracted or deleted since is never shown. A viewer who may open more (their park's or their own
 restricted cases, admins) gets the live query, which also ranks those cases, scored with that viewer's
-statistics. A case without a stored list falls back to the live query too, and the visitor's answer is
-stored then (on a connection of its own: a page never commits its request's session).
+statistics; the process keeps its answer (`live_for`) for as long as the index does not change, for that
+viewer's access filter only. A case without a stored list falls back to the live query too, and the
+visitor's answer is stored then (on a connection of its own: a page never commits its request's session).
 
 When they are computed. After the outbox drain has applied changes to the index (zhigu.search.outbox.drain,
 in the web process right after a commit, its catch-up thread or `zhigu worker`), `refresh` drops the lists
@@ -21,7 +22,9 @@ The others fill in on their next read, or in `zhigu worker` (WORKER_BATCH per po
 list; `zhigu search neighbours` (or `rebuild --neighbours`) computes them all at once. Several machines, each with its own index, may compute the
 same list: each write replaces the whole list in one transaction, and a clash is ignored.
 """
+import copy
 import logging
+import weakref
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_login import AnonymousUserMixin
@@ -34,7 +37,7 @@ from zhigu.archive.permissions import published_visible_clause, viewer_tokens
 from zhigu.extensions import db
 from zhigu.search import outbox
 from zhigu.search.models import CaseNeighbour, NeighbourList
-from zhigu.search.services import SearchResult
+from zhigu.search.services import SearchResult, access_filter, current_index, load_visible
 from zhigu.search.similar import similar_to_case
 from zhigu.search.statistics import PUBLIC_TOKEN
 
@@ -46,6 +49,11 @@ STORED = 10
 WORKER_BATCH = 100
 #: flask.g key: whether the request's viewers see only public cases, by user id.
 _ONLY_PUBLIC = "zhigu_sees_only_public"
+#: Live lists kept per searcher (one index generation, in one thread), by access filter, case and length:
+#: (case id, score, why) of each result. A manager's trends page ran 30 live queries on every visit.
+_LIVE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: Lists kept per searcher before they are all dropped (each is ten ids, scores and `why`s).
+MAX_LIVE_LISTS = 5_000
 
 
 def sees_only_public(viewer) -> bool:
@@ -72,7 +80,7 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
     if not case.is_published:
         return []
     if limit > STORED or not sees_only_public(viewer):
-        return similar_to_case(viewer, case, limit=limit)
+        return live_for(viewer, case, limit)
     # The rows first, the mark only when none is shown: another process may drop the list (and commit)
     # between two statements, and on PostgreSQL each statement sees the latest commit. Read the other way
     # round, a list dropped in between read as an empty list instead of the live one.
@@ -84,6 +92,28 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
     if not rows and not db.session.scalar(select(exists().where(NeighbourList.case_id == case.id))):
         return _computed_live(case, viewer)[:limit]
     return [SearchResult(case=neighbour, score=row.score, why=row.why) for row, neighbour in rows]
+
+
+def live_for(viewer, case: FailureCase, limit: int) -> list[SearchResult]:
+    """`similar_to_case` for `viewer`, kept until the index changes, for viewers with the same access filter.
+
+    The answer depends on the index generation (what may be found and the statistics over it), the viewer's
+    access filter (what they may open) and the published case, whose every change reaches the index: so it is
+    valid while the searcher is. The cases are loaded again, each checked against the viewer once more.
+    """
+    searcher = current_index().searcher()
+    lists = _LIVE.setdefault(searcher, {})
+    key = (repr(access_filter(viewer)), case.id, limit)
+    kept = lists.get(key)
+    if kept is None:
+        results = similar_to_case(viewer, case, limit=limit)
+        if len(lists) >= MAX_LIVE_LISTS:
+            lists.clear()
+        lists[key] = [(result.case.id, result.score, copy.deepcopy(result.why)) for result in results]
+        return results
+    cases = load_visible(viewer, [case_id for case_id, _, _ in kept])
+    return [SearchResult(case=cases[case_id], score=score, why=copy.deepcopy(why))
+            for case_id, score, why in kept if case_id in cases]
 
 
 def ensure_computed(cases: list[FailureCase]) -> None:

@@ -41,8 +41,7 @@ from zhigu.errors import PermissionDenied
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.search.models import CaseNeighbour
-from zhigu.search.neighbours import ensure_computed, sees_only_public
-from zhigu.search.similar import similar_to_case
+from zhigu.search.neighbours import ensure_computed, live_for, sees_only_public
 from zhigu.trends.schemas import DIMENSIONS, MAX_YEARS, TrendsQuerySchema
 
 #: A new case and an earlier one count as a recurrence when `similar_to_case` scores the pair at least this.
@@ -316,7 +315,8 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
 
     Read from the stored neighbours (zhigu.search.neighbours) for a viewer who sees only public cases: the
     pairs are filtered, joined and ordered in SQL, with no search. Viewers who may open more are checked
-    with one live similar search per new case, which ranks their restricted cases too.
+    with one live similar search per new case, which ranks their restricted cases too (kept by the process
+    until the index changes: neighbours.live_for).
     """
     where = and_(published_visible_clause(viewer), _scope_clause(viewer, params),
                  FailureCase.published_at >= window.start,
@@ -347,7 +347,7 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
 def _live_recurrences(viewer, new_cases: list[FailureCase]) -> list[dict]:
     found = []
     for case in new_cases:
-        earlier = [result for result in similar_to_case(viewer, case, limit=RECURRENCE_PER_CASE * 3)
+        earlier = [result for result in live_for(viewer, case, RECURRENCE_PER_CASE * 3)
                    if is_recurrence(result) and result.case.published_at
                    and result.case.published_at < case.published_at]
         for result in earlier[:RECURRENCE_PER_CASE]:
