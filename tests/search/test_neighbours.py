@@ -12,10 +12,11 @@ from helpers import reload
 from zhigu import config
 from zhigu.archive import services as archive_services
 from zhigu.archive.models import CaseCause, FailureCase, Visibility
+from zhigu.comments import services as comment_services
 from zhigu.extensions import db
 from zhigu.links import services as link_services
 from zhigu.search import neighbours
-from zhigu.search.models import CaseNeighbour, NeighbourList
+from zhigu.search.models import CaseNeighbour, IndexChange, NeighbourList
 from zhigu.search.similar import similar_to_case
 
 SOLAR = dict(title="Rooftop solar leasing for factories in Tashkent",
@@ -124,6 +125,34 @@ def test_an_edited_neighbour_drops_the_lists_that_name_it(ctx, cast, make_case):
 
     assert stored(again.id) is None
     assert shown(again, VISITOR) == live(again, VISITOR)
+
+
+def outbox_rows_since(last: int) -> list[tuple[int, bool]]:
+    return [tuple(row) for row in db.session.execute(select(IndexChange.case_id, IndexChange.comments_only)
+                                                     .where(IndexChange.id > last).order_by(IndexChange.id))]
+
+
+def test_a_comment_keeps_the_stored_lists_and_an_edit_in_the_same_commit_does_not(ctx, cast, make_case):
+    """"Find similar" does not read comments: a comment rewrites its case's document, not the lists."""
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    neighbours.compute_missing()
+    before = {case.id: stored(case.id) for case in (earlier, again)}
+    assert before[again.id] == [earlier.id] and before[earlier.id] == [again.id]
+    last = db.session.scalar(select(func.max(IndexChange.id)))
+
+    comment_services.create_comment(reload(cast.member_a), reload(earlier), {"body": "Same grid trouble in Osh."})
+
+    assert {case.id: stored(case.id) for case in (earlier, again)} == before
+    assert outbox_rows_since(last) == [(earlier.id, True)]
+
+    last = db.session.scalar(select(func.max(IndexChange.id)))
+    case = reload(earlier)
+    case.title = "Rooftop solar leasing for Tashkent textile factories"
+    comment_services.create_comment(reload(cast.member_a), case, {"body": "And in Bukhara."})  # commits both
+
+    assert (earlier.id, False) in outbox_rows_since(last)
+    assert stored(again.id) is None  # it lists the edited case: dropped, to be computed again
 
 
 @pytest.mark.parametrize("hide", ["private", "park", "retract", "merge"])

@@ -277,13 +277,15 @@ _after_drain_lock = threading.Lock()
 
 
 @outbox.index_changed.connect
-def _embed_after_drain(index, case_ids, **extra) -> None:
-    """After a drain: have this process's embedding thread embed up to EMBED_AT_DRAIN of the changed cases."""
+def _embed_after_drain(index, case_ids, reranked_ids=None, **extra) -> None:
+    """After a drain: have this process's embedding thread embed up to EMBED_AT_DRAIN of the changed cases
+    (a change of a case's comments alone leaves its text as it was)."""
     if not has_app_context() or not available():
         return
     limit = int(current_app.config.get("EMBED_AT_DRAIN", 0))
-    if limit > 0 and enabled() and case_ids:
-        embed_soon(current_app._get_current_object(), sorted(case_ids)[:limit])
+    changed = case_ids if reranked_ids is None else reranked_ids
+    if limit > 0 and enabled() and changed:
+        embed_soon(current_app._get_current_object(), sorted(changed)[:limit])
 
 
 def embed_soon(app, case_ids) -> None:

@@ -24,29 +24,29 @@ from zhigu.search.outbox import forget_lock, record_changes
 PENDING = "zhigu.search.outbox_written"
 
 
-def _case_id(obj) -> int | None:
-    if isinstance(obj, FailureCase):
-        return obj.id
-    if isinstance(obj, (CaseCause, Comment)):  # a case's document carries its visible comments
-        return obj.case_id
-    return None
-
-
-def _changed_case_ids(session) -> set[int]:
-    """Cases whose documents the flush changed. Cause labels are indexed with each case, but renaming a
-    cause changes no case row: its cases are looked up (a new cause has none yet)."""
-    ids = {i for i in map(_case_id, chain(session.new, session.dirty, session.deleted)) if i is not None}
+def _changed_cases(session) -> dict[int, bool]:
+    """Cases whose documents the flush changed, each with whether only its comments did. Cause labels are
+    indexed with each case, but renaming a cause changes no case row: its cases are looked up (a new cause
+    has none yet)."""
+    changed: dict[int, bool] = {}
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Comment):  # a case's document carries its visible comments
+            changed.setdefault(obj.case_id, True)
+        elif isinstance(obj, (FailureCase, CaseCause)):
+            changed[obj.id if isinstance(obj, FailureCase) else obj.case_id] = False
     causes = {obj.id for obj in chain(session.dirty, session.deleted) if isinstance(obj, Cause)}
     if causes:
-        ids.update(session.connection().scalars(select(CaseCause.case_id).where(CaseCause.cause_id.in_(causes))))
-    return ids
+        changed.update(dict.fromkeys(session.connection().scalars(
+            select(CaseCause.case_id).where(CaseCause.cause_id.in_(causes))), False))
+    changed.pop(None, None)
+    return changed
 
 
 @event.listens_for(db.session, "after_flush")
 def collect_changes(session, flush_context):
-    ids = _changed_case_ids(session)
-    if ids:
-        record_changes(session, ids)
+    changed = _changed_cases(session)
+    if changed:
+        record_changes(session, changed, comments_only={case_id for case_id, only in changed.items() if only})
         session.info[PENDING] = True
 
 

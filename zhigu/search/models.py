@@ -2,7 +2,7 @@
 stored neighbours of each case (zhigu.search.neighbours) and the cases' sentence vectors (zhigu.search.dense)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhigu.db import now_utc
@@ -21,6 +21,9 @@ class IndexChange(db.Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     case_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Only the case's comments changed: its document must be rewritten (search finds comments), but nothing
+    #: "find similar" reads did, so its stored nearest cases stay (zhigu.search.neighbours).
+    comments_only: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class NeighbourList(db.Model):

@@ -18,7 +18,8 @@ When they are computed. After the outbox drain has applied changes to the index 
 in the web process right after a commit, its catch-up thread or `zhigu worker`), `refresh` drops the lists
 of the changed cases, of the cases that list one of them, and of the cases a changed case now lists (a new
 case may belong in their lists), then computes the lists of up to NEIGHBOURS_AT_DRAIN (config) changed cases.
-The others fill in on their next read, or in `zhigu worker` (WORKER_BATCH per poll). A rebuild drops every
+The others fill in on their next read, or in `zhigu worker` (WORKER_BATCH per poll). A change of a case's
+comments alone changes no list: "find similar" does not read comments. A rebuild drops every
 list; `zhigu search neighbours` (or `rebuild --neighbours`) computes them all at once. Several machines, each with its own index, may compute the
 same list: each write replaces the whole list in one transaction, and a clash is ignored.
 """
@@ -197,15 +198,17 @@ def refresh(changed_ids, limit: int) -> int:
 
 
 @outbox.index_changed.connect
-def _refresh_after_drain(index, case_ids, **extra) -> None:
-    """After a drain: `refresh` the lists its changes touch. A failure is logged: the index is applied whatever
-    happens to the lists, and a list that is not stored is computed when read."""
+def _refresh_after_drain(index, case_ids, reranked_ids=None, **extra) -> None:
+    """After a drain: `refresh` the lists its changes touch; a change of a case's comments alone touches none
+    ("find similar" never reads comments). A failure is logged: the index is applied whatever happens to the
+    lists, and a list that is not stored is computed when read."""
     if not has_app_context():
         return
+    changed = case_ids if reranked_ids is None else reranked_ids
     try:
-        refresh(case_ids, current_app.config["NEIGHBOURS_AT_DRAIN"])
+        refresh(changed, current_app.config["NEIGHBOURS_AT_DRAIN"])
     except Exception:  # noqa: BLE001 - never fail the drain over a derived table
-        log.warning("Could not refresh the stored neighbours of %d case(s)", len(case_ids), exc_info=True)
+        log.warning("Could not refresh the stored neighbours of %d case(s)", len(changed), exc_info=True)
 
 
 @outbox.index_rebuilt.connect

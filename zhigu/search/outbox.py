@@ -80,9 +80,10 @@ class Busy(Exception):
     """Another process is applying the outbox to this directory."""
 
 
-def record_changes(session, case_ids) -> None:
-    """Insert outbox rows for `case_ids` on the session's current transaction (call from after_flush)."""
-    rows = [{"case_id": int(i)} for i in sorted(set(case_ids))]
+def record_changes(session, case_ids, comments_only=frozenset()) -> None:
+    """Insert outbox rows for `case_ids` on the session's current transaction (call from after_flush); those
+    in `comments_only` changed only in their comments."""
+    rows = [{"case_id": int(i), "comments_only": i in comments_only} for i in sorted(set(case_ids))]
     if not rows:
         return
     connection = session.connection()
@@ -213,16 +214,19 @@ def drain(index, bind=None, timeout: float | None = None, batch: int = BATCH, af
     bind = bind or db.engine
     timeout = index.writer_timeout if timeout is None else timeout
     applied_cases: set[int] = set()
+    reranked: set[int] = set()
     try:
         with directory_lock(index.directory, timeout):
-            return _drain_locked(index, bind, timeout, batch, after_batch, applied_cases)
+            return _drain_locked(index, bind, timeout, batch, after_batch, applied_cases, reranked)
     finally:
         if applied_cases:
-            index_changed.send(index, case_ids=applied_cases)
+            index_changed.send(index, case_ids=applied_cases, reranked_ids=reranked)
 
 
-def _drain_locked(index, bind, timeout, batch: int, after_batch, applied_cases: set[int]) -> int:
-    """`drain` under the directory's lock; adds the ids of the cases it applied to `applied_cases`."""
+def _drain_locked(index, bind, timeout, batch: int, after_batch, applied_cases: set[int],
+                  reranked: set[int]) -> int:
+    """`drain` under the directory's lock; adds the ids of the cases it applied to `applied_cases`, and of
+    those with a change besides their comments to `reranked`."""
     applied_total = 0
     applied = applied_change(index.directory)
     if applied is None:
@@ -231,21 +235,22 @@ def _drain_locked(index, bind, timeout, batch: int, after_batch, applied_cases: 
         return 0
     while True:
         with Session(bind) as session:
-            rows = session.execute(select(IndexChange.id, IndexChange.case_id)
+            rows = session.execute(select(IndexChange.id, IndexChange.case_id, IndexChange.comments_only)
                                    .where(IndexChange.id > applied).order_by(IndexChange.id)
                                    .limit(batch)).all()
         if not rows:
             return applied_total
-        if any(case_id == PRUNED for _, case_id in rows):
+        if any(case_id == PRUNED for _, case_id, _ in rows):
             # rows after this directory's position were pruned: its changes since then are unknown
             log.warning("Search index at %s is behind the pruned outbox (position %d): rebuilding",
                         index.directory, applied)
             rebuild_locked(index, bind)
             return applied_total
-        changed = {case_id for _, case_id in rows}
+        changed = {case_id for _, case_id, _ in rows}
         if not index.update_cases(changed, bind=bind, raise_errors=True, timeout=timeout):
             return applied_total
         applied_cases |= changed
+        reranked.update(case_id for _, case_id, comments_only in rows if not comments_only)
         if after_batch:
             after_batch(rows)  # tests: die here, after the index commit and before the record
         applied = rows[-1][0]
