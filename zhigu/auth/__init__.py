@@ -27,5 +27,3 @@ def load_user_from_token(request):
 
 
 login_manager.login_view = "auth.login"
-
-from zhigu.auth import views  # noqa: E402,F401

@@ -17,6 +17,3 @@ def init_app(app) -> None:
     index.init_app(app)
     catchup.init_app(app, index)
     app.before_request(lambda: warmup.start(app))
-
-
-from zhigu.search import views  # noqa: E402,F401
