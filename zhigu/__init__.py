@@ -1,4 +1,8 @@
-"""Zhigu: an archive of innovation failures. `create_app` is the application factory."""
+"""Zhigu: an archive of innovation failures. `create_app` is the application factory.
+
+The factory imports the modules it assembles inside its functions, on purpose: this module runs before any
+`zhigu.*` module is imported, so importing them here would make importing one model load the whole app.
+"""
 import importlib
 import os
 import secrets
@@ -21,8 +25,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     limits.init_app(app)  # after the blueprints: it wraps their log-in, sign-up and token views
     register_commands(app)
+    from zhigu import unavailable
     from zhigu.errors import register_error_handlers
     register_error_handlers(app)
+    unavailable.register(app)  # the database failed mid-request: 503, nothing half-written
     from zhigu import validation
     validation.init_app(app)  # query strings and flushed rows hold only storable text
     register_template_helpers(app)
