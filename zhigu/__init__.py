@@ -1,4 +1,9 @@
-"""Zhigu: an archive of innovation failures. `create_app` is the application factory."""
+"""Zhigu: an archive of innovation failures. `create_app` is the application factory.
+
+The factory imports the modules it assembles inside its functions, on purpose: this module runs before any
+`zhigu.*` module is imported, so importing them here would make importing one model load the whole app.
+"""
+import importlib
 import os
 import secrets
 from pathlib import Path
@@ -20,8 +25,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     limits.init_app(app)  # after the blueprints: it wraps their log-in, sign-up and token views
     register_commands(app)
+    from zhigu import unavailable
     from zhigu.errors import register_error_handlers
     register_error_handlers(app)
+    unavailable.register(app)  # the database failed mid-request: 503, nothing half-written
     from zhigu import validation
     validation.init_app(app)  # query strings and flushed rows hold only storable text
     register_template_helpers(app)
@@ -77,10 +84,37 @@ def register_extensions(app: Flask) -> None:
     search.init_app(app)
 
 
+#: Modules that attach routes or CLI commands to a blueprint, register permission rules with auth's
+#: `can`/`require` or listen to session events, when imported. No package imports them, so importing a model or
+#: a service never pulls in views (and through them other domains' services); the factory imports them here.
+ROUTE_MODULES = (
+    "zhigu.site.views",
+    "zhigu.auth.views",
+    "zhigu.archive.permissions", "zhigu.archive.views", "zhigu.archive.api",
+    "zhigu.search.views",
+    "zhigu.initiatives.permissions", "zhigu.initiatives.views", "zhigu.initiatives.api",
+    "zhigu.trends.permissions", "zhigu.trends.views", "zhigu.trends.api",
+    "zhigu.attempts.views", "zhigu.attempts.api",
+    "zhigu.reviews.permissions", "zhigu.reviews.views", "zhigu.reviews.api",
+    "zhigu.comments.permissions", "zhigu.comments.views", "zhigu.comments.api",
+    "zhigu.links.permissions", "zhigu.links.views", "zhigu.links.api",
+    "zhigu.notify.permissions", "zhigu.notify.hooks", "zhigu.notify.views", "zhigu.notify.api",
+    "zhigu.guilds.permissions", "zhigu.guilds.views", "zhigu.guilds.api", "zhigu.guilds.cli",
+    "zhigu.audit.api",  # GET /api/v1/cases/<id>/audit
+    "zhigu.api.openapi",  # GET /api/v1/openapi.json, generated from the routes above
+    "zhigu.api.search",  # GET /api/v1/cases: zhigu.search's own package is not touched
+    "zhigu.api.credentials",  # 401 for credentials that name nobody
+    "zhigu.api.cross_site",  # CSRF checks of cookie-authenticated writes
+)
+
+
 def register_blueprints(app: Flask) -> None:
+    """Import every route module, then register the blueprints they filled (a blueprint is frozen once registered)."""
     from zhigu import api, archive, auth, comments, initiatives, links, notify, reviews, search, site
     from zhigu import attempts, guilds, trends
 
+    for module in ROUTE_MODULES:
+        importlib.import_module(module)
     app.register_blueprint(site.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(archive.bp)

@@ -5,7 +5,15 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import inspect
 
+from zhigu.archive.cli import archive_cli
+from zhigu.archive.services import seed_causes
+from zhigu.auth.cli import auth_cli, park_cli
+from zhigu.backup.cli import backup_cli
+from zhigu.demo.cli import demo_command
 from zhigu.extensions import db
+from zhigu.notify.cli import notify_cli
+from zhigu.search.cli import search_cli
+from zhigu.search.worker import worker_command
 
 
 def main():
@@ -26,8 +34,6 @@ def init_db_command():
     """
     from flask_migrate import stamp, upgrade
 
-    from zhigu.archive.services import seed_causes
-
     before = set(inspect(db.engine).get_table_names())
     if "alembic_version" in before:
         upgrade()
@@ -40,14 +46,6 @@ def init_db_command():
 
 
 def register(app) -> None:
-    from zhigu.archive.cli import archive_cli
-    from zhigu.auth.cli import auth_cli, park_cli
-    from zhigu.backup.cli import backup_cli
-    from zhigu.demo.cli import demo_command
-    from zhigu.notify.cli import notify_cli
-    from zhigu.search.cli import search_cli
-    from zhigu.search.worker import worker_command
-
     for command in (init_db_command, auth_cli, park_cli, archive_cli, search_cli, demo_command, notify_cli,
                     worker_command, backup_cli):
         app.cli.add_command(command)

@@ -69,9 +69,6 @@ def register_error_handlers(app):
         return render_template("errors/error.html", code=err.status_code, message=translate_message(err.message)), \
             err.status_code
 
-    from zhigu import unavailable
-    unavailable.register(app)  # the database failed mid-request: 503, nothing half-written
-
     @app.errorhandler(HTTPException)
     def handle_http(err):
         stock = err.description == type(err).description and err.code in HTTP_MESSAGES  # werkzeug's English

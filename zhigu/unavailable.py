@@ -15,6 +15,7 @@ from flask_babel import gettext
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from zhigu.errors import HTTP_MESSAGES, wants_json
 from zhigu.extensions import db
 
 log = logging.getLogger("zhigu.errors")
@@ -30,8 +31,6 @@ def register(app) -> None:
     @app.errorhandler(DisconnectionError)
     @app.errorhandler(PoolTimeoutError)
     def database_unavailable(err):
-        from zhigu.errors import HTTP_MESSAGES, wants_json
-
         log.error("Database unavailable: %s", str(getattr(err, "orig", None) or err).strip().splitlines()[0],
                   exc_info=err)
         try:

@@ -27,6 +27,8 @@ from marshmallow import ValidationError
 from sqlalchemy import JSON, String, event, inspect as sa_inspect
 from werkzeug.exceptions import BadRequest, NotFound
 
+from zhigu.db import Base
+from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.limits import MAX_INTEGER
 
@@ -230,9 +232,6 @@ def _json_keys(mapper) -> tuple[str, ...]:
 
 def init_app(app: Flask) -> None:
     """Check query strings on every request and rows on every flush of the app's session."""
-    from zhigu.db import Base
-    from zhigu.extensions import db
-
     app.before_request(refuse_unstorable_url)
     if not event.contains(db.session, "before_flush", refuse_unstorable_rows):
         event.listen(db.session, "before_flush", refuse_unstorable_rows)

@@ -199,7 +199,7 @@ def test_two_runs_at_once_scan_once_and_mail_each_digest_once(app, cast, make_ca
         subscriptions.subscribe(reload(cast.member_b), {"kind": "case", "target": str(case.id)})
         comment_services.create_comment(reload(cast.member_a), reload(case), {"body": "And in Bishkek."})
     outbox, results, start = [], [], threading.Barrier(2)
-    monkeypatch.setattr(digests, "_smtp", lambda: SlowSMTP(outbox))
+    monkeypatch.setattr(digests, "smtp_connection", lambda: SlowSMTP(outbox))
 
     def run():  # cron's `zhigu notify send-digests` and a worker's digest job, at the same moment
         with app.test_request_context():
@@ -249,10 +249,10 @@ def test_a_failed_digest_is_sent_by_the_next_run(app, cast, make_case, monkeypat
     def refused():
         raise OSError("connection refused")
 
-    monkeypatch.setattr(digests, "_smtp", refused)
+    monkeypatch.setattr(digests, "smtp_connection", refused)
     with app.test_request_context():
         assert digests.send_digests() == {"sent": 0, "failed": 1}
-    monkeypatch.setattr(digests, "_smtp", lambda: SlowSMTP(outbox))
+    monkeypatch.setattr(digests, "smtp_connection", lambda: SlowSMTP(outbox))
     with app.test_request_context():
         assert digests.send_digests() == {"sent": 1, "failed": 0}  # the failed claim was given back
     assert outbox == [cast.author.email]

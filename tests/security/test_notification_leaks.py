@@ -39,7 +39,7 @@ class FakeSMTP:
 @pytest.fixture
 def outbox(monkeypatch):
     smtp = FakeSMTP()
-    monkeypatch.setattr(digests, "_smtp", lambda: smtp)
+    monkeypatch.setattr(digests, "smtp_connection", lambda: smtp)
     return smtp.messages
 
 

@@ -469,3 +469,10 @@ def test_every_route_answers_every_role_as_the_matrix_says(app, cast, make_case,
     assert not missing, "routes missing from MATRIX:\n" + "\n".join(
         f"    {k!r}: {actual[k]!r}," for k in missing)
     assert not problems, "\n".join(problems)
+
+
+def test_every_route_of_the_matrix_is_served(app):
+    """The other way round: a route module the factory stopped importing would take its routes away unnoticed."""
+    served = {_key(rule, method) for rule, method in _routes(app)}
+
+    assert sorted(set(MATRIX) - served) == []

@@ -82,10 +82,3 @@ def index():
     """Name the API's entry points."""
     return jsonify(openapi="/api/v1/openapi.json", cases="/api/v1/cases", similar="/api/v1/similar",
                    causes="/api/v1/causes", initiatives="/api/v1/initiatives")
-
-
-# The routes live in each domain's `api.py` (zhigu.archive.api, ...), which its package imports.
-from zhigu.api import openapi  # noqa: E402,F401  (GET /api/v1/openapi.json, generated from those routes)
-from zhigu.api import search  # noqa: E402,F401  (GET /api/v1/cases: zhigu.search's own package is not touched)
-from zhigu.api import credentials  # noqa: E402,F401  (401 for credentials that name nobody)
-from zhigu.api import cross_site  # noqa: E402,F401  (CSRF checks of cookie-authenticated writes)

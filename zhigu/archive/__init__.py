@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("archive", __name__)
-
-from zhigu.archive import api, permissions, views  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Who may see and change cases, registered with zhigu.auth's `can`/`require` when the archive is imported.
+"""Who may see and change cases, registered with zhigu.auth's `can`/`require` when this module is imported.
 
 Case visibility:
 - drafts (and cases in review): the author, managers of the case's park, admins;

@@ -7,5 +7,3 @@ case links (zhigu.links.CaseLink).
 from flask import Blueprint
 
 bp = Blueprint("attempts", __name__)
-
-from zhigu.attempts import api, views  # noqa: E402,F401

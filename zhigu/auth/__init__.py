@@ -9,7 +9,7 @@ bp = Blueprint("auth", __name__)
 @login_manager.user_loader
 def load_user(session_id: str):
     """Load the user of a session or remember-me cookie ("<id>:<secret>") whose server-side session is live."""
-    from zhigu.auth.services import user_for_session
+    from zhigu.auth.services import user_for_session  # lazy: importing any model runs this package; no services with it
 
     return user_for_session(session_id)
 
@@ -17,7 +17,7 @@ def load_user(session_id: str):
 @login_manager.request_loader
 def load_user_from_token(request):
     """Authenticate API calls that carry `Authorization: Bearer <token>`."""
-    from zhigu.auth.services import user_for_token
+    from zhigu.auth.services import user_for_token  # lazy: importing any model runs this package; no services with it
 
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
@@ -27,5 +27,3 @@ def load_user_from_token(request):
 
 
 login_manager.login_view = "auth.login"
-
-from zhigu.auth import views  # noqa: E402,F401

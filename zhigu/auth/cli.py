@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from zhigu.auth import services
 from zhigu.auth.models import Role
+from zhigu.guilds import services as guild_services  # the command line only: auth's services never import guilds
 
 auth_cli = AppGroup("auth", help="Users and API tokens.")
 park_cli = AppGroup("park", help="Parks and incubators.")
@@ -37,8 +38,6 @@ def _read_password(password_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(email, role, park_slug, guild_slugs, display_name, password_stdin):
     """Create a user; asks for the password unless --password-stdin."""
-    from zhigu.guilds import services as guild_services  # guilds builds on auth, not the other way round
-
     if role == GUILD_REVIEWER and not guild_slugs:
         raise click.UsageError(f"--role {GUILD_REVIEWER} needs --guild SLUG (the guild the user reviews for).")
     # every guild is checked before the user is created, so a typo leaves nothing half made

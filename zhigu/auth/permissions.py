@@ -1,8 +1,8 @@
 """Named actions and who may take them. Services call `require`; templates call `can`.
 
 auth knows roles and parks, not the domains: each domain keeps its own rules in its `permissions` module
-(zhigu.archive.permissions, zhigu.guilds.permissions, ...) and registers them here with `@rule(...)` when its
-package is imported, which `create_app` does for every blueprint. An action nobody registered is a KeyError,
+(zhigu.archive.permissions, zhigu.guilds.permissions, ...) and registers them here with `@rule(...)` when that
+module is imported, which `create_app` does (zhigu.ROUTE_MODULES). An action nobody registered is a KeyError,
 never a silent "no", and two domains can't claim one action.
 """
 from typing import Callable

@@ -23,6 +23,7 @@ from zhigu.db import now_utc
 from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.mail import smtp_connection
 from zhigu.validation import has_unstorable, strip_bidi
 
 log = logging.getLogger(__name__)
@@ -261,11 +262,9 @@ def _send_in_background(message: EmailMessage) -> threading.Thread:
     app = current_app._get_current_object()
 
     def send():
-        from zhigu.notify import digests
-
         with app.app_context():
             try:
-                smtp = digests._smtp()
+                smtp = smtp_connection()
                 try:
                     smtp.send_message(message)
                 finally:

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("comments", __name__)
-
-from zhigu.comments import api, permissions, views  # noqa: E402,F401

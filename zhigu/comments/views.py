@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from zhigu.archive.services import get_case
+from zhigu.audit.services import case_audit
 from zhigu.auth.permissions import can, require
 from zhigu.comments import bp, services
 from zhigu.comments.schemas import CommentEditSchema, CommentSchema, HideSchema
@@ -21,7 +22,6 @@ def case_comments(case):
 @bp.app_template_global()
 def audit_trail(case):
     """Deletes, hides and merges of `case`, for its park's managers and admins; empty for others."""
-    from zhigu.audit.services import case_audit
     return case_audit(current_user, case) if can(current_user, "case.audit", case) else []
 
 

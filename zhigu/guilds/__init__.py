@@ -2,6 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("guilds", __name__, cli_group="guild")
-
-from zhigu.guilds import api, cli, permissions, views  # noqa: E402,F401
-

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("initiatives", __name__)
-
-from zhigu.initiatives import api, permissions, views  # noqa: E402,F401

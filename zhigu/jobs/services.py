@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.jobs.models import JobLease
+from zhigu.notify import digests, scan
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,10 @@ def claim(name: str, seconds: float, now: datetime | None = None) -> bool:
 
 def periodic_jobs() -> dict[str, tuple[float, Callable[[], object]]]:
     """Job name -> (interval in seconds from the config, what to run); an interval of 0 turns a job off."""
-    from zhigu.notify.digests import send_digests
-    from zhigu.notify.scan import scan_new_cases
-
     config = current_app.config
     jobs = {
-        "notify-scan": (float(config["NOTIFY_SCAN_INTERVAL"]), scan_new_cases),
-        "digests": (float(config["DIGEST_INTERVAL"]), send_digests),
+        "notify-scan": (float(config["NOTIFY_SCAN_INTERVAL"]), scan.scan_new_cases),
+        "digests": (float(config["DIGEST_INTERVAL"]), digests.send_digests),
     }
     return {name: job for name, job in jobs.items() if job[0] > 0}
 

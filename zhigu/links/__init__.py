@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("links", __name__)
-
-from zhigu.links import api, permissions, views  # noqa: E402,F401

@@ -8,5 +8,3 @@ is created, when it is shown and again when a digest is sent.
 from flask import Blueprint
 
 bp = Blueprint("notify", __name__)
-
-from zhigu.notify import api, permissions, views  # noqa: E402,F401

@@ -16,6 +16,7 @@ from zhigu.auth.models import User
 from zhigu.auth.permissions import can, require
 from zhigu.db import now_utc
 from zhigu.extensions import db
+from zhigu.mail import smtp_connection
 from zhigu.notify.models import DigestSetting, Notification
 from zhigu.notify.scan import naive, scan_new_cases
 from zhigu.notify.schemas import DigestSettingSchema
@@ -84,17 +85,6 @@ def _digest_text(user: User, items: list[Notification], frequency: str) -> tuple
     return subject, "\n".join(lines)
 
 
-def _smtp():
-    config = current_app.config
-    host, port = config.get("MAIL_SERVER", "localhost"), int(config.get("MAIL_PORT", 25))
-    smtp = smtplib.SMTP(host, port, timeout=float(config.get("MAIL_TIMEOUT", 30)))
-    if config.get("MAIL_USE_TLS"):
-        smtp.starttls()
-    if config.get("MAIL_USERNAME"):
-        smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-    return smtp
-
-
 def send_digests(now=None) -> dict:
     """Scan new cases, then e-mail each user whose digest is due the notifications not mailed yet.
 
@@ -127,7 +117,7 @@ def send_digests(now=None) -> dict:
             if not items or not _claim_digest(setting, now):
                 continue
             try:
-                smtp = smtp or _smtp()
+                smtp = smtp or smtp_connection()
                 smtp.send_message(_digest_message(user, items, setting.frequency))
             except (smtplib.SMTPException, OSError):
                 log.exception("Digest for user %s could not be sent", user.id)

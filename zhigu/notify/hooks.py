@@ -8,6 +8,8 @@ from sqlalchemy import event
 from zhigu.archive.models import CaseRevision
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.notify.inbox import notify_case_subscribers
+from zhigu.notify.messages import EDITED, case_ref, term
 from zhigu.notify.models import NotificationKind
 
 #: What each CaseRevision action tells case subscribers: the kind of notification and its message.
@@ -17,9 +19,6 @@ MESSAGES = {"edit": (NotificationKind.case_edit, N_("“{title}” was edited by
 
 @event.listens_for(db.session, "before_flush")
 def notify_revisions(session, flush_context, instances):
-    from zhigu.notify.inbox import notify_case_subscribers
-    from zhigu.notify.messages import EDITED, case_ref, term
-
     for obj in list(session.new):
         if isinstance(obj, CaseRevision) and obj.action in MESSAGES and obj.case is not None:
             kind, message = MESSAGES[obj.action]

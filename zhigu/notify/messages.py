@@ -14,6 +14,9 @@ organization.
 """
 from flask_babel import gettext
 
+from zhigu.archive.models import FailureCase
+from zhigu.auth.permissions import can
+from zhigu.extensions import db
 from zhigu.i18n import N_, translate_message
 from zhigu.notify.models import NotificationKind
 
@@ -48,10 +51,6 @@ def case_ref(case) -> dict:
 
 
 def _case_title(case_id, reader) -> str:
-    from zhigu.archive.models import FailureCase
-    from zhigu.auth.permissions import can
-    from zhigu.extensions import db
-
     case = db.session.get(FailureCase, case_id) if isinstance(case_id, int) else None
     if case is None or reader is None or not can(reader, "case.view", case):
         return _HIDDEN
@@ -98,8 +97,6 @@ def render(key: str | None, params: dict | None, stored: str, reader=None) -> st
 
 
 def _hides_editor(reader, case) -> bool:
-    from zhigu.auth.permissions import can
-
     return case is not None and case.anonymize and not can(reader, "case.see_org", case)
 
 

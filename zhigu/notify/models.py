@@ -54,7 +54,7 @@ class Notification(db.Model):
     def text(self) -> str:
         """The message in the current language (the page's, the API's Accept-Language, a digest's locale), with
         every case it names checked against the notification's owner now (see zhigu.notify.messages)."""
-        from zhigu.notify.messages import render_notification
+        from zhigu.notify.messages import render_notification  # a cycle: messages imports NotificationKind
 
         return render_notification(self)
 

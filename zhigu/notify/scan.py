@@ -16,10 +16,13 @@ from zhigu.archive.models import CaseStatus, FailureCase
 from zhigu.auth.models import User
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.initiatives.models import Initiative
 from zhigu.notify.inbox import notify
 from zhigu.notify.messages import case_ref, term
 from zhigu.notify.models import NotificationKind, ScannedCase, Subscription
 from zhigu.notify.subscriptions import parse_search, search_words
+from zhigu.search.services import search_cases
+from zhigu.search.similar import similar_cases
 
 log = logging.getLogger(__name__)
 SIMILAR_TO_INITIATIVE = N_("similar to your initiative")
@@ -44,8 +47,6 @@ def _by_market(sub: Subscription, cases: list[FailureCase]) -> set[int]:
 
 def _by_search(sub: Subscription, cases: list[FailureCase]) -> set[int]:
     """Run the saved search as its owner; a query the parser no longer accepts matches nothing."""
-    from zhigu.search.services import search_cases
-
     text, filters = parse_search(sub.target)
     try:
         page = search_cases(sub.user, text, filters, page=1, per_page=100, sort="newest")
@@ -57,9 +58,6 @@ def _by_search(sub: Subscription, cases: list[FailureCase]) -> set[int]:
 
 def _by_initiative(sub: Subscription, cases: list[FailureCase]) -> set[int]:
     """The new cases among the initiative's similar cases, while its founder still owns the subscription."""
-    from zhigu.initiatives.models import Initiative
-    from zhigu.search.similar import similar_cases
-
     initiative = db.session.get(Initiative, int(sub.target))
     if initiative is None or initiative.founder_id != sub.user_id:
         return set()

@@ -16,15 +16,16 @@ from zhigu.auth.permissions import can, require
 from zhigu.errors import NotFound
 from zhigu.extensions import db
 from zhigu.i18n import N_
+from zhigu.initiatives.models import Initiative
 from zhigu.notify.models import Subscription
 from zhigu.notify.schemas import SubscriptionSchema
+from zhigu.search.documents import FACETS
+from zhigu.templating import country, label, ui_language
 from zhigu.validation import db_id
 
 
 def parse_search(target: str) -> tuple[str, dict[str, list[str]]]:
     """A saved search: plain words, or a URL query string (`q=solar&cause=market.no_demand&market=KZ`)."""
-    from zhigu.search.documents import FACETS  # not at the top: search imports comments, which imports notify
-
     if "=" not in target:
         return target, {}
     args = parse_qs(target.lstrip("?"), keep_blank_values=False)
@@ -64,8 +65,6 @@ def describe(sub: Subscription) -> str:
 def _target_name(sub: Subscription) -> str:
     """What a subscription follows as its follower reads it: a case's title (when they may still open it, else
     its number), a cause's, sector's or country's name in the page language, never a bare code."""
-    from zhigu.templating import country, label, ui_language  # noqa: PLC0415 (templating imports the domains)
-
     if sub.kind == "case":
         case = db.session.get(FailureCase, db_id(sub.target)) if db_id(sub.target) else None
         if case is not None and sub.user is not None and can(sub.user, "case.view", case):
@@ -105,7 +104,6 @@ def _normalize_target(actor, kind: str, target: str) -> str:
             if case is None or not can(actor, "case.view", case):
                 error = N_("No such case.")
         else:
-            from zhigu.initiatives.models import Initiative
             initiative = db.session.get(Initiative, target_id)
             if initiative is None or initiative.founder_id != actor.id:
                 error = N_("Follow one of your own initiatives.")

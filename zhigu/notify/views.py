@@ -1,4 +1,6 @@
 """Pages: notifications (mark read, digest choice), subscriptions (follow, unfollow), follow a case."""
+from urllib.parse import urlencode
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -8,8 +10,9 @@ from zhigu.archive.vocabulary import SECTORS
 from zhigu.archive.services import list_causes
 from zhigu.auth.permissions import require
 from zhigu.forms import form_data
-from zhigu.notify import bp, digests, hooks, inbox, subscriptions  # noqa: F401  (hooks registers the session listener)
+from zhigu.notify import bp, digests, inbox, subscriptions
 from zhigu.notify.schemas import DigestSettingSchema, SubscriptionSchema
+from zhigu.search.documents import FACETS
 from zhigu.templating import country_names, label, ui_language
 from zhigu.views import flash_error
 
@@ -26,10 +29,6 @@ def case_subscription(case):
 @bp.app_template_global()
 def current_search() -> str:
     """The search page's words and filters as a saved-search target ("" when there are none)."""
-    from urllib.parse import urlencode
-
-    from zhigu.search.documents import FACETS
-
     pairs = [(name, value) for name in ("q", *FACETS) for value in request.args.getlist(name) if value.strip()]
     if not pairs:
         return ""

@@ -20,6 +20,9 @@ from flask import Blueprint, current_app, g, has_request_context, jsonify, reque
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 
+from zhigu.extensions import db
+from zhigu.search import outbox
+
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("zhigu.access")
 
@@ -60,9 +63,6 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """Database reachable, index readable and not too far behind the outbox."""
-    from zhigu.extensions import db
-    from zhigu.search import outbox
-
     checks, ready = {}, True
     try:
         with db.engine.connect() as connection:

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("reviews", __name__)
-
-from zhigu.reviews import api, permissions, views  # noqa: E402,F401

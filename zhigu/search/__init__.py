@@ -7,7 +7,8 @@ bp = Blueprint("search", __name__)
 def init_app(app) -> None:
     """Open the app's index, keep it in step with commits and catch up when it falls behind.
 
-    Imported here, not at the top: the hooks import the models of the packages the factory registers.
+    Imported here, not at the top: this package runs before each of its modules, and importing the documents
+    or a service must not install the session hooks or load the index and the vector code.
     """
     # hooks registers the session listeners, neighbours and dense their receivers of the outbox's signals
     from zhigu.search import catchup, dense, hooks, neighbours, warmup  # noqa: F401
@@ -17,6 +18,3 @@ def init_app(app) -> None:
     index.init_app(app)
     catchup.init_app(app, index)
     app.before_request(lambda: warmup.start(app))
-
-
-from zhigu.search import views  # noqa: E402,F401

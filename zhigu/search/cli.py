@@ -9,6 +9,8 @@ from flask.cli import AppGroup
 
 from zhigu.archive.transfer import case_count
 from zhigu.extensions import db
+from zhigu.initiatives.services import verdict_judgments
+from zhigu.search import dense
 from zhigu.search import neighbours as neighbours_store
 from zhigu.search import outbox
 from zhigu.search.index import current_index
@@ -83,8 +85,6 @@ def check():
 @click.argument("directory", type=click.Path(file_okay=False))
 def export_judgments(directory):
     """Write founders' verdicts as an evaluation set: queries.jsonl and TREC qrels.tsv (case ids)."""
-    from zhigu.initiatives.services import verdict_judgments
-
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     judgments = verdict_judgments()
@@ -105,8 +105,6 @@ def export_judgments(directory):
 @click.option("--prune", is_flag=True, help="Also delete vectors no published case's text uses any more.")
 def embed(prune: bool):
     """Compute the sentence vectors of the published cases that lack one (the multilingual extra)."""
-    from zhigu.search import dense
-
     if not dense.available():
         click.echo("The multilingual extra is not installed: pip install '.[multilingual]' (make install-multilingual).")
         raise SystemExit(1)

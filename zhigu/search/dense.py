@@ -205,14 +205,12 @@ def case_vectors() -> Vectors:
 def _refreshed(state: Vectors, version: tuple) -> Vectors:
     import numpy as np
 
-    from zhigu.search.outbox import PRUNED
-
     position = state.version[0]
     digests, stored = dict(state.digests), dict(state.stored)
     changed = None
     if state.matrix is not None:
         changed = set(db.session.scalars(select(IndexChange.case_id).where(IndexChange.id > (position or 0))))
-    if changed is None or PRUNED in changed:
+    if changed is None or outbox.PRUNED in changed:
         digests, texts = {}, _published_texts()
     else:
         for case_id in changed:

@@ -10,6 +10,7 @@ query is filtered with), and not the case being compared; load_visible checks ea
 from __future__ import annotations
 
 from zhigu.search import dense
+from zhigu.search.services import SearchResult, load_visible
 
 #: Nearest cases by vector added to the lexical candidates.
 DENSE_DEPTH = 50
@@ -115,8 +116,6 @@ def mark(why: dict, case_id: int, carried: set[int]) -> dict:
 def dense_only(viewer, searcher, allowed_docs, exclude_id, title: str, description: str, limit: int):
     """Results when the words matched nothing (say, an English description in a Chinese archive): the
     nearest cases by vector the viewer may open, each marked "similar meaning"; none without the extra."""
-    from zhigu.search.services import SearchResult, load_visible
-
     candidates, carried = fuse(searcher, allowed_docs, exclude_id, title, description, [], limit)
     ranked = [(score, case_id) for score, case_id, _ in candidates[:limit]]
     cases = load_visible(viewer, [case_id for _, case_id in ranked])

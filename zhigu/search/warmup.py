@@ -14,7 +14,9 @@ import logging
 import os
 import threading
 
+from zhigu.search import dense
 from zhigu.search.analysis import analyse
+from zhigu.search.statistics import warm
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +30,6 @@ _state = {"pid": None, "thread": None, "again": False, "apps": []}
 def warm_up(app) -> int:
     """Load jieba and the index, count the common words' public statistics and, with the multilingual extra,
     read the case vectors (1.6 s of CPU at 10,000 cases); return the terms counted."""
-    from zhigu.search import dense
-    from zhigu.search.statistics import warm
-
     list(analyse("光伏电站的市场需求"))
     with app.app_context():
         index = app.extensions["zhigu.search"]

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("trends", __name__)
-
-from zhigu.trends import api, permissions, views  # noqa: E402,F401
