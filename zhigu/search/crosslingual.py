@@ -26,6 +26,8 @@ CROSS_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0}
 #: proportion to their own score: enough to enter the first few results, not to push the
 #: same-language matches out (tuned on bench/crosslang.py --concepts, bench/README.md).
 CROSS_SHARE = 0.6
+#: The other hits' share falls as (their score / the best hit's score) ** CROSS_DECAY.
+CROSS_DECAY = 1.0
 #: `why` key of a result the cross-language stage found.
 WHY_KEY = "other_language"
 
@@ -71,7 +73,8 @@ def fuse(candidates: list, cross_hits) -> tuple[list, set[int]]:
         return candidates, set()
     best_text = max((score for score, _, _ in candidates), default=0.0) or 1.0
     best_cross = cross_hits[0].score or 1.0
-    scores = {int(hit["id"]): (CROSS_SHARE * best_text * hit.score / best_cross, hit) for hit in cross_hits}
+    scores = {int(hit["id"]): (CROSS_SHARE * best_text * (hit.score / best_cross) ** CROSS_DECAY, hit)
+              for hit in cross_hits}
     fused = [(max(score, scores[case_id][0]) if case_id in scores else score, case_id, fields)
              for score, case_id, fields in candidates]
     known = {case_id for _, case_id, _ in candidates}
