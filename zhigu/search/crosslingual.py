@@ -27,7 +27,7 @@ CROSS_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0}
 #: same-language matches out (tuned on bench/crosslang.py --concepts, bench/README.md).
 CROSS_SHARE = 0.6
 #: The other hits' share falls as (their score / the best hit's score) ** CROSS_DECAY.
-CROSS_DECAY = 1.0
+CROSS_DECAY = 3.0
 #: `why` key of a result the cross-language stage found.
 WHY_KEY = "other_language"
 
