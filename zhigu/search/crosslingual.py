@@ -22,11 +22,11 @@ CROSS_MAX_TERMS_LARGE = 6
 CROSS_DEPTH = 20
 #: Fields of the second query and their weights (the narrative is left out, as in the first stage).
 CROSS_FIELD_WEIGHTS = {"title": 2.0, "summary": 2.0}
-#: The best other-language hit takes this share of the best same-language text score, the others less in
-#: proportion to their own score: enough to enter the first few results, not to push the
-#: same-language matches out (tuned on bench/crosslang.py --concepts, bench/README.md).
+#: The best other-language hit takes CROSS_SHARE of the best same-language text score, the others
+#: CROSS_SHARE * (their score / the best hit's) ** CROSS_DECAY of it: the best enters the first few results
+#: without the rest pushing the same-language matches out (tuned on bench/crosslang.py --concepts:
+#: bench/README.md, "The cross-language stage without the extra").
 CROSS_SHARE = 0.6
-#: The other hits' share falls as (their score / the best hit's score) ** CROSS_DECAY.
 CROSS_DECAY = 3.0
 #: `why` key of a result the cross-language stage found.
 WHY_KEY = "other_language"
@@ -65,8 +65,8 @@ def build_cross_query(terms: dict[str, float], language: str | None):
 def fuse(candidates: list, cross_hits) -> tuple[list, set[int]]:
     """Add the other-language hits to the (text score, case id, stored fields) candidates.
 
-    The best hit scores CROSS_SHARE times the best candidate's text score, the others in proportion to
-    their own score; a case that is already a candidate (found through the glossary or the causes) keeps
+    The best hit scores CROSS_SHARE times the best candidate's text score, the others less (CROSS_DECAY);
+    a case that is already a candidate (found through the glossary or the causes) keeps
     the higher of its two scores. Returns the candidates and the ids of the other-language hits.
     """
     if not cross_hits:
