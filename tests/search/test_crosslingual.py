@@ -109,3 +109,15 @@ def test_translate_of_nothing_is_empty():
 def test_the_other_language_follows_the_script_of_the_text():
     assert other_language("霍尔果斯冷链仓库 in Almaty") == "en"
     assert other_language("cold chain 冷链") == "zh"
+
+
+def test_an_english_description_finds_chinese_cases_in_an_archive_without_english(api_as, cast, make_case):
+    cold = make_case(cast.author, title="冷藏车制冷机停转，整车樱桃腐烂", language="zh", narrative="", lessons="",
+                     summary="冷藏车排队三天，柴油耗尽后制冷机停转，樱桃腐烂，收货方拒收。")
+    make_case(cast.author, title="奶茶加盟店开业半年关门", language="zh", narrative="", lessons="",
+              summary="加盟商交了加盟费，总部不提供培训和供货，门店亏损倒闭。")
+
+    response = api_as(None).post("/api/v1/similar", json={"description": "refrigeration failed and the cherries rotted"})
+
+    assert response.status_code == 200
+    assert [result["id"] for result in response.get_json()["results"]][:1] == [cold.id]

@@ -1,8 +1,9 @@
 """Find similar: rank the published cases the viewer may open by likeness to a description.
 
 Two stages (see similar_cases): a first-stage OR query of the description's distinctive terms and its
-structured signals, then a re-ranking of the best candidates by cosine, feedback and the causes of the
-nearest cases. It shares the search page's access rules and row loading (zhigu.search.services).
+structured signals (and a second one of their translations over the other language's cases:
+zhigu.search.crosslingual), then a re-ranking of the best candidates by cosine, feedback and the causes of
+the nearest cases. It shares the search page's access rules and row loading (zhigu.search.services).
 """
 import contextvars
 import math
@@ -294,6 +295,10 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
         score = W_COSINE * cos(q, d) + W_FIRST_STAGE * first_stage(d) / best_first_stage
               + W_SECTOR * [same sector] + W_MARKET * shared markets / query markets
               + W_CAUSE * shared causes / query causes + W_CAUSE_FEEDBACK * votes(primary cause of d)
+
+    The description's distinctive terms translated to the other language (zhigu.search.crosslingual) run as
+    a second query over that language's cases, filtered like the first; its hits join the candidates a little
+    below the best same-language match (crosslingual.fuse; `why["other_language"]`).
 
     With the optional semantic re-ranker on (SEMANTIC_RERANK) and an English description, the English
     candidates are re-ordered among themselves by (1 - W_SEMANTIC) * text part + W_SEMANTIC * the cosine of
