@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from zhigu.archive.transfer import import_cases
+from zhigu.search import dense
 
 FIXTURE = json.loads((Path(__file__).with_name("quality_fixture.json")).read_text(encoding="utf-8"))
 
@@ -70,3 +71,13 @@ def test_with_the_multilingual_extra_the_right_case_still_ranks_first(embedded_a
 def test_with_the_multilingual_extra_the_case_in_the_other_language_ranks_first(embedded_archive, query):
     """The words of these queries share nothing with their case; the meaning does."""
     assert _first(embedded_archive, query)[:1] == [query["expect"]]
+
+
+def test_without_the_extra_the_dictionary_brings_the_case_in_the_other_language_first(fixture_archive, monkeypatch):
+    """The Chinese query shares no word with the English telemedicine case; the dictionary glosses of 远程,
+    医生 and 诊所 (remote, doctor, clinic) do (zhigu.search.crosslingual). Added after the ranking was seen:
+    the other three cross-language queries rank their case second or lower without the extra."""
+    monkeypatch.setattr(dense, "available", lambda: False)
+    query = next(query for query in FIXTURE["crosslang_queries"] if query["expect"] == "fx-en-telemed")
+
+    assert _first(fixture_archive, query)[:1] == ["fx-en-telemed"]

@@ -1,18 +1,19 @@
 """The search page's cases in the other language: an English search also shows Chinese cases on the same
 subject, and the other way round.
 
-Two bridges: the glossary (zhigu.search.glossary: "cold chain" finds 冷链) always, and with the multilingual
+Two bridges: the words' equivalents (the hand glossary, then the general dictionary: zhigu.search.dictionary;
+"cold chain" finds 冷链, "refrigerated" 冷藏) always, and with the multilingual
 extra the cases nearest in meaning (zhigu.search.dense), kept only when clearly closer than that language's
 cases on the whole (MIN_LIKENESS standard deviations above their mean). Both go through the search page's own
 filter of the documents the viewer may open (and the filters chosen), then load_visible.
 """
 from __future__ import annotations
 
-from whoosh.query import Or, Term
+from whoosh.query import And, Or, Term
 
 from zhigu.search import dense
 from zhigu.search.analysis import analyse
-from zhigu.search.glossary import translations
+from zhigu.search.dictionary import translate
 from zhigu.search.index import current_index
 from zhigu.search.services import SearchResult, _allowed_docs, load_visible
 
@@ -23,12 +24,16 @@ LIMIT = 5
 #: is 2.6-3.0, but queries about nothing in the archive ("weather tomorrow") reach 2.6-3.5 too, so the bar is
 #: high and few cases pass it: a stricter bar shows less, never something unrelated as often.
 MIN_LIKENESS = 3.0
+#: Characters of a search translated, and equivalents queried at most: a search is a few words, and each
+#: equivalent costs its postings.
+MAX_TEXT = 500
+MAX_EQUIVALENTS = 24
 
 
 def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None = None,
                          shown: set[int] | frozenset = frozenset()) -> tuple[str | None, list[SearchResult]]:
     """The language ("zh" or "en") of the cases that are in the other language than `text`, and up to LIMIT of
-    them the viewer may open, not among `shown`: by glossary equivalents first, then by meaning."""
+    them the viewer may open, not among `shown`: by the words' equivalents first, then by meaning."""
     text = (text or "").strip()
     if not text:
         return None, []
@@ -36,9 +41,10 @@ def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None
     searcher = current_index().searcher()
     allowed = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
     ranked: dict[int, bool] = {}  # case id -> found by meaning
-    equivalents = translations({term for term, *_ in analyse(text)})
+    equivalents = equivalent_terms(text)
     if equivalents:
-        query = Or([Term(field, term) for term in equivalents for field in ("title", "summary")]).normalize()
+        query = And([Term("language", language), Or([Term(field, term, boost=share) for term, share in equivalents.items()
+                                                     for field in ("title", "summary")])]).normalize()
         for hit in searcher.search(query, limit=4 * LIMIT, filter=allowed):
             ranked.setdefault(int(hit["id"]), False)
     if dense.enabled():
@@ -49,6 +55,16 @@ def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None
     results = [SearchResult(case=cases[case_id], score=0.0, why={"similar_meaning": ranked[case_id]})
                for case_id in ids if case_id in cases and cases[case_id].language == language]
     return language, results[:LIMIT]
+
+
+def equivalent_terms(text: str) -> dict[str, float]:
+    """The other language's terms for the words of `text`, each with its largest share (dictionary.translate);
+    at most MAX_EQUIVALENTS of them, the words of a short search being few."""
+    found: dict[str, float] = {}
+    for equivalents in translate([term for term, *_ in analyse(text[:MAX_TEXT], bigrams=False)]).values():
+        for term, share in equivalents.items():
+            found[term] = max(found.get(term, 0.0), share)
+    return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_EQUIVALENTS])
 
 
 def _nearest_in(language: str, text: str, searcher, allowed) -> list[int]:

@@ -1,8 +1,9 @@
 """Find similar: rank the published cases the viewer may open by likeness to a description.
 
 Two stages (see similar_cases): a first-stage OR query of the description's distinctive terms and its
-structured signals, then a re-ranking of the best candidates by cosine, feedback and the causes of the
-nearest cases. It shares the search page's access rules and row loading (zhigu.search.services).
+structured signals (and a second one of their translations over the other language's cases:
+zhigu.search.crosslingual), then a re-ranking of the best candidates by cosine, feedback and the causes of
+the nearest cases. It shares the search page's access rules and row loading (zhigu.search.services).
 """
 import contextvars
 import math
@@ -14,7 +15,7 @@ from whoosh import collectors
 from whoosh.query import And, Or, Term
 
 from zhigu.archive.models import FailureCase
-from zhigu.search import hybrid
+from zhigu.search import crosslingual, hybrid
 from zhigu.search.analysis import analyse, is_han
 from zhigu.search.glossary import translations
 from zhigu.search.index import current_index
@@ -295,6 +296,10 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
               + W_SECTOR * [same sector] + W_MARKET * shared markets / query markets
               + W_CAUSE * shared causes / query causes + W_CAUSE_FEEDBACK * votes(primary cause of d)
 
+    The description's distinctive terms translated to the other language (zhigu.search.crosslingual) run as
+    a second query over that language's cases, filtered like the first; its hits join the candidates a little
+    below the best same-language match (crosslingual.fuse; `why["other_language"]`).
+
     With the optional semantic re-ranker on (SEMANTIC_RERANK) and an English description, the English
     candidates are re-ordered among themselves by (1 - W_SEMANTIC) * text part + W_SEMANTIC * the cosine of
     their sentence embeddings (`why["meaning"]`) before the cause votes are counted (_reorder_by_meaning).
@@ -323,23 +328,31 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     similar = SimilarQuery(terms=terms, surface=surface, sector=sector, markets=tuple(markets or ()),
                            causes=tuple(causes or ()))
     query = build_similar_query(similar)
-    if query is None:
-        return hybrid.dense_only(viewer, searcher, allowed_docs, exclude_id, title, description, limit)
-    mask = Term("id", str(exclude_id)) if exclude_id is not None else None
     if allowed_docs is not None and not allowed_docs:
         return []  # an empty filter set would mean no filter to Whoosh
-    hits = _top_documents(searcher, query, max(limit, RERANK_DEPTH), allow=allowed_docs, restrict=mask)
-    if not hits:
+    mask = Term("id", str(exclude_id)) if exclude_id is not None else None
+    search = lambda q, depth: _top_documents(searcher, q, depth, allow=allowed_docs, restrict=mask)  # noqa: E731
+    cross_terms, cross_query = _cross_language_query(searcher, f"{title or ''}\n{description}", terms)
+    cross_hits = search(cross_query, crosslingual.CROSS_DEPTH) if cross_query is not None else []
+    hits = search(query, max(limit, RERANK_DEPTH)) if query is not None else []
+    if not hits and not cross_hits:
         return hybrid.dense_only(viewer, searcher, allowed_docs, exclude_id, title, description, limit)
-    plain = wanted = query_vector(searcher, title, description)
-    vectors = lru_cache(maxsize=None)(lambda docnum: _case_vector(searcher, docnum))
-    fed_hits = []
-    if FEEDBACK_DOCS:
-        similar, wanted, fed_hits = _feedback(searcher, similar, hits, plain, vectors, lambda related: _top_documents(
-            searcher, related, max(limit, RERANK_DEPTH), allow=allowed_docs, restrict=mask))
-        if similar.related:  # `why` names the related terms a result matched
-            query = build_similar_query(similar)
-    candidates = _text_candidates(hits, fed_hits, plain, wanted, vectors)
+    candidates = []
+    if hits:
+        plain = wanted = query_vector(searcher, title, description)
+        vectors = lru_cache(maxsize=None)(lambda docnum: _case_vector(searcher, docnum))
+        fed_hits = []
+        if FEEDBACK_DOCS:
+            similar, wanted, fed_hits = _feedback(searcher, similar, hits, plain, vectors,
+                                                  lambda related: search(related, max(limit, RERANK_DEPTH)))
+            if similar.related:  # `why` names the related terms a result matched
+                query = build_similar_query(similar)
+        candidates = _text_candidates(hits, fed_hits, plain, wanted, vectors)
+    candidates, crossed = crosslingual.fuse(candidates, cross_hits)
+    if cross_query is not None:  # `why` names the translated terms a result matched, as the case writes them
+        query = Or([query, cross_query]) if query is not None else cross_query
+        similar = replace(similar, terms={**cross_terms, **similar.terms},
+                          surface={**dict.fromkeys(cross_terms), **similar.surface})
     candidates, carried = hybrid.fuse(searcher, allowed_docs, exclude_id, title, description, candidates, limit)
     meaning = _semantic_similarities(title, description, candidates)
     if meaning:
@@ -362,9 +375,32 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     cases = load_visible(viewer, [case_id for _, case_id, _ in scored[:limit]])
     top = [(score, cases[case_id], pattern) for score, case_id, pattern in scored[:limit] if case_id in cases]
     why = _why_for(searcher, query, similar, [case for _, case, _ in top])
-    return [SearchResult(case=case, score=round(score, 4), why=hybrid.mark(_with_meaning(
-        dict(why[case.id], nearest_cause=pattern), meaning.get(case.id)), case.id, carried))
+    return [SearchResult(case=case, score=round(score, 4), why=_with_language(hybrid.mark(_with_meaning(
+        dict(why[case.id], nearest_cause=pattern), meaning.get(case.id)), case.id, carried), case.id in crossed))
             for score, case, pattern in top]
+
+
+def _cross_language_query(searcher, text: str, terms: dict[str, float]):
+    """The translated terms of the text (zhigu.search.crosslingual) and their query over the cases of the
+    other language, or ({}, None) when none is usable. Words the index has never seen count with the
+    weight of the lightest kept term: in an archive of the other language only, they are all unseen."""
+    large = _statistics(searcher).doc_count > LARGE_ARCHIVE
+    limit = crosslingual.CROSS_MAX_TERMS_LARGE if large else crosslingual.CROSS_MAX_TERMS
+    lightest, stats = min(terms.values(), default=1.0), _statistics(searcher)
+
+    def weight(term: str) -> float:
+        if term in terms:
+            return terms[term]
+        return lightest if stats.text_idf(term, TEXT_FIELDS) == 0.0 else 0.0
+
+    cross_terms = crosslingual.translated_terms(searcher, text, weight, usable_idf, limit)
+    return cross_terms, crosslingual.build_cross_query(cross_terms, crosslingual.other_language(text))
+
+
+def _with_language(why: dict, other_language: bool) -> dict:
+    if other_language:
+        why[crosslingual.WHY_KEY] = True
+    return why
 
 
 def _semantic_similarities(title: str, description: str, candidates) -> dict[int, float]:

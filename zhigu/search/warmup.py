@@ -1,9 +1,10 @@
 """Warm-up: what the first searches of a process would otherwise pay for, done in the background at start.
 
-Three things are slow the first time a process needs them: jieba's dictionary (about a second), the index
+Four things are slow the first time a process needs them: jieba's dictionary (about a second), the
+bilingual dictionary of the cross-language stage (zhigu.search.dictionary, about a second), the index
 readers, and the public document frequencies of the archive's common words (zhigu.search.statistics: a
 "find similar" of 200 common words counted them for 6.5 s of CPU at 100,000 cases). The warm-up thread
-loads the first two and counts the third, so that no request pays for them and none can be made to.
+loads the first three and counts the fourth, so that no request pays for them and none can be made to.
 
 A gunicorn worker warms up before it accepts requests (`warm_now` from post_worker_init); any other process
 starts it in the background with the first request it serves. It runs once per process, and again when a
@@ -14,7 +15,7 @@ import logging
 import os
 import threading
 
-from zhigu.search import dense
+from zhigu.search import dense, dictionary
 from zhigu.search.analysis import analyse
 from zhigu.search.statistics import warm
 
@@ -28,9 +29,11 @@ _state = {"pid": None, "thread": None, "again": False, "apps": []}
 
 
 def warm_up(app) -> int:
-    """Load jieba and the index, count the common words' public statistics and, with the multilingual extra,
-    read the case vectors (1.6 s of CPU at 10,000 cases); return the terms counted."""
+    """Load jieba, the bilingual dictionary and the index, count the common words' public statistics and,
+    with the multilingual extra, read the case vectors (1.6 s of CPU at 10,000 cases); return the terms
+    counted."""
     list(analyse("光伏电站的市场需求"))
+    dictionary.dictionary()
     with app.app_context():
         index = app.extensions["zhigu.search"]
         counted = warm(index.searcher(), WARM_FIELDS)
