@@ -131,9 +131,11 @@ class TermPostings:
         if not self.runs:
             yield from self._sorted_lists()
             return
-        self.save()
-        # a term's lists come in run order, and the runs in the order their documents were added
+        # a term's lists come in run order, and the runs in the order their documents were added; what is
+        # still in memory came last, and is merged from there rather than spilled and read back
         streams = [self._read_run(number, name) for number, name in enumerate(self.runs)]
+        last = len(self.runs)
+        streams.append((fieldname, term, last, postings) for fieldname, term, postings in self._sorted_lists())
         for (fieldname, term), parts in groupby(merge(*streams), key=itemgetter(0, 1)):
             parts = [postings for _, _, _, postings in parts]
             yield fieldname, term, parts[0] if len(parts) == 1 else [p for postings in parts for p in postings]
