@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))  # this checkout's zhigu, not the one the virtualenv installed
 
 from speed import Recombiner, code_version, write_cases  # noqa: E402
 

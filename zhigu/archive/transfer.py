@@ -18,7 +18,7 @@ from zhigu.archive.models import CaseRevision, CaseStatus, Cause, FailureCase
 from zhigu.archive.schemas import FailureCaseSchema
 from zhigu.archive.services import PLAIN_FIELDS, detect_case_language, link_causes
 from zhigu.auth.models import Park
-from zhigu.db import now_utc
+from zhigu.db import cyclic_gc_paused, now_utc
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
@@ -39,83 +39,85 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
     Imported cases are published and public unless a line says otherwise. `progress(n)` is called as
     lines are written. Returns counts of created and updated cases.
     """
-    parks = {p.slug: p for p in db.session.scalars(select(Park))}
-    default_park = parks.get(park_slug) if park_slug else None
-    if park_slug and default_park is None:
-        raise ZhiguError(N_("No park with slug {slug}.").format(slug=repr(park_slug)), 404)
-    causes = {c.code: c for c in db.session.scalars(select(Cause))}
-    schema = FailureCaseSchema()
-    rows, errors, seen = [], {}, {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if SURROGATES.search(line):  # how the command line reads bytes that are not UTF-8 (surrogateescape)
-            errors[number] = {"_line": ["Not valid UTF-8 text."]}
-            continue
-        if json_too_deep(line):
-            errors[number] = {"_line": [too_deep_message()]}
-            continue
-        try:
-            raw = json.loads(line)
-            if not isinstance(raw, dict):
-                raise ValueError("a line must hold one JSON object")
-        except (ValueError, RecursionError) as exc:
-            errors[number] = {"_line": [f"Not valid JSON: {exc}"]}
-            continue
-        try:
-            values = schema.load(raw)
-        except ValidationError as exc:
-            errors[number] = exc.normalized_messages()
-            continue
-        line_errors = {}
-        if not values.get("external_id"):
-            line_errors["external_id"] = ["Imports need an external_id, so that importing again updates."]
-        elif values["external_id"] in seen:
-            line_errors["external_id"] = [f"Repeats line {seen[values['external_id']]}."]
-        unknown = [code for code in values["causes"] if code not in causes]
-        if unknown:
-            line_errors["causes"] = [N_("Unknown cause code: {code}").format(code=code) for code in unknown]
-        if values.get("park") and values["park"] not in parks:
-            line_errors["park"] = [f"No park with slug {values['park']!r}."]
-        # read-only in the API, but an export carries it so that a retraction survives the round trip
-        reason = raw.get("retraction_reason")
-        if reason is not None and not isinstance(reason, str):
-            line_errors["retraction_reason"] = ["Not a valid string."]
-        elif has_unstorable(reason):
-            line_errors["retraction_reason"] = [UNSTORABLE_MESSAGE]
-        elif values.get("status") == CaseStatus.retracted:
-            values["retraction_reason"] = reason
-        if line_errors:
-            errors[number] = line_errors
-            continue
-        seen[values["external_id"]] = number
-        rows.append(values)
-    if errors:
-        raise ImportFailed(errors)
+    with cyclic_gc_paused():  # every row stays in the session until the commit: nothing to collect
+        parks = {p.slug: p for p in db.session.scalars(select(Park))}
+        default_park = parks.get(park_slug) if park_slug else None
+        if park_slug and default_park is None:
+            raise ZhiguError(N_("No park with slug {slug}.").format(slug=repr(park_slug)), 404)
+        causes = {c.code: c for c in db.session.scalars(select(Cause))}
+        schema = FailureCaseSchema()
+        rows, errors, seen = [], {}, {}
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            if SURROGATES.search(line):  # how the command line reads bytes that are not UTF-8 (surrogateescape)
+                errors[number] = {"_line": ["Not valid UTF-8 text."]}
+                continue
+            if json_too_deep(line):
+                errors[number] = {"_line": [too_deep_message()]}
+                continue
+            try:
+                raw = json.loads(line)
+                if not isinstance(raw, dict):
+                    raise ValueError("a line must hold one JSON object")
+            except (ValueError, RecursionError) as exc:
+                errors[number] = {"_line": [f"Not valid JSON: {exc}"]}
+                continue
+            try:
+                values = schema.load(raw)
+            except ValidationError as exc:
+                errors[number] = exc.normalized_messages()
+                continue
+            line_errors = {}
+            if not values.get("external_id"):
+                line_errors["external_id"] = ["Imports need an external_id, so that importing again updates."]
+            elif values["external_id"] in seen:
+                line_errors["external_id"] = [f"Repeats line {seen[values['external_id']]}."]
+            unknown = [code for code in values["causes"] if code not in causes]
+            if unknown:
+                line_errors["causes"] = [N_("Unknown cause code: {code}").format(code=code) for code in unknown]
+            if values.get("park") and values["park"] not in parks:
+                line_errors["park"] = [f"No park with slug {values['park']!r}."]
+            # read-only in the API, but an export carries it so that a retraction survives the round trip
+            reason = raw.get("retraction_reason")
+            if reason is not None and not isinstance(reason, str):
+                line_errors["retraction_reason"] = ["Not a valid string."]
+            elif has_unstorable(reason):
+                line_errors["retraction_reason"] = [UNSTORABLE_MESSAGE]
+            elif values.get("status") == CaseStatus.retracted:
+                values["retraction_reason"] = reason
+            if line_errors:
+                errors[number] = line_errors
+                continue
+            seen[values["external_id"]] = number
+            rows.append(values)
+        if errors:
+            raise ImportFailed(errors)
 
-    existing = {}
-    ids = [row["external_id"] for row in rows]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        existing.update((c.external_id, c) for c in db.session.scalars(
-            select(FailureCase).where(FailureCase.external_id.in_(chunk))))
-    existing.update(_exported_unnamed(set(ids) - set(existing)))
-    created = updated = 0
-    for done, values in enumerate(rows, start=1):
-        case = existing.get(values["external_id"])
-        if case is None:
-            case = FailureCase(status=CaseStatus.published)
-            db.session.add(case)
-            # imports publish without review; the history says so
-            case.revisions.append(CaseRevision(action="import", changes={
-                "status": {"old": None, "new": values.get("status") or CaseStatus.published.value}}))
-            created += 1
-        else:
-            updated += 1
-        case.park = parks.get(values.get("park")) or default_park or case.park
-        _apply_imported(case, values, causes)
-        if progress and done % 200 == 0:
-            progress(200)
+        existing = {}
+        ids = [row["external_id"] for row in rows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            existing.update((c.external_id, c) for c in db.session.scalars(
+                select(FailureCase).where(FailureCase.external_id.in_(chunk))))
+        existing.update(_exported_unnamed(set(ids) - set(existing)))
+        created = updated = 0
+        for done, values in enumerate(rows, start=1):
+            case = existing.get(values["external_id"])
+            if case is None:
+                case = FailureCase(status=CaseStatus.published)
+                db.session.add(case)
+                # imports publish without review; the history says so
+                case.revisions.append(CaseRevision(action="import", changes={
+                    "status": {"old": None, "new": values.get("status") or CaseStatus.published.value}}))
+                created += 1
+            else:
+                updated += 1
+            case.park = parks.get(values.get("park")) or default_park or case.park
+            _apply_imported(case, values, causes)
+            if progress and done % 200 == 0:
+                progress(200)
+        db.session.flush()  # the INSERTs too; the commit's hooks (the index drain) then run with collections
     db.session.commit()
     if progress:
         progress(len(rows) % 200)

@@ -61,6 +61,35 @@ class TermPostings:
         if self.size > self.limit:
             self.save()
 
+    def add_field(self, fieldname: str, docnum: int, items, boost: float) -> int:
+        """`add` for every posting of one document's field at once (Whoosh's (term bytes, frequency, weight,
+        value bytes) items, weights times `boost`); return the sum of the frequencies (the field's length).
+
+        One call per field instead of one per posting: adding a document costs ~12% less CPU (bench/README.md).
+        """
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        weights, values = self._weights, self._values
+        length = postings_added = new_term_bytes = 0
+        for term, frequency, weight, value in items:
+            weight *= boost
+            if value is None:
+                value = b""
+            posting = (docnum, weights.setdefault(weight, weight), values.setdefault(value, value))
+            postings = terms.get(term)
+            if postings is None:
+                terms[term] = [posting]
+                new_term_bytes += TERM_BYTES + len(term)
+            else:
+                postings.append(posting)
+            length += frequency
+            postings_added += 1
+        self.size += new_term_bytes + POSTING_BYTES * postings_added
+        if self.size > self.limit:
+            self.save()
+        return length
+
     def _sorted_lists(self):
         """(fieldname, term, postings) of what is in memory, in field and term order."""
         for fieldname in sorted(self.fields):
@@ -102,9 +131,11 @@ class TermPostings:
         if not self.runs:
             yield from self._sorted_lists()
             return
-        self.save()
-        # a term's lists come in run order, and the runs in the order their documents were added
+        # a term's lists come in run order, and the runs in the order their documents were added; what is
+        # still in memory came last, and is merged from there rather than spilled and read back
         streams = [self._read_run(number, name) for number, name in enumerate(self.runs)]
+        last = len(self.runs)
+        streams.append((fieldname, term, last, postings) for fieldname, term, postings in self._sorted_lists())
         for (fieldname, term), parts in groupby(merge(*streams), key=itemgetter(0, 1)):
             parts = [postings for _, _, _, postings in parts]
             yield fieldname, term, parts[0] if len(parts) == 1 else [p for postings in parts for p in postings]
@@ -157,6 +188,49 @@ class IndexWriter(SegmentWriter):
         if schema is not None:
             self.schema = schema
         self.pool = TermPostings(self._tempstorage, kwargs.get("limitmb", 128))
+        self._separate_spelling = any(field.separate_spelling() for _, field in self.schema.items())
+
+    def add_document(self, **fields):
+        """Whoosh's SegmentWriter.add_document, giving the pool each field's postings in one call (add_field).
+
+        A schema with a field that keeps a separate spelling word list (none of the app's) goes through Whoosh's.
+        """
+        if self._separate_spelling:
+            return super().add_document(**fields)
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    fieldboost = self._field_boost(fields, fieldname, docboost)
+                    frequencies = self.pool.add_field(fieldname, docnum, field.index(value), fieldboost)
+                    if field.scorable:
+                        length = frequencies
+                if field.vector:
+                    vitems = field.vector.word_values(value, field.analyzer, mode="index")
+                    perdocwriter.add_vector_items(fieldname, field, sorted(
+                        (text, weight, vbytes) for text, _, weight, vbytes in vitems))
+                stored = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+                if field.column_type and stored is not None:
+                    perdocwriter.add_column_value(fieldname, field.column_type, field.to_column_value(stored))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _flush_segment(self):
         self.perdocwriter.close()
