@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select, update
 
-from helpers import (ROOT, another_process, case_by_external_id, close_app, corpus_path, in_app, indexed_ids,
+from helpers import (another_process, case_by_external_id, close_app, corpus_path, in_app, indexed_ids,
                      write_jsonl)
 from zhigu import create_app
 from zhigu.archive.models import Cause, FailureCase
@@ -450,40 +450,6 @@ def test_search_check_fails_on_a_missing_index_until_rebuilt(app, runner, corpus
 
     assert invoke_in_new_process(app, ["search", "check"]).exit_code == 0
     assert Path(app.config["INDEX_DIR"]).is_dir()
-
-
-# -- demo -------------------------------------------------------------------------------------------
-
-def test_demo_loads_a_realistic_archive_and_is_idempotent(app, runner):
-    demo_file = ROOT / "zhigu" / "demo" / "data" / "cases.jsonl"
-    assert demo_file.is_file(), f"{demo_file} is missing: `zhigu demo` has no cases to load"
-
-    result = runner.invoke(args=["demo"])
-
-    assert result.exit_code == 0, result.output
-    assert result.output.count("password:") >= 4
-    with in_app(app):
-        cases = db.session.scalars(select(FailureCase)).all()
-        assert len(cases) >= 30
-        assert {c.language for c in cases} >= {"zh", "en"}
-        assert len({c.sector for c in cases}) >= 5
-        assert len({m for c in cases for m in c.target_markets}) >= 5
-        assert len({cause.family for c in cases for cause in c.causes}) >= 5
-        assert all(c.causes for c in cases if c.status == "published")
-        assert "lorem" not in " ".join(c.summary + c.narrative for c in cases).lower()
-        assert {u.role for u in db.session.scalars(select(User))} == set(Role)
-        assert db.session.scalar(select(func.count()).select_from(Park)) >= 2
-        assert app.extensions["zhigu.search"].check() == {"missing": [], "stale": [], "extra": []}
-        number = len(cases)
-
-    again = runner.invoke(args=["demo"])
-
-    assert again.exit_code == 0, again.output
-    assert "password:" not in again.output
-    assert "0 new" in again.output
-    assert count(app, FailureCase) == number
-    public = app.test_client().get("/api/v1/cases").get_json()
-    assert public["total"] >= 1
 
 
 # -- the console script -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from zhigu.attempts import services as attempts
 from zhigu.attempts.models import InitiativeOutcome, SecondAttempt
 from zhigu.audit.models import AuditRecord
 from zhigu.auth import services as auth
-from zhigu.auth.models import User
+from zhigu.auth.models import Park, Role, User
 from zhigu.comments import services as comments
 from zhigu.comments.models import Comment
 from zhigu.extensions import db
@@ -32,6 +32,9 @@ from zhigu.reviews import services as reviews
 from zhigu.reviews.models import ReviewEvent
 from zhigu.search import dense, neighbours
 from zhigu.search.models import CaseEmbedding
+
+#: The whole module on one test process (make test: --dist loadgroup): each process would run the demo fixture.
+pytestmark = pytest.mark.xdist_group("demo")
 
 #: Every table the demo writes to: a second run must leave each count as it was.
 MODELS = (User, FailureCase, Guild, GuildReviewer, Organization, Listing, ListingEvent, Subscription, Notification,
@@ -102,6 +105,20 @@ def test_first_run_prints_every_account_once_with_the_new_roles(demo):
     assert re.search(r"member +yerlan@steppegrain\.example +password: \S+ +\(speaks for Kostanay", demo.first)
     assert re.search(r"curator +curator@khorgos\.example +password: ", demo.first)
     assert re.search(r"Demo activity: \d{2,} new \(", demo.first)
+
+
+def test_the_archive_is_realistic_in_both_languages_with_every_role(demo, ctx):
+    cases = db.session.scalars(select(FailureCase)).all()
+    assert len(cases) >= 30
+    assert {c.language for c in cases} >= {"zh", "en"}
+    assert len({c.sector for c in cases}) >= 5
+    assert len({m for c in cases for m in c.target_markets}) >= 5
+    assert len({cause.family for c in cases for cause in c.causes}) >= 5
+    assert all(c.causes for c in cases if c.status == CaseStatus.published)
+    assert "lorem" not in " ".join(c.summary + c.narrative for c in cases).lower()
+    assert {u.role for u in db.session.scalars(select(User))} == set(Role)
+    assert db.session.scalar(select(func.count()).select_from(Park)) >= 2
+    assert demo.app.test_client().get("/api/v1/cases").get_json()["total"] >= 1
 
 
 def test_the_demo_leaves_every_public_case_its_stored_nearest_cases(demo):
