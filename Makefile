@@ -5,10 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-#: Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs in this process only. With
-#: loadgroup the tests of a module marked xdist_group (an expensive module-scoped fixture) share one process.
+#: Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs in this process only.
 PYTEST_WORKERS ?= auto
-PYTEST_ARGS := -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
+PYTEST_ARGS := -n $(PYTEST_WORKERS) --durations=15
 
 # Python keeps compiled modules (and pytest its rewritten test modules) even where the environment says not to:
 # every test process would otherwise compile them all again.

@@ -33,9 +33,6 @@ from zhigu.reviews.models import ReviewEvent
 from zhigu.search import dense, neighbours
 from zhigu.search.models import CaseEmbedding
 
-#: The whole module on one test process (make test: --dist loadgroup): each process would run the demo fixture.
-pytestmark = pytest.mark.xdist_group("demo")
-
 #: Every table the demo writes to: a second run must leave each count as it was.
 MODELS = (User, FailureCase, Guild, GuildReviewer, Organization, Listing, ListingEvent, Subscription, Notification,
           Comment, CaseLink, ReviewEvent, AuditRecord, Initiative, Suggestion, InitiativeOutcome, SecondAttempt)
