@@ -275,15 +275,14 @@ _after_drain_lock = threading.Lock()
 
 
 @outbox.index_changed.connect
-def _embed_after_drain(index, case_ids, reranked_ids=None, **extra) -> None:
+def _embed_after_drain(index, reranked_ids, **extra) -> None:
     """After a drain: have this process's embedding thread embed up to EMBED_AT_DRAIN of the changed cases
     (a change of a case's comments alone leaves its text as it was)."""
     if not has_app_context() or not available():
         return
     limit = int(current_app.config.get("EMBED_AT_DRAIN", 0))
-    changed = case_ids if reranked_ids is None else reranked_ids
-    if limit > 0 and enabled() and changed:
-        embed_soon(current_app._get_current_object(), sorted(changed)[:limit])
+    if limit > 0 and enabled() and reranked_ids:
+        embed_soon(current_app._get_current_object(), sorted(reranked_ids)[:limit])
 
 
 def embed_soon(app, case_ids) -> None:

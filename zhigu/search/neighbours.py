@@ -198,17 +198,16 @@ def refresh(changed_ids, limit: int) -> int:
 
 
 @outbox.index_changed.connect
-def _refresh_after_drain(index, case_ids, reranked_ids=None, **extra) -> None:
+def _refresh_after_drain(index, reranked_ids, **extra) -> None:
     """After a drain: `refresh` the lists its changes touch; a change of a case's comments alone touches none
     ("find similar" never reads comments). A failure is logged: the index is applied whatever happens to the
     lists, and a list that is not stored is computed when read."""
     if not has_app_context():
         return
-    changed = case_ids if reranked_ids is None else reranked_ids
     try:
-        refresh(changed, current_app.config["NEIGHBOURS_AT_DRAIN"])
+        refresh(reranked_ids, current_app.config["NEIGHBOURS_AT_DRAIN"])
     except Exception:  # noqa: BLE001 - never fail the drain over a derived table
-        log.warning("Could not refresh the stored neighbours of %d case(s)", len(changed), exc_info=True)
+        log.warning("Could not refresh the stored neighbours of %d case(s)", len(reranked_ids), exc_info=True)
 
 
 @outbox.index_rebuilt.connect

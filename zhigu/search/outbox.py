@@ -53,8 +53,9 @@ from zhigu.search.models import IndexChange
 from zhigu.search.rebuild import rewrite_index
 
 _signals = Namespace()
-#: Sent with `case_ids` after a drain applied changes of those cases to `index` (the sender): what is derived
-#: from the index (zhigu.search.neighbours) follows, without the outbox knowing of it.
+#: Sent with `case_ids` after a drain applied changes of those cases to `index` (the sender), and `reranked_ids`,
+#: those of them with a change besides their comments: what is derived from the index or the cases' texts
+#: (zhigu.search.neighbours, zhigu.search.dense) follows, without the outbox knowing of it.
 index_changed = _signals.signal("search-index-changed")
 #: Sent after `index` (the sender) was rewritten from the database.
 index_rebuilt = _signals.signal("search-index-rebuilt")
