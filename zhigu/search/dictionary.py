@@ -72,20 +72,6 @@ def _read(path: Path) -> Dictionary:
     return Dictionary(chinese, english)
 
 
-def glossary_translations(terms: set[str]) -> dict[str, dict[str, float]]:
-    """For each of `terms` that a glossary entry found in `terms` holds, that entry's equivalents, each
-    weighted 1 / (words in the equivalent) as zhigu.search.glossary.translations weighs them."""
-    out: dict[str, dict[str, float]] = {}
-    for source, target in glossary.bridges():
-        if all(term in terms for term in source):
-            for term in source:
-                found = out.setdefault(term, {})
-                for equivalent in target:
-                    if equivalent not in terms:
-                        found[equivalent] = max(found.get(equivalent, 0.0), 1.0 / len(target))
-    return out
-
-
 def translate(terms) -> dict[str, dict[str, float]]:
     """For each of `terms` (index terms of one text, in text order) the other language's terms it stands
     for, each with a share: the glossary's equivalents when it has the term, else the dictionary's (a
@@ -93,7 +79,7 @@ def translate(terms) -> dict[str, dict[str, float]]:
     two-word phrase it starts first, as in "cold chain" -> 冷链)."""
     terms = list(dict.fromkeys(terms))
     present = set(terms)
-    out = glossary_translations(present)
+    out = glossary.translations_by_term(present)
     table = dictionary()
     for term, following in zip(terms, [*terms[1:], None]):
         if term in out:

@@ -34,16 +34,33 @@ def bridges() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     return pairs
 
 
-def translations(terms: set[str]) -> dict[str, float]:
-    """Equivalents of the glossary entries found in `terms`, each weighted 1 / (words in its entry).
+def translations_by_term(terms: set[str]) -> dict[str, dict[str, float]]:
+    """For each of `terms` that a glossary entry found in `terms` holds, that entry's equivalents not among
+    `terms`, each weighted 1 / (words in the equivalent).
 
     An entry is found when all of its words are among `terms`; a multi-word equivalent spreads its
     weight over its words so that a phrase does not count more than a single word.
     """
-    found: dict[str, float] = {}
+    out: dict[str, dict[str, float]] = {}
     for source, target in bridges():
         if all(term in terms for term in source):
-            for term in target:
-                if term not in terms:
-                    found[term] = max(found.get(term, 0.0), 1.0 / len(target))
+            for term in source:
+                found = out.setdefault(term, {})
+                for equivalent in target:
+                    if equivalent not in terms:
+                        found[equivalent] = max(found.get(equivalent, 0.0), 1.0 / len(target))
+    return out
+
+
+def translations(terms: set[str]) -> dict[str, float]:
+    """Equivalents of the glossary entries found in `terms`, each with its weight (translations_by_term)."""
+    return strongest(translations_by_term(terms))
+
+
+def strongest(by_term: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each equivalent of a {term: {equivalent: share}} mapping once, with its largest share."""
+    found: dict[str, float] = {}
+    for equivalents in by_term.values():
+        for term, share in equivalents.items():
+            found[term] = max(found.get(term, 0.0), share)
     return found

@@ -14,6 +14,7 @@ from whoosh.query import And, Or, Term
 from zhigu.search import dense
 from zhigu.search.analysis import analyse
 from zhigu.search.dictionary import translate
+from zhigu.search.glossary import strongest
 from zhigu.search.index import current_index
 from zhigu.search.services import SearchResult, _allowed_docs, load_visible
 
@@ -60,10 +61,7 @@ def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None
 def equivalent_terms(text: str) -> dict[str, float]:
     """The other language's terms for the words of `text`, each with its largest share (dictionary.translate);
     at most MAX_EQUIVALENTS of them, the words of a short search being few."""
-    found: dict[str, float] = {}
-    for equivalents in translate([term for term, *_ in analyse(text[:MAX_TEXT], bigrams=False)]).values():
-        for term, share in equivalents.items():
-            found[term] = max(found.get(term, 0.0), share)
+    found = strongest(translate([term for term, *_ in analyse(text[:MAX_TEXT], bigrams=False)]))
     return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_EQUIVALENTS])
 
 
