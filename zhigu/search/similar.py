@@ -384,9 +384,9 @@ def _cross_language_query(searcher, text: str, terms: dict[str, float]):
     """The translated terms of the text (zhigu.search.crosslingual) and their query over the cases of the
     other language, or ({}, None) when none is usable. Words the index has never seen count with the
     weight of the lightest kept term: in an archive of the other language only, they are all unseen."""
-    large = _statistics(searcher).doc_count > LARGE_ARCHIVE
-    limit = crosslingual.CROSS_MAX_TERMS_LARGE if large else crosslingual.CROSS_MAX_TERMS
-    lightest, stats = min(terms.values(), default=1.0), _statistics(searcher)
+    stats = _statistics(searcher)
+    limit = crosslingual.CROSS_MAX_TERMS_LARGE if stats.doc_count > LARGE_ARCHIVE else crosslingual.CROSS_MAX_TERMS
+    lightest = min(terms.values(), default=1.0)
 
     def weight(term: str) -> float:
         if term in terms:
