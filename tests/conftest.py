@@ -16,6 +16,7 @@ import shutil
 import socket
 import sqlite3
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine, make_url
 from werkzeug.routing import Rule
 
 import databases
+import seeding
 from helpers import CAST, PASSWORD, case_data, in_app
 from zhigu import create_app
 from zhigu.archive import services as archive_services
@@ -166,6 +168,18 @@ def pytest_collection_modifyitems(config, items):
     if not all(uses_database.values()):
         config.hook.pytest_deselected(items=[item for item in items if not uses_database[item]])
         items[:] = [item for item in items if uses_database[item]]
+
+
+def pytest_collection_finish(session):
+    """Build the demo archive in the background from now on when the demo tests will read it (tests/seeding.py;
+    tests/e2e/conftest.py starts it for the browser tests)."""
+    demo_tests = Path(__file__).parent / "demo"
+    if any(demo_tests in Path(str(item.fspath)).parents for item in session.items):
+        seeding.start_seeding(seeding.seed_directory(session.config))
+
+
+def pytest_sessionfinish(session):
+    seeding.wait_for_seeding()
 
 
 @pytest.fixture(scope="session")

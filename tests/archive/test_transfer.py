@@ -44,7 +44,7 @@ def test_an_import_writes_its_cases_and_leaves_the_collector_on(app, collector_o
     lines = [json.dumps(case_data(external_id=f"gc-{number}", title=f"Cold chain pilot {number}"))
              for number in range(3)]
     with in_app(app):
-        assert import_cases(lines) == {"created": 3, "updated": 0}
+        assert import_cases(lines) == {"created": 3, "updated": 0, "unchanged": 0}
         stored = set(db.session.scalars(db.select(FailureCase.external_id)))
 
     assert stored >= {"gc-0", "gc-1", "gc-2"}

@@ -215,7 +215,7 @@ def test_import_corpus_subset(app, runner, corpus_subset):
     result = runner.invoke(args=["archive", "import", str(corpus_subset)])
 
     assert result.exit_code == 0, result.output
-    assert f"Imported {CORPUS_LINES} new and 0 updated case(s)." in result.output
+    assert f"Imported {CORPUS_LINES} new and 0 updated case(s); 0 unchanged." in result.output
     with in_app(app):
         cases = db.session.scalars(select(FailureCase)).all()
         assert len(cases) == CORPUS_LINES
@@ -242,7 +242,7 @@ def test_import_is_idempotent_on_external_id(app, runner, corpus_subset, tmp_pat
     result = runner.invoke(args=["archive", "import", str(changed)])
 
     assert result.exit_code == 0, result.output
-    assert f"Imported 0 new and {CORPUS_LINES} updated case(s)." in result.output
+    assert f"Imported 0 new and 1 updated case(s); {CORPUS_LINES - 1} unchanged." in result.output
     assert count(app, FailureCase) == CORPUS_LINES
     with in_app(app):
         case = case_by_external_id(rows[0]["external_id"])

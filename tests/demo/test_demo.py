@@ -2,13 +2,15 @@
 links of each kind, cases in review and a draft, initiatives with verdicts, outcomes and a second attempt;
 in both languages, and a second run changes nothing.
 
-The demo takes seconds, so one app (module-scoped, on its own SQLite file) runs it twice and every test reads it.
+The demo takes seconds, so it runs once per test run (tests/seeding.py); each test process copies that archive to
+an app of its own (module-scoped, on its own SQLite file), runs the demo a second time there, and every test reads it.
 """
 import re
 
 import pytest
 from sqlalchemy import func, select
 
+import seeding
 from helpers import log_in_session, main_text, page, text
 from zhigu import create_app
 from zhigu.archive.models import CaseStatus, FailureCase
@@ -44,24 +46,44 @@ def counts() -> dict[str, int]:
     return {model.__name__: db.session.scalar(select(func.count()).select_from(model)) for model in MODELS}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """An app after `zhigu demo` ran twice: .app, .first and .second (outputs), .before and .after (row counts)."""
-    root = tmp_path_factory.mktemp("demo")
-    app = create_app({"DATABASE_URL": f"sqlite:///{root}/zhigu.sqlite", "INDEX_DIR": str(root / "index"),
+def copied_demo(request, target) -> tuple:
+    """An app over a copy of the run's demo archive (tests/seeding.py) in `target`, and that run's output."""
+    seed = seeding.seeded(seeding.seed_directory(request.config)) / seeding.DEMO
+    root = seeding.copy_archive(seed, target)
+    app = create_app({"DATABASE_URL": f"sqlite:///{root}/{seeding.DATABASE}", "INDEX_DIR": str(root / seeding.INDEX),
                       "TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
-    runner = app.test_cli_runner()
-    assert runner.invoke(args=["init-db"]).exit_code == 0
-    first = runner.invoke(args=["demo"])
-    assert first.exit_code == 0, first.output
+    return app, (seed / seeding.DEMO_OUTPUT).read_text()
+
+
+@pytest.fixture(scope="module")
+def demo(request, tmp_path_factory):
+    """An app after `zhigu demo` ran twice: .app, .first and .second (outputs), .before and .after (row counts).
+
+    The first run is the run's shared demo archive, copied; the second runs here."""
+    app, first = copied_demo(request, tmp_path_factory.mktemp("demo"))
     with app.app_context():
         before = counts()
-    second = runner.invoke(args=["demo"])
+    second = app.test_cli_runner().invoke(args=["demo"])
     assert second.exit_code == 0, second.output
     with app.app_context():
         after = counts()
-    yield type("Demo", (), {"app": app, "first": first.output, "second": second.output, "before": before,
-                            "after": after})
+    yield type("Demo", (), {"app": app, "first": first, "second": second.output, "before": before, "after": after})
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def demo_app(request, database_url, tmp_path):
+    """An app after `zhigu demo`, for a test to change: on SQLite a copy of the run's demo archive; on
+    PostgreSQL (`database_url`, the suite's database) the suite's app, where the demo runs first."""
+    if not database_url.startswith("sqlite"):
+        app = request.getfixturevalue("app")
+        result = app.test_cli_runner().invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
+        yield app
+        return
+    app, _ = copied_demo(request, tmp_path / "demo")
+    yield app
     with app.app_context():
         db.engine.dispose()
 
@@ -279,10 +301,10 @@ def test_review_queue_and_initiatives_and_notifications_pages_are_filled(demo, h
 
 # -- after people used the demo ---------------------------------------------------------------------------
 
-def test_running_again_after_people_acted_on_the_demo_neither_fails_nor_undoes_them(app, runner):
+def test_running_again_after_people_acted_on_the_demo_neither_fails_nor_undoes_them(demo_app):
     """`make run` runs the demo at every start: what users did since (an appeal judged, a case approved, a
     duplicate merged, a proposal withdrawn, a comment deleted) stays as they left it."""
-    assert runner.invoke(args=["demo"]).exit_code == 0
+    app, runner = demo_app, demo_app.test_cli_runner()
     with app.app_context():
         judge = user("liu.yang@guilds.example")
         appealed = guilds.suspended_listings()[0]

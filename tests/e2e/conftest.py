@@ -5,10 +5,10 @@ Playwright. Without Playwright or Chromium these tests skip with the reason, unl
 (CI sets it), which makes them fail instead.
 
 The server runs `create_app()` from the environment (ZHIGU_DATABASE_URL, ZHIGU_INDEX_DIR, ...) on a temp
-SQLite database and index, seeded like `zhigu init-db` + `zhigu demo`, plus users with known passwords.
-Review before publishing stays on (the production default), so curators submit and managers approve.
-The seeding runs once per run, in the background from the end of collection on, while other tests run;
-each test process (pytest-xdist worker) serves its own copy of the result.
+SQLite database and index, seeded like `zhigu init-db` + `zhigu demo`, plus users with known passwords
+(tests/seeding.py: once per run, in the background, shared with the demo tests). Review before publishing stays
+on (the production default), so curators submit and managers approve. Each test process (pytest-xdist worker)
+serves its own copy of the seeded archive.
 
 `Session.log_in(role)` logs in through the login form once per role and test process, and gives later
 sessions that log-in's cookies (tests/e2e/test_browser.py signs up and logs in through the form too).
@@ -19,38 +19,19 @@ violation is reported as a console error) fails the test.
 Screenshots go to a temp directory, or to ZHIGU_E2E_SCREENSHOTS when set (`make screenshots` sets it to
 docs/screenshots), so an ordinary test run leaves the tree clean.
 """
-import fcntl
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import textwrap
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+import seeding
 from e2e_config import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PASSWORD, USERS
-
-SEED = """
-import sys
-from zhigu import create_app
-from zhigu.auth import services as auth
-app = create_app()
-runner = app.test_cli_runner()
-for args in (["init-db"], ["demo"]):
-    result = runner.invoke(args=args)
-    if result.exit_code:
-        sys.exit(f"zhigu {' '.join(args)} failed: {result.output}")
-with app.app_context():
-    for email, name, role, park in USERS:
-        auth.create_user(email, PASSWORD, role=role, park_slug=park, display_name=name)
-"""
-#: The seeded database and index: in a directory every test process of the run sees (see `_seed_directory`).
-SEEDED = "zhigu.sqlite", "index"
 
 
 def _unavailable_reason() -> str | None:
@@ -78,70 +59,7 @@ def pytest_collection_finish(session):
     """Start seeding as soon as this run is known to have browser tests, so it overlaps the other tests."""
     here = Path(__file__).parent
     if _unavailable_reason() is None and any(here in Path(str(item.fspath)).parents for item in session.items):
-        _start_seeding(_seed_directory(session.config))
-
-
-def pytest_sessionfinish(session):
-    if _seeding is not None:  # still running if this process ran no browser test: another may need it
-        _seeding.wait()
-
-
-def _seed_directory(config) -> Path:
-    """A directory shared by the run's test processes (the parent of a pytest-xdist worker's temp root).
-
-    From the config, not the `tmp_path_factory` fixture: collection hooks have no fixtures."""
-    root = config._tmp_path_factory.getbasetemp()
-    return (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "e2e-seed"
-
-
-@contextmanager
-def _locked(directory: Path):
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-#: The seeding process this test process started (at most one per run starts one).
-_seeding: subprocess.Popen | None = None
-
-
-def _server_env(root: Path) -> dict:
-    return dict(os.environ,
-                ZHIGU_DATABASE_URL=f"sqlite:///{root}/zhigu.sqlite",
-                ZHIGU_INDEX_DIR=str(root / "index"),
-                ZHIGU_SECRET_KEY="e2e-secret",
-                ZHIGU_REVIEW_REQUIRED="true",
-                PYTHONWARNINGS="ignore")
-
-
-def _start_seeding(directory: Path) -> None:
-    """Seed the database in `directory` in a background process, unless another test process started it.
-
-    The process leaves a file named "done" or "failed" (any test process may be the one waiting for it).
-    """
-    global _seeding
-    with _locked(directory):
-        if (directory / "started").exists():
-            return
-        (directory / "started").touch()
-        script = (f"USERS = {list(USERS.values())!r}\nPASSWORD = {PASSWORD!r}\ntry:\n" + textwrap.indent(SEED, "    ")
-                  + "except BaseException:\n    open('failed', 'w').close()\n    raise\nopen('done', 'w').close()\n")
-        with open(directory / "seed.log", "w") as log:
-            _seeding = subprocess.Popen([sys.executable, "-c", script], env=_server_env(directory), cwd=directory,
-                                        stdout=log, stderr=subprocess.STDOUT)
-
-
-def _seeded(directory: Path, timeout: float = 300) -> None:
-    """Wait for the seeding to finish (starting it if no test process has); fail with its output if it failed."""
-    _start_seeding(directory)
-    deadline = time.monotonic() + timeout
-    while not (directory / "done").exists():
-        if (directory / "failed").exists() or time.monotonic() > deadline:
-            pytest.fail("seeding the e2e database failed:\n" + (directory / "seed.log").read_text(), pytrace=False)
-        time.sleep(0.2)
-    if _seeding is not None:
-        _seeding.wait()
+        seeding.start_seeding(seeding.seed_directory(session.config))
 
 
 def _free_port() -> int:
@@ -153,12 +71,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(request, tmp_path_factory):
     """The app on a free port of 127.0.0.1, over a copy of the seeded database and index: `live_server.url`."""
-    seed = _seed_directory(request.config)
-    _seeded(seed)
-    root = tmp_path_factory.mktemp("e2e-server")
-    shutil.copyfile(seed / SEEDED[0], root / SEEDED[0])
-    shutil.copytree(seed / SEEDED[1], root / SEEDED[1])
-    env = _server_env(root)
+    seed = seeding.seeded(seeding.seed_directory(request.config))
+    root = seeding.copy_archive(seed, tmp_path_factory.mktemp("e2e-server"))
+    env = seeding.server_env(root)
     port = _free_port()
     log = open(root / "server.log", "w")
     server = subprocess.Popen(

@@ -1,5 +1,6 @@
 """Stored nearest cases (zhigu.search.neighbours): computed when cases change, read through the visibility
 clause, the live query for viewers who may open more and for cases not computed yet."""
+import json
 import logging
 
 import pytest
@@ -12,6 +13,7 @@ from helpers import reload
 from zhigu import config
 from zhigu.archive import services as archive_services
 from zhigu.archive.models import CaseCause, FailureCase, Visibility
+from zhigu.archive.transfer import export_cases, import_cases
 from zhigu.comments import services as comment_services
 from zhigu.extensions import db
 from zhigu.links import services as link_services
@@ -153,6 +155,30 @@ def test_a_comment_keeps_the_stored_lists_and_an_edit_in_the_same_commit_does_no
 
     assert (earlier.id, False) in outbox_rows_since(last)
     assert stored(again.id) is None  # it lists the edited case: dropped, to be computed again
+
+
+def test_an_edit_or_import_that_changes_nothing_keeps_the_document_and_the_lists(ctx, cast, make_case):
+    """A form saved as it was, or an archive imported again, gives the cases their own values: no outbox row."""
+    earlier = make_case(cast.author, external_id="solar-1", **SOLAR)
+    again = make_case(cast.author, external_id="solar-2", **SOLAR_AGAIN)
+    neighbours.compute_missing()
+    before = {case.id: stored(case.id) for case in (earlier, again)}
+    last = db.session.scalar(select(func.max(IndexChange.id)))
+    lines = [line for line in export_cases()]
+
+    archive_services.update_case(reload(cast.author), reload(earlier),
+                                 {"title": SOLAR["title"], "causes": SOLAR["causes"]})
+    counts = import_cases(lines)
+
+    assert counts == {"created": 0, "updated": 0, "unchanged": 2}
+    assert outbox_rows_since(last) == []
+    assert {case.id: stored(case.id) for case in (earlier, again)} == before
+
+    changed = [json.loads(line) for line in lines]
+    changed[1].update(causes=["market.no_demand"], primary_cause="market.no_demand")
+    assert import_cases([json.dumps(row) for row in changed]) == {"created": 0, "updated": 1, "unchanged": 1}
+    assert set(outbox_rows_since(last)) == {(again.id, False)}
+    assert stored(earlier.id) is None  # it listed the changed case
 
 
 @pytest.mark.parametrize("hide", ["private", "park", "retract", "merge"])

@@ -40,7 +40,8 @@ def import_command(path, park_slug):
             raise click.ClickException(err.message) from None
         except ValidationError as err:  # a value a column cannot hold that no line check caught
             raise click.ClickException(f"Nothing was imported: {'; '.join(_messages(err.messages))}") from None
-    click.echo(f"Imported {counts['created']} new and {counts['updated']} updated case(s).")
+    click.echo(f"Imported {counts['created']} new and {counts['updated']} updated case(s); "
+               f"{counts['unchanged']} unchanged.")
 
 
 @archive_cli.command("export")

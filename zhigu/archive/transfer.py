@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from zhigu.archive.models import CaseRevision, CaseStatus, Cause, FailureCase
 from zhigu.archive.schemas import FailureCaseSchema
@@ -37,7 +37,8 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
     """Validate every line, then upsert all cases on external_id in one transaction, or write nothing.
 
     Imported cases are published and public unless a line says otherwise. `progress(n)` is called as
-    lines are written. Returns counts of created and updated cases.
+    lines are written. Returns counts of created, updated and unchanged cases: a line that gives a stored case
+    its own values again changes no row, so it is not indexed again and keeps its nearest cases.
     """
     with cyclic_gc_paused():  # every row stays in the session until the commit: nothing to collect
         parks = {p.slug: p for p in db.session.scalars(select(Park))}
@@ -101,27 +102,37 @@ def import_cases(lines: Iterable[str], park_slug: str | None = None, progress=No
             existing.update((c.external_id, c) for c in db.session.scalars(
                 select(FailureCase).where(FailureCase.external_id.in_(chunk))))
         existing.update(_exported_unnamed(set(ids) - set(existing)))
-        created = updated = 0
+        created = updated = unchanged = 0
         for done, values in enumerate(rows, start=1):
             case = existing.get(values["external_id"])
-            if case is None:
+            stored = case is not None
+            if not stored:
                 case = FailureCase(status=CaseStatus.published)
                 db.session.add(case)
                 # imports publish without review; the history says so
                 case.revisions.append(CaseRevision(action="import", changes={
                     "status": {"old": None, "new": values.get("status") or CaseStatus.published.value}}))
                 created += 1
-            else:
-                updated += 1
             case.park = parks.get(values.get("park")) or default_park or case.park
             _apply_imported(case, values, causes)
+            if stored:
+                if _changed(case):
+                    updated += 1
+                else:
+                    unchanged += 1
             if progress and done % 200 == 0:
                 progress(200)
         db.session.flush()  # the INSERTs too; the commit's hooks (the index drain) then run with collections
     db.session.commit()
     if progress:
         progress(len(rows) % 200)
-    return {"created": created, "updated": updated}
+    return {"created": created, "updated": updated, "unchanged": unchanged}
+
+
+def _changed(case: FailureCase) -> bool:
+    """Whether an import line changed a stored case: its columns, its park or its causes."""
+    return db.session.is_modified(case) or any(
+        inspect(link).pending or db.session.is_modified(link) for link in case.case_causes)
 
 
 def _apply_imported(case: FailureCase, values: dict, causes: dict[str, Cause]) -> None:

@@ -58,7 +58,7 @@ def demo_command():
     with _no_embedding_threads(), _indexed_once():
         counts = import_cases(lines)
         _assign_curators()
-    click.echo(f"Demo cases: {counts['created']} new, {counts['updated']} updated.")
+    click.echo(f"Demo cases: {counts['created']} new, {counts['updated']} updated, {counts['unchanged']} unchanged.")
     with _no_embedding_threads(), _indexed_once():  # the initiatives' similar cases need the cases indexed first
         added = activity.populate(more, ideas)
     details = ", ".join(f"{n} {kind}" for kind, n in added.items() if n)

@@ -29,17 +29,24 @@ def _changed_cases(session) -> dict[int, bool]:
     indexed with each case, but renaming a cause changes no case row: its cases are looked up (a new cause
     has none yet)."""
     changed: dict[int, bool] = {}
-    for obj in chain(session.new, session.dirty, session.deleted):
+    for obj in chain(session.new, _modified(session), session.deleted):
         if isinstance(obj, Comment):  # a case's document carries its visible comments
             changed.setdefault(obj.case_id, True)
         elif isinstance(obj, (FailureCase, CaseCause)):
             changed[obj.id if isinstance(obj, FailureCase) else obj.case_id] = False
-    causes = {obj.id for obj in chain(session.dirty, session.deleted) if isinstance(obj, Cause)}
+    causes = {obj.id for obj in chain(_modified(session), session.deleted) if isinstance(obj, Cause)}
     if causes:
         changed.update(dict.fromkeys(session.connection().scalars(
             select(CaseCause.case_id).where(CaseCause.cause_id.in_(causes))), False))
     changed.pop(None, None)
     return changed
+
+
+def _modified(session) -> list:
+    """The objects of `session.dirty` whose values changed: it also lists those given their own values again (an
+    import of an unchanged case, a form saved as it was), which need no new document and keep their nearest
+    cases."""
+    return [obj for obj in session.dirty if session.is_modified(obj)]
 
 
 @event.listens_for(db.session, "after_flush")
