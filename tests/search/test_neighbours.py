@@ -421,6 +421,27 @@ def test_the_case_page_reads_the_stored_list(app, cast, make_case, client, monke
     assert earlier.title in page
 
 
+@pytest.mark.parametrize("page", ["case", "links", "merge"])
+def test_a_park_members_pages_read_their_parks_stored_list(app, cast, make_case, auth, monkeypatch, page):
+    """The case page's similar cases, the link form's suggestions and the merge page's likely duplicates."""
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
+    second = make_case(cast.curator_b, **dict(SOLAR_THIRD, visibility="park"))
+    with app.app_context():
+        neighbours.compute_missing()
+    no_search(monkeypatch)
+    monkeypatch.setattr("zhigu.links.views.similar_to_case", lambda *a, **k: pytest.fail("searched"))
+    path = {"case": "/cases/{}", "links": "/cases/{}/links", "merge": "/cases/{}/merge"}[page]
+    park_b, park_a = {"case": ("member_b", "member_a"), "links": ("curator_b", "curator_a"),
+                      "merge": ("manager_b", "manager_a")}[page]
+
+    seen_in_b = auth.login(getattr(cast, park_b)).get(path.format(second.id)).get_data(as_text=True)
+    seen_in_a = auth.login(getattr(cast, park_a)).get(path.format(again.id)).get_data(as_text=True)
+
+    assert restricted.title in seen_in_b
+    assert restricted.title not in seen_in_a and second.title not in seen_in_a
+
+
 def test_the_worker_fills_in_the_lists_the_drain_left(app, ctx, cast, make_case, runner, monkeypatch):
     app.config["NEIGHBOURS_AT_DRAIN"] = 0
     cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
