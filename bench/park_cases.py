@@ -8,7 +8,11 @@ The archive `speed.py` builds has no parks and only public cases. This creates t
 not exist yet), moves `--cases` published public cases drawn at random (`--seed`) into it as `park` cases,
 through the ORM (the outbox records them as any edit would) and applies the outbox to the index. The stored
 nearest cases the changes make wrong are dropped; none are computed here (NEIGHBOURS_AT_DRAIN 0). Running it
-again adds `--cases` more.
+again adds `--cases` more (`--cases 0`: none).
+
+`--store-lists N` then stores N missing nearest-case lists of the visitors' audience and N of the park's members'
+(zhigu.search.neighbours), and prints what a list costs in each: CPU, rows and bytes (the `why` JSON, and the
+database file's growth), to scale to every list of an archive.
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=1000, help="public cases made park-visible")
     parser.add_argument("--park", default="bench-park", help="the park's slug")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--store-lists", type=int, default=0, metavar="N",
+                        help="then store N missing lists of each audience, timed")
     args = parser.parse_args()
     from sqlalchemy import select
 
@@ -56,7 +62,34 @@ def main() -> int:
         print(f"{len(chosen)} cases made park-visible for park {park.slug!r} (id {park.id}; it holds "
               f"{park_cases} park cases) and indexed in {time.perf_counter() - started:.1f} s "
               f"({time.process_time() - started_cpu:.1f} s CPU); {left} outbox rows left unapplied")
+        if args.store_lists:
+            store_lists(args.directory / "zhigu.sqlite", park.id, args.store_lists)
     return 0
+
+
+def store_lists(database: Path, park_id: int, n: int) -> None:
+    """Store `n` missing lists of the visitors' audience and of the park's; print each's cost per list."""
+    from sqlalchemy import func, select
+
+    from zhigu.extensions import db
+    from zhigu.search import neighbours
+    from zhigu.search.models import CaseNeighbour, NeighbourList
+
+    audiences = {neighbours.PUBLIC: "visitors", neighbours.park_audience(park_id): "park members"}
+    missing = neighbours.missing()
+    for audience, who in audiences.items():
+        pairs = [pair for pair in missing if pair[1] == audience][:n]
+        size, started, started_cpu = database.stat().st_size, time.perf_counter(), time.process_time()
+        stored = neighbours.compute_lists(pairs)
+        cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
+        rows, why_bytes = db.session.execute(select(func.count(), func.sum(func.length(CaseNeighbour.why)))
+                                             .where(CaseNeighbour.audience == audience)).one()
+        lists = db.session.scalar(select(func.count()).where(NeighbourList.audience == audience))
+        left = len([pair for pair in neighbours.missing() if pair[1] == audience])
+        print(f"{who} ({audience}): {stored} lists stored in {cpu:.1f} s CPU ({1000 * cpu / max(stored, 1):.0f} ms "
+              f"a list; {wall:.1f} s wall); the audience has {lists} lists, {rows} rows, "
+              f"{(why_bytes or 0) / max(rows, 1):.0f} bytes of `why` a row; the database grew "
+              f"{(database.stat().st_size - size) / max(stored, 1) / 1024:.1f} KB a list; {left} lists missing")
 
 
 if __name__ == "__main__":
