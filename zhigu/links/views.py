@@ -11,8 +11,8 @@ from zhigu.forms import form_data, render_form
 from zhigu.links import bp, services
 from zhigu.links.models import LINK_TYPES
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
-from zhigu.search.services import BadQuery, search_cases
 from zhigu.search.neighbours import neighbours_for
+from zhigu.search.services import BadQuery, search_cases
 from zhigu.search.similar import similar_to_case
 from zhigu.validation import db_id
 from zhigu.views import flash_error

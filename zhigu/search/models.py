@@ -48,8 +48,8 @@ class CaseNeighbour(db.Model):
 
     __tablename__ = "case_neighbour"
     __table_args__ = (PrimaryKeyConstraint("case_id", "audience", "rank"),
-                      ForeignKeyConstraint(["case_id", "audience"], ["neighbour_list.case_id", "neighbour_list.audience"],
-                                           ondelete="CASCADE"))
+                      ForeignKeyConstraint(["case_id", "audience"],
+                                           ["neighbour_list.case_id", "neighbour_list.audience"], ondelete="CASCADE"))
 
     case_id: Mapped[int]
     #: 0 for the nearest.
