@@ -5,12 +5,14 @@
     .venv/bin/python bench/profile_pages.py DIR --pages similar --html out/      # one page, and HTML profiles
 
 The process warms up first as a served one does (zhigu.search.warmup, timed apart). For each page (case page,
-trends, search page, search API, "find similar"), three requests warm the page's caches; then the requests are
+trends, search page, search API, "find similar"), the process's first request is timed apart (what a first view
+after an index change costs: the per-process caches are empty), two more warm the page's caches; then the requests are
 timed (p50/p95 wall and CPU, not profiled), and as many others run under pyinstrument, whose frames with the
 most time of their own are listed as a share of the total. The requests are those `speed.py` sends (the same
 recombined descriptions and words), as a visitor, or with `--viewer member` as a member of the park with the
-most restricted cases. Case pages open cases whose nearest cases are stored, as `zhigu worker` leaves them
-(`--cold`: not stored, the live fallback).
+most restricted cases. Case pages open cases whose nearest cases are stored, and
+the newest cases (those trends' recurrences read) have theirs stored, as `zhigu worker` leaves them (`--cold`:
+not stored, the live fallback). `park_cases.py` gives a park restricted cases first.
 """
 from __future__ import annotations
 
@@ -128,7 +130,10 @@ def main() -> int:
             sys.exit(f"unknown page {page!r}: one of {', '.join(PAGES)}")
         if page == "case" and not args.cold:
             _store_neighbours(app, case_ids, rng, 3 + 2 * args.requests)
-        for call in requests_for(page, client, case_ids, rng, recombiner, 3):
+        if page == "trends" and not args.cold:
+            _store_newest(app)
+        first_wall, first_cpu, _ = timed(requests_for(page, client, case_ids, rng, recombiner, 1))
+        for call in requests_for(page, client, case_ids, rng, recombiner, 2):
             call()  # warm up
         wall, cpu, statuses = timed(requests_for(page, client, case_ids, rng, recombiner, args.requests))
         profiler = Profiler(interval=0.001)
@@ -136,7 +141,8 @@ def main() -> int:
         timed(requests_for(page, client, case_ids, rng, recombiner, args.requests))
         profiler.stop()
         print(f"\n== {page}: p50 / p95 {p(wall, .5):.1f} / {p(wall, .95):.1f} ms wall, "
-              f"{p(cpu, .5):.1f} / {p(cpu, .95):.1f} ms CPU (not profiled); statuses {sorted(statuses)}")
+              f"{p(cpu, .5):.1f} / {p(cpu, .95):.1f} ms CPU (not profiled); statuses {sorted(statuses)}; "
+              f"the process's first: {first_wall[0]:.1f} ms wall, {first_cpu[0]:.1f} ms CPU")
         for share, frame in top_frames(profiler.last_session, args.top):
             print(f"  {share:6.1%}  {frame}")
         if args.tree:
@@ -158,6 +164,23 @@ def _store_neighbours(app, case_ids: list[int], rng: random.Random, draws: int) 
     with app.app_context():
         missing = sorted(wanted & set(neighbours.missing_ids()))
         neighbours.compute(missing)
+
+
+def _store_newest(app) -> None:
+    """Store the nearest cases of the newest published cases, those trends' recurrences read (as `zhigu worker`
+    would have)."""
+    from sqlalchemy import select
+
+    from zhigu.archive.models import FailureCase
+    from zhigu.extensions import db
+    from zhigu.search import neighbours
+    from zhigu.trends.services import RECURRENCE_CHECKED
+
+    with app.app_context():
+        newest = db.session.scalars(select(FailureCase.id).where(FailureCase.status == "published")
+                                    .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
+                                    .limit(2 * RECURRENCE_CHECKED))
+        neighbours.compute(sorted(set(newest) & set(neighbours.missing_ids())))
 
 
 def _member_client(app, client):

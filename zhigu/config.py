@@ -17,8 +17,9 @@ INDEX_POLL_INTERVAL = 1.0
 #: starts serving (zhigu.search.warmup), so that no search pays for them.
 SEARCH_WARM_UP = True
 #: Stored nearest-case lists (zhigu.search.neighbours) the outbox drain computes after applying changes: the
-#: first changed cases'; the rest fill in on their next read or in `zhigu worker`, so a 10,000-case import is
-#: not held up by 10,000 similar searches. 0 leaves them all to those.
+#: first changed cases' (a public case has one for visitors and one for each park with park cases); the rest
+#: fill in on their next read or in `zhigu worker`, so a 10,000-case import is not held up by 10,000 similar
+#: searches. 0 leaves them all to those.
 NEIGHBOURS_AT_DRAIN = 10
 #: With the multilingual extra: changed cases the process that applied a drain embeds in a background thread
 #: of its own (the embedded default has no worker); `zhigu worker` and `zhigu search embed` do the rest.

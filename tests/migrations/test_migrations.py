@@ -134,3 +134,21 @@ def test_init_db_adopts_a_database_created_before_migrations(tmp_path):
         assert at_head(app)
     finally:
         dispose(app)
+
+
+def test_the_nearest_cases_stored_before_audiences_are_kept_as_the_visitors(tmp_path):
+    """Migration 0012 keys the stored lists by audience: the lists stored before were ranked for visitors."""
+    app = make_app(f"sqlite:///{tmp_path}/z.sqlite", tmp_path)
+    try:
+        run(app, "db", "upgrade", "0011")
+        with app.app_context(), db.engine.begin() as connection:  # SQLite leaves the foreign keys unchecked
+            connection.execute(text("INSERT INTO neighbour_list (case_id, computed_at) VALUES (7, '2026-12-01')"))
+            connection.execute(text("INSERT INTO case_neighbour (case_id, rank, neighbour_id, score, shared_terms, "
+                                    "why) VALUES (7, 0, 8, 0.9, 3, '{}')"))
+        run(app, "db", "upgrade")
+        with app.app_context(), db.engine.connect() as connection:
+            assert connection.execute(text("SELECT case_id, audience FROM neighbour_list")).all() == [(7, "public")]
+            assert connection.execute(text("SELECT case_id, audience, rank, neighbour_id FROM case_neighbour")
+                                      ).all() == [(7, "public", 0, 8)]
+    finally:
+        dispose(app)

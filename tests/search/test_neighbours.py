@@ -14,6 +14,7 @@ from zhigu import config
 from zhigu.archive import services as archive_services
 from zhigu.archive.models import CaseCause, FailureCase, Visibility
 from zhigu.archive.transfer import export_cases, import_cases
+from zhigu.auth.permissions import can
 from zhigu.comments import services as comment_services
 from zhigu.extensions import db
 from zhigu.links import services as link_services
@@ -35,12 +36,21 @@ BAKERY = dict(title="Bakery chain franchise in Almaty", causes=["market.no_deman
 VISITOR = AnonymousUserMixin()
 
 
-def stored(case_id: int) -> list[int] | None:
-    """The stored neighbour ids of a case, None when its list is not computed."""
-    if db.session.get(NeighbourList, case_id) is None:
+def stored(case_id: int, audience: str = neighbours.PUBLIC) -> list[int] | None:
+    """The stored neighbour ids of a case for an audience, None when that list is not computed."""
+    if db.session.get(NeighbourList, (case_id, audience)) is None:
         return None
-    return list(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id == case_id)
+    return list(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id == case_id,
+                                                                            CaseNeighbour.audience == audience)
                                    .order_by(CaseNeighbour.rank)))
+
+
+def park_of(user) -> str:
+    return neighbours.park_audience(reload(user).park_id)
+
+
+def ids(results) -> list[int]:
+    return [case_id for case_id, _, _ in results]
 
 
 def shown(case, viewer) -> list[tuple]:
@@ -98,7 +108,7 @@ def test_a_missing_list_falls_back_to_the_live_query_and_is_stored(ctx, cast, ma
 def test_a_list_another_process_dropped_since_it_was_read_is_computed_live(app, ctx, cast, make_case):
     make_case(cast.author, **SOLAR)
     again = make_case(cast.author, **SOLAR_AGAIN)
-    mark = db.session.get(NeighbourList, again.id)  # this session has seen the list's mark (and keeps it)
+    mark = db.session.get(NeighbourList, (again.id, neighbours.PUBLIC))  # this session has seen the list's mark
     assert mark is not None
     with app.app_context():  # another process drops it (a refresh after its drain) and commits
         neighbours._drop([again.id])
@@ -215,17 +225,122 @@ def test_the_read_filters_even_a_list_that_was_not_refreshed(ctx, cast, make_cas
     assert [case_id for case_id, _, _ in shown(again, VISITOR)] == []
 
 
-def test_viewers_who_may_open_restricted_cases_get_the_live_list(ctx, cast, make_case):
+def test_a_park_member_reads_their_parks_stored_list(ctx, cast, make_case, monkeypatch):
+    """Members of a park with park cases may open exactly the public cases and those: their own list, stored."""
     again = make_case(cast.author, **SOLAR_AGAIN)
     restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
-
-    assert restricted.id not in [case_id for case_id, _, _ in shown(again, VISITOR)]
-    assert restricted.id not in [case_id for case_id, _, _ in shown(again, reload(cast.member_a))]
     member_b = reload(cast.member_b)
-    assert not neighbours.sees_only_public(member_b)
-    assert shown(again, member_b) == live(again, member_b)
-    assert restricted.id in [case_id for case_id, _, _ in shown(again, member_b)]
-    assert stored(restricted.id) is None  # only public cases have a stored list
+    expected = live(again, member_b)
+    assert restricted.id in ids(expected)
+    neighbours.compute_missing()
+
+    no_search(monkeypatch)
+    assert neighbours.audience_of(member_b) == park_of(cast.member_b)
+    assert shown(again, member_b) == expected
+    assert shown(again, reload(cast.curator_b)) == expected  # their own case is a park case: the same audience
+    assert stored(again.id, park_of(cast.member_b)) == ids(expected)
+    assert stored(restricted.id, park_of(cast.member_b)) == [again.id]
+    assert stored(restricted.id) is None  # not a visitor's case
+    for viewer in (VISITOR, reload(cast.member_a)):  # park A has no park case: the public list
+        assert restricted.id not in ids(shown(again, viewer))
+
+
+def test_viewers_who_may_open_more_than_an_audience_get_the_live_list(ctx, cast, make_case):
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="private"))
+
+    for name in ("curator_b", "manager_b", "admin"):  # the author, the park's manager, an admin
+        viewer = reload(getattr(cast, name))
+        assert neighbours.audience_of(viewer) is None
+        assert shown(again, viewer) == live(again, viewer)
+        assert restricted.id in ids(shown(again, viewer))
+    assert neighbours.audience_of(reload(cast.member_b)) == neighbours.PUBLIC
+    assert restricted.id not in ids(shown(again, reload(cast.member_b)))
+    assert stored(restricted.id) is None and neighbours.missing_ids() == []  # no audience's case
+
+
+def test_a_park_members_list_never_holds_another_parks_cases(ctx, cast, make_case):
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    park_a = make_case(cast.curator_a, **dict(SOLAR, visibility="park"))
+    park_b = make_case(cast.curator_b, **dict(SOLAR_THIRD, visibility="park"))
+    neighbours.compute_missing()
+    assert neighbours.missing() == []
+
+    lists = {name: ids(shown(again, reload(getattr(cast, name)))) for name in ("member_a", "member_b")}
+
+    assert park_a.id in lists["member_a"] and park_b.id not in lists["member_a"]
+    assert park_b.id in lists["member_b"] and park_a.id not in lists["member_b"]
+    assert stored(park_a.id, park_of(cast.member_a)) == [again.id]
+    assert stored(park_b.id, park_of(cast.member_b)) == [again.id]
+    assert stored(again.id) == []  # the visitors' list of the only public case: nothing else is public
+
+
+@pytest.mark.parametrize("change", ["other park", "private", "public"])
+def test_a_park_list_after_visibility_changes_made_in_sql(ctx, cast, make_case, monkeypatch, change):
+    """Changes that skipped the hooks leave the lists as they were: the read's join, and the audience checked
+    in SQL on every request, still show nobody a case they may not open, and never another park's list."""
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    park_a = make_case(cast.curator_a, **dict(SOLAR, visibility="park"))
+    make_case(cast.curator_a, **dict(BAKERY, visibility="park"))  # park A keeps a park case
+    make_case(cast.curator_b, **dict(SOLAR_THIRD, visibility="park"))
+    neighbours.compute_missing()
+    assert park_a.id in stored(again.id, park_of(cast.member_a))
+
+    values = {"other park": {"park_id": reload(cast.member_b).park_id}, "private": {"visibility": Visibility.private},
+              "public": {"visibility": Visibility.public}}[change]
+    db.session.execute(update(FailureCase).where(FailureCase.id == park_a.id).values(**values))
+    db.session.commit()
+    no_search(monkeypatch)
+
+    member_a, member_b = reload(cast.member_a), reload(cast.member_b)
+    # park A's list names it: shown while park A's members may open it ("public"), else not
+    assert neighbours.audience_of(member_a) == park_of(member_a)
+    assert (park_a.id in ids(shown(again, member_a))) == (change == "public")
+    # park B's list was ranked without it: never read from park A's
+    assert neighbours.audience_of(member_b) == park_of(member_b)
+    assert park_a.id not in ids(shown(again, member_b))
+    for viewer in (member_a, member_b, VISITOR):
+        assert all(may_open(viewer, case_id) for case_id in ids(shown(again, viewer)))
+
+
+def test_a_viewer_whose_access_grows_past_their_audience_gets_the_live_list(ctx, cast, make_case, monkeypatch):
+    """Made in SQL the author of a private case, a park member may open more than their park's audience (the
+    index, which the change skipped, still finds the case for its old author only)."""
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    make_case(cast.curator_b, **dict(SOLAR_THIRD, visibility="park"))
+    private = make_case(cast.curator_b, **dict(SOLAR, visibility="private"))
+    neighbours.compute_missing()
+    assert private.id not in ids(shown(again, reload(cast.member_b)))
+
+    db.session.execute(update(FailureCase).where(FailureCase.id == private.id).values(author_id=cast.member_b.id))
+    db.session.commit()
+
+    member_b = reload(cast.member_b)
+    searched = counting_searches(monkeypatch)
+    assert neighbours.audience_of(member_b) is None
+    assert shown(again, member_b) == live(again, member_b) and searched == [again.id]
+    assert neighbours.audience_of(reload(cast.curator_b)) == park_of(cast.curator_b)  # no case outside it now
+    assert private.id not in ids(shown(again, reload(cast.curator_b))) and len(searched) == 1  # stored
+
+
+def test_a_changed_case_drops_the_lists_naming_it_in_every_audience(ctx, cast, make_case):
+    earlier = make_case(cast.author, **SOLAR)
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    restricted = make_case(cast.curator_b, **dict(SOLAR_THIRD, visibility="park"))
+    neighbours.compute_missing()
+    park_b = park_of(cast.member_b)
+    assert earlier.id in stored(again.id) and earlier.id in stored(again.id, park_b)
+    assert earlier.id in stored(restricted.id, park_b)
+
+    archive_services.update_case(reload(cast.author), reload(earlier), {"title": "Solar leasing in Samarkand"})
+
+    assert stored(again.id) is None and stored(again.id, park_b) is None and stored(restricted.id, park_b) is None
+    assert stored(earlier.id) is not None and stored(earlier.id, park_b) is not None  # computed at the drain
+    assert shown(again, reload(cast.member_b)) == live(again, reload(cast.member_b))
+
+
+def may_open(viewer, case_id: int) -> bool:
+    return can(viewer, "case.view", db.session.get(FailureCase, case_id))
 
 
 def counting_searches(monkeypatch) -> list[int]:
@@ -241,43 +356,47 @@ def counting_searches(monkeypatch) -> list[int]:
 
 def test_a_restricted_viewers_live_list_is_kept_until_the_index_changes(ctx, cast, make_case, monkeypatch):
     again = make_case(cast.author, **SOLAR_AGAIN)
-    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
-    member_b = reload(cast.member_b)
-    expected = live(again, member_b)
+    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="private"))
+    manager_b = reload(cast.manager_b)
+    expected = live(again, manager_b)
     searched = counting_searches(monkeypatch)
 
-    assert shown(again, member_b) == expected and searched == [again.id]
-    assert shown(again, member_b) == expected and searched == [again.id]  # kept: no second search
+    assert shown(again, manager_b) == expected and searched == [again.id]
+    assert shown(again, manager_b) == expected and searched == [again.id]  # kept: no second search
     third = make_case(cast.author, **SOLAR_THIRD)  # the index changed
 
-    after = shown(again, member_b)
+    after = shown(again, manager_b)
     assert searched.count(again.id) == 2  # (the drain computed the new case's stored list besides)
-    assert {third.id, restricted.id} <= {case_id for case_id, _, _ in after}
+    assert {third.id, restricted.id} <= set(ids(after))
 
 
 def test_a_kept_live_list_serves_only_viewers_with_the_same_access(ctx, cast, make_case, monkeypatch):
     again = make_case(cast.author, **SOLAR_AGAIN)
-    make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
+    make_case(cast.curator_b, **dict(SOLAR, visibility="private"))
     searched = counting_searches(monkeypatch)
-    shown(again, reload(cast.member_b))
+    shown(again, reload(cast.manager_b))
 
-    shown(again, reload(cast.curator_b))  # park B too, but their own cases besides
+    shown(again, reload(cast.curator_b))  # the private case too, as its author: another access filter
 
     assert searched == [again.id, again.id]
 
 
-def test_a_kept_live_list_never_shows_a_case_hidden_since(ctx, cast, make_case, monkeypatch):
-    """Even a change that skipped the hooks (the index did not change): the cases are checked again."""
+@pytest.mark.parametrize("viewer", ["member_b", "manager_b"])
+def test_a_kept_or_stored_list_never_shows_a_case_hidden_since(ctx, cast, make_case, viewer):
+    """Even a change that skipped the hooks (the index did not change): the cases are checked again, in the
+    stored park list (member_b) as in the kept live one (manager_b, who may open the park's private case)."""
     again = make_case(cast.author, **SOLAR_AGAIN)
     restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
-    member_b = reload(cast.member_b)
-    assert restricted.id in [case_id for case_id, _, _ in shown(again, member_b)]
+    make_case(cast.curator_b, **dict(BAKERY, visibility="private"))
+    user = reload(getattr(cast, viewer))
+    assert (neighbours.audience_of(user) is None) == (viewer == "manager_b")
+    assert restricted.id in ids(shown(again, user))
 
     db.session.execute(update(FailureCase).where(FailureCase.id == restricted.id)
                        .values(visibility=Visibility.private))
     db.session.commit()
 
-    assert restricted.id not in [case_id for case_id, _, _ in shown(again, reload(cast.member_b))]
+    assert (restricted.id in ids(shown(again, reload(getattr(cast, viewer))))) == (viewer == "manager_b")
 
 
 def test_a_restricted_case_gets_no_stored_list(ctx, cast, make_case):
@@ -313,7 +432,7 @@ def test_rebuild_drops_the_lists_and_neighbours_computes_them_again(app, ctx, ca
     result = runner.invoke(args=command)
 
     assert result.exit_code == 0, result.output
-    assert "Stored the nearest cases of 2 public case(s)." in result.output
+    assert "Stored 2 nearest-case list(s)." in result.output
     assert stored(earlier.id) == [again.id] and stored(again.id) == [earlier.id]
     assert 0.0 not in db.session.scalars(select(CaseNeighbour.score)).all()
 
@@ -326,6 +445,27 @@ def test_the_case_page_reads_the_stored_list(app, cast, make_case, client, monke
     page = client.get(f"/cases/{again.id}").get_data(as_text=True)
 
     assert earlier.title in page
+
+
+@pytest.mark.parametrize("page", ["case", "links", "merge"])
+def test_a_park_members_pages_read_their_parks_stored_list(app, cast, make_case, auth, monkeypatch, page):
+    """The case page's similar cases, the link form's suggestions and the merge page's likely duplicates."""
+    again = make_case(cast.author, **SOLAR_AGAIN)
+    restricted = make_case(cast.curator_b, **dict(SOLAR, visibility="park"))
+    second = make_case(cast.curator_b, **dict(SOLAR_THIRD, visibility="park"))
+    with app.app_context():
+        neighbours.compute_missing()
+    no_search(monkeypatch)
+    monkeypatch.setattr("zhigu.links.views.similar_to_case", lambda *a, **k: pytest.fail("searched"))
+    path = {"case": "/cases/{}", "links": "/cases/{}/links", "merge": "/cases/{}/merge"}[page]
+    park_b, park_a = {"case": ("member_b", "member_a"), "links": ("curator_b", "curator_a"),
+                      "merge": ("manager_b", "manager_a")}[page]
+
+    seen_in_b = auth.login(getattr(cast, park_b)).get(path.format(second.id)).get_data(as_text=True)
+    seen_in_a = auth.login(getattr(cast, park_a)).get(path.format(again.id)).get_data(as_text=True)
+
+    assert restricted.title in seen_in_b
+    assert restricted.title not in seen_in_a and second.title not in seen_in_a
 
 
 def test_the_worker_fills_in_the_lists_the_drain_left(app, ctx, cast, make_case, runner, monkeypatch):

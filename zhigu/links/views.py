@@ -11,6 +11,7 @@ from zhigu.forms import form_data, render_form
 from zhigu.links import bp, services
 from zhigu.links.models import LINK_TYPES
 from zhigu.links.schemas import CaseLinkSchema, MergeSchema
+from zhigu.search.neighbours import neighbours_for
 from zhigu.search.services import BadQuery, search_cases
 from zhigu.search.similar import similar_to_case
 from zhigu.validation import db_id
@@ -107,11 +108,19 @@ def _picker_choices(case, field: str, suggested, candidates) -> dict:
             "chosen": chosen, "chosen_id": chosen_id}
 
 
+def _similar(case, limit: int) -> list:
+    """The cases most like `case` the reader may open: the stored list of a published case when the reader has
+    one (zhigu.search.neighbours), else (a draft, say) the live query."""
+    if case.is_published:
+        return neighbours_for(case, current_user, limit)
+    return similar_to_case(current_user, case, limit=limit)
+
+
 def _link_choices(case) -> dict:
     """The link form's choices of the other case: similar cases not linked yet, or any the search finds."""
     def candidates(cases):
         return services.link_candidates(current_user, case, cases)
-    similar = services.suggestions(current_user, case, similar_to_case(current_user, case, limit=8))
+    similar = services.suggestions(current_user, case, _similar(case, 8))
     return _picker_choices(case, "target_id", candidates(similar), candidates)
 
 
@@ -119,7 +128,7 @@ def _merge_choices(case) -> dict:
     """The merge page's choices of the case to keep: its likely duplicates, or any the search finds."""
     def candidates(cases):
         return services.merge_candidates(current_user, case, cases)
-    similar = [result.case for result in similar_to_case(current_user, case, limit=5)]
+    similar = [result.case for result in _similar(case, 5)]
     return _picker_choices(case, "kept_id", candidates(similar), candidates)
 
 

@@ -23,7 +23,8 @@ search_cli = AppGroup("search", help="The full-text index.")
               help="Processes building the documents; 0 means one per CPU. More than one pays off from a few "
                    "thousand cases (each process writes its own segment).")
 @click.option("--neighbours/--no-neighbours", default=False, show_default=True,
-              help="Then compute every public case's nearest cases at once (about 80 ms of CPU a case) instead "
+              help="Then compute every case's nearest cases at once, for visitors and for each park's members "
+                   "(about 80 ms of CPU a list) instead "
                    "of leaving them to `zhigu worker` and to the first page that shows them.")
 def rebuild(processes: int, neighbours: bool):
     """Rewrite the index from the database; searches keep using the old index until it is done.
@@ -41,14 +42,15 @@ def rebuild(processes: int, neighbours: bool):
 
 @search_cli.command("neighbours")
 def compute_neighbours():
-    """Compute the nearest cases of every public case that has none stored (after a rebuild, say)."""
+    """Compute every list of nearest cases not stored (after a rebuild, say): each case's for visitors if it is
+    public, and for the members of each park that has park cases."""
     _compute_neighbours()
 
 
 def _compute_neighbours():
-    with click.progressbar(length=len(neighbours_store.missing_ids()), label="Nearest cases", show_pos=True) as bar:
+    with click.progressbar(length=len(neighbours_store.missing()), label="Nearest cases", show_pos=True) as bar:
         stored = neighbours_store.compute_missing(progress=bar.update)
-    click.echo(f"Stored the nearest cases of {stored} public case(s).")
+    click.echo(f"Stored {stored} nearest-case list(s).")
 
 
 @search_cli.command("prune-outbox")

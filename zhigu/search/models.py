@@ -2,7 +2,8 @@
 stored neighbours of each case (zhigu.search.neighbours) and the cases' sentence vectors (zhigu.search.dense)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, false
+from sqlalchemy import (JSON, BigInteger, ForeignKey, ForeignKeyConstraint, Integer, LargeBinary,
+                        PrimaryKeyConstraint, String, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhigu.db import now_utc
@@ -27,32 +28,40 @@ class IndexChange(db.Model):
 
 
 class NeighbourList(db.Model):
-    """A case whose nearest cases are stored in `case_neighbour` (none, when nothing is like it).
+    """A case whose nearest cases are stored in `case_neighbour` for one audience (none, when nothing is like it).
 
-    A case without a row has not been computed since it or one of its neighbours changed: readers then ask
-    the index (zhigu.search.neighbours).
+    A case without a row for an audience has not been computed for it since it or one of its neighbours
+    changed: readers then ask the index (zhigu.search.neighbours).
     """
 
     __tablename__ = "neighbour_list"
 
     case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Whose view the list ranks: "public" (what a visitor may open) or "park:<id>" (the public cases and
+    #: that park's park cases: what its members may open). Lists of two audiences never mix.
+    audience: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class CaseNeighbour(db.Model):
-    """One of a case's nearest cases, as "find similar" ranked it for a visitor when the list was computed."""
+    """One of a case's nearest cases, as "find similar" ranked it for the list's audience when it was computed."""
 
     __tablename__ = "case_neighbour"
+    __table_args__ = (PrimaryKeyConstraint("case_id", "audience", "rank"),
+                      ForeignKeyConstraint(["case_id", "audience"],
+                                           ["neighbour_list.case_id", "neighbour_list.audience"], ondelete="CASCADE"))
 
-    case_id: Mapped[int] = mapped_column(ForeignKey("neighbour_list.case_id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int]
     #: 0 for the nearest.
-    rank: Mapped[int] = mapped_column(primary_key=True)
+    rank: Mapped[int]
     neighbour_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), index=True)
     score: Mapped[float]
     #: Distinctive words the pair shares (len(why["terms"])): trends' recurrences filter on it in SQL.
     shared_terms: Mapped[int]
-    #: The result's `why`, as the live query gives it to a visitor.
+    #: The result's `why`, as the live query gives it to a viewer of the audience.
     why: Mapped[dict] = mapped_column(JSON)
+    #: The list's audience (NeighbourList.audience).
+    audience: Mapped[str] = mapped_column(String(32))
 
 
 class CaseEmbedding(db.Model):

@@ -1,27 +1,33 @@
-"""Each public case's nearest cases, computed when it changes and stored, so pages read a table, not the index.
+"""Each case's nearest cases, per audience, computed when it changes and stored, so pages read a table, not the index.
 
-What is stored. For every published public case, the STORED nearest cases "find similar" gives a visitor
-(`similar_to_case` with an anonymous viewer: public candidates, public statistics), with their scores and
-`why`, in `case_neighbour`; `neighbour_list` marks the cases whose list is computed. Only what a visitor sees
-is stored, so no stored score, rank or `why` word can come from a case someone may not open.
+What is stored. An audience is a set of cases some viewers may open exactly: "public" (the published public
+cases: visitors, and members who may open no restricted case) or "park:<id>" (the public cases and that
+park's published `park` cases: its members, when they may open nothing else). For every case of an audience,
+the STORED nearest cases "find similar" gives a viewer of that audience (`similar_to_case`, ranked for a
+stand-in viewer who may open exactly the audience's cases, with statistics over them), with their scores and
+`why`, in `case_neighbour`; `neighbour_list` marks the (case, audience) lists that are computed. A list holds
+only its audience's cases, so no stored score, rank or `why` word can come from a case its readers may not
+open. A park has an audience once it has a published park case (before, its members see what visitors see).
 
-Who reads them. `neighbours_for(case, viewer)` serves a stored list to a viewer who may open exactly the
-public cases (visitors, and members who may open no restricted case: `sees_only_public`); for them the live
+Who reads them. `neighbours_for(case, viewer)` serves the stored list of the viewer's audience (`audience_of`:
+checked in SQL, once a request) to a viewer who may open exactly an audience's cases; for them the live
 query gives the same list. The rows are joined with the viewer's visibility clause, so a neighbour made
-private, retracted or deleted since is never shown. A viewer who may open more (their park's or their own
-restricted cases, admins) gets the live query, which also ranks those cases, scored with that viewer's
-statistics; the process keeps its answer (`live_for`) for as long as the index does not change, for that
-viewer's access filter only. A case without a stored list falls back to the live query too, and the
-visitor's answer is stored then (on a connection of its own: a page never commits its request's session).
+private, retracted or deleted since is never shown. A viewer who may open more (a case of their own outside
+the audience, their park's private cases as a manager, admins) gets the live query, which also ranks those
+cases, scored with that viewer's statistics; the process keeps its answer (`live_for`) for as long as the
+index does not change, for that viewer's access filter only. A case without a stored list falls back to the
+live query too, and the audience's answer is stored then (on a connection of its own: a page never commits
+its request's session).
 
 When they are computed. After the outbox drain has applied changes to the index (zhigu.search.outbox.drain,
-in the web process right after a commit, its catch-up thread or `zhigu worker`), `refresh` drops the lists
-of the changed cases, of the cases that list one of them, and of the cases a changed case now lists (a new
-case may belong in their lists), then computes the lists of up to NEIGHBOURS_AT_DRAIN (config) changed cases.
-The others fill in on their next read, or in `zhigu worker` (WORKER_BATCH per poll). A change of a case's
-comments alone changes no list: "find similar" does not read comments. A rebuild drops every
-list; `zhigu search neighbours` (or `rebuild --neighbours`) computes them all at once. Several machines, each with its own index, may compute the
-same list: each write replaces the whole list in one transaction, and a clash is ignored.
+in the web process right after a commit, its catch-up thread or `zhigu worker`), `refresh` drops, in every
+audience, the lists of the changed cases, of the cases that list one of them, and of the cases a changed case
+now lists (a new case may belong in their lists), then computes up to NEIGHBOURS_AT_DRAIN (config) of the
+changed cases' lists (a public case has one per audience). The others fill in on their next read, or in
+`zhigu worker` (WORKER_BATCH per poll). A change of a case's comments alone changes no list: "find similar"
+does not read comments. A rebuild drops every list; `zhigu search neighbours` (or `rebuild --neighbours`)
+computes them all at once. Several machines, each with its own index, may compute the same list: each write
+replaces the whole list in one transaction, and a clash is ignored.
 """
 import copy
 import logging
@@ -29,12 +35,13 @@ import weakref
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_login import AnonymousUserMixin
-from sqlalchemy import delete, exists, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from zhigu.archive.models import CaseCause, CaseStatus, FailureCase, Visibility
 from zhigu.archive.permissions import published_visible_clause, viewer_tokens
+from zhigu.auth.models import Role
 from zhigu.extensions import db
 from zhigu.search import outbox
 from zhigu.search.models import CaseNeighbour, NeighbourList
@@ -44,12 +51,14 @@ from zhigu.search.statistics import PUBLIC_TOKEN
 
 log = logging.getLogger(__name__)
 
-#: Neighbours stored per case: the case page's SIMILAR_LIMIT and the nine trends' recurrences look at.
+#: Neighbours stored per list: the case page's SIMILAR_LIMIT and the nine trends' recurrences look at.
 STORED = 10
 #: Lists `zhigu worker` fills in per poll.
 WORKER_BATCH = 100
-#: flask.g key: whether the request's viewers see only public cases, by user id.
-_ONLY_PUBLIC = "zhigu_sees_only_public"
+#: The audience of the published public cases.
+PUBLIC = PUBLIC_TOKEN
+#: flask.g key: the request's viewers' audiences, by user id.
+_AUDIENCE = "zhigu_neighbour_audience"
 #: Live lists kept per searcher (one index generation, in one thread), by access filter, case and length:
 #: (case id, score, why) of each result. A manager's trends page ran 30 live queries on every visit.
 _LIVE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -57,42 +66,112 @@ _LIVE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 MAX_LIVE_LISTS = 5_000
 
 
-def sees_only_public(viewer) -> bool:
-    """Whether `viewer` may open exactly the published public cases (then a stored list is what they'd get)."""
+def park_audience(park_id: int) -> str:
+    return f"park:{park_id}"
+
+
+class _ParkMember(AnonymousUserMixin):
+    """Who a park audience's lists are ranked for: a member of the park who wrote no case and manages none
+    (no user has id 0), so they may open exactly the audience's cases."""
+
+    id = 0
+    role = Role.member
+
+    def __init__(self, park_id: int):
+        self.park_id = park_id
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+
+def _ranker(audience: str):
+    """A viewer who may open exactly `audience`'s cases."""
+    return AnonymousUserMixin() if audience == PUBLIC else _ParkMember(int(audience.removeprefix("park:")))
+
+
+def _audience_clause(park_id: int | None):
+    """SQL: the published cases of the audience of a member of `park_id` (None: no park)."""
+    cases = FailureCase.visibility == Visibility.public
+    if park_id is not None:
+        cases = or_(cases, and_(FailureCase.visibility == Visibility.park, FailureCase.park_id.is_not(None),
+                                FailureCase.park_id == park_id))
+    return and_(FailureCase.status == CaseStatus.published, cases)
+
+
+def audience_of(viewer) -> str | None:
+    """The audience whose cases are exactly those `viewer` may open (their stored lists are theirs); None
+    when there is none (admins, and viewers who may open a restricted case outside it): the live query."""
     tokens = viewer_tokens(viewer)
     if tokens is None:
-        return False  # an admin: their live ranking counts every case
-    if tokens == [PUBLIC_TOKEN]:
-        return True
-    memo = g.setdefault(_ONLY_PUBLIC, {}) if has_request_context() else {}
+        return None  # an admin: their live ranking counts every case
+    if tokens == [PUBLIC]:
+        return PUBLIC
+    memo = g.setdefault(_AUDIENCE, {}) if has_request_context() else {}
     key = getattr(viewer, "id", None)
     if key not in memo:
-        memo[key] = not db.session.scalar(select(exists().where(
-            published_visible_clause(viewer), FailureCase.visibility != Visibility.public)))
+        park_id = getattr(viewer, "park_id", None)
+        outside, park_cases = db.session.execute(select(
+            exists().where(published_visible_clause(viewer), ~_audience_clause(park_id)),
+            exists().where(_audience_clause(park_id), FailureCase.visibility != Visibility.public))).one()
+        memo[key] = None if outside else park_audience(park_id) if park_cases else PUBLIC
     return memo[key]
+
+
+def park_audiences() -> list[str]:
+    """The audiences of the parks that have a published park case."""
+    return [park_audience(park_id) for park_id in db.session.scalars(
+        select(FailureCase.park_id).distinct().where(FailureCase.status == CaseStatus.published,
+                                                     FailureCase.visibility == Visibility.park,
+                                                     FailureCase.park_id.is_not(None))
+        .order_by(FailureCase.park_id))]
+
+
+def _audiences_of(case: FailureCase, parks: list[str]) -> list[str]:
+    """The audiences `case` belongs to (each has a list of its nearest cases), given `park_audiences()`."""
+    if case.status != CaseStatus.published:
+        return []
+    if case.visibility == Visibility.public:
+        return [PUBLIC, *parks]
+    if case.visibility == Visibility.park and case.park_id is not None and park_audience(case.park_id) in parks:
+        return [park_audience(case.park_id)]
+    return []
+
+
+def _belongs(case: FailureCase, audience: str) -> bool:
+    """Whether `case` is one of `audience`'s cases (so its list may be stored for it)."""
+    return audience in _audiences_of(case, [audience] if audience != PUBLIC else [])
 
 
 def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[SearchResult]:
     """The published cases most like a published `case` that `viewer` may open, with score and `why`.
 
-    From the stored list when the viewer sees only public cases, else (or when the list is not computed
+    From the stored list of the viewer's audience when they have one, else (or when the list is not computed
     yet) from the live query.
     """
     if not case.is_published:
         return []
-    if limit > STORED or not sees_only_public(viewer):
+    audience = audience_of(viewer) if limit <= STORED else None
+    if audience is None:
         return live_for(viewer, case, limit)
     # The rows first, the mark only when none is shown: another process may drop the list (and commit)
     # between two statements, and on PostgreSQL each statement sees the latest commit. Read the other way
     # round, a list dropped in between read as an empty list instead of the live one.
     rows = db.session.execute(
         select(CaseNeighbour, FailureCase).join(FailureCase, FailureCase.id == CaseNeighbour.neighbour_id)
-        .where(CaseNeighbour.case_id == case.id, published_visible_clause(viewer))
+        .where(CaseNeighbour.case_id == case.id, CaseNeighbour.audience == audience, published_visible_clause(viewer))
         .options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause))
         .order_by(CaseNeighbour.rank).limit(limit)).all()
-    if not rows and not db.session.scalar(select(exists().where(NeighbourList.case_id == case.id))):
-        return _computed_live(case, viewer)[:limit]
+    if not rows and not db.session.scalar(select(exists().where(NeighbourList.case_id == case.id,
+                                                                NeighbourList.audience == audience))):
+        return _visible(viewer, _computed_live(case, audience))[:limit]
     return [SearchResult(case=neighbour, score=row.score, why=row.why) for row, neighbour in rows]
+
+
+def _visible(viewer, results: list[SearchResult]) -> list[SearchResult]:
+    """The `results` ranked for the viewer's audience that the viewer may open (all, unless a case changed)."""
+    cases = load_visible(viewer, [result.case.id for result in results])
+    return [result for result in results if result.case.id in cases]
 
 
 def live_for(viewer, case: FailureCase, limit: int) -> list[SearchResult]:
@@ -117,71 +196,94 @@ def live_for(viewer, case: FailureCase, limit: int) -> list[SearchResult]:
             for case_id, score, why in kept if case_id in cases]
 
 
-def ensure_computed(cases: list[FailureCase]) -> None:
-    """Compute and store the lists of those `cases` that have none (trends reads the table next)."""
+def ensure_computed(cases: list[FailureCase], audience: str) -> None:
+    """Compute and store `audience`'s lists of those `cases` that have none (trends reads the table next)."""
     ids = [case.id for case in cases]
-    done = set(db.session.scalars(select(NeighbourList.case_id).where(NeighbourList.case_id.in_(ids))))
+    done = set(db.session.scalars(select(NeighbourList.case_id).where(NeighbourList.case_id.in_(ids),
+                                                                      NeighbourList.audience == audience)))
     for case in cases:
-        if case.id not in done and _storable(case):
-            _computed_live(case, AnonymousUserMixin())
+        if case.id not in done:
+            _computed_live(case, audience)
 
 
-def _storable(case: FailureCase) -> bool:
-    return case.status == CaseStatus.published and case.visibility == Visibility.public
-
-
-def _computed_live(case: FailureCase, viewer) -> list[SearchResult]:
-    """The live list of a visitor's view, stored for the next reader when the case may have one."""
-    results = similar_to_case(viewer, case, limit=STORED)
-    if _storable(case):
+def _computed_live(case: FailureCase, audience: str) -> list[SearchResult]:
+    """The live list of `audience`'s view, stored for the next reader when the case belongs to the audience."""
+    results = similar_to_case(_ranker(audience), case, limit=STORED)
+    if _belongs(case, audience):
         try:
             with current_app.app_context():  # a session of its own: the page's session is not committed
-                _store(case.id, results)
+                _store(case.id, audience, results)
                 db.session.commit()
         except SQLAlchemyError:
-            log.warning("Could not store the neighbours of case %s; they are computed again", case.id, exc_info=True)
+            log.warning("Could not store the neighbours of case %s for %s; they are computed again", case.id,
+                        audience, exc_info=True)
     return results
 
 
-def _store(case_id: int, results: list[SearchResult]) -> None:
-    """Replace a case's stored list (on the current session; the caller commits)."""
-    _drop([case_id])
-    db.session.add(NeighbourList(case_id=case_id))
+def _store(case_id: int, audience: str, results: list[SearchResult]) -> None:
+    """Replace a case's stored list for `audience` (on the current session; the caller commits)."""
+    db.session.execute(delete(CaseNeighbour).where(CaseNeighbour.case_id == case_id,
+                                                   CaseNeighbour.audience == audience))
+    db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case_id,
+                                                   NeighbourList.audience == audience))
+    db.session.add(NeighbourList(case_id=case_id, audience=audience))
     db.session.flush()
-    db.session.add_all(CaseNeighbour(case_id=case_id, rank=rank, neighbour_id=result.case.id, score=result.score,
-                                     shared_terms=len(result.why.get("terms") or ()), why=result.why)
+    db.session.add_all(CaseNeighbour(case_id=case_id, audience=audience, rank=rank, neighbour_id=result.case.id,
+                                     score=result.score, shared_terms=len(result.why.get("terms") or ()),
+                                     why=result.why)
                        for rank, result in enumerate(results))
 
 
 def _drop(case_ids) -> None:
+    """Drop the lists of `case_ids`, in every audience."""
     ids = list(case_ids)
     if ids:
         db.session.execute(delete(CaseNeighbour).where(CaseNeighbour.case_id.in_(ids)))
         db.session.execute(delete(NeighbourList).where(NeighbourList.case_id.in_(ids)))
 
 
-def compute(case_ids) -> int:
-    """Compute and store the lists of `case_ids` (dropping those of cases that may have none); return how many
-    were stored. Uses the current app context's session, committing per case."""
+def compute_lists(pairs) -> int:
+    """Compute and store the (case id, audience) lists of `pairs` (dropping those the case no longer belongs
+    to); return how many were stored. Uses the current app context's session, committing per list."""
     stored = 0
-    for case_id in case_ids:
+    for case_id, audience in pairs:
         case = db.session.get(FailureCase, case_id)
         try:
-            if case is not None and _storable(case):
-                _store(case_id, similar_to_case(AnonymousUserMixin(), case, limit=STORED))
+            if case is not None and _belongs(case, audience):
+                _store(case_id, audience, similar_to_case(_ranker(audience), case, limit=STORED))
                 stored += 1
             else:
-                _drop([case_id])
+                db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case_id,
+                                                               NeighbourList.audience == audience))
             db.session.commit()
         except SQLAlchemyError:
             db.session.rollback()  # another process stored it at the same time: either list will do
-            log.warning("Could not store the neighbours of case %s", case_id, exc_info=True)
+            log.warning("Could not store the neighbours of case %s for %s", case_id, audience, exc_info=True)
     return stored
 
 
+def compute(case_ids) -> int:
+    """Compute and store every list of `case_ids`, one per audience each belongs to (dropping the others);
+    return how many were stored."""
+    pairs = _lists_of(case_ids)
+    for case_id in set(case_ids):
+        db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case_id, NeighbourList.audience.not_in(
+            [audience for listed, audience in pairs if listed == case_id])))
+    db.session.commit()
+    return compute_lists(pairs)
+
+
+def _lists_of(case_ids) -> list[tuple[int, str]]:
+    """The (case id, audience) lists `case_ids` have, in their order, the public one of each first."""
+    parks = park_audiences()
+    cases = {case.id: case for case in db.session.scalars(select(FailureCase).where(FailureCase.id.in_(case_ids)))}
+    return [(case_id, audience) for case_id in case_ids if case_id in cases
+            for audience in _audiences_of(cases[case_id], parks)]
+
+
 def refresh(changed_ids, limit: int) -> int:
-    """Drop the lists the changes of `changed_ids` may have made wrong, and compute up to `limit` of the
-    changed cases' lists again (see the module docstring); return how many were stored."""
+    """Drop the lists the changes of `changed_ids` may have made wrong, in every audience, and compute up to
+    `limit` of the changed cases' lists again (see the module docstring); return how many were stored."""
     changed = sorted(set(changed_ids))
     if not changed:
         return 0
@@ -189,10 +291,11 @@ def refresh(changed_ids, limit: int) -> int:
         listing = set(db.session.scalars(select(CaseNeighbour.case_id).where(CaseNeighbour.neighbour_id.in_(changed))))
         _drop(set(changed) | listing)
         db.session.commit()
-        computed = changed[:limit]
-        stored = compute(computed)
+        pairs = _lists_of(changed)[:limit]
+        stored = compute_lists(pairs)
+        computed = {case_id for case_id, _ in pairs}
         near = set(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id.in_(computed))))
-        _drop(near - set(computed))
+        _drop(near - computed)
         db.session.commit()
         return stored
 
@@ -230,20 +333,30 @@ def drop_all() -> None:
         db.session.commit()
 
 
+def missing(limit: int | None = None) -> list[tuple[int, str]]:
+    """(case id, audience) lists not stored, the public audience's first, then each park's; oldest case first."""
+    found: list[tuple[int, str]] = []
+    for audience in [PUBLIC, *park_audiences()]:
+        park_id = None if audience == PUBLIC else int(audience.removeprefix("park:"))
+        query = (select(FailureCase.id).where(_audience_clause(park_id), ~exists().where(
+            NeighbourList.case_id == FailureCase.id, NeighbourList.audience == audience)).order_by(FailureCase.id))
+        left = None if limit is None else limit - len(found)
+        found += [(case_id, audience) for case_id in db.session.scalars(query.limit(left) if left else query)]
+        if limit is not None and len(found) >= limit:
+            break
+    return found
+
+
 def missing_ids(limit: int | None = None) -> list[int]:
-    """Published public cases without a stored list, oldest first."""
-    query = (select(FailureCase.id).where(FailureCase.status == CaseStatus.published,
-                                          FailureCase.visibility == Visibility.public,
-                                          ~exists().where(NeighbourList.case_id == FailureCase.id))
-             .order_by(FailureCase.id))
-    return list(db.session.scalars(query.limit(limit) if limit else query))
+    """Cases that lack a list in an audience they belong to."""
+    return sorted({case_id for case_id, _ in missing(limit)})
 
 
 def compute_missing(limit: int | None = None, progress=None) -> int:
-    """Store the lists of the cases that have none (at most `limit`); `progress(n)` after each; return how many."""
+    """Store the lists that are missing (at most `limit`); `progress(n)` after each; return how many."""
     stored = 0
-    for case_id in missing_ids(limit):
-        stored += compute([case_id])
+    for pair in missing(limit):
+        stored += compute_lists([pair])
         if progress:
             progress(1)
     return stored

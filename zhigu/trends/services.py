@@ -41,7 +41,7 @@ from zhigu.errors import PermissionDenied
 from zhigu.extensions import db
 from zhigu.i18n import N_
 from zhigu.search.models import CaseNeighbour
-from zhigu.search.neighbours import ensure_computed, live_for, sees_only_public
+from zhigu.search.neighbours import audience_of, ensure_computed, live_for
 from zhigu.trends.schemas import DIMENSIONS, MAX_YEARS, TrendsQuerySchema
 
 #: A new case and an earlier one count as a recurrence when `similar_to_case` scores the pair at least this.
@@ -313,10 +313,11 @@ def is_recurrence(result) -> bool:
 def recurrences(viewer, params: dict, window: Window) -> list[dict]:
     """Newly published cases (in scope and window) that closely resemble a case published before them.
 
-    Read from the stored neighbours (zhigu.search.neighbours) for a viewer who sees only public cases: the
-    pairs are filtered, joined and ordered in SQL, with no search. Viewers who may open more are checked
-    with one live similar search per new case, which ranks their restricted cases too (kept by the process
-    until the index changes: neighbours.live_for).
+    Read from the stored neighbours (zhigu.search.neighbours) of the viewer's audience (visitors, and members
+    who may open exactly the public cases and their park's park cases): the pairs are filtered, joined and
+    ordered in SQL, with no search. Viewers who may open more are checked with one live similar search per new
+    case, which ranks their restricted cases too (kept by the process until the index changes:
+    neighbours.live_for).
     """
     where = and_(published_visible_clause(viewer), _scope_clause(viewer, params),
                  FailureCase.published_at >= window.start,
@@ -325,14 +326,15 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
                                         .options(selectinload(FailureCase.case_causes))
                                         .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
                                         .limit(RECURRENCE_CHECKED)))
-    if not sees_only_public(viewer):
+    audience = audience_of(viewer)
+    if audience is None:
         return _live_recurrences(viewer, new_cases)
-    ensure_computed(new_cases)
+    ensure_computed(new_cases, audience)
     new = aliased(FailureCase)
     rows = db.session.execute(
         select(CaseNeighbour.case_id, FailureCase, CaseNeighbour.score, CaseNeighbour.why)
         .join(new, new.id == CaseNeighbour.case_id).join(FailureCase, FailureCase.id == CaseNeighbour.neighbour_id)
-        .where(CaseNeighbour.case_id.in_([case.id for case in new_cases]),
+        .where(CaseNeighbour.case_id.in_([case.id for case in new_cases]), CaseNeighbour.audience == audience,
                CaseNeighbour.rank < RECURRENCE_PER_CASE * 3,  # what the live check reads: the 9 nearest
                CaseNeighbour.score >= RECURRENCE_THRESHOLD, CaseNeighbour.shared_terms >= RECURRENCE_MIN_TERMS,
                published_visible_clause(viewer), FailureCase.published_at < new.published_at)
