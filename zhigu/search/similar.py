@@ -7,9 +7,10 @@ the nearest cases. It shares the search page's access rules and row loading (zhi
 """
 import contextvars
 import math
+import weakref
 from collections import Counter
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import partial
 
 from whoosh import collectors
 from whoosh.query import And, Or, Term
@@ -75,6 +76,12 @@ WHY_MAX_TERMS = 12
 WHY_MAX_SHARE = 0.15
 WHY_MIN_CASES = 20
 GLOSSARY_MAX_TERMS = 12
+
+#: Title-and-summary vectors (_case_vector) kept per statistics object, i.e. per index generation and viewer
+#: set, at most this many each (then emptied): reading a candidate's stored term vectors and weighing them
+#: was a third of a "find similar" at 10,000 cases, and the same cases come back as candidates.
+MAX_CACHED_VECTORS = 20_000
+_VECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 #: The ranking statistics of the "find similar" running in this context (see _statistics).
 _STATISTICS = contextvars.ContextVar("zhigu.search.statistics", default=None)
@@ -185,13 +192,28 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
 
 
 def _case_vector(searcher, docnum: int) -> dict[str, float]:
-    """Unit (1 + log tf) * idf vector of a document's title and summary, read from the stored term vectors."""
-    stats, counts = _statistics(searcher), Counter()
-    for name in ("title", "summary"):
-        if searcher.has_vector(docnum, name):
-            for term, weight in searcher.vector_as("weight", docnum, name):
-                counts[term] += weight
-    return _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS) for term, n in counts.items() if n > 0})
+    """Unit (1 + log tf) * idf vector of a document's title and summary, read from the stored term vectors.
+
+    Kept with the statistics it was weighed by (MAX_CACHED_VECTORS): those belong to one searcher, so a
+    document number never outlives the index generation it names. Callers must not change the vector.
+    """
+    stats = _statistics(searcher)
+    cache = _VECTORS.get(stats)
+    if cache is None:
+        cache = _VECTORS[stats] = {}
+    vector = cache.get(docnum)
+    if vector is None:
+        counts = Counter()
+        for name in ("title", "summary"):
+            if searcher.has_vector(docnum, name):
+                for term, weight in searcher.vector_as("weight", docnum, name):
+                    counts[term] += weight
+        vector = _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS)
+                        for term, n in counts.items() if n > 0})
+        if len(cache) >= MAX_CACHED_VECTORS:
+            cache.clear()
+        cache[docnum] = vector
+    return vector
 
 
 def _feedback(searcher, similar: SimilarQuery, hits, plain: dict[str, float], vectors, search):
@@ -340,7 +362,7 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     candidates = []
     if hits:
         plain = wanted = query_vector(searcher, title, description)
-        vectors = lru_cache(maxsize=None)(lambda docnum: _case_vector(searcher, docnum))
+        vectors = partial(_case_vector, searcher)
         fed_hits = []
         if FEEDBACK_DOCS:
             similar, wanted, fed_hits = _feedback(searcher, similar, hits, plain, vectors,
