@@ -15,14 +15,19 @@ from itertools import groupby
 from operator import itemgetter
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.system import pack_uint
 from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
+
+from zhigu.search.analysis import TermCounts
 
 #: Estimated bytes a posting (a tuple in a list, its document number) and a new term (dict entries, a list)
 #: hold in memory: what the pool counts against the writer's `limitmb`.
 POSTING_BYTES = 110
 TERM_BYTES = 200
+#: Distinct (field, value) postings of keyword and id fields a writer keeps (IndexWriter._index_items).
+KEPT_VALUES = 10_000
 #: Posting lists pickled together in a spilled run: big enough that pickling costs little per posting.
 RUN_CHUNK_POSTINGS = 50_000
 
@@ -86,6 +91,35 @@ class TermPostings:
             length += frequency
             postings_added += 1
         self.size += new_term_bytes + POSTING_BYTES * postings_added
+        if self.size > self.limit:
+            self.save()
+        return length
+
+    def add_counts(self, fieldname: str, docnum: int, counts: dict[str, int], format_boost: float,
+                   boost: float) -> int:
+        """`add_field` for a TermCounts field, from its analyzer's {term: count}: what Whoosh's field.index
+        would give (term as UTF-8, weight count * format_boost, value pack_uint(count)) without a tuple and a
+        generator step per posting in between. Returns the field's length."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        weights, values = self._weights, self._values
+        length = new_term_bytes = 0
+        for term, count in counts.items():
+            weight = count * format_boost * boost  # as add_field: (count * format_boost) * boost
+            value = values.get(count)
+            if value is None:
+                value = values[count] = pack_uint(count)
+            posting = (docnum, weights.setdefault(weight, weight), value)
+            key = term.encode("utf-8")
+            postings = terms.get(key)
+            if postings is None:
+                terms[key] = [posting]
+                new_term_bytes += TERM_BYTES + len(key)
+            else:
+                postings.append(posting)
+            length += count
+        self.size += new_term_bytes + POSTING_BYTES * len(counts)
         if self.size > self.limit:
             self.save()
         return length
@@ -189,6 +223,7 @@ class IndexWriter(SegmentWriter):
             self.schema = schema
         self.pool = TermPostings(self._tempstorage, kwargs.get("limitmb", 128))
         self._separate_spelling = any(field.separate_spelling() for _, field in self.schema.items())
+        self._kept_items: dict[tuple[str, str], list] = {}
 
     def add_document(self, **fields):
         """Whoosh's SegmentWriter.add_document, giving the pool each field's postings in one call (add_field).
@@ -212,15 +247,25 @@ class IndexWriter(SegmentWriter):
                     continue
                 field = schema[fieldname]
                 length = 0
+                counts = _term_counts(field, value)
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
-                    frequencies = self.pool.add_field(fieldname, docnum, field.index(value), fieldboost)
+                    if counts is not None:
+                        frequencies = self.pool.add_counts(fieldname, docnum, counts, field.format.field_boost,
+                                                           fieldboost)
+                    else:
+                        frequencies = self.pool.add_field(fieldname, docnum, self._index_items(field, fieldname, value),
+                                                          fieldboost)
                     if field.scorable:
                         length = frequencies
                 if field.vector:
-                    vitems = field.vector.word_values(value, field.analyzer, mode="index")
-                    perdocwriter.add_vector_items(fieldname, field, sorted(
-                        (text, weight, vbytes) for text, _, weight, vbytes in vitems))
+                    if counts is not None and field.vector is field.format:
+                        boost = field.format.field_boost
+                        vitems = sorted((text, count * boost, pack_uint(count)) for text, count in counts.items())
+                    else:
+                        vitems = sorted((text, weight, vbytes) for text, _, weight, vbytes in
+                                        field.vector.word_values(value, field.analyzer, mode="index"))
+                    perdocwriter.add_vector_items(fieldname, field, vitems)
                 stored = fields.get(f"_stored_{fieldname}", value)
                 perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
                 if field.column_type and stored is not None:
@@ -231,6 +276,20 @@ class IndexWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _index_items(self, field, fieldname: str, value):
+        """What `field.index(value)` gives, kept per (field, value) for a text value of a field that is not
+        unique: keyword and id fields repeat their values ("public", a cause's code) from document to document,
+        and Whoosh's tokenizers cost more than looking them up (at most KEPT_VALUES, then emptied)."""
+        if field.unique or not isinstance(value, str):
+            return field.index(value)
+        key = (fieldname, value)
+        items = self._kept_items.get(key)
+        if items is None:
+            if len(self._kept_items) >= KEPT_VALUES:
+                self._kept_items.clear()
+            items = self._kept_items[key] = list(field.index(value))
+        return items
 
     def _flush_segment(self):
         self.perdocwriter.close()
@@ -249,6 +308,14 @@ class IndexWriter(SegmentWriter):
         finally:
             if lengths:
                 lengths.close()
+
+
+def _term_counts(field, value) -> dict[str, int] | None:
+    """{term: count} of a text value of a field whose TermCounts format counts it through its analyzer (the
+    app's text fields), else None (Whoosh's own field.index then)."""
+    if isinstance(field.format, TermCounts) and isinstance(value, str) and hasattr(field.analyzer, "term_counts"):
+        return field.analyzer.term_counts(value)
+    return None
 
 
 def add_postings(postwriter, postings: list, lengths: list) -> None:
