@@ -6,12 +6,13 @@ back with a heap; then, writing the segment, it reads each posting's field lengt
 one posting at a time. Profiled on bench/speed.py's cases those steps were about a third of the CPU of
 indexing a case. Here postings are gathered per term instead, in the order documents are added, which is
 their document number order (new documents, then those of the segments a commit merges), so only the
-distinct terms are sorted; a run spilled to disk holds whole posting lists, pickled in chunks; and the field
-lengths are read once per field. The files written are the same as Whoosh's (figures in bench/README.md).
+distinct terms are sorted; a term's postings are one flat list (document, weight, value, document, ...: no
+tuple per posting, a third of the memory, so a 10,000-case rebuild spills nothing to disk); a run spilled to
+disk holds whole posting lists, pickled in chunks; and the field lengths are read once per field. The files written are the same as Whoosh's (figures in bench/README.md).
 """
 import pickle
 from heapq import merge
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
@@ -22,9 +23,10 @@ from whoosh.writing import SegmentWriter
 
 from zhigu.search.analysis import TermCounts
 
-#: Estimated bytes a posting (a tuple in a list, its document number) and a new term (dict entries, a list)
-#: hold in memory: what the pool counts against the writer's `limitmb`.
-POSTING_BYTES = 110
+#: Estimated bytes a posting (three slots of a flat list, its share of the list's spare room and of its
+#: document number) and a new term (dict entries, a list) hold in memory: what the pool counts against the
+#: writer's `limitmb`.
+POSTING_BYTES = 40
 TERM_BYTES = 200
 #: Distinct (field, value) postings of keyword and id fields a writer keeps (IndexWriter._index_items).
 KEPT_VALUES = 10_000
@@ -43,7 +45,7 @@ class TermPostings:
         self.tempstore = tempstore
         self.limit = limitmb * 2**20
         self.size = 0
-        #: {fieldname: {term bytes: [(docnum, weight, value bytes), ...]}}, documents in increasing order
+        #: {fieldname: {term bytes: [docnum, weight, value bytes, docnum, ...]}}, documents in increasing order
         self.fields: dict[str, dict[bytes, list]] = {}
         self.runs: list[str] = []
         # weights and values repeat (term frequencies): one object each, not one per posting
@@ -61,7 +63,7 @@ class TermPostings:
             self.size += TERM_BYTES + len(term)
         if value is None:
             value = b""
-        postings.append((docnum, self._weights.setdefault(weight, weight), self._values.setdefault(value, value)))
+        postings += (docnum, self._weights.setdefault(weight, weight), self._values.setdefault(value, value))
         self.size += POSTING_BYTES
         if self.size > self.limit:
             self.save()
@@ -84,10 +86,10 @@ class TermPostings:
             posting = (docnum, weights.setdefault(weight, weight), values.setdefault(value, value))
             postings = terms.get(term)
             if postings is None:
-                terms[term] = [posting]
+                terms[term] = list(posting)
                 new_term_bytes += TERM_BYTES + len(term)
             else:
-                postings.append(posting)
+                postings += posting
             length += frequency
             postings_added += 1
         self.size += new_term_bytes + POSTING_BYTES * postings_added
@@ -114,10 +116,10 @@ class TermPostings:
             key = term.encode("utf-8")
             postings = terms.get(key)
             if postings is None:
-                terms[key] = [posting]
+                terms[key] = list(posting)
                 new_term_bytes += TERM_BYTES + len(key)
             else:
-                postings.append(posting)
+                postings += posting
             length += count
         self.size += new_term_bytes + POSTING_BYTES * len(counts)
         if self.size > self.limit:
@@ -140,7 +142,7 @@ class TermPostings:
             chunk, size = [], 0
             for entry in self._sorted_lists():
                 chunk.append(entry)
-                size += len(entry[2])
+                size += len(entry[2]) // 3
                 if size >= RUN_CHUNK_POSTINGS:
                     pickle.dump(chunk, run, pickle.HIGHEST_PROTOCOL)
                     chunk, size = [], 0
@@ -161,7 +163,7 @@ class TermPostings:
         self.tempstore.delete_file(name)
 
     def iter_lists(self):
-        """(fieldname, term, postings) in field and term order, each term's postings in document order."""
+        """(fieldname, term, postings) in field and term order, each term's flat postings in document order."""
         if not self.runs:
             yield from self._sorted_lists()
             return
@@ -172,12 +174,13 @@ class TermPostings:
         streams.append((fieldname, term, last, postings) for fieldname, term, postings in self._sorted_lists())
         for (fieldname, term), parts in groupby(merge(*streams), key=itemgetter(0, 1)):
             parts = [postings for _, _, _, postings in parts]
-            yield fieldname, term, parts[0] if len(parts) == 1 else [p for postings in parts for p in postings]
+            yield fieldname, term, parts[0] if len(parts) == 1 else list(chain.from_iterable(parts))
 
     def iter_postings(self):
         """Whoosh's interface: (fieldname, term, docnum, weight, value) in order."""
         for fieldname, term, postings in self.iter_lists():
-            for docnum, weight, value in postings:
+            triples = iter(postings)
+            for docnum, weight, value in zip(triples, triples, triples):
                 yield fieldname, term, docnum, weight, value
 
     def cleanup(self) -> None:
@@ -324,23 +327,24 @@ def add_postings(postwriter, postings: list, lengths: list) -> None:
     What W3PostingsWriter.add_posting does one posting at a time (a block is written when full and another
     posting comes; block statistics: the largest weight, the smallest and largest non-zero length), with list
     operations over a block: the segment's files are the same byte for byte (tests/search/test_writing.py).
-    `lengths`: each document's length in the term's field (none past its end).
+    `postings`: flat (document, weight, value, ...) as TermPostings keeps them; `lengths`: each document's
+    length in the term's field (none past its end).
     """
     known = len(lengths)
     limit = postwriter._blocklimit
-    start, count = 0, len(postings)
+    start, count = 0, len(postings) // 3
     while start < count:
         room = limit - len(postwriter._ids)
         if room <= 0:
             postwriter._write_block()
             continue
-        block = postings[start:start + room]
+        block = postings[3 * start:3 * (start + room)]
         start += room
-        docnums = [docnum for docnum, _, _ in block]
-        weights = [weight for _, weight, _ in block]
+        docnums = block[0::3]
+        weights = block[1::3]
         postwriter._ids.extend(docnums)
         postwriter._weights.extend(weights)
-        postwriter._values.extend(value for _, _, value in block if value)
+        postwriter._values.extend(filter(None, block[2::3]))
         heaviest = max(weights)
         if heaviest > postwriter._maxweight:
             postwriter._maxweight = heaviest
