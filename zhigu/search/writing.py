@@ -7,8 +7,9 @@ one posting at a time. Profiled on bench/speed.py's cases those steps were about
 indexing a case. Here postings are gathered per term instead, in the order documents are added, which is
 their document number order (new documents, then those of the segments a commit merges), so only the
 distinct terms are sorted; a term's postings are one flat list (document, weight, value, document, ...: no
-tuple per posting, a third of the memory, so a 10,000-case rebuild spills nothing to disk); a run spilled to
-disk holds whole posting lists, pickled in chunks; and the field lengths are read once per field. The files written are the same as Whoosh's (figures in bench/README.md).
+tuple per posting, about a third of the memory, so runs are spilled to disk a third as often: once in a
+10,000-case rebuild); a run spilled to disk holds whole posting lists, pickled in chunks; and the field
+lengths are read once per field. The files written are the same as Whoosh's (figures in bench/README.md).
 """
 import pickle
 from heapq import merge
