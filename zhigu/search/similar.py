@@ -79,7 +79,7 @@ GLOSSARY_MAX_TERMS = 12
 
 #: Title-and-summary vectors (_case_vector) kept per statistics object, i.e. per index generation and viewer
 #: set, at most this many each (then emptied): reading a candidate's stored term vectors and weighing them
-#: was a third of a "find similar" at 10,000 cases, and the same cases come back as candidates.
+#: were a quarter of a "find similar" at 10,000 cases, and the same cases come back as candidates.
 MAX_CACHED_VECTORS = 20_000
 _VECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
