@@ -359,3 +359,29 @@ def test_why_never_names_a_stem_the_case_does_not_write():
     matched = [("title", "solar"), ("causes_text", "pandem"), ("title", "incub")]
 
     assert _why(MatchedHit(matched), query, case)["terms"] == ["Solar", "incubators"]
+
+
+def test_candidate_vectors_kept_for_an_index_generation_are_not_used_after_a_rebuild(app, cast, make_case):
+    """Document numbers change with the index: a rebuild after the first case left renumbers every other."""
+    from zhigu.archive import services as archive_services
+    from zhigu.auth.models import User
+    from zhigu.search import similar as similar_module
+
+    gone = make_case(cast.author, title="Kettle rental kiosk", summary="Kettles were rented by the hour.")
+    for name in ("solar kettles", "kettle repair shop", "tea kettle export", "electric kettle pilot"):
+        make_case(cast.author, title=name.capitalize(), summary=f"A {name} closed after a year of low sales.")
+
+    def ranked():
+        with in_app(app):
+            return [(r.case.id, r.score, r.why) for r in similar_cases(None, description="kettle export pilot")]
+
+    ranked()  # keeps the candidates' vectors
+    with in_app(app):
+        archive_services.retract_case(db.session.get(User, cast.author.id), db.session.get(FailureCase, gone.id),
+                                      {"reason": "Withdrawn by its author."})
+        outbox.rebuild(app.extensions["zhigu.search"])
+    after = ranked()
+    similar_module._VECTORS.clear()
+
+    assert after == ranked()
+    assert gone.id not in [case_id for case_id, _, _ in after]

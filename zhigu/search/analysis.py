@@ -168,7 +168,7 @@ class SpellingAnalyzer(Analyzer):
         return isinstance(other, SpellingAnalyzer)
 
     def term_counts(self, text: str) -> dict[str, int]:
-        return dict.fromkeys({word.lower() for word in SPELLING_WORD.findall(text)}, 1)
+        return dict.fromkeys({word.lower() for word in set(SPELLING_WORD.findall(text))}, 1)  # each word lowered once
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):

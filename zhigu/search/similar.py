@@ -7,9 +7,10 @@ the nearest cases. It shares the search page's access rules and row loading (zhi
 """
 import contextvars
 import math
+import weakref
 from collections import Counter
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import partial
 
 from whoosh import collectors
 from whoosh.query import And, Or, Term
@@ -75,6 +76,12 @@ WHY_MAX_TERMS = 12
 WHY_MAX_SHARE = 0.15
 WHY_MIN_CASES = 20
 GLOSSARY_MAX_TERMS = 12
+
+#: Title-and-summary vectors (_case_vector) kept per statistics object, i.e. per index generation and viewer
+#: set, at most this many each (then emptied): reading a candidate's stored term vectors and weighing them
+#: were a quarter of a "find similar" at 10,000 cases, and the same cases come back as candidates.
+MAX_CACHED_VECTORS = 20_000
+_VECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 #: The ranking statistics of the "find similar" running in this context (see _statistics).
 _STATISTICS = contextvars.ContextVar("zhigu.search.statistics", default=None)
@@ -185,13 +192,37 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
 
 
 def _case_vector(searcher, docnum: int) -> dict[str, float]:
-    """Unit (1 + log tf) * idf vector of a document's title and summary, read from the stored term vectors."""
-    stats, counts = _statistics(searcher), Counter()
-    for name in ("title", "summary"):
-        if searcher.has_vector(docnum, name):
-            for term, weight in searcher.vector_as("weight", docnum, name):
-                counts[term] += weight
-    return _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS) for term, n in counts.items() if n > 0})
+    """Unit (1 + log tf) * idf vector of a document's title and summary, read from the stored term vectors.
+
+    Kept with the statistics it was weighed by (MAX_CACHED_VECTORS): those belong to one searcher, so a
+    document number never outlives the index generation it names. Callers must not change the vector.
+    """
+    return _kept_case(searcher, docnum)[0]
+
+
+def _case_is_han(searcher, docnum: int) -> bool:
+    """_mostly_han of the document's vector, kept with it."""
+    return _kept_case(searcher, docnum)[1]
+
+
+def _kept_case(searcher, docnum: int) -> tuple[dict[str, float], bool]:
+    stats = _statistics(searcher)
+    cache = _VECTORS.get(stats)
+    if cache is None:
+        cache = _VECTORS[stats] = {}
+    kept = cache.get(docnum)
+    if kept is None:
+        counts = Counter()
+        for name in ("title", "summary"):
+            if searcher.has_vector(docnum, name):
+                for term, weight in searcher.vector_as("weight", docnum, name):
+                    counts[term] += weight
+        vector = _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS)
+                        for term, n in counts.items() if n > 0})
+        if len(cache) >= MAX_CACHED_VECTORS:
+            cache.clear()
+        kept = cache[docnum] = (vector, _mostly_han(vector))
+    return kept
 
 
 def _feedback(searcher, similar: SimilarQuery, hits, plain: dict[str, float], vectors, search):
@@ -221,7 +252,7 @@ def _feedback(searcher, similar: SimilarQuery, hits, plain: dict[str, float], ve
     return similar, wanted, search(build_similar_query(SimilarQuery(related, {})))
 
 
-def _text_candidates(hits, fed_hits, plain: dict[str, float], wanted: dict[str, float], vectors):
+def _text_candidates(hits, fed_hits, plain: dict[str, float], wanted: dict[str, float], vectors, is_han):
     """(text score, case id, stored fields) of each candidate of the first stage and of the feedback query.
 
     The text score is W_COSINE * cos(description, case) + W_FIRST_STAGE * first-stage score / best. With
@@ -229,7 +260,8 @@ def _text_candidates(hits, fed_hits, plain: dict[str, float], wanted: dict[str, 
     re-ordered by the same score computed with the blended vector and the first-stage scores of both
     queries added, in the places they held between them; the others (found through the glossary or the
     causes) keep their places, as without feedback. Blending them all lost the cross-language twins
-    (bench/crosslang.py R@5 0.20 -> 0.07).
+    (bench/crosslang.py R@5 0.20 -> 0.07). `vectors(docnum)` is the case's vector, `is_han(docnum)` whether
+    it is mostly Han terms.
     """
     first = {hit.docnum: hit.score / (hits[0].score or 1.0) for hit in hits}
     both = Counter({hit.docnum: hit.score for hit in hits})
@@ -246,7 +278,7 @@ def _text_candidates(hits, fed_hits, plain: dict[str, float], wanted: dict[str, 
         case_id = int(fields["id"])
         candidates.append((W_COSINE * _dot(plain, case_vector) + W_FIRST_STAGE * first.get(docnum, 0.0),
                            case_id, fields))
-        if wanted is not plain and _mostly_han(case_vector) == chinese:
+        if wanted is not plain and is_han(docnum) == chinese:
             fed[case_id] = W_COSINE * _dot(wanted, case_vector) + W_FIRST_STAGE * both[docnum] / best
     return _reorder_in_slots(candidates, fed) if fed else candidates
 
@@ -340,14 +372,14 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     candidates = []
     if hits:
         plain = wanted = query_vector(searcher, title, description)
-        vectors = lru_cache(maxsize=None)(lambda docnum: _case_vector(searcher, docnum))
+        vectors = partial(_case_vector, searcher)
         fed_hits = []
         if FEEDBACK_DOCS:
             similar, wanted, fed_hits = _feedback(searcher, similar, hits, plain, vectors,
                                                   lambda related: search(related, max(limit, RERANK_DEPTH)))
             if similar.related:  # `why` names the related terms a result matched
                 query = build_similar_query(similar)
-        candidates = _text_candidates(hits, fed_hits, plain, wanted, vectors)
+        candidates = _text_candidates(hits, fed_hits, plain, wanted, vectors, partial(_case_is_han, searcher))
     candidates, crossed = crosslingual.fuse(candidates, cross_hits)
     if cross_query is not None:  # `why` names the translated terms a result matched, as the case writes them
         query = Or([query, cross_query]) if query is not None else cross_query

@@ -6,23 +6,31 @@ back with a heap; then, writing the segment, it reads each posting's field lengt
 one posting at a time. Profiled on bench/speed.py's cases those steps were about a third of the CPU of
 indexing a case. Here postings are gathered per term instead, in the order documents are added, which is
 their document number order (new documents, then those of the segments a commit merges), so only the
-distinct terms are sorted; a run spilled to disk holds whole posting lists, pickled in chunks; and the field
+distinct terms are sorted; a term's postings are one flat list (document, weight, value, document, ...: no
+tuple per posting, about a third of the memory, so runs are spilled to disk a third as often: once in a
+10,000-case rebuild); a run spilled to disk holds whole posting lists, pickled in chunks; and the field
 lengths are read once per field. The files written are the same as Whoosh's (figures in bench/README.md).
 """
 import pickle
 from heapq import merge
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.system import pack_uint
 from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
-#: Estimated bytes a posting (a tuple in a list, its document number) and a new term (dict entries, a list)
-#: hold in memory: what the pool counts against the writer's `limitmb`.
-POSTING_BYTES = 110
+from zhigu.search.analysis import TermCounts
+
+#: Estimated bytes a posting (three slots of a flat list, its share of the list's spare room and of its
+#: document number) and a new term (dict entries, a list) hold in memory: what the pool counts against the
+#: writer's `limitmb`.
+POSTING_BYTES = 40
 TERM_BYTES = 200
+#: Distinct (field, value) postings of keyword and id fields a writer keeps (IndexWriter._index_items).
+KEPT_VALUES = 10_000
 #: Posting lists pickled together in a spilled run: big enough that pickling costs little per posting.
 RUN_CHUNK_POSTINGS = 50_000
 
@@ -38,7 +46,7 @@ class TermPostings:
         self.tempstore = tempstore
         self.limit = limitmb * 2**20
         self.size = 0
-        #: {fieldname: {term bytes: [(docnum, weight, value bytes), ...]}}, documents in increasing order
+        #: {fieldname: {term bytes: [docnum, weight, value bytes, docnum, ...]}}, documents in increasing order
         self.fields: dict[str, dict[bytes, list]] = {}
         self.runs: list[str] = []
         # weights and values repeat (term frequencies): one object each, not one per posting
@@ -56,7 +64,7 @@ class TermPostings:
             self.size += TERM_BYTES + len(term)
         if value is None:
             value = b""
-        postings.append((docnum, self._weights.setdefault(weight, weight), self._values.setdefault(value, value)))
+        postings += (docnum, self._weights.setdefault(weight, weight), self._values.setdefault(value, value))
         self.size += POSTING_BYTES
         if self.size > self.limit:
             self.save()
@@ -79,13 +87,42 @@ class TermPostings:
             posting = (docnum, weights.setdefault(weight, weight), values.setdefault(value, value))
             postings = terms.get(term)
             if postings is None:
-                terms[term] = [posting]
+                terms[term] = list(posting)
                 new_term_bytes += TERM_BYTES + len(term)
             else:
-                postings.append(posting)
+                postings += posting
             length += frequency
             postings_added += 1
         self.size += new_term_bytes + POSTING_BYTES * postings_added
+        if self.size > self.limit:
+            self.save()
+        return length
+
+    def add_counts(self, fieldname: str, docnum: int, counts: dict[str, int], format_boost: float,
+                   boost: float) -> int:
+        """`add_field` for a TermCounts field, from its analyzer's {term: count}: what Whoosh's field.index
+        would give (term as UTF-8, weight count * format_boost, value pack_uint(count)) without a tuple and a
+        generator step per posting in between. Returns the field's length."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        weights, values = self._weights, self._values
+        length = new_term_bytes = 0
+        for term, count in counts.items():
+            weight = count * format_boost * boost  # as add_field: (count * format_boost) * boost
+            value = values.get(count)
+            if value is None:
+                value = values[count] = pack_uint(count)
+            posting = (docnum, weights.setdefault(weight, weight), value)
+            key = term.encode("utf-8")
+            postings = terms.get(key)
+            if postings is None:
+                terms[key] = list(posting)
+                new_term_bytes += TERM_BYTES + len(key)
+            else:
+                postings += posting
+            length += count
+        self.size += new_term_bytes + POSTING_BYTES * len(counts)
         if self.size > self.limit:
             self.save()
         return length
@@ -106,7 +143,7 @@ class TermPostings:
             chunk, size = [], 0
             for entry in self._sorted_lists():
                 chunk.append(entry)
-                size += len(entry[2])
+                size += len(entry[2]) // 3
                 if size >= RUN_CHUNK_POSTINGS:
                     pickle.dump(chunk, run, pickle.HIGHEST_PROTOCOL)
                     chunk, size = [], 0
@@ -127,7 +164,7 @@ class TermPostings:
         self.tempstore.delete_file(name)
 
     def iter_lists(self):
-        """(fieldname, term, postings) in field and term order, each term's postings in document order."""
+        """(fieldname, term, postings) in field and term order, each term's flat postings in document order."""
         if not self.runs:
             yield from self._sorted_lists()
             return
@@ -138,12 +175,13 @@ class TermPostings:
         streams.append((fieldname, term, last, postings) for fieldname, term, postings in self._sorted_lists())
         for (fieldname, term), parts in groupby(merge(*streams), key=itemgetter(0, 1)):
             parts = [postings for _, _, _, postings in parts]
-            yield fieldname, term, parts[0] if len(parts) == 1 else [p for postings in parts for p in postings]
+            yield fieldname, term, parts[0] if len(parts) == 1 else list(chain.from_iterable(parts))
 
     def iter_postings(self):
         """Whoosh's interface: (fieldname, term, docnum, weight, value) in order."""
         for fieldname, term, postings in self.iter_lists():
-            for docnum, weight, value in postings:
+            triples = iter(postings)
+            for docnum, weight, value in zip(triples, triples, triples):
                 yield fieldname, term, docnum, weight, value
 
     def cleanup(self) -> None:
@@ -189,6 +227,7 @@ class IndexWriter(SegmentWriter):
             self.schema = schema
         self.pool = TermPostings(self._tempstorage, kwargs.get("limitmb", 128))
         self._separate_spelling = any(field.separate_spelling() for _, field in self.schema.items())
+        self._kept_items: dict[tuple[str, str], list] = {}
 
     def add_document(self, **fields):
         """Whoosh's SegmentWriter.add_document, giving the pool each field's postings in one call (add_field).
@@ -212,15 +251,25 @@ class IndexWriter(SegmentWriter):
                     continue
                 field = schema[fieldname]
                 length = 0
+                counts = _term_counts(field, value)
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
-                    frequencies = self.pool.add_field(fieldname, docnum, field.index(value), fieldboost)
+                    if counts is not None:
+                        frequencies = self.pool.add_counts(fieldname, docnum, counts, field.format.field_boost,
+                                                           fieldboost)
+                    else:
+                        frequencies = self.pool.add_field(fieldname, docnum, self._index_items(field, fieldname, value),
+                                                          fieldboost)
                     if field.scorable:
                         length = frequencies
                 if field.vector:
-                    vitems = field.vector.word_values(value, field.analyzer, mode="index")
-                    perdocwriter.add_vector_items(fieldname, field, sorted(
-                        (text, weight, vbytes) for text, _, weight, vbytes in vitems))
+                    if counts is not None and field.vector is field.format:
+                        boost = field.format.field_boost
+                        vitems = sorted((text, count * boost, pack_uint(count)) for text, count in counts.items())
+                    else:
+                        vitems = sorted((text, weight, vbytes) for text, _, weight, vbytes in
+                                        field.vector.word_values(value, field.analyzer, mode="index"))
+                    perdocwriter.add_vector_items(fieldname, field, vitems)
                 stored = fields.get(f"_stored_{fieldname}", value)
                 perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
                 if field.column_type and stored is not None:
@@ -231,6 +280,20 @@ class IndexWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _index_items(self, field, fieldname: str, value):
+        """What `field.index(value)` gives, kept per (field, value) for a text value of a field that is not
+        unique: keyword and id fields repeat their values ("public", a cause's code) from document to document,
+        and Whoosh's tokenizers cost more than looking them up (at most KEPT_VALUES, then emptied)."""
+        if field.unique or not isinstance(value, str):
+            return field.index(value)
+        key = (fieldname, value)
+        items = self._kept_items.get(key)
+        if items is None:
+            if len(self._kept_items) >= KEPT_VALUES:
+                self._kept_items.clear()
+            items = self._kept_items[key] = list(field.index(value))
+        return items
 
     def _flush_segment(self):
         self.perdocwriter.close()
@@ -251,29 +314,38 @@ class IndexWriter(SegmentWriter):
                 lengths.close()
 
 
+def _term_counts(field, value) -> dict[str, int] | None:
+    """{term: count} of a text value of a field whose TermCounts format counts it through its analyzer (the
+    app's text fields), else None (Whoosh's own field.index then)."""
+    if isinstance(field.format, TermCounts) and isinstance(value, str) and hasattr(field.analyzer, "term_counts"):
+        return field.analyzer.term_counts(value)
+    return None
+
+
 def add_postings(postwriter, postings: list, lengths: list) -> None:
     """Add a term's postings to the whoosh3 codec's postings writer a block at a time.
 
     What W3PostingsWriter.add_posting does one posting at a time (a block is written when full and another
     posting comes; block statistics: the largest weight, the smallest and largest non-zero length), with list
     operations over a block: the segment's files are the same byte for byte (tests/search/test_writing.py).
-    `lengths`: each document's length in the term's field (none past its end).
+    `postings`: flat (document, weight, value, ...) as TermPostings keeps them; `lengths`: each document's
+    length in the term's field (none past its end).
     """
     known = len(lengths)
     limit = postwriter._blocklimit
-    start, count = 0, len(postings)
+    start, count = 0, len(postings) // 3
     while start < count:
         room = limit - len(postwriter._ids)
         if room <= 0:
             postwriter._write_block()
             continue
-        block = postings[start:start + room]
+        block = postings[3 * start:3 * (start + room)]
         start += room
-        docnums = [docnum for docnum, _, _ in block]
-        weights = [weight for _, weight, _ in block]
+        docnums = block[0::3]
+        weights = block[1::3]
         postwriter._ids.extend(docnums)
         postwriter._weights.extend(weights)
-        postwriter._values.extend(value for _, _, value in block if value)
+        postwriter._values.extend(filter(None, block[2::3]))
         heaviest = max(weights)
         if heaviest > postwriter._maxweight:
             postwriter._maxweight = heaviest
