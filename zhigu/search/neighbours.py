@@ -19,7 +19,9 @@ in the web process right after a commit, its catch-up thread or `zhigu worker`),
 of the changed cases, of the cases that list one of them, and of the cases a changed case now lists (a new
 case may belong in their lists), then computes the lists of up to NEIGHBOURS_AT_DRAIN (config) changed cases.
 The others fill in on their next read, or in `zhigu worker` (WORKER_BATCH per poll). A change of a case's
-comments alone changes no list: "find similar" does not read comments. A rebuild drops every
+comments alone changes no list: "find similar" does not read comments. With the multilingual extra, a case
+whose text has no vector yet gets a list by its words alone (embedding its text in the request or the drain
+took 0.2-0.5 s of CPU), dropped when the vector is stored (`dense.vectors_stored`). A rebuild drops every
 list; `zhigu search neighbours` (or `rebuild --neighbours`) computes them all at once. Several machines, each with its own index, may compute the
 same list: each write replaces the whole list in one transaction, and a clash is ignored.
 """
@@ -36,7 +38,7 @@ from sqlalchemy.orm import selectinload
 from zhigu.archive.models import CaseCause, CaseStatus, FailureCase, Visibility
 from zhigu.archive.permissions import published_visible_clause, viewer_tokens
 from zhigu.extensions import db
-from zhigu.search import outbox
+from zhigu.search import dense, outbox
 from zhigu.search.models import CaseNeighbour, NeighbourList
 from zhigu.search.services import SearchResult, access_filter, current_index, load_visible
 from zhigu.search.similar import similar_to_case
@@ -104,7 +106,7 @@ def live_for(viewer, case: FailureCase, limit: int) -> list[SearchResult]:
     """
     searcher = current_index().searcher()
     lists = _LIVE.setdefault(searcher, {})
-    key = (repr(access_filter(viewer)), case.id, limit)
+    key = (repr(access_filter(viewer)), case.id, limit, _lacks_vector(case))
     kept = lists.get(key)
     if kept is None:
         results = similar_to_case(viewer, case, limit=limit)
@@ -130,14 +132,31 @@ def _storable(case: FailureCase) -> bool:
     return case.status == CaseStatus.published and case.visibility == Visibility.public
 
 
+def _lacks_vector(case: FailureCase) -> bool:
+    """Whether the case's list is computed without the vector side (hybrid.fuse): the multilingual extra is on
+    and its current text has no vector yet."""
+    return dense.enabled() and not dense.has_vector(case)
+
+
+def _keep_unless_embedded(case: FailureCase, lacked_vector: bool) -> None:
+    """After storing a list computed without the case's vector (committed): drop it if the vector was stored
+    meanwhile. The process that stored the vector drops the case's lists after its commit
+    (_drop_after_embedding), so a list committed after that drop is caught here: it is computed again."""
+    if lacked_vector and dense.has_vector(case):
+        _drop([case.id])
+        db.session.commit()
+
+
 def _computed_live(case: FailureCase, viewer) -> list[SearchResult]:
     """The live list of a visitor's view, stored for the next reader when the case may have one."""
+    lacked_vector = _storable(case) and _lacks_vector(case)
     results = similar_to_case(viewer, case, limit=STORED)
     if _storable(case):
         try:
             with current_app.app_context():  # a session of its own: the page's session is not committed
                 _store(case.id, results)
                 db.session.commit()
+                _keep_unless_embedded(case, lacked_vector)
         except SQLAlchemyError:
             log.warning("Could not store the neighbours of case %s; they are computed again", case.id, exc_info=True)
     return results
@@ -168,11 +187,14 @@ def compute(case_ids) -> int:
         case = db.session.get(FailureCase, case_id)
         try:
             if case is not None and _storable(case):
+                lacked_vector = _lacks_vector(case)
                 _store(case_id, similar_to_case(AnonymousUserMixin(), case, limit=STORED))
+                db.session.commit()
                 stored += 1
+                _keep_unless_embedded(case, lacked_vector)
             else:
                 _drop([case_id])
-            db.session.commit()
+                db.session.commit()
         except SQLAlchemyError:
             db.session.rollback()  # another process stored it at the same time: either list will do
             log.warning("Could not store the neighbours of case %s", case_id, exc_info=True)
@@ -208,6 +230,20 @@ def _refresh_after_drain(index, reranked_ids, **extra) -> None:
         refresh(reranked_ids, current_app.config["NEIGHBOURS_AT_DRAIN"])
     except Exception:  # noqa: BLE001 - never fail the drain over a derived table
         log.warning("Could not refresh the stored neighbours of %d case(s)", len(reranked_ids), exc_info=True)
+
+
+@dense.vectors_stored.connect
+def _drop_after_embedding(sender, case_ids, **extra) -> None:
+    """After the vectors of `case_ids` were stored: their lists were computed without them (hybrid.fuse), so
+    they are dropped, to be computed again on read or by the worker. A failure is logged."""
+    if not has_app_context():
+        return
+    try:
+        with current_app.app_context():  # the sender's session has just committed
+            _drop(case_ids)
+            db.session.commit()
+    except Exception:  # noqa: BLE001 - never fail the embedding over a derived table
+        log.warning("Could not drop the stored neighbours of %d embedded case(s)", len(case_ids), exc_info=True)
 
 
 @outbox.index_rebuilt.connect
