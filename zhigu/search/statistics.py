@@ -189,6 +189,7 @@ class _SegmentCounts:
         if field is not None and field.vector and len(docs) <= MAX_VECTOR_READS:
             terms = [self._vector_terms(reader, docnum, fieldname) for docnum in docs]
             if None not in terms:
+                text = text.decode() if isinstance(text, bytes) else text
                 return sum(text in held for held in terms)
         return _holding(reader, sorted(docs), docs, fieldname, text)
 
