@@ -23,6 +23,10 @@ errorlog = "-"
 # Behind a TLS-terminating proxy on the same host, let gunicorn trust its X-Forwarded-* headers, and set
 # ZHIGU_PROXY_FIX_HOPS=1 so the app sees HTTPS (Secure cookies, HSTS).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# `zhigu worker` runs beside gunicorn (README, "Serving in production") and embeds every changed case's text
+# (multilingual extra): web workers embedding after their own drains as well took 13% of their CPU under
+# bench/load.py. Set ZHIGU_EMBED_AT_DRAIN to have them embed anyway (say, with no worker).
+os.environ.setdefault("ZHIGU_EMBED_AT_DRAIN", "0")
 
 
 def post_worker_init(worker):

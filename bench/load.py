@@ -25,7 +25,8 @@ Per level and kind: requests, throughput (requests/s), p50/p95/p99 latency (ms, 
 which shares the machine's CPUs with the server), errors (anything but a 200, or a failed connection), and
 how often an edit waited for the outbox's PostgreSQL advisory lock (pg_locks sampled every 0.1 s). At the
 end: seconds until `zhigu search check` passes with the worker running (writes have stopped), and the load
-average. The exit status is 1 if any request failed or the check did not pass within 60 s.
+average, and the CPU time gunicorn (master and workers) and `zhigu worker` used per request at each level
+(from /proc; the steadier figure on a shared machine). The exit status is 1 if any request failed or the check did not pass within 60 s.
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ class Server:
         self.web = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
                                      "zhigu:create_app()"], env=env, cwd=ROOT, stdout=self.logs[0],
                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # each worker warms up first: slow on a loaded machine
         while True:
             try:
                 if request("GET", self.port, "/healthz")[0] == 200:
@@ -199,7 +200,28 @@ def lock_sampler(args, stop: threading.Event, samples: list[int]) -> None:
     engine.dispose()
 
 
-def run_level(args, mix: Mix, concurrency: int) -> dict:
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used, from /proc (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(server) -> float:
+    """CPU seconds used so far by gunicorn's master and workers and by `zhigu worker` (Linux)."""
+    pids = {server.web.pid, server.worker.pid}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == server.web.pid:
+                pids.add(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return sum(map(process_cpu, pids))
+
+
+def run_level(args, mix: Mix, concurrency: int, server=None) -> dict:
     weights = [w for _, w in KINDS]
     kinds = [k for k, _ in KINDS]
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -211,6 +233,7 @@ def run_level(args, mix: Mix, concurrency: int) -> dict:
     stop = threading.Event()
     sampler = threading.Thread(target=lock_sampler, args=(args, stop, waits), daemon=True)
     sampler.start()
+    cpu_before = server_cpu(server) if server else 0.0
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
@@ -241,6 +264,7 @@ def run_level(args, mix: Mix, concurrency: int) -> dict:
     sampler.join()
     return {"concurrency": concurrency, "wall": wall, "latencies": dict(latencies), "errors": dict(errors),
             "first_errors": first_errors, "load": os.getloadavg()[0],
+            "server_cpu": server_cpu(server) - cpu_before if server else None,
             "lock_waiting": sum(1 for w in waits if w) / max(1, len(waits)), "lock_max": max(waits, default=0)}
 
 
@@ -272,7 +296,9 @@ def format_table(levels: list[dict]) -> str:
         lines.append(f"{level['concurrency']:>7} {'all':<12} {total:>6} {total / level['wall']:>7.1f} "
                      f"{percentile(everything, 50):>8.0f} {percentile(everything, 95):>8.0f} "
                      f"{percentile(everything, 99):>8.0f} {sum(level['errors'].values()):>6}   "
-                     f"load {level['load']:.1f}; advisory lock waited on in {level['lock_waiting']:.0%} of "
+                     + (f"server CPU {1000 * level['server_cpu'] / max(1, total):.0f} ms a request; "
+                        if level.get("server_cpu") is not None else "")
+                     + f"load {level['load']:.1f}; advisory lock waited on in {level['lock_waiting']:.0%} of "
                      f"samples (max {level['lock_max']} waiting)")
     return "\n".join(lines)
 
@@ -318,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(2 * args.workers):
                 mix.call(kind, args.port, rng)
         for concurrency in map(int, args.concurrency.split(",")):
-            level = run_level(args, mix, concurrency)
+            level = run_level(args, mix, concurrency, server)
             levels.append(level)
             done = sum(len(v) for v in level["latencies"].values())
             print(f"{concurrency} client(s): {done} requests in {level['wall']:.0f} s, "

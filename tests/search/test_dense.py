@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from tests.helpers import in_app
 from zhigu.extensions import db
-from zhigu.search import dense, hybrid
-from zhigu.search.models import CaseEmbedding
+from zhigu.archive.models import FailureCase
+from zhigu.auth.models import User
+from zhigu.search import dense, hybrid, neighbours
+from zhigu.search.models import CaseEmbedding, CaseNeighbour, NeighbourList
 from zhigu.search.similar import similar_cases
 
 #: Stand-in model: one dimension per concept, set when the text holds one of its words (any language).
@@ -21,6 +23,7 @@ CONCEPTS = [("refrigerat", "冷库", "冷藏"), ("loan", "贷款"), ("greenhouse
 class StandInModel:
     def __init__(self):
         self.embedded = []
+        self.queried = []
 
     def _vector(self, text: str):
         vector = np.array([1.0 if any(word in text.lower() for word in words) else 0.0 for words in CONCEPTS]
@@ -32,6 +35,7 @@ class StandInModel:
         return np.stack([self._vector(text) for text in texts])
 
     def query(self, text):
+        self.queried.append(text)
         return self._vector(text)
 
 
@@ -198,3 +202,79 @@ def test_zhigu_worker_once_embeds_what_is_missing(app, model, make_case, cast, r
     assert result.exit_code == 0, result.output
     with in_app(app):
         assert db.session.scalar(select(func.count()).select_from(CaseEmbedding)) == 1
+
+
+#: Two cases with no word, sector, market or cause in common: only their vectors make them neighbours.
+COLD_STORE = dict(title="Refrigerated warehouse for melon growers", summary="Nobody rented the rooms.",
+                  narrative="", lessons="Ask before you build.", causes=["policy.regulation"], sector="energy",
+                  target_markets=["UZ"])
+COLD_STORE_ZH = dict(title="撒马尔罕果蔬冷库项目闲置", summary="冷库建成后农户不愿付费储存。", narrative="",
+                     lessons="先问农户。", language="zh", causes=["market.no_demand"], sector="agriculture",
+                     target_markets=["KZ"])
+
+
+def stored_list(case_id: int) -> list[int] | None:
+    """The stored neighbour ids of a case, None when its list is not computed."""
+    if db.session.get(NeighbourList, case_id) is None:
+        return None
+    return list(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id == case_id)
+                                   .order_by(CaseNeighbour.rank)))
+
+
+def test_a_case_without_its_vector_gets_a_list_by_words_computed_again_once_embedded(app, model, make_case, cast):
+    """Its text is never embedded as a query (0.2-0.5 s of CPU a case with the real model)."""
+    case = make_case(cast.author, **COLD_STORE)
+    zh = make_case(cast.author, **COLD_STORE_ZH)
+    with in_app(app):
+        dense.embed_cases([zh.id])
+        assert neighbours.compute([case.id]) == 1
+        assert stored_list(case.id) == []  # no word in common with the only other case
+        assert model.queried == []
+
+        dense.embed_cases([case.id])
+        assert stored_list(case.id) is None  # dropped: computed again on read or by the worker
+
+        neighbours.compute([case.id])
+        assert stored_list(case.id) == [zh.id]  # by meaning, now that it has its vector
+        assert model.queried == []
+
+
+def test_a_list_stored_after_the_vector_arrived_meanwhile_is_dropped(app, model, make_case, cast, monkeypatch):
+    """The vector is stored (and the case's lists dropped) while its list by words is being computed: the list
+    stored after that drop must not stay."""
+    case = make_case(cast.author, **COLD_STORE)
+    make_case(cast.author, **COLD_STORE_ZH)
+    computing = neighbours.similar_to_case
+
+    def embedded_meanwhile(viewer, case, limit):
+        results = computing(viewer, case, limit=limit)
+        with in_app(app):
+            dense.embed_cases([case.id])
+        return results
+    monkeypatch.setattr(neighbours, "similar_to_case", embedded_meanwhile)
+    with in_app(app):
+        assert neighbours.compute([case.id]) == 1
+        assert stored_list(case.id) is None
+
+
+def test_the_api_still_embeds_a_description_that_excludes_a_case_without_its_vector(app, model, make_case, cast):
+    case = make_case(cast.author, **COLD_STORE)
+    zh = make_case(cast.author, **COLD_STORE_ZH)
+    with in_app(app):
+        dense.embed_cases([zh.id])
+        results = similar_cases(None, description="Refrigerated rooms where growers store fruit", exclude_id=case.id)
+
+    assert [result.case.id for result in results] == [zh.id]
+    assert len(model.queried) == 1
+
+
+def test_a_kept_live_list_is_computed_again_once_the_case_is_embedded(app, model, make_case, cast):
+    case = make_case(cast.author, **COLD_STORE)
+    zh = make_case(cast.author, **COLD_STORE_ZH)
+    with in_app(app):
+        dense.embed_cases([zh.id])
+        admin = db.session.get(User, cast.admin.id)
+        assert neighbours.live_for(admin, db.session.get(FailureCase, case.id), 10) == []
+        dense.embed_cases([case.id])  # the index did not change
+
+        assert [r.case.id for r in neighbours.live_for(admin, db.session.get(FailureCase, case.id), 10)] == [zh.id]

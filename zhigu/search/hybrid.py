@@ -31,16 +31,20 @@ RRF_K = 60
 WHY_KEY = "similar_meaning"
 
 
-def fuse(searcher, allowed_docs, exclude_id, title: str, description: str, candidates: list, limit: int):
+def fuse(searcher, allowed_docs, exclude_id, title: str, description: str, candidates: list, limit: int,
+         of_case: bool = False):
     """Fuse the lexical candidates (text score, case id, stored fields) with the nearest cases by vector.
 
     Returns the candidates (same shape, text scores on the lexical scale so the structured boosts weigh as
     before) and the ids the vector side carried: those in the top `limit` now but not by words alone.
+    With `of_case` (the neighbours of case `exclude_id`), a case without its vector yet gets no vector side:
+    embedding its whole text as a query took 0.2-0.5 s of CPU, and its list is computed again once the
+    vector is stored (zhigu.search.neighbours).
     """
     if not dense.enabled():
         return candidates, set()
     vectors = dense.case_vectors()
-    if not vectors.ids:
+    if not vectors.ids or (of_case and exclude_id not in vectors.row):
         return candidates, set()
     text = f"{title or ''}\n{description or ''}"
     cosines = dense.similarities(vectors, text, exclude_id)
@@ -113,10 +117,11 @@ def mark(why: dict, case_id: int, carried: set[int]) -> dict:
     return why
 
 
-def dense_only(viewer, searcher, allowed_docs, exclude_id, title: str, description: str, limit: int):
+def dense_only(viewer, searcher, allowed_docs, exclude_id, title: str, description: str, limit: int,
+               of_case: bool = False):
     """Results when the words matched nothing (say, an English description in a Chinese archive): the
     nearest cases by vector the viewer may open, each marked "similar meaning"; none without the extra."""
-    candidates, carried = fuse(searcher, allowed_docs, exclude_id, title, description, [], limit)
+    candidates, carried = fuse(searcher, allowed_docs, exclude_id, title, description, [], limit, of_case)
     ranked = [(score, case_id) for score, case_id, _ in candidates[:limit]]
     cases = load_visible(viewer, [case_id for _, case_id in ranked])
     empty = {"terms": [], "related_terms": [], "sector": None, "target_markets": [], "causes": [],

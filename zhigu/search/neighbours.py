@@ -25,9 +25,11 @@ audience, the lists of the changed cases, of the cases that list one of them, an
 now lists (a new case may belong in their lists), then computes up to NEIGHBOURS_AT_DRAIN (config) of the
 changed cases' lists (a public case has one per audience). The others fill in on their next read, or in
 `zhigu worker` (WORKER_BATCH per poll). A change of a case's comments alone changes no list: "find similar"
-does not read comments. A rebuild drops every list; `zhigu search neighbours` (or `rebuild --neighbours`)
-computes them all at once. Several machines, each with its own index, may compute the same list: each write
-replaces the whole list in one transaction, and a clash is ignored.
+does not read comments. With the multilingual extra, a case whose text has no vector yet gets its lists by its
+words alone (embedding its text in the request or the drain took 0.2-0.5 s of CPU), dropped when the vector is
+stored (`dense.vectors_stored`). A rebuild drops every list; `zhigu search neighbours` (or `rebuild
+--neighbours`) computes them all at once. Several machines, each with its own index, may compute the same list:
+each write replaces the whole list in one transaction, and a clash is ignored.
 """
 import copy
 import logging
@@ -43,7 +45,7 @@ from zhigu.archive.models import CaseCause, CaseStatus, FailureCase, Visibility
 from zhigu.archive.permissions import published_visible_clause, viewer_tokens
 from zhigu.auth.models import Role
 from zhigu.extensions import db
-from zhigu.search import outbox
+from zhigu.search import dense, outbox
 from zhigu.search.models import CaseNeighbour, NeighbourList
 from zhigu.search.services import SearchResult, access_filter, current_index, load_visible
 from zhigu.search.similar import similar_to_case
@@ -183,7 +185,7 @@ def live_for(viewer, case: FailureCase, limit: int) -> list[SearchResult]:
     """
     searcher = current_index().searcher()
     lists = _LIVE.setdefault(searcher, {})
-    key = (repr(access_filter(viewer)), case.id, limit)
+    key = (repr(access_filter(viewer)), case.id, limit, _lacks_vector(case))
     kept = lists.get(key)
     if kept is None:
         results = similar_to_case(viewer, case, limit=limit)
@@ -206,14 +208,32 @@ def ensure_computed(cases: list[FailureCase], audience: str) -> None:
             _computed_live(case, audience)
 
 
+def _lacks_vector(case: FailureCase) -> bool:
+    """Whether the case's list is computed without the vector side (hybrid.fuse): the multilingual extra is on
+    and its current text has no vector yet."""
+    return dense.enabled() and not dense.has_vector(case)
+
+
+def _keep_unless_embedded(case: FailureCase, lacked_vector: bool) -> None:
+    """After storing a list computed without the case's vector (committed): drop its lists if the vector was
+    stored meanwhile. The process that stored the vector drops the case's lists after its commit
+    (_drop_after_embedding), so a list committed after that drop is caught here: it is computed again."""
+    if lacked_vector and dense.has_vector(case):
+        _drop([case.id])
+        db.session.commit()
+
+
 def _computed_live(case: FailureCase, audience: str) -> list[SearchResult]:
     """The live list of `audience`'s view, stored for the next reader when the case belongs to the audience."""
+    belongs = _belongs(case, audience)
+    lacked_vector = belongs and _lacks_vector(case)
     results = similar_to_case(_ranker(audience), case, limit=STORED)
-    if _belongs(case, audience):
+    if belongs:
         try:
             with current_app.app_context():  # a session of its own: the page's session is not committed
                 _store(case.id, audience, results)
                 db.session.commit()
+                _keep_unless_embedded(case, lacked_vector)
         except SQLAlchemyError:
             log.warning("Could not store the neighbours of case %s for %s; they are computed again", case.id,
                         audience, exc_info=True)
@@ -250,12 +270,15 @@ def compute_lists(pairs) -> int:
         case = db.session.get(FailureCase, case_id)
         try:
             if case is not None and _belongs(case, audience):
+                lacked_vector = _lacks_vector(case)
                 _store(case_id, audience, similar_to_case(_ranker(audience), case, limit=STORED))
+                db.session.commit()
                 stored += 1
+                _keep_unless_embedded(case, lacked_vector)
             else:
                 db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case_id,
                                                                NeighbourList.audience == audience))
-            db.session.commit()
+                db.session.commit()
         except SQLAlchemyError:
             db.session.rollback()  # another process stored it at the same time: either list will do
             log.warning("Could not store the neighbours of case %s for %s", case_id, audience, exc_info=True)
@@ -311,6 +334,20 @@ def _refresh_after_drain(index, reranked_ids, **extra) -> None:
         refresh(reranked_ids, current_app.config["NEIGHBOURS_AT_DRAIN"])
     except Exception:  # noqa: BLE001 - never fail the drain over a derived table
         log.warning("Could not refresh the stored neighbours of %d case(s)", len(reranked_ids), exc_info=True)
+
+
+@dense.vectors_stored.connect
+def _drop_after_embedding(sender, case_ids, **extra) -> None:
+    """After the vectors of `case_ids` were stored: their lists were computed without them (hybrid.fuse), so
+    they are dropped, to be computed again on read or by the worker. A failure is logged."""
+    if not has_app_context():
+        return
+    try:
+        with current_app.app_context():  # the sender's session has just committed
+            _drop(case_ids)
+            db.session.commit()
+    except Exception:  # noqa: BLE001 - never fail the embedding over a derived table
+        log.warning("Could not drop the stored neighbours of %d embedded case(s)", len(case_ids), exc_info=True)
 
 
 @outbox.index_rebuilt.connect

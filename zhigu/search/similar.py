@@ -314,7 +314,7 @@ def _top_documents(searcher, query, limit: int, allow=None, restrict=None):
 
 def similar_cases(viewer, description: str, title: str = "", sector: str | None = None,
                   markets: list[str] | tuple = (), causes: list[str] | tuple = (),
-                  exclude_id: int | None = None, limit: int = 10) -> list[SearchResult]:
+                  exclude_id: int | None = None, limit: int = 10, of_case: bool = False) -> list[SearchResult]:
     """Rank the published cases the viewer may open by similarity to a description, saying why each matched.
 
     Two stages. The index returns the RERANK_DEPTH best by the first-stage score (build_similar_query).
@@ -342,19 +342,22 @@ def similar_cases(viewer, description: str, title: str = "", sector: str | None 
     cases failed of, which carry no language, so a case that failed the same way ranks up even when it
     shares few words (pseudo-relevance feedback on the taxonomy; `why["nearest_cause"]` names it when it
     scored). Weights are tuned on bench/quality.py and bench/crosslang.py.
+
+    `of_case`: the description is case `exclude_id`'s own text (similar_to_case), so the vector side compares
+    that case's stored vector, or is left out while it has none (hybrid.fuse).
     """
     searcher = current_index().searcher()
     stats, allowed_docs = visible_statistics(searcher, viewer)
     token = _STATISTICS.set(stats)
     try:
         return _similar_cases(viewer, searcher, allowed_docs, description, title, sector, markets, causes,
-                              exclude_id, limit)
+                              exclude_id, limit, of_case)
     finally:
         _STATISTICS.reset(token)
 
 
 def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, markets, causes, exclude_id,
-                   limit) -> list[SearchResult]:
+                   limit, of_case) -> list[SearchResult]:
     description = (description or "")[:SIMILAR_MAX_CHARS]
     terms, surface = distinctive_terms(searcher, title, description)
     similar = SimilarQuery(terms=terms, surface=surface, sector=sector, markets=tuple(markets or ()),
@@ -368,7 +371,7 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     cross_hits = search(cross_query, crosslingual.CROSS_DEPTH) if cross_query is not None else []
     hits = search(query, max(limit, RERANK_DEPTH)) if query is not None else []
     if not hits and not cross_hits:
-        return hybrid.dense_only(viewer, searcher, allowed_docs, exclude_id, title, description, limit)
+        return hybrid.dense_only(viewer, searcher, allowed_docs, exclude_id, title, description, limit, of_case)
     candidates = []
     if hits:
         plain = wanted = query_vector(searcher, title, description)
@@ -385,7 +388,8 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
         query = Or([query, cross_query]) if query is not None else cross_query
         similar = replace(similar, terms={**cross_terms, **similar.terms},
                           surface={**dict.fromkeys(cross_terms), **similar.surface})
-    candidates, carried = hybrid.fuse(searcher, allowed_docs, exclude_id, title, description, candidates, limit)
+    candidates, carried = hybrid.fuse(searcher, allowed_docs, exclude_id, title, description, candidates, limit,
+                                      of_case)
     meaning = _semantic_similarities(title, description, candidates)
     if meaning:
         candidates = _reorder_by_meaning(candidates, meaning)
@@ -532,4 +536,4 @@ def similar_to_case(viewer, case: FailureCase, limit: int = 10) -> list[SearchRe
     """Cases similar to a case, found from its title, summary and lessons and its structured fields."""
     return similar_cases(viewer, description=" ".join([case.summary, case.warning_signs, case.lessons]),
                          title=case.title, sector=case.sector, markets=case.target_markets,
-                         causes=[c.code for c in case.causes], exclude_id=case.id, limit=limit)
+                         causes=[c.code for c in case.causes], exclude_id=case.id, limit=limit, of_case=True)

@@ -10,13 +10,16 @@ read. An admin's or a member's hidden cases are still found and ranked, by those
 A word's public document frequency is counted per index segment: its postings intersected with the segment's
 public documents, read block by block (Whoosh's posting blocks are arrays, so the intersection runs in C),
 then its deleted public documents taken off. Segments never change, so these counts are kept per process
-across commits (a new searcher only counts the new segments); merged-away segments are forgotten.
+across commits (a new searcher only counts the new segments); merged-away segments are forgotten. A segment's
+deletions only grow, so the counts over its deleted documents are carried from one generation to the next
+(_SegmentCounts.deleted_frequency).
 """
 import math
 import threading
 import weakref
 
 from whoosh import scoring
+from whoosh.reading import TermNotFound
 
 #: The visibility token public documents carry (zhigu.archive.permissions.visibility_tokens).
 PUBLIC_TOKEN = "public"
@@ -28,11 +31,17 @@ _SEGMENTS: dict[tuple, "_SegmentCounts"] = {}
 _SEGMENTS_LOCK = threading.Lock()
 #: Cached counts per segment before they are dropped and counted afresh (bounds the memory a vocabulary takes).
 MAX_CACHED_TERMS = 500_000
+#: Newly deleted documents whose terms are read from their term vectors (where the field keeps them); past it,
+#: from the term's postings.
+MAX_VECTOR_READS = 64
 #: Counting which of a set of documents hold a term: the term's postings are intersected with the set (in C,
 #: block by block) when they hold fewer than this many times as many documents as the set; else the postings
 #: skip to each document of the set (a Python step each). Skipping always, a park member's 1,000 visible
 #: park cases took 70% of every "find similar" of theirs at 10,000 cases (a trends page: 8 s of CPU).
 INTERSECT_RATIO = 40
+#: Up to this many documents the postings are skipped through whatever the term (a few steps at most), without
+#: looking its document frequency up: most often the one document an edit deleted.
+SKIP_ALWAYS = 16
 
 _STATISTICS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 #: Terms the warm-up (warm) counts ahead of requests: those held by at least this many documents of a segment.
@@ -76,14 +85,23 @@ def warm(searcher, fieldnames) -> int:
 def term_blocks(reader, fieldname: str, text: str):
     """Yield a segment's postings of a term as arrays of document numbers, deleted documents included (a set
     update per block runs in C; a matcher's next() per document does not)."""
-    if (fieldname, text) in reader:
-        yield from _posting_blocks(_raw_postings(reader, fieldname, text))
+    try:
+        matcher = _raw_postings(reader, fieldname, text)
+    except TermNotFound:
+        return
+    yield from _posting_blocks(matcher)
 
 
 def _raw_postings(reader, fieldname: str, text: str):
-    """A segment's postings of a term, deleted documents included (SegmentReader.postings filters them out)."""
-    matcher = reader.postings(fieldname, text)
-    return getattr(matcher, "child", matcher) if type(matcher).__name__ == "FilterMatcher" else matcher
+    """A segment's postings of a term, deleted documents included; TermNotFound when it holds none.
+
+    From the segment's terms reader, in one look-up of the term: SegmentReader.postings looks it up, then
+    wraps the postings in a filter of the deleted documents that reads ahead to the first live one."""
+    terms = getattr(reader, "_terms", None)
+    if terms is None or fieldname not in reader.schema:
+        matcher = reader.postings(fieldname, text)
+        return getattr(matcher, "child", matcher) if type(matcher).__name__ == "FilterMatcher" else matcher
+    return terms.matcher(fieldname, reader._text_to_bytes(fieldname, text), reader.schema[fieldname].format)
 
 
 def _posting_blocks(matcher):
@@ -100,9 +118,13 @@ def _posting_blocks(matcher):
 
 def _holding(reader, docs: list[int], members: frozenset[int], fieldname: str, text: str) -> int:
     """How many of a segment's documents `docs` (sorted; `members` is the same as a set) hold a term."""
-    if reader.doc_frequency(fieldname, text) < INTERSECT_RATIO * len(docs):
-        return sum(len(members.intersection(block)) for block in term_blocks(reader, fieldname, text))
-    matcher, holding = _raw_postings(reader, fieldname, text), 0
+    try:
+        matcher = _raw_postings(reader, fieldname, text)
+    except TermNotFound:
+        return 0
+    if len(docs) > SKIP_ALWAYS and reader.doc_frequency(fieldname, text) < INTERSECT_RATIO * len(docs):
+        return sum(len(members.intersection(block)) for block in _posting_blocks(matcher))
+    holding = 0
     for docnum in docs:
         if not matcher.is_active():
             break
@@ -114,7 +136,16 @@ def _holding(reader, docs: list[int], members: frozenset[int], fieldname: str, t
 
 
 class _SegmentCounts:
-    """Counts over the public documents of one segment, its deleted documents included."""
+    """Counts over the public documents of one segment, its deleted documents included, and over its deleted
+    public documents.
+
+    Each edit makes a generation in which the old document of the case is deleted from its segment, and the
+    statistics of a new generation take every term they are asked for off those deleted documents again:
+    counted afresh each time, that was a third of a web process's CPU under bench/load.py. Deletions in a
+    segment only grow, so a term's count over the deleted documents of an earlier generation is carried over
+    and only the documents deleted since are looked at: through their term vectors where the field keeps them
+    (one read a document, whatever the terms), else the term's postings.
+    """
 
     def __init__(self, reader):
         public = set()
@@ -123,6 +154,56 @@ class _SegmentCounts:
         self.public = frozenset(public)
         self.df: dict[tuple[str, str], int] = {}
         self.lengths: dict[str, int] = {}
+        #: The deleted public documents last seen (so that every generation with the same ones shares the set)
+        #: and, per term, the set its count over deleted documents was made for, and that count.
+        self.deleted = frozenset()
+        self.deleted_df: dict[tuple[str, str], tuple[frozenset, int]] = {}
+        #: Terms of a deleted document's field, read from its term vector: (docnum, fieldname) -> terms.
+        self.vector_terms: dict[tuple[int, str], frozenset] = {}
+
+    def same_deleted(self, gone: frozenset) -> frozenset:
+        """`gone`, or the equal set seen last (counts made for it are then found by identity)."""
+        if gone != self.deleted:
+            self.deleted = gone
+        return self.deleted
+
+    def deleted_frequency(self, reader, gone: frozenset, fieldname: str, text: str) -> int:
+        """How many of the deleted public documents `gone` hold a term."""
+        key = (fieldname, text)
+        known = self.deleted_df.get(key)
+        if known is not None and known[0] is gone:
+            return known[1]
+        if known is not None and known[0] <= gone:  # a later generation: only the newly deleted to look at
+            count = known[1] + self._holding(reader, gone - known[0], fieldname, text)
+        else:  # first asked, or an older searcher's generation
+            count = self._holding(reader, gone, fieldname, text)
+        if len(self.deleted_df) >= MAX_CACHED_TERMS:
+            self.deleted_df.clear()
+        self.deleted_df[key] = (gone, count)
+        return count
+
+    def _holding(self, reader, docs: frozenset, fieldname: str, text: str) -> int:
+        if not docs:
+            return 0
+        field = reader.schema[fieldname] if fieldname in reader.schema else None
+        if field is not None and field.vector and len(docs) <= MAX_VECTOR_READS:
+            terms = [self._vector_terms(reader, docnum, fieldname) for docnum in docs]
+            if None not in terms:
+                text = text.decode() if isinstance(text, bytes) else text
+                return sum(text in held for held in terms)
+        return _holding(reader, sorted(docs), docs, fieldname, text)
+
+    def _vector_terms(self, reader, docnum: int, fieldname: str) -> frozenset | None:
+        """The terms of a document's field from its term vector; None when it has none."""
+        key = (docnum, fieldname)
+        terms = self.vector_terms.get(key)
+        if terms is None:
+            if not reader.has_vector(docnum, fieldname):
+                return None
+            terms = self.vector_terms[key] = frozenset(
+                term.decode() if isinstance(term, bytes) else term
+                for term, _ in reader.vector_as("weight", docnum, fieldname))
+        return terms
 
     def doc_frequency(self, reader, fieldname: str, text: str) -> int:
         key = (fieldname, text)
@@ -191,7 +272,7 @@ class PublicStatistics:
             folder = _folder(reader)
             keys.add((folder, segment.segment_id() if segment else id(reader)))
             deleted = sorted(counts.public & reader.deleted_docs_set) if reader.has_deletions() else []
-            self.leaves.append((reader, counts, deleted, frozenset(deleted)))
+            self.leaves.append((reader, counts, deleted, counts.same_deleted(frozenset(deleted))))
         if folder is not None:
             _forget_other_segments(folder, keys)
         #: Public, live documents in the index.
@@ -208,8 +289,8 @@ class PublicStatistics:
             count = 0
             for reader, counts, deleted, gone in self.leaves:
                 count += counts.doc_frequency(reader, fieldname, text)
-                if deleted and key in reader:
-                    count -= _holding(reader, deleted, gone, fieldname, text)
+                if deleted:
+                    count -= counts.deleted_frequency(reader, gone, fieldname, text)
             self._df[key] = count
         return count
 

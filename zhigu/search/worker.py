@@ -71,10 +71,11 @@ def worker_command(once: bool, interval: float | None):
             applied = run_once(index, db.engine)
             if applied:
                 log.info("Applied %d outbox change(s) to %s", applied, index.directory)
+            embedded_at = embed_changed(embedded_at)
+            # after the embedding: a list computed before its case's vector is dropped when the vector is stored
             stored = neighbours.compute_missing(neighbours.WORKER_BATCH)
             if stored:
                 log.info("Stored the nearest cases of %d case(s)", stored)
-            embedded_at = embed_changed(embedded_at)
             if pruned_at is None or time.monotonic() - pruned_at >= float(current_app.config["OUTBOX_PRUNE_INTERVAL"]):
                 pruned_at = time.monotonic()
                 pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])
