@@ -278,3 +278,24 @@ def test_a_kept_live_list_is_computed_again_once_the_case_is_embedded(app, model
         dense.embed_cases([case.id])  # the index did not change
 
         assert [r.case.id for r in neighbours.live_for(admin, db.session.get(FailureCase, case.id), 10)] == [zh.id]
+
+
+def test_a_near_duplicate_of_the_description_does_not_flatten_the_others_likeness():
+    """The description repeats case 1 (its own text, pasted): its likeness dwarfs every other's. The second
+    nearest sets the scale (hybrid.TOP_RANK), so the Chinese case next in meaning still ranks above the
+    English case that shares some words with the description but less of its meaning."""
+    vectors = dense.Vectors(ids=[1, 2, 3], row={1: 0, 2: 1, 3: 2}, han=np.array([False, True, False]))
+    likeness = np.array([10.0, 3.0, 2.5])
+    candidates = [(1.0, 1, {}), (0.5, 3, {})]  # the lexical side found the duplicate and the English case
+
+    class Searcher:  # the Chinese case, found by meaning alone, is read from the index
+        def document_number(self, id):
+            return int(id)
+
+        def stored_fields(self, docnum):
+            return {"id": str(docnum)}
+
+    ranked, carried = hybrid._fuse(Searcher(), None, None, candidates, 10, vectors, likeness, han=False)
+
+    assert [case_id for _, case_id, _ in ranked] == [1, 2, 3]
+    assert carried == {2}
