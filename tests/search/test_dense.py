@@ -214,11 +214,11 @@ COLD_STORE_ZH = dict(title="撒马尔罕果蔬冷库项目闲置", summary="冷�
 
 
 def stored_list(case_id: int) -> list[int] | None:
-    """The stored neighbour ids of a case, None when its list is not computed."""
-    if db.session.get(NeighbourList, case_id) is None:
+    """The stored visitors' neighbour ids of a case, None when that list is not computed."""
+    if db.session.get(NeighbourList, (case_id, neighbours.PUBLIC)) is None:
         return None
-    return list(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id == case_id)
-                                   .order_by(CaseNeighbour.rank)))
+    return list(db.session.scalars(select(CaseNeighbour.neighbour_id).where(
+        CaseNeighbour.case_id == case_id, CaseNeighbour.audience == neighbours.PUBLIC).order_by(CaseNeighbour.rank)))
 
 
 def test_a_case_without_its_vector_gets_a_list_by_words_computed_again_once_embedded(app, model, make_case, cast):

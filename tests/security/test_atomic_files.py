@@ -76,7 +76,7 @@ def test_the_export_round_trips_through_import(app, runner, cast, make_case, tmp
     result = runner.invoke(args=["archive", "import", str(target)])
 
     assert result.exit_code == 0, result.output
-    assert "0 new and 1 updated" in result.output
+    assert "0 new and 0 updated case(s); 1 unchanged." in result.output  # the same case, matched and kept
 
 
 def test_a_backup_with_a_stored_nul_fails_with_a_message_and_leaves_nothing(app, runner, cast, make_case, tmp_path):
