@@ -29,12 +29,13 @@ def _changed_cases(session) -> dict[int, bool]:
     indexed with each case, but renaming a cause changes no case row: its cases are looked up (a new cause
     has none yet)."""
     changed: dict[int, bool] = {}
-    for obj in chain(session.new, _modified(session), session.deleted):
+    modified = _modified(session)
+    for obj in chain(session.new, modified, session.deleted):
         if isinstance(obj, Comment):  # a case's document carries its visible comments
             changed.setdefault(obj.case_id, True)
         elif isinstance(obj, (FailureCase, CaseCause)):
             changed[obj.id if isinstance(obj, FailureCase) else obj.case_id] = False
-    causes = {obj.id for obj in chain(_modified(session), session.deleted) if isinstance(obj, Cause)}
+    causes = {obj.id for obj in chain(modified, session.deleted) if isinstance(obj, Cause)}
     if causes:
         changed.update(dict.fromkeys(session.connection().scalars(
             select(CaseCause.case_id).where(CaseCause.cause_id.in_(causes))), False))
