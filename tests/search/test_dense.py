@@ -299,3 +299,21 @@ def test_a_near_duplicate_of_the_description_does_not_flatten_the_others_likenes
 
     assert [case_id for _, case_id, _ in ranked] == [1, 2, 3]
     assert carried == {2}
+
+
+def test_vector_products_run_on_one_blas_thread(app, model, make_case, cast, runner, monkeypatch):
+    """Every request multiplies the case matrix by its vector: with BLAS's thread per core, the threads spun for
+    a core another web worker held (7.6 ms of CPU a product of 10,000 vectors instead of 0.35 ms)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not threadpoolctl.threadpool_info():
+        pytest.skip("numpy has no BLAS library here to limit")
+    threadpoolctl.threadpool_limits(limits=2, user_api="blas")  # as a fresh process on two cores starts
+    monkeypatch.setattr(dense, "_blas_limited", False, raising=False)
+    make_case(cast.author, title="Refrigerated warehouse for melon growers", summary="Nobody rented the rooms.")
+    runner.invoke(args=["search", "embed"])
+
+    with in_app(app):
+        dense.case_vectors()
+
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)

