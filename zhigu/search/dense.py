@@ -226,8 +226,9 @@ def case_vectors() -> Vectors:
     bench/dense_speed.py). Rows pruned from the outbox (zhigu.search.outbox.prune) make it read everything.
     """
     state = current_app.extensions.get("zhigu.dense") or Vectors()
-    version = (outbox_position(),
-               db.session.scalar(select(func.max(CaseEmbedding.id)).where(CaseEmbedding.model == MODEL_NAME)))
+    version = tuple(db.session.execute(select(  # one round trip: every "find similar" asks
+        select(func.max(IndexChange.id)).scalar_subquery(),
+        select(func.max(CaseEmbedding.id)).where(CaseEmbedding.model == MODEL_NAME).scalar_subquery())).one())
     if state.version == version and state.matrix is not None:
         return state
     with _refresh:
