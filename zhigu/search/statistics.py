@@ -37,6 +37,8 @@ _SEGMENTS: dict[tuple, "_SegmentCounts"] = {}
 _SEGMENTS_LOCK = threading.Lock()
 #: Cached counts per segment before they are dropped and counted afresh (bounds the memory a vocabulary takes).
 MAX_CACHED_TERMS = 500_000
+#: Pairs of generations whose difference in deleted documents a segment keeps (_SegmentCounts._deleted_since).
+MAX_CACHED_GENERATIONS = 64
 #: Newly deleted documents whose terms are read from their term vectors (where the field keeps them); past it,
 #: from the term's postings.
 MAX_VECTOR_READS = 64
@@ -62,10 +64,11 @@ REWARM_MIN_DOCS = 2_000
 #: later question, a term it does not hold included, is a dictionary look-up. Each edit makes such a segment,
 #: and counting the terms one by one in it was a quarter of a web process's CPU under bench/load.py.
 WHOLE_FIELD_MAX_DOCS = 256
-#: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each) so that whether a
-#: newly deleted document held a term is a bisection; past it, the term's postings are looked up again for
-#: each generation (a quarter of a web process's CPU under bench/load.py, for the fields without term vectors).
-MAX_HELD_POSTINGS = 4_000_000
+#: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 4 MB) so that
+#: whether a newly deleted document held a term is a bisection; past it, the term's postings are looked up again
+#: in each generation (a quarter of a web process's CPU under bench/load.py, for the fields without term
+#: vectors). A 2,000-case segment holds ~500,000 pairs in all its text fields.
+MAX_HELD_POSTINGS = 1_000_000
 
 
 def public_statistics(searcher) -> "PublicStatistics":
@@ -91,7 +94,7 @@ def warm(searcher, fieldnames) -> int:
                     if info.doc_frequency() >= WARM_MIN_DF]
         for text in frequent:
             for reader, counts in leaves:
-                if (fieldname, text) not in counts.df:
+                if not counts.knows(fieldname, text):
                     counts.doc_frequency(reader, fieldname, text)
                     counted += 1
     return counted
@@ -173,6 +176,8 @@ class _SegmentCounts:
         #: and, per term, the set its count over deleted documents was made for, and that count.
         self.deleted = frozenset()
         self.deleted_df: dict[tuple[str, str], tuple[frozenset, int]] = {}
+        #: (deleted documents of an earlier generation, of a later one) -> those deleted in between.
+        self.since: dict[tuple[frozenset, frozenset], frozenset | None] = {}
         #: Terms of a deleted document's field, read from its term vector: (docnum, fieldname) -> terms.
         self.vector_terms: dict[tuple[int, str], frozenset] = {}
         #: Fields whose every term is in `df` (a small segment's): a term missing there is held by no public document.
@@ -194,14 +199,27 @@ class _SegmentCounts:
         known = self.deleted_df.get(key)
         if known is not None and known[0] is gone:
             return known[1]
-        if known is not None and known[0] <= gone:  # a later generation: only the newly deleted to look at
-            count = known[1] + self._holding(reader, gone - known[0], fieldname, text)
+        newly = self._deleted_since(known[0], gone) if known is not None else None
+        if newly is not None:  # a later generation: only the newly deleted to look at
+            count = known[1] + self._holding(reader, newly, fieldname, text)
         else:  # first asked, or an older searcher's generation
             count = self._holding(reader, gone, fieldname, text)
         if len(self.deleted_df) >= MAX_CACHED_TERMS:
             self.deleted_df.clear()
         self.deleted_df[key] = (gone, count)
         return count
+
+    def _deleted_since(self, earlier: frozenset, gone: frozenset) -> frozenset | None:
+        """The documents of `gone` not in `earlier`; None if `earlier` holds others (an older generation's searcher
+        asking after a newer one's). Worked out once per pair of generations, not once per term: as deletions
+        pile up between merges, comparing the sets for each term cost more than the rest of its count."""
+        key = (earlier, gone)
+        newly = self.since.get(key, False)
+        if newly is False:
+            if len(self.since) >= MAX_CACHED_GENERATIONS:
+                self.since.clear()
+            newly = self.since[key] = gone - earlier if earlier <= gone else None
+        return newly
 
     def _holding(self, reader, docs: frozenset, fieldname: str, text: str) -> int:
         if not docs:
@@ -228,6 +246,10 @@ class _SegmentCounts:
                 term.decode() if isinstance(term, bytes) else term
                 for term, _ in reader.vector_as("weight", docnum, fieldname))
         return terms
+
+    def knows(self, fieldname: str, text: str) -> bool:
+        """Whether a term's count is known without reading the segment."""
+        return (fieldname, text) in self.df or fieldname in self.whole_fields
 
     def doc_frequency(self, reader, fieldname: str, text: str) -> int:
         """How many of the segment's public documents (deleted ones included) hold a term."""
