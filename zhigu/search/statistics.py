@@ -259,8 +259,8 @@ class _SegmentCounts:
             if fieldname in self.whole_fields or (self.small and self._count_whole_field(reader, fieldname)):
                 return self.df.get(key, 0)
             if len(self.df) >= MAX_CACHED_TERMS:
+                self.whole_fields.clear()  # (first: another thread must not take a term missing for a 0)
                 self.df.clear()
-                self.whole_fields.clear()
                 self.held.clear()
                 self.held_postings = 0
             count = self.df[key] = self._count(reader, fieldname, text)
@@ -272,7 +272,7 @@ class _SegmentCounts:
             return 0
         holding = [self.public.intersection(block) for block in term_blocks(reader, fieldname, text)]
         count = sum(len(docs) for docs in holding)
-        if not self.small and self.held_postings + count <= MAX_HELD_POSTINGS:
+        if count and not self.small and self.held_postings + count <= MAX_HELD_POSTINGS:
             self.held[(fieldname, text)] = array("I", [docnum for docs in holding for docnum in sorted(docs)])
             self.held_postings += count
         return count
