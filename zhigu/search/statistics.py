@@ -269,11 +269,15 @@ class _SegmentCounts:
         return count
 
     def _count(self, reader, fieldname: str, text: str) -> int:
-        """Count a term's public documents, and keep which they are while MAX_HELD_POSTINGS allows."""
+        """Count a term's public documents, and keep which they are while MAX_HELD_POSTINGS allows; count
+        those of the latest deleted documents too, as deleted_frequency would next."""
         if not self.public:
             return 0
+        gone = self.deleted
         holding = [self.public.intersection(block) for block in term_blocks(reader, fieldname, text)]
         count = sum(len(docs) for docs in holding)
+        if count and gone:
+            self.deleted_df[(fieldname, text)] = (gone, sum(len(gone.intersection(docs)) for docs in holding))
         if count and not self.small and self.held_postings + count <= MAX_HELD_POSTINGS:
             self.held[(fieldname, text)] = array("I", [docnum for docs in holding for docnum in sorted(docs)])
             self.held_postings += count
