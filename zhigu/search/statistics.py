@@ -67,7 +67,7 @@ WHOLE_FIELD_MAX_DOCS = 256
 #: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 4 MB) so that
 #: whether a newly deleted document held a term is a bisection; past it, the term's postings are looked up again
 #: in each generation (a quarter of a web process's CPU under bench/load.py, for the fields without term
-#: vectors). A 2,000-case segment holds ~500,000 pairs in all its text fields.
+#: vectors). A 1,000-case segment holds ~210,000 pairs in all its text fields.
 MAX_HELD_POSTINGS = 1_000_000
 
 
