@@ -6,6 +6,7 @@ from helpers import reload
 from zhigu.archive import services as archive_services
 from zhigu.search import statistics
 from zhigu.search.services import current_index, visible_statistics
+from zhigu.search.similar import TEXT_FIELDS
 
 SOLAR = dict(title="Solar kettles for clinics", summary="Solar kettles boiled water for rural clinics.",
              lessons="Check the grid plans of the clinics first.")
@@ -73,3 +74,57 @@ def test_public_frequencies_stay_exact_as_each_edit_deletes_another_document(ctx
         public_brute_force(searchers[0], fieldname, text) for fieldname, text in words]
     last = statistics.public_statistics(current_index().searcher())
     assert last.doc_frequency("title", "kettl") == 0 and last.doc_frequency("title", "lamp") == 4
+
+
+def every_term(searcher) -> list[tuple[str, str]]:
+    """Every (field, term) of the text fields, and a word no document holds."""
+    reader = searcher.reader()
+    return [*((name, text) for name in TEXT_FIELDS for text in reader.field_terms(name)), ("body", "zebra")]
+
+
+def fresh_public_statistics(searcher) -> statistics.PublicStatistics:
+    """The public statistics of a searcher, counted from nothing (no counts this process kept)."""
+    saved = dict(statistics._SEGMENTS)
+    statistics._SEGMENTS.clear()
+    try:
+        return statistics.PublicStatistics(searcher)
+    finally:
+        statistics._SEGMENTS.clear()
+        statistics._SEGMENTS.update(saved)
+
+
+@pytest.mark.parametrize(("whole_field_max_docs", "held_postings"), [(3, 10**6), (0, 0)],
+                         ids=["whole-fields-and-held-postings", "term-by-term"])
+def test_public_frequencies_across_generations_match_a_count_from_scratch(ctx, cast, make_case, monkeypatch,
+                                                                          whole_field_max_docs, held_postings):
+    """Small segments counted whole, held postings of large ones and the counts carried over deletions give
+    what a count from scratch gives, generation after generation: edits, a case made private, a retraction,
+    a segment of public and hidden documents, merges."""
+    monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", whole_field_max_docs)
+    monkeypatch.setattr(statistics, "MAX_HELD_POSTINGS", held_postings)
+    monkeypatch.setattr(statistics, "_SEGMENTS", {})
+    cases = [make_case(cast.author, **dict(SOLAR, title=f"Solar kettles for clinics {n}")) for n in range(4)]
+    hidden = make_case(cast.curator_b, **dict(SOLAR, title="Solar pumps for farms", visibility="park"))
+    shared = make_case(cast.curator_b, **dict(SOLAR, title="Wind pumps for farms", body="Grid teachers."))
+    current_index().index.optimize()  # one segment of six documents: "large" for the first parametrization
+    steps = [
+        lambda: archive_services.update_case(reload(cast.author), reload(cases[0]),
+                                             {"title": "Solar lamps for schools", "lessons": "Ask the teachers."}),
+        lambda: archive_services.update_case(reload(cast.author), reload(cases[0]), {"title": "Solar lamps again"}),
+        lambda: archive_services.update_case(reload(cast.curator_b), reload(shared), {"visibility": "park"}),
+        lambda: archive_services.retract_case(reload(cast.author), reload(cases[1]), {"reason": "A duplicate entry."}),
+        lambda: current_index().update_cases([cases[2].id, hidden.id]),  # one segment, public and hidden
+        lambda: archive_services.update_case(reload(cast.author), reload(cases[2]), {"summary": "Pumps broke."}),
+        lambda: current_index().index.optimize(),
+        lambda: archive_services.update_case(reload(cast.author), reload(cases[3]), {"title": "Kettles for zebras"}),
+    ]
+    for n, step in enumerate([lambda: None, *steps]):
+        step()
+        searcher = current_index().searcher()
+        stats, scratch = statistics.public_statistics(searcher), fresh_public_statistics(searcher)
+        assert stats.doc_count == scratch.doc_count, n
+        for fieldname, text in every_term(searcher):
+            expected = public_brute_force(searcher, fieldname, text)
+            assert stats.doc_frequency(fieldname, text) == expected == scratch.doc_frequency(fieldname, text), (
+                n, fieldname, text)
+    assert statistics.public_statistics(current_index().searcher()).doc_frequency("title", "zebra") == 1

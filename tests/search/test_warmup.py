@@ -14,9 +14,11 @@ from zhigu.search import similar, statistics, warmup
 
 @pytest.fixture
 def fresh_warm_up(monkeypatch):
-    """Warm-up state as in a new process, and every segment's counts forgotten."""
+    """Warm-up state as in a new process, every segment's counts forgotten, and no segment small enough to
+    have its terms all counted at once."""
     monkeypatch.setattr(warmup, "_state", {"pid": None, "thread": None, "again": False, "apps": []})
     monkeypatch.setattr(statistics, "_SEGMENTS", {})
+    monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", 0)
     monkeypatch.setattr(statistics, "WARM_MIN_DF", 2)
 
 
@@ -41,6 +43,24 @@ def test_warm_up_counts_the_public_frequency_of_common_words_and_not_rare_ones(a
     assert counts[("title", "kettl")] == 2  # the private case's title is not counted
     assert ("title", "hotel") not in counts  # held by one document: counted when first asked for
     assert warmup.warm_up(app) == 0  # already counted in this process
+
+
+def test_a_small_segment_has_all_its_terms_counted_at_the_first_question(app, cast, make_case, fresh_warm_up,
+                                                                          monkeypatch):
+    monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", 256)
+    make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")
+    for n in range(2):
+        make_case(cast.author, title=f"Private kettles for zebras {n}", summary="Kettles only the park sees.",
+                  visibility="private")
+    app.extensions["zhigu.search"].index.optimize()
+
+    assert warmup.warm_up(app) > 0
+    counts = _counted(app)
+
+    assert counts[("title", "kettl")] == 2 and counts[("title", "hotel")] == 1  # rare words too, at once
+    assert ("title", "zebra") not in counts  # only the private cases hold it
+    assert warmup.warm_up(app) == 0  # nothing left to count, not even the words no public document holds
 
 
 def test_the_first_request_starts_the_warm_up_once_in_the_background(app, client, cast, make_case,

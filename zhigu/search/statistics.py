@@ -12,11 +12,17 @@ public documents, read block by block (Whoosh's posting blocks are arrays, so th
 then its deleted public documents taken off. Segments never change, so these counts are kept per process
 across commits (a new searcher only counts the new segments); merged-away segments are forgotten. A segment's
 deletions only grow, so the counts over its deleted documents are carried from one generation to the next
-(_SegmentCounts.deleted_frequency).
+(_SegmentCounts.deleted_frequency). Every edit makes a generation with a new, small segment and a newly deleted
+document, and "find similar" asks about ~3,000 (field, term) pairs: a small segment counts each field's terms
+all at once (WHOLE_FIELD_MAX_DOCS), and a large one keeps which public documents hold each term it counted
+(MAX_HELD_POSTINGS), so that a new generation costs each process dictionary look-ups and bisections, not a
+look-up in Whoosh's term index per term and segment.
 """
 import math
 import threading
 import weakref
+from array import array
+from bisect import bisect_left
 
 from whoosh import scoring
 from whoosh.reading import TermNotFound
@@ -31,6 +37,8 @@ _SEGMENTS: dict[tuple, "_SegmentCounts"] = {}
 _SEGMENTS_LOCK = threading.Lock()
 #: Cached counts per segment before they are dropped and counted afresh (bounds the memory a vocabulary takes).
 MAX_CACHED_TERMS = 500_000
+#: Pairs of generations whose difference in deleted documents a segment keeps (_SegmentCounts._deleted_since).
+MAX_CACHED_GENERATIONS = 64
 #: Newly deleted documents whose terms are read from their term vectors (where the field keeps them); past it,
 #: from the term's postings.
 MAX_VECTOR_READS = 64
@@ -51,6 +59,16 @@ _STATISTICS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 WARM_MIN_DF = 256
 #: A new segment of at least this many documents has the warm-up (zhigu.search.warmup) count it ahead.
 REWARM_MIN_DOCS = 2_000
+#: A segment of up to this many documents counts the public document frequency of all the terms of a field at
+#: once, when first asked about one (by reading its term index in order: no hashed look-up per term), so every
+#: later question, a term it does not hold included, is a dictionary look-up. Each edit makes such a segment,
+#: and counting the terms one by one in it was a quarter of a web process's CPU under bench/load.py.
+WHOLE_FIELD_MAX_DOCS = 256
+#: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 4 MB) so that
+#: whether a newly deleted document held a term is a bisection; past it, the term's postings are looked up again
+#: in each generation (a quarter of a web process's CPU under bench/load.py, for the fields without term
+#: vectors). A 1,000-case segment holds ~210,000 pairs in all its text fields.
+MAX_HELD_POSTINGS = 1_000_000
 
 
 def public_statistics(searcher) -> "PublicStatistics":
@@ -76,7 +94,7 @@ def warm(searcher, fieldnames) -> int:
                     if info.doc_frequency() >= WARM_MIN_DF]
         for text in frequent:
             for reader, counts in leaves:
-                if (fieldname, text) not in counts.df:
+                if not counts.knows(fieldname, text):
                     counts.doc_frequency(reader, fieldname, text)
                     counted += 1
     return counted
@@ -158,8 +176,16 @@ class _SegmentCounts:
         #: and, per term, the set its count over deleted documents was made for, and that count.
         self.deleted = frozenset()
         self.deleted_df: dict[tuple[str, str], tuple[frozenset, int]] = {}
+        #: (deleted documents of an earlier generation, of a later one) -> those deleted in between.
+        self.since: dict[tuple[frozenset, frozenset], frozenset | None] = {}
         #: Terms of a deleted document's field, read from its term vector: (docnum, fieldname) -> terms.
         self.vector_terms: dict[tuple[int, str], frozenset] = {}
+        #: Fields whose every term is in `df` (a small segment's): a term missing there is held by no public document.
+        self.whole_fields: set[str] = set()
+        self.small = reader.doc_count_all() <= WHOLE_FIELD_MAX_DOCS
+        #: A large segment's public documents holding each term it counted (sorted), and how many that is in all.
+        self.held: dict[tuple[str, str], array] = {}
+        self.held_postings = 0
 
     def same_deleted(self, gone: frozenset) -> frozenset:
         """`gone`, or the equal set seen last (counts made for it are then found by identity)."""
@@ -173,8 +199,9 @@ class _SegmentCounts:
         known = self.deleted_df.get(key)
         if known is not None and known[0] is gone:
             return known[1]
-        if known is not None and known[0] <= gone:  # a later generation: only the newly deleted to look at
-            count = known[1] + self._holding(reader, gone - known[0], fieldname, text)
+        newly = self._deleted_since(known[0], gone) if known is not None else None
+        if newly is not None:  # a later generation: only the newly deleted to look at
+            count = known[1] + self._holding(reader, newly, fieldname, text)
         else:  # first asked, or an older searcher's generation
             count = self._holding(reader, gone, fieldname, text)
         if len(self.deleted_df) >= MAX_CACHED_TERMS:
@@ -182,9 +209,26 @@ class _SegmentCounts:
         self.deleted_df[key] = (gone, count)
         return count
 
+    def _deleted_since(self, earlier: frozenset, gone: frozenset) -> frozenset | None:
+        """The documents of `gone` not in `earlier`; None if `earlier` holds others (an older generation's searcher
+        asking after a newer one's). Worked out once per pair of generations, not once per term: as deletions
+        pile up between merges, comparing the sets for each term cost more than the rest of its count."""
+        key = (earlier, gone)
+        newly = self.since.get(key, False)
+        if newly is False:
+            if len(self.since) >= MAX_CACHED_GENERATIONS:
+                self.since.clear()
+            newly = self.since[key] = gone - earlier if earlier <= gone else None
+        return newly
+
     def _holding(self, reader, docs: frozenset, fieldname: str, text: str) -> int:
         if not docs:
             return 0
+        held = self.held.get((fieldname, text))
+        if held is not None:  # a bisection a document (a Python step each) or one pass over the array (in C)
+            if len(docs) * 32 < len(held):
+                return sum(_contains(held, docnum) for docnum in docs)
+            return len(docs.intersection(held))
         field = reader.schema[fieldname] if fieldname in reader.schema else None
         if field is not None and field.vector and len(docs) <= MAX_VECTOR_READS:
             terms = [self._vector_terms(reader, docnum, fieldname) for docnum in docs]
@@ -205,18 +249,61 @@ class _SegmentCounts:
                 for term, _ in reader.vector_as("weight", docnum, fieldname))
         return terms
 
+    def knows(self, fieldname: str, text: str) -> bool:
+        """Whether a term's count is known without reading the segment."""
+        return (fieldname, text) in self.df or fieldname in self.whole_fields
+
     def doc_frequency(self, reader, fieldname: str, text: str) -> int:
+        """How many of the segment's public documents (deleted ones included) hold a term."""
         key = (fieldname, text)
         count = self.df.get(key)
         if count is None:
-            count = 0
-            if self.public:
-                for block in term_blocks(reader, fieldname, text):
-                    count += len(self.public.intersection(block))
+            if fieldname in self.whole_fields or (self.small and self._count_whole_field(reader, fieldname)):
+                return self.df.get(key, 0)
             if len(self.df) >= MAX_CACHED_TERMS:
+                self.whole_fields.clear()  # (first: another thread must not take a term missing for a 0)
                 self.df.clear()
-            self.df[key] = count
+                self.held.clear()
+                self.held_postings = 0
+            count = self.df[key] = self._count(reader, fieldname, text)
         return count
+
+    def _count(self, reader, fieldname: str, text: str) -> int:
+        """Count a term's public documents, and keep which they are while MAX_HELD_POSTINGS allows; count
+        those of the latest deleted documents too, as deleted_frequency would next."""
+        if not self.public:
+            return 0
+        gone = self.deleted
+        holding = [self.public.intersection(block) for block in term_blocks(reader, fieldname, text)]
+        count = sum(len(docs) for docs in holding)
+        if count and gone:
+            self.deleted_df[(fieldname, text)] = (gone, sum(len(gone.intersection(docs)) for docs in holding))
+        if count and not self.small and self.held_postings + count <= MAX_HELD_POSTINGS:
+            self.held[(fieldname, text)] = array("I", [docnum for docs in holding for docnum in sorted(docs)])
+            self.held_postings += count
+        return count
+
+    def _count_whole_field(self, reader, fieldname: str) -> bool:
+        """Count every term of a field at once, through the segment's term index in order; False where the
+        segment is not read through a Whoosh 3 terms reader."""
+        terms = getattr(reader, "_terms", None)
+        if not hasattr(terms, "items_from") or fieldname not in reader.schema:
+            return False
+        field = reader.schema[fieldname]
+        everyone = len(self.public) == reader.doc_count_all()
+        if self.public and fieldname in terms.indexed_field_names():
+            for (name, btext), info in terms.items_from(fieldname, b""):
+                if name != fieldname:
+                    break
+                if everyone:
+                    count = info.doc_frequency()
+                else:
+                    postings = terms._codec.postings_reader(terms._postfile, info, field.format)
+                    count = sum(len(self.public.intersection(block)) for block in _posting_blocks(postings))
+                if count:
+                    self.df[(fieldname, field.from_bytes(btext))] = count
+        self.whole_fields.add(fieldname)
+        return True
 
     def field_length(self, reader, fieldname: str) -> int:
         total = self.lengths.get(fieldname)
@@ -229,6 +316,12 @@ class _SegmentCounts:
                                                              for docnum in others)
             self.lengths[fieldname] = total
         return total
+
+
+def _contains(docs: array, docnum: int) -> bool:
+    """Whether a sorted array holds a document number."""
+    at = bisect_left(docs, docnum)
+    return at < len(docs) and docs[at] == docnum
 
 
 def _folder(reader):
@@ -288,9 +381,10 @@ class PublicStatistics:
         if count is None:
             count = 0
             for reader, counts, deleted, gone in self.leaves:
-                count += counts.doc_frequency(reader, fieldname, text)
-                if deleted:
-                    count -= counts.deleted_frequency(reader, gone, fieldname, text)
+                held = counts.doc_frequency(reader, fieldname, text)
+                if held and deleted:  # (a term no public document holds is held by no deleted one)
+                    held -= counts.deleted_frequency(reader, gone, fieldname, text)
+                count += held
             self._df[key] = count
         return count
 
