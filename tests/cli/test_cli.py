@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import func, inspect, select, text, update
 
 from helpers import (another_process, case_by_external_id, close_app, corpus_path, in_app, indexed_ids,
                      write_jsonl)
@@ -17,6 +17,7 @@ from zhigu.archive.vocabulary import SEED_CAUSES
 from zhigu.auth import services as auth_services
 from zhigu.auth.models import ApiToken, Park, Role, User
 from zhigu.extensions import db
+from zhigu.search.models import CaseNeighbour
 
 CORPUS_LINES = 50
 
@@ -504,3 +505,24 @@ def test_cases_filed_on_the_web_export_under_a_name_this_archive_recognizes(app,
         assert titles[own.id] == ("Its own case", None)
         assert ("Cold store filed on the web", line["external_id"]) in titles.values()
     close_app(other)
+
+
+def test_bulk_commands_leave_postgresql_planner_statistics_current(app, runner, corpus_subset):
+    """After `archive import` and `search neighbours` the planner knows how many rows there are, as autovacuum
+    would tell it only a minute or more later (or never, where it is off): with the counts of the empty tables,
+    a case page read its stored nearest cases by walking every case (36 ms instead of 0.3 at 10,000 cases)."""
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("ANALYZE is PostgreSQL's (runs with make test-postgres)")
+    with in_app(app):
+        db.session.execute(text("ANALYZE failure_case, case_neighbour"))  # counted while empty: 0 rows
+        db.session.commit()
+
+    imported = runner.invoke(args=["archive", "import", str(corpus_subset)])
+    stored = runner.invoke(args=["search", "neighbours"])
+
+    assert imported.exit_code == 0 and stored.exit_code == 0, imported.output + stored.output
+    with in_app(app):
+        planned = dict(db.session.execute(text(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN ('failure_case', 'case_neighbour')")).all())
+        rows = db.session.scalar(select(func.count()).select_from(CaseNeighbour))
+    assert planned == {"failure_case": CORPUS_LINES, "case_neighbour": rows} and rows > 0

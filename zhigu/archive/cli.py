@@ -4,7 +4,10 @@ from flask.cli import AppGroup
 from marshmallow import ValidationError
 
 from zhigu.archive import transfer
+from zhigu.archive.models import CaseCause, FailureCase
+from zhigu.db import refresh_planner_statistics
 from zhigu.errors import ZhiguError
+from zhigu.extensions import db
 from zhigu.files import atomic_write
 
 archive_cli = AppGroup("archive", help="Import and export cases as JSON lines.")
@@ -40,6 +43,9 @@ def import_command(path, park_slug):
             raise click.ClickException(err.message) from None
         except ValidationError as err:  # a value a column cannot hold that no line check caught
             raise click.ClickException(f"Nothing was imported: {'; '.join(_messages(err.messages))}") from None
+    if counts["created"] or counts["updated"]:
+        refresh_planner_statistics(db.session, FailureCase, CaseCause)
+        db.session.commit()
     click.echo(f"Imported {counts['created']} new and {counts['updated']} updated case(s); "
                f"{counts['unchanged']} unchanged.")
 

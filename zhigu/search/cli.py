@@ -7,13 +7,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from zhigu.archive.models import FailureCase
 from zhigu.archive.transfer import case_count
+from zhigu.db import refresh_planner_statistics
 from zhigu.extensions import db
 from zhigu.initiatives.services import verdict_judgments
 from zhigu.search import dense
 from zhigu.search import neighbours as neighbours_store
 from zhigu.search import outbox
 from zhigu.search.index import current_index
+from zhigu.search.models import CaseNeighbour, NeighbourList
 
 search_cli = AppGroup("search", help="The full-text index.")
 
@@ -50,6 +53,8 @@ def compute_neighbours():
 def _compute_neighbours():
     with click.progressbar(length=len(neighbours_store.missing()), label="Nearest cases", show_pos=True) as bar:
         stored = neighbours_store.compute_missing(progress=bar.update)
+    refresh_planner_statistics(db.session, FailureCase, NeighbourList, CaseNeighbour)
+    db.session.commit()
     click.echo(f"Stored {stored} nearest-case list(s).")
 
 

@@ -24,12 +24,15 @@ from whoosh.query import Or, Term
 
 from zhigu.archive.models import CaseCause, CaseStatus, FailureCase
 from zhigu.extensions import db
+from zhigu.search import buffers
 from zhigu.search.documents import build_schema, case_documents, should_index, stamp
 from zhigu.search.statistics import term_blocks
 from zhigu.search.writing import IndexWriter
 
 log = logging.getLogger(__name__)
 BATCH = 500
+
+buffers.apply()  # before any searcher opens a segment
 
 
 def current_index() -> "SearchIndex":
