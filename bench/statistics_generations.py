@@ -37,6 +37,8 @@ def main(argv=None) -> int:
     parser.add_argument("--generations", type=int, default=40)
     parser.add_argument("--terms", type=int, default=3000, help="(field, term) pairs asked per generation")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--warm", action="store_true",
+                        help="first count the frequent terms ahead, as a server's warm-up does (statistics.warm)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,6 +57,9 @@ def main(argv=None) -> int:
             pairs = sorted(pairs)[:args.terms]
             victims = [searcher.stored_fields(docnum)["id"] for docnum in rng.sample(public, args.generations)]
         print(f"{len(public)} public documents; {len(pairs)} (field, term) pairs asked per generation", flush=True)
+        if args.warm:
+            with ix.searcher() as searcher:
+                print(f"warm-up: {statistics.warm(searcher, TEXT_FIELDS)} (term, segment) counts ahead", flush=True)
         cpu = []
         for n, victim in enumerate([None, *victims]):
             if victim is not None:
