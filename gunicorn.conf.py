@@ -27,6 +27,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # (multilingual extra): web workers embedding after their own drains as well took 13% of their CPU under
 # bench/load.py. Set ZHIGU_EMBED_AT_DRAIN to have them embed anyway (say, with no worker).
 os.environ.setdefault("ZHIGU_EMBED_AT_DRAIN", "0")
+# The same worker computes again the nearest-case lists an edit dropped: an edit's request computing its own
+# list made saving a case take 297 ms (p50, one client) instead of 59 ms under bench/load.py at 10,000 cases
+# (bench/README.md). A page that needs a list first computes it. Set ZHIGU_NEIGHBOURS_AT_DRAIN with no worker.
+os.environ.setdefault("ZHIGU_NEIGHBOURS_AT_DRAIN", "0")
 
 
 def post_worker_init(worker):

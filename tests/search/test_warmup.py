@@ -151,11 +151,17 @@ def test_document_sets_read_by_blocks_match_whoosh_and_leave_deleted_documents_o
     assert ids == {case.id for case in energy}
 
 
-def load_gunicorn_conf(monkeypatch, embed_at_drain: str | None = None):
-    """The sample gunicorn.conf.py, read as gunicorn reads it; the variables it sets are undone after the test."""
-    monkeypatch.setenv("ZHIGU_EMBED_AT_DRAIN", embed_at_drain or "")
-    if embed_at_drain is None:
-        monkeypatch.delenv("ZHIGU_EMBED_AT_DRAIN")
+#: What the sample gunicorn.conf.py leaves to `zhigu worker` unless told otherwise.
+LEFT_TO_THE_WORKER = ("ZHIGU_EMBED_AT_DRAIN", "ZHIGU_NEIGHBOURS_AT_DRAIN")
+
+
+def load_gunicorn_conf(monkeypatch, given: str | None = None):
+    """The sample gunicorn.conf.py, read as gunicorn reads it, with LEFT_TO_THE_WORKER's variables set to `given`
+    (None: unset); the variables it sets are undone after the test."""
+    for name in LEFT_TO_THE_WORKER:
+        monkeypatch.setenv(name, given or "")
+        if given is None:
+            monkeypatch.delenv(name)
     spec = importlib.util.spec_from_file_location("gunicorn_conf", Path(__file__).parents[2] / "gunicorn.conf.py")
     gunicorn_conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gunicorn_conf)
@@ -163,10 +169,11 @@ def load_gunicorn_conf(monkeypatch, embed_at_drain: str | None = None):
 
 
 @pytest.mark.parametrize("given,expected", [(None, "0"), ("20", "20")])
-def test_gunicorn_workers_leave_the_embedding_to_zhigu_worker_unless_told_otherwise(monkeypatch, given, expected):
+def test_gunicorn_workers_leave_embedding_and_lists_to_zhigu_worker_unless_told_otherwise(monkeypatch, given,
+                                                                                          expected):
     load_gunicorn_conf(monkeypatch, given)
 
-    assert os.environ["ZHIGU_EMBED_AT_DRAIN"] == expected
+    assert [os.environ[name] for name in LEFT_TO_THE_WORKER] == [expected, expected]
 
 
 def test_a_gunicorn_worker_warms_up_before_it_serves_and_starts_no_thread(app, client, cast, make_case,
