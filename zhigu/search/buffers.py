@@ -34,11 +34,10 @@ class _ViewReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        end = min(len(self._view), self._position + len(buffer))
-        count = max(0, end - self._position)
-        buffer[:count] = self._view[self._position:self._position + count]
-        self._position += count
-        return count
+        chunk = self._view[self._position:self._position + len(buffer)]  # empty past the end
+        buffer[:len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         start = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]

@@ -174,9 +174,14 @@ def has_vector(case) -> bool:
         CaseEmbedding.model == MODEL_NAME, CaseEmbedding.digest == digest(case_text(case.title, case.summary)))))
 
 
+def _newest_outbox_row():
+    """SELECT the newest outbox row's id: it moves whenever a case changes."""
+    return select(func.max(IndexChange.id))
+
+
 def outbox_position() -> int | None:
     """The newest outbox row: it moves whenever a case changes."""
-    return db.session.scalar(select(func.max(IndexChange.id)))
+    return db.session.scalar(_newest_outbox_row())
 
 
 @dataclass
@@ -227,7 +232,7 @@ def case_vectors() -> Vectors:
     """
     state = current_app.extensions.get("zhigu.dense") or Vectors()
     version = tuple(db.session.execute(select(  # one round trip: every "find similar" asks
-        select(func.max(IndexChange.id)).scalar_subquery(),
+        _newest_outbox_row().scalar_subquery(),
         select(func.max(CaseEmbedding.id)).where(CaseEmbedding.model == MODEL_NAME).scalar_subquery())).one())
     if state.version == version and state.matrix is not None:
         return state
