@@ -26,7 +26,8 @@ which shares the machine's CPUs with the server), errors (anything but a 200, or
 how often an edit waited for the outbox's PostgreSQL advisory lock (pg_locks sampled every 0.1 s). At the
 end: seconds until `zhigu search check` passes with the worker running (writes have stopped), and the load
 average, and the CPU time gunicorn (master and workers) and `zhigu worker` used per request at each level
-(from /proc; the steadier figure on a shared machine). The database is ANALYZEd before the levels, as
+(from /proc; the steadier figure on a shared machine), then each apart beside PostgreSQL's and the clients' own
+(the four share the machine's CPUs). The database is ANALYZEd before the levels, as
 autovacuum would have done on a production server. The exit status is 1 if any request failed or the check did not pass within 60 s.
 """
 from __future__ import annotations
@@ -210,16 +211,44 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu(server) -> float:
-    """CPU seconds used so far by gunicorn's master and workers and by `zhigu worker` (Linux)."""
-    pids = {server.web.pid, server.worker.pid}
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process (Linux)."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if int(stat.read_text().rpartition(")")[2].split()[1]) == server.web.pid:
-                pids.add(int(stat.parent.name))
+            head, _, rest = stat.read_text().rpartition(")")
+            found.append((int(stat.parent.name), int(rest.split()[1]), head.partition("(")[2]))
         except (OSError, ValueError):
             continue
-    return sum(map(process_cpu, pids))
+    return found
+
+
+def cpu_by_part(server) -> dict[str, float]:
+    """CPU seconds used so far by each part of the machine's work (Linux): gunicorn's master and workers
+    (`web`), `zhigu worker` (`worker`), every PostgreSQL process (`postgres`: the server may hold other
+    databases' idle backends, which use next to nothing; a backend that ends during a level takes its share with
+    it) and this benchmark's own clients (`clients`)."""
+    processes = _processes()
+    web = {server.web.pid} | {pid for pid, parent, _ in processes if parent == server.web.pid}
+    return {"web": sum(map(process_cpu, web)), "worker": process_cpu(server.worker.pid),
+            "postgres": sum(process_cpu(pid) for pid, _, name in processes if name.startswith("postgres")),
+            "clients": process_cpu(os.getpid())}
+
+
+def wait_until_idle(server, limit: float = 300.0) -> float:
+    """Wait until gunicorn and `zhigu worker` use under a tenth of a CPU over a second: gunicorn answers once
+    one worker has warmed up, the others may still be counting their statistics (seconds each at 10,000 cases),
+    and the worker may be computing the lists the warm-up requests' edits dropped. Returns the seconds waited."""
+    started = time.monotonic()
+    busy = lambda: sum(cpu_by_part(server)[part] for part in ("web", "worker"))  # noqa: E731
+    before = busy()
+    while time.monotonic() - started < limit:
+        time.sleep(1.0)
+        now = busy()
+        if now - before < 0.1:
+            break
+        before = now
+    return time.monotonic() - started
 
 
 def run_level(args, mix: Mix, concurrency: int, server=None) -> dict:
@@ -234,7 +263,7 @@ def run_level(args, mix: Mix, concurrency: int, server=None) -> dict:
     stop = threading.Event()
     sampler = threading.Thread(target=lock_sampler, args=(args, stop, waits), daemon=True)
     sampler.start()
-    cpu_before = server_cpu(server) if server else 0.0
+    cpu_before = cpu_by_part(server) if server else None
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
@@ -265,7 +294,7 @@ def run_level(args, mix: Mix, concurrency: int, server=None) -> dict:
     sampler.join()
     return {"concurrency": concurrency, "wall": wall, "latencies": dict(latencies), "errors": dict(errors),
             "first_errors": first_errors, "load": os.getloadavg()[0],
-            "server_cpu": server_cpu(server) - cpu_before if server else None,
+            "cpu": {part: used - cpu_before[part] for part, used in cpu_by_part(server).items()} if server else None,
             "lock_waiting": sum(1 for w in waits if w) / max(1, len(waits)), "lock_max": max(waits, default=0)}
 
 
@@ -297,11 +326,17 @@ def format_table(levels: list[dict]) -> str:
         lines.append(f"{level['concurrency']:>7} {'all':<12} {total:>6} {total / level['wall']:>7.1f} "
                      f"{percentile(everything, 50):>8.0f} {percentile(everything, 95):>8.0f} "
                      f"{percentile(everything, 99):>8.0f} {sum(level['errors'].values()):>6}   "
-                     + (f"server CPU {1000 * level['server_cpu'] / max(1, total):.0f} ms a request; "
-                        if level.get("server_cpu") is not None else "")
+                     + (_cpu_line(level["cpu"], total) if level.get("cpu") is not None else "")
                      + f"load {level['load']:.1f}; advisory lock waited on in {level['lock_waiting']:.0%} of "
                      f"samples (max {level['lock_max']} waiting)")
     return "\n".join(lines)
+
+
+def _cpu_line(cpu: dict[str, float], requests: int) -> str:
+    """Server CPU (web + worker) per request, then each part's, in ms."""
+    per = {part: 1000 * used / max(1, requests) for part, used in cpu.items()}
+    parts = ", ".join(f"{part} {ms:.0f}" for part, ms in per.items())
+    return f"server CPU {per['web'] + per['worker']:.0f} ms a request ({parts}); "
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -350,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         for kind, _ in KINDS:  # warm-up: every worker opens its searcher and loads jieba
             for _ in range(2 * args.workers):
                 mix.call(kind, args.port, rng)
+        settled = wait_until_idle(server)
+        print(f"server idle {settled:.0f} s after the warm-up requests", flush=True)
         for concurrency in map(int, args.concurrency.split(",")):
             level = run_level(args, mix, concurrency, server)
             levels.append(level)
