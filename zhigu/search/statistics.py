@@ -64,11 +64,12 @@ REWARM_MIN_DOCS = 2_000
 #: later question, a term it does not hold included, is a dictionary look-up. Each edit makes such a segment,
 #: and counting the terms one by one in it was a quarter of a web process's CPU under bench/load.py.
 WHOLE_FIELD_MAX_DOCS = 256
-#: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 4 MB) so that
+#: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 16 MB) so that
 #: whether a newly deleted document held a term is a bisection; past it, the term's postings are looked up again
-#: in each generation (a quarter of a web process's CPU under bench/load.py, for the fields without term
-#: vectors). A 1,000-case segment holds ~210,000 pairs in all its text fields.
-MAX_HELD_POSTINGS = 1_000_000
+#: in each generation (for the fields without term vectors). A 1,000-case segment holds ~210,000 pairs in all
+#: its text fields, so this holds every pair of a segment of up to ~19,000 cases. With a quarter of that, an
+#: optimised 10,000-case index (one segment) served 10-11 requests/s under bench/load.py instead of 15.6.
+MAX_HELD_POSTINGS = 4_000_000
 
 
 def public_statistics(searcher) -> "PublicStatistics":
