@@ -249,9 +249,35 @@ def _grouped(where, dimension: str, *extra) -> list[tuple]:
                 counts[(market, *rest)] += count
         return [(*key, count) for key, count in counts.items()]
     column = _dimension_column(dimension)
-    query = _primary_join(select(column, *extra, func.count(FailureCase.id)).select_from(FailureCase))
+    query = select(column, *extra, func.count(FailureCase.id)).select_from(FailureCase)
+    if dimension in CAUSE_DIMENSIONS:  # a case has at most one primary cause: the join adds no row
+        query = _primary_join(query)
     return [(category if category is not None else NONE, *rest)
             for category, *rest in db.session.execute(query.where(where).group_by(column, *extra))]
+
+
+#: Dimensions read from the case's primary cause; the others are columns of the case.
+CAUSE_DIMENSIONS = ("cause", "family")
+#: Dimensions that are columns of the case, counted together in one pass.
+CASE_COLUMNS = ("sector", "region", "stage")
+
+
+def _counts(where) -> dict[str, list[tuple[str, int]]]:
+    """(category, count) rows of every dimension, in three passes over the cases in scope, not one each: at
+    100,000 cases each pass took 80-130 ms of SQL (bench/README.md)."""
+    counts: dict[str, Counter] = {dimension: Counter() for dimension in (*CAUSE_DIMENSIONS, *CASE_COLUMNS)}
+    causes = _primary_join(select(Cause.code, Cause.family, func.count(FailureCase.id)).select_from(FailureCase))
+    for code, family, count in db.session.execute(causes.where(where).group_by(Cause.code, Cause.family)):
+        counts["cause"][code if code is not None else NONE] += count
+        counts["family"][family if family is not None else NONE] += count
+    columns = [_dimension_column(dimension) for dimension in CASE_COLUMNS]
+    for *values, count in db.session.execute(select(*columns, func.count(FailureCase.id)).where(where)
+                                             .group_by(*columns)):
+        for dimension, value in zip(CASE_COLUMNS, values):
+            counts[dimension][value if value is not None else NONE] += count
+    rows = {dimension: list(counter.items()) for dimension, counter in counts.items()}
+    rows["market"] = _grouped(where, "market")
+    return rows
 
 
 def _ranked(rows) -> list[tuple[str, int]]:
@@ -377,7 +403,8 @@ def compute_trends(viewer, data, today: date | None = None, with_recurrences: bo
     before = _base(viewer, params, previous)
     total = db.session.scalar(select(func.count(FailureCase.id)).where(where))
     previous_total = db.session.scalar(select(func.count(FailureCase.id)).where(before))
-    counts = {dimension: _ranked(_grouped(where, dimension)) for dimension in DIMENSIONS}
+    rows = _counts(where)
+    counts = {dimension: _ranked(rows[dimension]) for dimension in DIMENSIONS}
     periods = periods_of(window, granularity)
     money, days = _spreads(where)
     return Trends(
