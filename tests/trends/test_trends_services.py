@@ -137,6 +137,20 @@ def test_timeline_by_quarter_and_by_year(portfolio, cast):
                              "money": {"2020": 0, "2021": 0, "2022": 0, "2023": 1, "2024": 2}}
 
 
+@pytest.mark.parametrize("by,expected", [
+    ("sector", {"energy": {"2024-Q1": 1, "2024-Q2": 1, "2024-Q3": 0, "2024-Q4": 0},
+                "health": {"2024-Q1": 0, "2024-Q2": 0, "2024-Q3": 1, "2024-Q4": 0}}),
+    ("stage", {"pilot": {"2024-Q1": 1, "2024-Q2": 0, "2024-Q3": 0, "2024-Q4": 0},
+               "idea": {"2024-Q1": 0, "2024-Q2": 1, "2024-Q3": 0, "2024-Q4": 0},
+               "launched": {"2024-Q1": 0, "2024-Q2": 0, "2024-Q3": 1, "2024-Q4": 0}}),
+])
+def test_timeline_by_a_column_of_the_case_and_the_counts_beside_it(portfolio, cast, by, expected):
+    trends = trends_for(cast.manager_a, by=by)
+    assert trends.timeline == expected
+    assert trends.counts["family"] == [("market", 2), ("money", 1)]  # the cause pass without the timeline
+    assert sum(count for _, count in trends.counts[by]) == trends.total == 3
+
+
 def test_timeline_by_market_counts_each_market_of_a_case(portfolio, cast):
     trends = trends_for(cast.manager_a, by="market")
     assert trends.timeline["KZ"] == {"2024-Q1": 1, "2024-Q2": 1, "2024-Q3": 0, "2024-Q4": 0}

@@ -262,14 +262,22 @@ CAUSE_DIMENSIONS = ("cause", "family")
 CASE_COLUMNS = ("sector", "region", "stage")
 
 
-def _counts(where) -> dict[str, list[tuple[str, int]]]:
-    """(category, count) rows of every dimension, in three passes over the cases in scope, not one each: at
-    100,000 cases each pass took 80-130 ms of SQL (bench/README.md)."""
+def _counts(where, by: str) -> tuple[dict[str, list[tuple[str, int]]], list[tuple] | None]:
+    """(category, count) rows of every dimension, in three passes over the cases in scope, not one each (at
+    100,000 cases each pass took 80-130 ms of SQL, bench/README.md); and when the timeline is `by` the cause
+    or its family, the timeline's (category, year, month, count) rows, from the same pass (else None)."""
     counts: dict[str, Counter] = {dimension: Counter() for dimension in (*CAUSE_DIMENSIONS, *CASE_COLUMNS)}
-    causes = _primary_join(select(Cause.code, Cause.family, func.count(FailureCase.id)).select_from(FailureCase))
-    for code, family, count in db.session.execute(causes.where(where).group_by(Cause.code, Cause.family)):
-        counts["cause"][code if code is not None else NONE] += count
-        counts["family"][family if family is not None else NONE] += count
+    periods = _year_month() if by in CAUSE_DIMENSIONS else ()
+    causes = _primary_join(select(Cause.code, Cause.family, *periods, func.count(FailureCase.id))
+                           .select_from(FailureCase))
+    timeline: Counter = Counter()
+    for code, family, *when, count in db.session.execute(causes.where(where)
+                                                         .group_by(Cause.code, Cause.family, *periods)):
+        code, family = code if code is not None else NONE, family if family is not None else NONE
+        counts["cause"][code] += count
+        counts["family"][family] += count
+        if periods:
+            timeline[(code if by == "cause" else family, *when)] += count
     columns = [_dimension_column(dimension) for dimension in CASE_COLUMNS]
     for *values, count in db.session.execute(select(*columns, func.count(FailureCase.id)).where(where)
                                              .group_by(*columns)):
@@ -277,18 +285,21 @@ def _counts(where) -> dict[str, list[tuple[str, int]]]:
             counts[dimension][value if value is not None else NONE] += count
     rows = {dimension: list(counter.items()) for dimension, counter in counts.items()}
     rows["market"] = _grouped(where, "market")
-    return rows
+    return rows, [(*key, count) for key, count in timeline.items()] if periods else None
+
+
+def _year_month():
+    return extract("year", failure_date()), extract("month", failure_date())
 
 
 def _ranked(rows) -> list[tuple[str, int]]:
     return sorted(((category, count) for category, count in rows), key=lambda row: (-row[1], row[0]))
 
 
-def _timeline(where, dimension: str, granularity: str, periods: list[str]) -> dict[str, dict[str, int]]:
-    year = extract("year", failure_date())
-    month = extract("month", failure_date())
+def _timeline(rows, granularity: str, periods: list[str]) -> dict[str, dict[str, int]]:
+    """The timeline's series from (category, year, month, count) rows."""
     table: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(periods, 0))
-    for category, y, m, count in _grouped(where, dimension, year, month):
+    for category, y, m, count in rows:
         label = period_label(int(y), int(m), granularity)
         if label in table[category]:
             table[category][label] += count
@@ -403,14 +414,16 @@ def compute_trends(viewer, data, today: date | None = None, with_recurrences: bo
     before = _base(viewer, params, previous)
     total = db.session.scalar(select(func.count(FailureCase.id)).where(where))
     previous_total = db.session.scalar(select(func.count(FailureCase.id)).where(before))
-    rows = _counts(where)
+    rows, timeline = _counts(where, params["by"])
     counts = {dimension: _ranked(rows[dimension]) for dimension in DIMENSIONS}
+    if timeline is None:
+        timeline = _grouped(where, params["by"], *_year_month())
     periods = periods_of(window, granularity)
     money, days = _spreads(where)
     return Trends(
         params=params, window=window, previous=previous, granularity=granularity, total=total,
         previous_total=previous_total, periods=periods,
-        timeline=_timeline(where, params["by"], granularity, periods), counts=counts, money=money,
+        timeline=_timeline(timeline, granularity, periods), counts=counts, money=money,
         time_to_failure=days,
         top_causes=_top_causes(counts["cause"], _ranked(_grouped(before, "cause")), total, previous_total),
         recurrences=recurrences(viewer, params, window) if with_recurrences else [],
