@@ -70,6 +70,9 @@ WHOLE_FIELD_MAX_DOCS = 256
 #: its text fields, so this holds every pair of a segment of up to ~19,000 cases. With a quarter of that, an
 #: optimised 10,000-case index (one segment) served 10-11 requests/s under bench/load.py instead of 15.6.
 MAX_HELD_POSTINGS = 4_000_000
+#: Filter terms (facet values, visibility tokens: one per user, park and group asked about) whose documents a
+#: segment keeps (term_docs) before it drops them all.
+MAX_TERM_DOCS = 10_000
 
 
 def public_statistics(searcher) -> "PublicStatistics":
@@ -187,6 +190,8 @@ class _SegmentCounts:
         #: A large segment's public documents holding each term it counted (sorted), and how many that is in all.
         self.held: dict[tuple[str, str], array] = {}
         self.held_postings = 0
+        #: Documents (deleted ones included) holding each filter term asked of this segment (term_docs).
+        self.term_docs: dict[tuple[str, str], array] = {}
 
     def same_deleted(self, gone: frozenset) -> frozenset:
         """`gone`, or the equal set seen last (counts made for it are then found by identity)."""
@@ -317,6 +322,24 @@ class _SegmentCounts:
                                                              for docnum in others)
             self.lengths[fieldname] = total
         return total
+
+
+def term_docs(reader, fieldname: str, text: str) -> array:
+    """A segment's documents (deleted ones included, in order) holding a term of a filter query (a facet's
+    value, a visibility token): read once per segment and process, as the counts are, so that a new index
+    generation reads the postings of its new segments only. Rebuilding the facets' document sets from every
+    segment's postings took each process 0.5 s of CPU after every change at 100,000 cases (bench/README.md)."""
+    counts = _segment_counts(reader)
+    key = (fieldname, text)
+    docs = counts.term_docs.get(key)
+    if docs is None:
+        found = set()
+        for block in term_blocks(reader, fieldname, text):
+            found.update(block)
+        if len(counts.term_docs) >= MAX_TERM_DOCS:
+            counts.term_docs.clear()
+        docs = counts.term_docs[key] = array("I", sorted(found))
+    return docs
 
 
 def _contains(docs: array, docnum: int) -> bool:
