@@ -239,8 +239,10 @@ def wait_until_idle(server, limit: float = 300.0) -> float:
     """Wait until gunicorn and `zhigu worker` use under a tenth of a CPU over a second: gunicorn answers once
     one worker has warmed up, the others may still be counting their statistics (seconds each at 10,000 cases),
     and the worker may be computing the lists the warm-up requests' edits dropped. Returns the seconds waited."""
+    def busy() -> float:
+        return sum(cpu_by_part(server)[part] for part in ("web", "worker"))
+
     started = time.monotonic()
-    busy = lambda: sum(cpu_by_part(server)[part] for part in ("web", "worker"))  # noqa: E731
     before = busy()
     while time.monotonic() - started < limit:
         time.sleep(1.0)

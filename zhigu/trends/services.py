@@ -252,8 +252,13 @@ def _grouped(where, dimension: str, *extra) -> list[tuple]:
     query = select(column, *extra, func.count(FailureCase.id)).select_from(FailureCase)
     if dimension in CAUSE_DIMENSIONS:  # a case has at most one primary cause: the join adds no row
         query = _primary_join(query)
-    return [(category if category is not None else NONE, *rest)
+    return [(_category(category), *rest)
             for category, *rest in db.session.execute(query.where(where).group_by(column, *extra))]
+
+
+def _category(value: str | None) -> str:
+    """A grouped value as the charts name it: a case without one counts as NONE."""
+    return value if value is not None else NONE
 
 
 #: Dimensions read from the case's primary cause; the others are columns of the case.
@@ -273,7 +278,7 @@ def _counts(where, by: str) -> tuple[dict[str, list[tuple[str, int]]], list[tupl
     timeline: Counter = Counter()
     for code, family, *when, count in db.session.execute(causes.where(where)
                                                          .group_by(Cause.code, Cause.family, *periods)):
-        code, family = code if code is not None else NONE, family if family is not None else NONE
+        code, family = _category(code), _category(family)
         counts["cause"][code] += count
         counts["family"][family] += count
         if periods:
@@ -282,7 +287,7 @@ def _counts(where, by: str) -> tuple[dict[str, list[tuple[str, int]]], list[tupl
     for *values, count in db.session.execute(select(*columns, func.count(FailureCase.id)).where(where)
                                              .group_by(*columns)):
         for dimension, value in zip(CASE_COLUMNS, values):
-            counts[dimension][value if value is not None else NONE] += count
+            counts[dimension][_category(value)] += count
     rows = {dimension: list(counter.items()) for dimension, counter in counts.items()}
     rows["market"] = _grouped(where, "market")
     return rows, [(*key, count) for key, count in timeline.items()] if periods else None
