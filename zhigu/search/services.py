@@ -27,7 +27,7 @@ from zhigu.auth.permissions import can
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.search import outbox
+from zhigu.search import outbox, vectorized
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
 from zhigu.search.index import current_index
@@ -266,24 +266,68 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
     if sort != "relevance" or not text:
         sortedby, reverse = "published", sort != "oldest"
     page = max(1, page)
+    # A ranked search of words lists every match and scores it over posting arrays (zhigu.search.vectorized);
+    # Whoosh runs the others.
+    keep_all = bool(text) and sortedby is None and not isinstance(query, Every)
+    stats, _ = visible_statistics(searcher, viewer)
+    weighting = PublicBM25F(stats)  # scores only what the viewer may open can move
+    try:
+        ranked = vectorized.search(searcher, query, weighting, allowed, _cpu_limit()) if keep_all else None
+        if ranked is not None:
+            results, matched = _ranked_page(viewer, searcher, ranked, page, per_page)
+        else:
+            results, matched = _whoosh_page(viewer, searcher, query, weighting, allowed, text, page, per_page,
+                                            keep_all, sortedby, reverse)
+    except (collectors.TimeLimit, vectorized.TooCostly):
+        raise BadQuery(N_("This search would take too long; use fewer or more specific words.")) from None
+    facets = {}
+    hidden = _hidden_stale(viewer, searcher, matched, unsettled)  # not counted in the total or the facets
+    matched = matched - hidden if hidden else matched
+    for name in FACETS:
+        counts = {value: len(docs & matched) for value, docs in _value_docsets(searcher, name).items()}
+        order = (lambda kv: kv[0]) if name in CHRONOLOGICAL_FACETS else (lambda kv: (-kv[1], kv[0]))
+        facets[name] = sorted(((k, v) for k, v in counts.items() if k and v), key=order,
+                              reverse=name in CHRONOLOGICAL_FACETS)
+    total = len(matched)
+    return SearchPage(results=results, total=total, page=page, pages=max(1, math.ceil(total / per_page)),
+                      facets=facets, did_you_mean=suggest_spelling(searcher, text, allowed))
+
+
+def _ranked_page(viewer, searcher, ranked: "vectorized.Ranked", page: int, per_page: int) -> tuple[list[SearchResult], set[int]]:
+    """The page's results of a search ranked over posting arrays, and every matched document."""
+    start = (page - 1) * per_page
+    shown = [(int(docnum), float(score)) for docnum, score in
+             zip(ranked.docnums[start:start + per_page], ranked.scores[start:start + per_page])]
+    ids = {docnum: int(searcher.stored_fields(docnum)["id"]) for docnum, _ in shown}
+    cases = load_visible(viewer, list(ids.values()))
+    highlighter = _highlighter()
+    results = []
+    for docnum, score in shown:
+        case = cases.get(ids[docnum])
+        if case is None:
+            continue
+        snippet = (_highlighted(searcher, highlighter, "summary", case.summary, ranked.words("summary"))
+                   or _highlighted(searcher, highlighter, "body", plain_text(f"{case.narrative}\n{case.lessons}"),
+                                   ranked.words("body")))
+        results.append(SearchResult(case=case, score=round(score, 4), snippet=snippet))
+    return results, set(ranked.docnums.tolist())
+
+
+def _whoosh_page(viewer, searcher, query, weighting, allowed, text: str, page: int, per_page: int, keep_all: bool,
+                 sortedby, reverse: bool) -> tuple[list[SearchResult], set[int]]:
+    """The page's results of a search Whoosh runs (browsing, sorted by date, NOT, ranges, `*`), and every matched
+    document."""
     # A ranked search keeps every match in its one pass (Whoosh's top-N collector skips the low-scoring ones,
     # then lists the matches for the total and the facets by running the query again: 28% of a search page's
     # time, and a second pass that made costly searches reach the CPU limit). `*` lists its matches for free.
-    keep_all = bool(text) and sortedby is None and not isinstance(query, Every)
     collector = searcher.collector(limit=None if keep_all else page * per_page, sortedby=sortedby,
                                    reverse=reverse, terms=bool(text))
     if text:  # browsing (every case, newest first) costs what the archive's size costs, and is not refused
         collector = CpuBudgetCollector(collector, _cpu_limit())
     collector = collectors.FilterCollector(collector, allow=allowed)
-    stats, _ = visible_statistics(searcher, viewer)
-    weighting = PublicBM25F(stats)  # scores only what the viewer may open can move
-    try:
-        searcher.search_with_collector(query, collector, context=searcher.context(weighting=weighting))
-    except collectors.TimeLimit:
-        raise BadQuery(N_("This search would take too long; use fewer or more specific words.")) from None
+    searcher.search_with_collector(query, collector, context=searcher.context(weighting=weighting))
     found = collector.results()
-    found.fragmenter = SentenceStartFragmenter(maxchars=300, surround=60)
-    found.formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
+    found.fragmenter, found.formatter = _fragmenter(), _formatter()
     hits = [found[n] for n in range((page - 1) * per_page, min(page * per_page, found.scored_length()))]
     cases = load_visible(viewer, [int(hit["id"]) for hit in hits])
     results = []
@@ -296,19 +340,34 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
             snippet = (hit.highlights("summary", text=case.summary, top=2)
                        or hit.highlights("body", text=plain_text(f"{case.narrative}\n{case.lessons}"), top=2))
         results.append(SearchResult(case=case, score=round(hit.score or 0.0, 4), snippet=snippet))
-    facets = {}
     # the matched documents, not len(found): Whoosh's count skips the allow filter when it collects terms
-    matched = found.docs()
-    hidden = _hidden_stale(viewer, searcher, matched, unsettled)  # not counted in the total or the facets
-    matched = matched - hidden if hidden else matched
-    for name in FACETS:
-        counts = {value: len(docs & matched) for value, docs in _value_docsets(searcher, name).items()}
-        order = (lambda kv: kv[0]) if name in CHRONOLOGICAL_FACETS else (lambda kv: (-kv[1], kv[0]))
-        facets[name] = sorted(((k, v) for k, v in counts.items() if k and v), key=order,
-                              reverse=name in CHRONOLOGICAL_FACETS)
-    total = len(matched)
-    return SearchPage(results=results, total=total, page=page, pages=max(1, math.ceil(total / per_page)),
-                      facets=facets, did_you_mean=suggest_spelling(searcher, text, allowed))
+    return results, found.docs()
+
+
+def _fragmenter():
+    return SentenceStartFragmenter(maxchars=300, surround=60)
+
+
+def _formatter():
+    return highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
+
+
+def _highlighter() -> highlight.Highlighter:
+    """One per search page (its formatter numbers the words it marks)."""
+    return highlight.Highlighter(fragmenter=_fragmenter(), formatter=_formatter())
+
+
+def _highlighted(searcher, highlighter: highlight.Highlighter, fieldname: str, text: str, words: frozenset[str],
+                 top: int = 2) -> str:
+    """The best `top` fragments of `text` with `words` marked: what Whoosh's Hit.highlights gives where the index
+    keeps no character positions (the text is analysed again)."""
+    if not words:
+        return ""
+    tokens = searcher.schema[fieldname].analyzer(text, positions=True, chars=True, mode="index", removestops=False)
+    tokens = highlighter._merge_matched_tokens(highlight.set_matched_filter(tokens, words))
+    fragments = highlight.top_fragments(highlighter.fragmenter.fragment_tokens(text, tokens), top,
+                                        highlighter.scorer, highlighter.order, minscore=1)
+    return highlighter.formatter.format(fragments)
 
 
 class SentenceStartFragmenter(highlight.ContextFragmenter):

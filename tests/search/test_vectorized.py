@@ -1,0 +1,104 @@
+"""Searches of words are matched and scored over posting arrays (zhigu.search.vectorized): the same matches, scores,
+order, totals, facets and snippets as Whoosh's own matchers give, over several segments with deleted documents,
+for every kind of viewer."""
+import pytest
+from whoosh.query import And, Not, Or, Term
+
+from helpers import reload
+from zhigu.archive import services as archive_services
+from zhigu.auth.models import User
+from zhigu.extensions import db
+from zhigu.search import services, vectorized
+from zhigu.search.services import BadQuery, search_cases
+
+QUERIES = ["solar", "solar pumps", "solar OR kettles", "title:kettles", '"village pumps"', "pumps^3 solar",
+           "kettels~", "sola*", "电池 储能", "储能", "payment municipality", "nothingmatchesthis", "solar NOT clinics"]
+
+
+@pytest.fixture
+def archive(ctx, cast, make_case):
+    """Cases in several segments (one commit each), some edited since (their old documents deleted), some only a
+    park or their author may open."""
+    texts = [("Solar kettles for tea houses", "Kettles heated by the sun; the tea houses wanted gas.", "energy"),
+             ("Solar pumps for village wells", "Village pumps ran dry in winter: the solar panels froze.", "agriculture"),
+             ("Solar clinics on wheels", "Mobile clinics with solar roofs; the roads washed away.", "health"),
+             ("Battery storage for a park", "储能电池 for the industrial park; the grid operator refused.", "energy"),
+             ("光伏储能电站", "电池储能项目因电网接入失败而终止。", "energy"),
+             ("Kettles that report their use", "Smart kettles nobody wanted to pay a subscription for.", "ecommerce"),
+             ("Solar pumps, second attempt", "The village pumps again, with heated pipes; solar solar solar.", "agriculture")]
+    cases = [make_case(cast.author, title=title, summary=summary, sector=sector) for title, summary, sector in texts]
+    cases.append(make_case(cast.author, title="Solar pumps only park A sees", summary="Pumps for the park, seen by its members.", visibility="park"))
+    cases.append(make_case(cast.author, title="Private solar kettles", summary="Kettles only their author may read about.", visibility="private"))
+    for case in cases[:3]:
+        archive_services.update_case(reload(cast.author), reload(case),
+                                     {"lessons": "Ask the buyer to pay before building the solar pumps."})
+    readers = services.current_index().searcher().reader()
+    assert any(reader.has_deletions() for reader, _ in readers.leaf_readers())
+    return cases
+
+
+def pages_both_ways(monkeypatch, viewer, text: str, **kwargs):
+    """The search page computed over posting arrays, then with Whoosh's matchers."""
+    ranked = search_cases(viewer, text, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(vectorized, "search", lambda *args, **kw: None)
+        whoosh = search_cases(viewer, text, **kwargs)
+    return ranked, whoosh
+
+
+def summary(page):
+    return ([(result.case.id, result.snippet) for result in page.results], [result.score for result in page.results],
+            page.total, page.facets, page.did_you_mean)
+
+
+@pytest.mark.parametrize("who", ["visitor", "member_a", "author", "admin"])
+def test_every_search_gives_what_whoosh_gives(archive, cast, monkeypatch, who):
+    viewer = None if who == "visitor" else db.session.get(User, getattr(cast, who).id)
+    searched = []
+    original = vectorized._evaluate
+    monkeypatch.setattr(vectorized, "_evaluate", lambda query, *args: searched.append(query) or original(query, *args))
+    for text in QUERIES:
+        for kwargs in ({}, {"per_page": 2, "page": 2}, {"filters": {"sector": ["energy", "agriculture"]}}):
+            ranked, whoosh = pages_both_ways(monkeypatch, viewer, text, **kwargs)
+            ids, scores, *rest = summary(ranked)
+            whoosh_ids, whoosh_scores, *whoosh_rest = summary(whoosh)
+            assert ids == whoosh_ids, (text, kwargs)
+            assert scores == pytest.approx(whoosh_scores, abs=1e-4), (text, kwargs)
+            assert rest == whoosh_rest, (text, kwargs)
+    assert searched  # the arrays did the ranking (NOT and the like fell back to Whoosh)
+
+
+def test_hidden_cases_are_found_only_by_those_who_may_open_them(archive, cast):
+    park_case, private_case = archive[-2:]
+    member = db.session.get(User, cast.member_a.id)
+    other_park = db.session.get(User, cast.member_b.id)
+
+    def found(viewer):
+        return {result.case.id for result in search_cases(viewer, "solar", per_page=50).results}
+
+    assert park_case.id in found(member) and private_case.id not in found(member)
+    assert park_case.id not in found(other_park) and park_case.id not in found(None)
+    assert private_case.id in found(db.session.get(User, cast.author.id))
+
+
+def test_only_words_are_ranked_over_arrays():
+    words = And([Or([Term("title", "solar"), Term("body", "solar", boost=2.0)]), Term("summary", "pump")])
+    assert vectorized.supported(words)
+    assert not vectorized.supported(And([Term("title", "solar"), Not(Term("title", "clinic"))]))
+    assert not vectorized.supported(Or([Term("title", "solar"), Term("title", "pump")], scale=0.1))
+
+
+def test_a_search_past_its_cpu_budget_is_refused(archive, app):
+    app.config["SEARCH_CPU_LIMIT"] = -1.0  # already spent
+    with pytest.raises(BadQuery, match="would take too long"):
+        search_cases(None, "solar pumps")
+
+
+def test_the_kept_postings_stay_within_their_bound_and_the_results_right(archive, cast, monkeypatch):
+    monkeypatch.setattr(vectorized, "MAX_CACHED_POSTINGS", 3)
+    vectorized._postings.clear()
+    vectorized._held[0] = 0
+    for text in ("solar pumps", "kettles", "solar OR village"):
+        ranked, whoosh = pages_both_ways(monkeypatch, None, text)
+        assert summary(ranked)[0] == summary(whoosh)[0]
+        assert vectorized._held[0] <= 3 or len(vectorized._postings) == 1

@@ -1,0 +1,206 @@
+"""Ranked search over posting arrays: the search page's words matched and scored a posting list at a time (numpy),
+not a document at a time through Whoosh's matchers.
+
+Whoosh scores a search by moving a tree of matchers through the postings one document at a time, a few Python
+calls per posting and matcher: 74% of a search's CPU at 10,000 cases, and the search page's p95 was 543 ms at
+100,000 (bench/README.md). Here each term's postings are read once per segment as arrays of document numbers and
+term frequencies (kept per process, bounded: MAX_CACHED_POSTINGS), and scored with the same BM25F formula,
+statistics and boosts Whoosh would use (PublicBM25F), then intersected (And), summed (Or) and ranked in arrays.
+
+Only queries of words are evaluated here: And and Or (without a coordination bonus) of Terms in fields that are
+scored, each with its boost. Anything else (NOT, ranges, `*`, unscored fields) returns None and the caller
+searches with Whoosh. Same matches, same scores (up to the order of floating-point additions) and the same order
+(score, then document number), which tests/search/test_vectorized.py checks against Whoosh.
+"""
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+from whoosh import scoring
+from whoosh.query import And, Or, Term
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
+
+from zhigu.search.statistics import _folder, _posting_blocks, _raw_postings
+
+#: Postings (document, frequency) kept decoded per process, across index generations (a segment never changes):
+#: 8 bytes each, 32 MB. The least recently used terms go first.
+MAX_CACHED_POSTINGS = 4_000_000
+#: A field length as Whoosh stores it (one byte, lossy) -> the length Whoosh scores with.
+_LENGTHS = np.array([byte_to_length(code) for code in range(256)], dtype=np.float64)
+
+_cache_lock = threading.Lock()
+_postings: "OrderedDict[tuple, tuple[np.ndarray, np.ndarray]]" = OrderedDict()
+_held = [0]
+_field_lengths: dict[tuple, np.ndarray] = {}
+
+
+class TooCostly(Exception):
+    """The search spent its CPU budget."""
+
+
+def supported(query) -> bool:
+    """Whether `query` is made only of And, Or (no coordination bonus) and Terms of text."""
+    if isinstance(query, Term):
+        return not isinstance(query.text, bytes)
+    if isinstance(query, And) or isinstance(query, Or) and not query.scale and not query.minmatch:
+        return bool(query.subqueries) and all(supported(sub) for sub in query.subqueries)
+    return False
+
+
+class Ranked:
+    """The matches of one search: global document numbers and scores, best first (ties: lower number first),
+    and the query terms each field matched."""
+
+    def __init__(self, docnums: np.ndarray, scores: np.ndarray, terms: set[tuple[str, str]]):
+        order = np.lexsort((docnums, -scores))
+        self.docnums = docnums[order]
+        self.scores = scores[order]
+        self.terms = terms
+
+    def __len__(self) -> int:
+        return len(self.docnums)
+
+    def words(self, fieldname: str) -> frozenset[str]:
+        return frozenset(text for name, text in self.terms if name == fieldname)
+
+
+def search(searcher, query, weighting: scoring.BM25F, allowed: set[int] | None, cpu_limit: float) -> Ranked | None:
+    """Match and score `query` (see `supported`; None when it is not) over the live documents of `allowed`
+    (global document numbers; None: every live one). Raises TooCostly past `cpu_limit` CPU seconds."""
+    if not supported(query):
+        return None
+    deadline = time.thread_time() + cpu_limit
+    found_docs, found_scores, terms = [], [], set()
+    for reader, offset in searcher.reader().leaf_readers():
+        matched = _evaluate(query, reader, weighting, 1.0, terms, deadline)
+        if matched is None:
+            continue
+        docs, scores = matched
+        if reader.has_deletions():
+            live = ~np.isin(docs, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
+            docs, scores = docs[live], scores[live]
+        docs = docs.astype(np.int64) + offset
+        if allowed is not None:
+            keep = np.fromiter((docnum in allowed for docnum in docs.tolist()), dtype=bool, count=len(docs))
+            docs, scores = docs[keep], scores[keep]
+        found_docs.append(docs)
+        found_scores.append(scores)
+    if not found_docs:
+        return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), terms)
+    return Ranked(np.concatenate(found_docs), np.concatenate(found_scores), terms)
+
+
+def _evaluate(query, reader, weighting, boost: float, terms: set, deadline: float):
+    """(local document numbers, sorted; their scores) of a query in one segment, or None where nothing matches."""
+    boost *= query.boost
+    if isinstance(query, Term):
+        if time.thread_time() > deadline:
+            raise TooCostly()
+        return _term(query.fieldname, query.text, reader, weighting, boost, terms)
+    parts = [_evaluate(sub, reader, weighting, boost, terms, deadline) for sub in query.subqueries]
+    if isinstance(query, And):
+        if any(part is None for part in parts):
+            return None
+        docs, scores = parts[0]
+        for other_docs, other_scores in parts[1:]:
+            docs, mine, theirs = np.intersect1d(docs, other_docs, assume_unique=True, return_indices=True)
+            scores = scores[mine] + other_scores[theirs]
+            if not len(docs):
+                return None
+        return docs, scores
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    docs, at = np.unique(np.concatenate([docs for docs, _ in parts]), return_inverse=True)
+    return docs, np.bincount(at, weights=np.concatenate([scores for _, scores in parts]), minlength=len(docs))
+
+
+def _term(fieldname: str, text: str, reader, weighting, boost: float, terms: set):
+    """BM25F scores of a term's documents in one segment, as Whoosh's BM25FScorer computes them, times `boost`."""
+    field = reader.schema[fieldname] if fieldname in reader.schema else None
+    if field is None:
+        return None
+    postings = _read_postings(reader, fieldname, text)
+    if postings is None:
+        return None
+    docs, frequencies = postings
+    terms.add((fieldname, text))
+    stats = weighting.stats
+    idf = stats.idf(fieldname, text)
+    average = stats.avg_field_length(fieldname) or 1
+    b = weighting._field_B.get(fieldname, weighting.B)
+    k1 = weighting.K1
+    lengths = _LENGTHS[_length_codes(reader, fieldname)[docs]]
+    scores = idf * ((frequencies * (k1 + 1)) / (frequencies + k1 * ((1 - b) + b * lengths / average)))
+    return docs, scores * boost if boost != 1.0 else scores
+
+
+def _segment_key(reader) -> tuple:
+    segment = reader.segment()
+    return _folder(reader), segment.segment_id() if segment else id(reader)
+
+
+def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A segment's postings of a term (deleted documents included) as sorted document numbers and frequencies."""
+    key = (*_segment_key(reader), fieldname, text)
+    with _cache_lock:
+        found = _postings.get(key)
+        if found is not None:
+            _postings.move_to_end(key)
+            return found
+    try:
+        matcher = _raw_postings(reader, fieldname, text)
+    except TermNotFound:
+        return None
+    docs, frequencies = [], []
+    if hasattr(matcher, "_read_weights"):  # Whoosh 3 block postings: one array a block
+        for block in _posting_blocks(matcher):
+            if matcher._weights is None:
+                matcher._read_weights()
+            docs.append(np.asarray(block, dtype=np.int64))
+            frequencies.append(np.asarray(matcher._weights, dtype=np.float64))
+    else:  # inlined postings (a rare term's) and others
+        while matcher.is_active():
+            docs.append(np.array([matcher.id()], dtype=np.int64))
+            frequencies.append(np.array([matcher.weight()], dtype=np.float64))
+            matcher.next()
+    if not docs:
+        return None
+    found = np.concatenate(docs), np.concatenate(frequencies)
+    with _cache_lock:
+        if key not in _postings:
+            _postings[key] = found
+            _held[0] += len(found[0])
+            while _held[0] > MAX_CACHED_POSTINGS and len(_postings) > 1:
+                _, (old, _) = _postings.popitem(last=False)
+                _held[0] -= len(old)
+    return found
+
+
+def _length_codes(reader, fieldname: str) -> np.ndarray:
+    """Each document's length byte of a field in one segment (Whoosh's lengths column), read whole once."""
+    key = (*_segment_key(reader), fieldname)
+    codes = _field_lengths.get(key)
+    if codes is None:
+        count = reader.doc_count_all()
+        codes = np.ones(count, dtype=np.uint8)  # Whoosh's default length (1) where a segment keeps none
+        perdoc = getattr(reader, "_perdoc", None)
+        column = perdoc._cached_reader(f"_{fieldname}_len", _lengths_column()) if perdoc is not None else None
+        if column is not None:
+            stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+            codes = np.zeros(count, dtype=np.uint8)
+            codes[:len(stored)] = stored[:count]
+        with _cache_lock:
+            if len(_field_lengths) > 4096:
+                _field_lengths.clear()
+            _field_lengths[key] = codes
+    return codes
+
+
+def _lengths_column():
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN  # noqa: PLC0415 - Whoosh 3's codec only
+    return LENGTHS_COLUMN
