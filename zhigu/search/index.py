@@ -100,7 +100,15 @@ class SearchIndex:
             searcher = self._local.searcher = self.index.searcher()
             self._local.idf = {}
             self._local.docsets = {}
+            self._local.derived = {}
         return searcher
+
+    def derived(self, key, build):
+        """`build()`, kept until the index changes: a value worked out from this thread's current searcher."""
+        found = self._local.derived.get(key)
+        if found is None:
+            found = self._local.derived[key] = build()
+        return found
 
     def docset(self, searcher, query) -> set[int]:
         """Document numbers matching `query` (an access filter), cached until the index changes.

@@ -40,7 +40,7 @@ def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None
         return None, []
     language = "en" if dense.han_text(text) else "zh"
     searcher = current_index().searcher()
-    allowed = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
+    allowed, _ = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
     ranked: dict[int, bool] = {}  # case id -> found by meaning
     equivalents = equivalent_terms(text)
     if equivalents:

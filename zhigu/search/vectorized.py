@@ -66,12 +66,16 @@ class Ranked:
         return frozenset(text for name, text in self.terms if name == fieldname)
 
 
-def search(searcher, query, weighting: scoring.BM25F, allowed: set[int] | None, cpu_limit: float) -> Ranked | None:
+def search(searcher, query, weighting: scoring.BM25F, allowed: set[int] | None, cpu_limit: float,
+           allowed_mask: np.ndarray | None = None) -> Ranked | None:
     """Match and score `query` (see `supported`; None when it is not) over the live documents of `allowed`
-    (global document numbers; None: every live one). Raises TooCostly past `cpu_limit` CPU seconds."""
+    (global document numbers; None: every live one; `allowed_mask`, if given, is the same as booleans by
+    document number). Raises TooCostly past `cpu_limit` CPU seconds."""
     if not supported(query):
         return None
     deadline = time.thread_time() + cpu_limit
+    if allowed is not None and allowed_mask is None:
+        allowed_mask = mask_of(allowed, searcher.doc_count_all())
     found_docs, found_scores, terms = [], [], set()
     for reader, offset in searcher.reader().leaf_readers():
         matched = _evaluate(query, reader, weighting, 1.0, terms, deadline)
@@ -82,14 +86,22 @@ def search(searcher, query, weighting: scoring.BM25F, allowed: set[int] | None, 
             live = ~np.isin(docs, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
             docs, scores = docs[live], scores[live]
         docs = docs.astype(np.int64) + offset
-        if allowed is not None:
-            keep = np.fromiter((docnum in allowed for docnum in docs.tolist()), dtype=bool, count=len(docs))
+        if allowed_mask is not None:
+            keep = allowed_mask[docs]
             docs, scores = docs[keep], scores[keep]
         found_docs.append(docs)
         found_scores.append(scores)
     if not found_docs:
         return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), terms)
     return Ranked(np.concatenate(found_docs), np.concatenate(found_scores), terms)
+
+
+def mask_of(docs: set[int], count: int) -> np.ndarray:
+    """Booleans by document number (0 to `count` - 1): whether each is in `docs`."""
+    mask = np.zeros(count, dtype=bool)
+    numbers = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    mask[numbers[(numbers >= 0) & (numbers < count)]] = True
+    return mask
 
 
 def _evaluate(query, reader, weighting, boost: float, terms: set, deadline: float):
