@@ -311,3 +311,36 @@ def test_markdown_preview_uses_the_case_page_renderer(app, auth, cast, public_ca
 
     assert client.post("/preview", data={"text": "x" * 100_001}).status_code == 413
     assert auth.login(None).post("/preview", data={"text": "x"}).status_code in (302, 401)
+
+
+@pytest.mark.parametrize("query_string, changes", [
+    ({"q": "solar pumps", "sector": ["energy", "health"], "page": "3"}, {"page": None, "sector": ["energy"]}),
+    ({"q": "光伏 储能 & co/2?", "market": "KZ"}, {"market": ["KZ", "UZ"], "q": "a+b=c; d'e"}),
+    ({}, {"page": 2}),
+    ({"page": "2"}, {"page": None}),
+])
+def test_page_urls_with_changed_arguments_are_those_url_for_builds(app, query_string, changes):
+    from flask import request, url_for
+
+    from zhigu.templating import url_with
+
+    with app.test_request_context("/search", query_string=query_string):
+        app.preprocess_request()
+        args = request.args.copy()
+        for key, value in changes.items():
+            args.poplist(key)
+            if isinstance(value, list):
+                args.setlist(key, [str(v) for v in value])
+            elif value is not None:
+                args[key] = str(value)
+        expected = url_for("search.search", **args.to_dict(flat=False))
+        assert url_with(**changes) == expected
+        assert url_with(**changes) == expected  # the path kept from the first call
+
+
+def test_arguments_named_like_url_fors_own_stay_arguments(client, cast, make_case):
+    make_case(cast.author, title="Solar kettles for tea houses")
+    response = client.get("/search", query_string={"q": "solar", "_anchor": "x", "_external": "1"})
+
+    assert response.status_code == 200
+    assert "_anchor=x" in response.get_data(as_text=True)
