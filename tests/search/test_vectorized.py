@@ -12,7 +12,8 @@ from zhigu.search import services, vectorized
 from zhigu.search.services import BadQuery, search_cases
 
 QUERIES = ["solar", "solar pumps", "solar OR kettles", "title:kettles", '"village pumps"', "pumps^3 solar",
-           "kettels~", "sola*", "电池 储能", "储能", "payment municipality", "nothingmatchesthis", "solar NOT clinics"]
+           "kettels~", "sola*", "电池 储能", "储能", "payment municipality", "nothingmatchesthis", "solar NOT clinics",
+           "sector:energy solar", "cause:market.no_demand pumps", "market:KZ OR kettles", "(solar OR 储能) pumps^0.5"]
 
 
 @pytest.fixture

@@ -132,7 +132,8 @@ def _evaluate(query, reader, weighting, boost: float, terms: set, deadline: floa
 
 
 def _term(fieldname: str, text: str, reader, weighting, boost: float, terms: set):
-    """BM25F scores of a term's documents in one segment, as Whoosh's BM25FScorer computes them, times `boost`."""
+    """Scores of a term's documents in one segment, as Whoosh's scorers compute them (BM25F in a field that keeps
+    lengths, else the posting's weight), times `boost`."""
     field = reader.schema[fieldname] if fieldname in reader.schema else None
     if field is None:
         return None
@@ -141,6 +142,8 @@ def _term(fieldname: str, text: str, reader, weighting, boost: float, terms: set
         return None
     docs, frequencies = postings
     terms.add((fieldname, text))
+    if not field.scorable:
+        return docs, frequencies * boost
     stats = weighting.stats
     idf = stats.idf(fieldname, text)
     average = stats.avg_field_length(fieldname) or 1
