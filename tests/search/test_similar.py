@@ -286,23 +286,13 @@ def test_a_glossary_equivalent_is_named_as_the_case_writes_it_not_as_its_stem(ap
     assert {"incubators", "Incubator"} & set(why["terms"]), why["terms"]
 
 
-class MatchedHit:
-    """A search hit's matched terms, in a given order (Whoosh's order depends on the index's segments)."""
-
-    def __init__(self, matched):
-        self.matched = matched
-
-    def matched_terms(self):
-        return self.matched
-
-
 def test_why_lists_equally_weighted_terms_in_one_order_whatever_the_order_they_matched_in():
     query = SimilarQuery(terms={"pilot": 1.0, "tariff": 1.0, "export": 1.0, "solar": 2.0},
                          surface={"pilot": "pilot", "tariff": "tariff", "export": "export", "solar": "Solar"})
     case = FailureCase(id=7, title="Solar pilot", summary="Export tariff trouble.")
     matched = [("title", "pilot"), ("summary", "tariff"), ("summary", "export"), ("title", "solar")]
 
-    orders = {tuple(_why(MatchedHit(order), query, case)["terms"]) for order in (matched, matched[::-1])}
+    orders = {tuple(_why(order, query, case)["terms"]) for order in (matched, matched[::-1])}
 
     assert orders == {("Solar", "export", "pilot", "tariff")}
 
@@ -358,7 +348,7 @@ def test_why_never_names_a_stem_the_case_does_not_write():
     case = FailureCase(id=7, title="Solar incubators", summary="Kiosks closed.")
     matched = [("title", "solar"), ("causes_text", "pandem"), ("title", "incub")]
 
-    assert _why(MatchedHit(matched), query, case)["terms"] == ["Solar", "incubators"]
+    assert _why(matched, query, case)["terms"] == ["Solar", "incubators"]
 
 
 def test_candidate_vectors_kept_for_an_index_generation_are_not_used_after_a_rebuild(app, cast, make_case):

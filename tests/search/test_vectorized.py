@@ -103,3 +103,43 @@ def test_the_kept_postings_stay_within_their_bound_and_the_results_right(archive
         ranked, whoosh = pages_both_ways(monkeypatch, None, text)
         assert summary(ranked)[0] == summary(whoosh)[0]
         assert vectorized._held[0] <= 3 or len(vectorized._postings) == 1
+
+
+DESCRIPTIONS = ["Solar pumps for village wells froze in winter; the buyer never paid for the heated pipes.",
+                "储能电池项目因电网接入失败而终止", "Smart kettles for tea houses, sold by subscription"]
+
+
+@pytest.mark.parametrize("who", ["visitor", "member_a", "admin"])
+def test_find_similar_gives_what_whoosh_gives(archive, cast, monkeypatch, who):
+    from zhigu.search import similar
+
+    viewer = None if who == "visitor" else db.session.get(User, getattr(cast, who).id)
+    ranked_calls = []
+    original = vectorized.top_hits
+    monkeypatch.setattr(vectorized, "top_hits", lambda *args, **kw: ranked_calls.append(args) or original(*args, **kw))
+    for description in DESCRIPTIONS:
+        for kwargs in ({}, {"exclude_id": archive[1].id, "sector": "agriculture", "markets": ["KZ"],
+                            "causes": ["market.no_demand"]}):
+            ranked = similar.similar_cases(viewer, description, **kwargs)
+            with monkeypatch.context() as patch:
+                patch.setattr(vectorized, "top_hits", lambda *args, **kw: None)
+                patch.setattr(vectorized, "matched_terms", lambda *args, **kw: None)
+                whoosh = similar.similar_cases(viewer, description, **kwargs)
+            assert [(hit.case.id, hit.why) for hit in ranked] == [(hit.case.id, hit.why) for hit in whoosh]
+            assert [hit.score for hit in ranked] == pytest.approx([hit.score for hit in whoosh], abs=1e-4)
+            assert ranked, description
+            if "exclude_id" in kwargs:
+                assert kwargs["exclude_id"] not in {hit.case.id for hit in ranked}
+    assert ranked_calls
+
+
+def test_the_terms_a_document_matched_are_those_under_every_matching_and_and_or(archive):
+    searcher = services.current_index().searcher()
+    pumps = next(searcher.docs_for_query(Term("id", str(archive[1].id))))
+    query = Or([And([Term("title", "solar"), Term("title", "pump")]), And([Term("summary", "winter"), Term("title", "kettl")]),
+                Term("summary", "villag"), Term("summary", "nothingsuch")])
+
+    found = vectorized.matched_terms(searcher, query, [pumps])
+
+    assert found == {pumps: {("title", "solar"), ("title", "pump"), ("summary", "villag")}}
+    assert vectorized.matched_terms(searcher, Term("summary", "nothingsuch"), [pumps]) == {}

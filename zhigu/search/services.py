@@ -421,10 +421,7 @@ def _allowed_docs(searcher, viewer, filters: dict[str, list[str]] | None) -> tup
             filtered = True
     if allowed is None:
         return None, None
-    if filtered:
-        mask = vectorized.mask_of(allowed, searcher.doc_count_all())
-    else:
-        mask = index.derived(("access mask", repr(access)), lambda: vectorized.mask_of(allowed, searcher.doc_count_all()))
+    mask = vectorized.mask_of(allowed, searcher.doc_count_all()) if filtered else vectorized.kept_mask(searcher, allowed)
     return allowed or {-1}, mask  # an empty set would mean no filter to Whoosh
 
 

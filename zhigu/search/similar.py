@@ -16,7 +16,7 @@ from whoosh import collectors
 from whoosh.query import And, Or, Term
 
 from zhigu.archive.models import FailureCase
-from zhigu.search import crosslingual, hybrid
+from zhigu.search import crosslingual, hybrid, vectorized
 from zhigu.search.analysis import analyse, is_han
 from zhigu.search.glossary import translations
 from zhigu.search.index import current_index
@@ -299,15 +299,20 @@ def feedback_terms(searcher, centroid: dict[str, float], terms: dict[str, float]
 
 
 def _top_documents(searcher, query, limit: int, allow=None, restrict=None):
-    """Run a large OR query fast: no block-quality pruning and no matcher replacement.
+    """Run a large OR query fast: over posting arrays (zhigu.search.vectorized) when it is made of words, else
+    through Whoosh without block-quality pruning and matcher replacement.
 
     Whoosh's default collector keeps rebuilding the matcher tree of a many-term OR as the minimum score
     rises, which made "find similar" ten times slower (measured: 58 ms against 5.5 ms per query).
     """
+    weighting = PublicBM25F(_statistics(searcher))  # scores only what the viewer may open can move
+    excluded = set(searcher.docs_for_query(restrict)) if restrict is not None else frozenset()
+    hits = vectorized.top_hits(searcher, query, weighting, limit, allow, excluded)
+    if hits is not None:
+        return hits
     collector = collectors.TopCollector(limit, usequality=False, replace=0)
     if allow is not None or restrict is not None:
         collector = collectors.FilterCollector(collector, allow=allow, restrict=restrict)
-    weighting = PublicBM25F(_statistics(searcher))  # scores only what the viewer may open can move
     searcher.search_with_collector(query, collector, context=searcher.context(weighting=weighting))
     return collector.results()
 
@@ -501,7 +506,13 @@ def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -
     if not cases:
         return {}
     only = Or([Term("id", str(case.id)) for case in cases])
-    hits = {int(hit["id"]): hit for hit in searcher.search(And([only, query]), limit=len(cases), terms=True)}
+    docnums = {docnum: int(searcher.stored_fields(docnum)["id"]) for docnum in searcher.docs_for_query(only)}
+    found = vectorized.matched_terms(searcher, query, list(docnums))
+    if found is not None:
+        hits = {docnums[docnum]: terms for docnum, terms in found.items()}
+    else:
+        hits = {int(hit["id"]): hit.matched_terms()
+                for hit in searcher.search(And([only, query]), limit=len(cases), terms=True)}
     stats = _statistics(searcher)
     telling = None if stats.doc_count < WHY_MIN_CASES else \
         (lambda term: stats.text_idf(term, TEXT_FIELDS) >= math.log(1 + 1 / WHY_MAX_SHARE))
@@ -509,14 +520,14 @@ def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -
             {"terms": [], "related_terms": [], "sector": None, "target_markets": [], "causes": []} for case in cases}
 
 
-def _why(hit, similar: SimilarQuery, case: FailureCase, telling=None) -> dict:
-    """Name the signals that scored for this hit: shared terms (strongest first; as the description writes
+def _why(matched_terms, similar: SimilarQuery, case: FailureCase, telling=None) -> dict:
+    """Name the signals that scored for a case, from the (field, term) pairs it matched: shared terms (strongest first; as the description writes
     them, and a glossary equivalent as the case does, never as its stem: one the case does not write in its
     title or summary is left out), the words of the closest cases it shares (feedback_terms, as the case
     writes them: words, not the character bigrams of Chinese text; none for those cases themselves, whose own
     words they are), sector, markets, causes. `telling(term)` keeps only words that say something about the
     substance (zhigu.search.similar.WHY_MAX_SHARE): "plan" or "money" matched, but explain nothing."""
-    matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in hit.matched_terms()}
+    matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in matched_terms}
     texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS and (telling is None or telling(text))}
     by_weight = sorted(texts, key=lambda term: (-similar.terms.get(term, 0), term))  # ties: same order every run
     related = [term for term in by_weight if term in similar.related and case.id not in similar.nearest]

@@ -22,6 +22,7 @@ from whoosh.query import And, Or, Term
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from zhigu.search.index import current_index
 from zhigu.search.statistics import _folder, _posting_blocks, _raw_postings
 
 #: Postings (document, frequency) kept decoded per process, across index generations (a segment never changes):
@@ -94,6 +95,85 @@ def search(searcher, query, weighting: scoring.BM25F, allowed: set[int] | None, 
     if not found_docs:
         return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), terms)
     return Ranked(np.concatenate(found_docs), np.concatenate(found_scores), terms)
+
+
+class Hit:
+    """A ranked document, read as a Whoosh hit is: hit.docnum, hit.score, hit["id"], hit.fields()."""
+
+    __slots__ = ("searcher", "docnum", "score", "_fields")
+
+    def __init__(self, searcher, docnum: int, score: float):
+        self.searcher, self.docnum, self.score, self._fields = searcher, docnum, score, None
+
+    def fields(self) -> dict:
+        if self._fields is None:
+            self._fields = self.searcher.stored_fields(self.docnum)
+        return self._fields
+
+    def __getitem__(self, name: str):
+        return self.fields()[name]
+
+
+def top_hits(searcher, query, weighting: scoring.BM25F, limit: int, allowed: set[int] | None = None,
+             excluded: set[int] = frozenset()) -> list[Hit] | None:
+    """The `limit` best documents of `query` (see `search`) not in `excluded`, as Whoosh's TopCollector ranks
+    them (score, then document number); None when the query is not one `search` evaluates."""
+    ranked = search(searcher, query, weighting, allowed, float("inf"), kept_mask(searcher, allowed))
+    if ranked is None:
+        return None
+    hits = []
+    for docnum, score in zip(ranked.docnums.tolist(), ranked.scores.tolist()):
+        if docnum not in excluded:
+            hits.append(Hit(searcher, docnum, score))
+            if len(hits) == limit:
+                break
+    return hits
+
+
+def matched_terms(searcher, query, docnums: list[int]) -> dict[int, set[tuple[str, str]]] | None:
+    """For each of a few live documents that matches `query` (see `supported`; None when it is not), the terms of
+    the query it matched, as Whoosh's `Hit.matched_terms()` of a search collecting terms gives them: the terms
+    it holds under every And and Or that matches it."""
+    if not supported(query):
+        return None
+    wanted = np.array(sorted(docnums), dtype=np.int64)
+    holding: dict[tuple[str, str], set[int]] = {}
+    for reader, offset in searcher.reader().leaf_readers():
+        local = wanted[(wanted >= offset) & (wanted < offset + reader.doc_count_all())] - offset
+        if not len(local):
+            continue
+        for term in {(leaf.fieldname, leaf.text) for leaf in query.leaves()}:
+            postings = _read_postings(reader, *term) if term[0] in reader.schema else None
+            if postings is not None:
+                present = local[np.isin(local, postings[0], assume_unique=True)]
+                holding.setdefault(term, set()).update((present + offset).tolist())
+    found = {}
+    for docnum in docnums:
+        terms = _terms_at(query, docnum, holding)
+        if terms is not None:
+            found[docnum] = terms
+    return found
+
+
+def _terms_at(query, docnum: int, holding: dict) -> set[tuple[str, str]] | None:
+    """The terms a document matched under `query`, or None when it does not match it."""
+    if isinstance(query, Term):
+        term = (query.fieldname, query.text)
+        return {term} if docnum in holding.get(term, ()) else None
+    parts = [_terms_at(sub, docnum, holding) for sub in query.subqueries]
+    if isinstance(query, And) and any(part is None for part in parts):
+        return None
+    matched = [part for part in parts if part is not None]
+    return set().union(*matched) if matched else None
+
+
+def kept_mask(searcher, docs: set[int] | None) -> np.ndarray | None:
+    """`docs` as booleans by document number, kept until the index changes: for a set kept as long (the viewer's
+    access set, index.docset), not one made per request."""
+    if docs is None:
+        return None
+    kept = current_index().derived(("mask", id(docs)), lambda: (docs, mask_of(docs, searcher.doc_count_all())))
+    return kept[1] if kept[0] is docs else mask_of(docs, searcher.doc_count_all())
 
 
 def mask_of(docs: set[int], count: int) -> np.ndarray:
