@@ -108,13 +108,13 @@ def term_blocks(reader, fieldname: str, text: str):
     """Yield a segment's postings of a term as arrays of document numbers, deleted documents included (a set
     update per block runs in C; a matcher's next() per document does not)."""
     try:
-        matcher = _raw_postings(reader, fieldname, text)
+        matcher = raw_postings(reader, fieldname, text)
     except TermNotFound:
         return
-    yield from _posting_blocks(matcher)
+    yield from posting_blocks(matcher)
 
 
-def _raw_postings(reader, fieldname: str, text: str):
+def raw_postings(reader, fieldname: str, text: str):
     """A segment's postings of a term, deleted documents included; TermNotFound when it holds none.
 
     From the segment's terms reader, in one look-up of the term: SegmentReader.postings looks it up, then
@@ -126,7 +126,7 @@ def _raw_postings(reader, fieldname: str, text: str):
     return terms.matcher(fieldname, reader._text_to_bytes(fieldname, text), reader.schema[fieldname].format)
 
 
-def _posting_blocks(matcher):
+def posting_blocks(matcher):
     """Yield the document numbers of a posting list block by block (arrays), or all at once for other matchers."""
     if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_ids"):  # Whoosh 3 codec block postings
         while matcher.is_active():
@@ -141,11 +141,11 @@ def _posting_blocks(matcher):
 def _holding(reader, docs: list[int], members: frozenset[int], fieldname: str, text: str) -> int:
     """How many of a segment's documents `docs` (sorted; `members` is the same as a set) hold a term."""
     try:
-        matcher = _raw_postings(reader, fieldname, text)
+        matcher = raw_postings(reader, fieldname, text)
     except TermNotFound:
         return 0
     if len(docs) > SKIP_ALWAYS and reader.doc_frequency(fieldname, text) < INTERSECT_RATIO * len(docs):
-        return sum(len(members.intersection(block)) for block in _posting_blocks(matcher))
+        return sum(len(members.intersection(block)) for block in posting_blocks(matcher))
     holding = 0
     for docnum in docs:
         if not matcher.is_active():
@@ -305,7 +305,7 @@ class _SegmentCounts:
                     count = info.doc_frequency()
                 else:
                     postings = terms._codec.postings_reader(terms._postfile, info, field.format)
-                    count = sum(len(self.public.intersection(block)) for block in _posting_blocks(postings))
+                    count = sum(len(self.public.intersection(block)) for block in posting_blocks(postings))
                 if count:
                     self.df[(fieldname, field.from_bytes(btext))] = count
         self.whole_fields.add(fieldname)
@@ -348,7 +348,7 @@ def _contains(docs: array, docnum: int) -> bool:
     return at < len(docs) and docs[at] == docnum
 
 
-def _folder(reader):
+def index_folder(reader):
     """The index directory of a segment reader: a compound segment reads through an overlay of its own file
     on the directory (keyed by the overlay, every new searcher and every thread counted afresh)."""
     storage = reader.storage()
@@ -357,7 +357,7 @@ def _folder(reader):
 
 def _segment_counts(reader) -> "_SegmentCounts":
     segment = reader.segment()
-    key = (_folder(reader), segment.segment_id() if segment else id(reader))
+    key = (index_folder(reader), segment.segment_id() if segment else id(reader))
     counts = _SEGMENTS.get(key)
     if counts is None:
         counts = _SegmentCounts(reader)
@@ -386,7 +386,7 @@ class PublicStatistics:
         for reader, _ in searcher.reader().leaf_readers():
             counts = _segment_counts(reader)
             segment = reader.segment()
-            folder = _folder(reader)
+            folder = index_folder(reader)
             keys.add((folder, segment.segment_id() if segment else id(reader)))
             deleted = sorted(counts.public & reader.deleted_docs_set) if reader.has_deletions() else []
             self.leaves.append((reader, counts, deleted, counts.same_deleted(frozenset(deleted))))

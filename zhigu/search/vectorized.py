@@ -23,7 +23,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from zhigu.search.index import current_index
-from zhigu.search.statistics import _folder, _posting_blocks, _raw_postings
+from zhigu.search.statistics import index_folder, posting_blocks, raw_postings
 
 #: Postings (document, frequency) kept decoded per process, across index generations (a segment never changes):
 #: 8 bytes each, 32 MB. The least recently used terms go first.
@@ -236,7 +236,7 @@ def _term(fieldname: str, text: str, reader, weighting, boost: float, terms: set
 
 def _segment_key(reader) -> tuple:
     segment = reader.segment()
-    return _folder(reader), segment.segment_id() if segment else id(reader)
+    return index_folder(reader), segment.segment_id() if segment else id(reader)
 
 
 def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -248,24 +248,27 @@ def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nd
             _postings.move_to_end(key)
             return found
     try:
-        matcher = _raw_postings(reader, fieldname, text)
+        matcher = raw_postings(reader, fieldname, text)
     except TermNotFound:
         return None
     docs, frequencies = [], []
     if hasattr(matcher, "_read_weights"):  # Whoosh 3 block postings: one array a block
-        for block in _posting_blocks(matcher):
+        for block in posting_blocks(matcher):
             if matcher._weights is None:
                 matcher._read_weights()
             docs.append(np.asarray(block, dtype=np.int64))
             frequencies.append(np.asarray(matcher._weights, dtype=np.float64))
-    else:  # inlined postings (a rare term's) and others
+    else:  # inlined postings (a rare term's, a few documents) and others
+        ids, weights = [], []
         while matcher.is_active():
-            docs.append(np.array([matcher.id()], dtype=np.int64))
-            frequencies.append(np.array([matcher.weight()], dtype=np.float64))
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
             matcher.next()
-    if not docs:
-        return None
+        docs.append(np.array(ids, dtype=np.int64))
+        frequencies.append(np.array(weights, dtype=np.float64))
     found = np.concatenate(docs), np.concatenate(frequencies)
+    if not len(found[0]):
+        return None
     with _cache_lock:
         if key not in _postings:
             _postings[key] = found
