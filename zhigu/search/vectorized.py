@@ -23,7 +23,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from zhigu.search.index import current_index
-from zhigu.search.statistics import index_folder, posting_blocks, raw_postings
+from zhigu.search.statistics import index_folder, raw_postings
 
 #: Postings (document, frequency) kept decoded per process, across index generations (a segment never changes):
 #: 8 bytes each, 32 MB. The least recently used terms go first.
@@ -252,12 +252,15 @@ def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nd
     except TermNotFound:
         return None
     docs, frequencies = [], []
-    if hasattr(matcher, "_read_weights"):  # Whoosh 3 block postings: one array a block
-        for block in posting_blocks(matcher):
-            if matcher._weights is None:
-                matcher._read_weights()
-            docs.append(np.asarray(block, dtype=np.int64))
-            frequencies.append(np.asarray(matcher._weights, dtype=np.float64))
+    if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block") and not matcher._byteids:
+        while matcher.is_active():  # Whoosh 3 block postings, a block at a time (its deltas summed in C)
+            matcher._read_data()
+            deltas, weights = matcher._data[0], matcher._data[1]
+            docs.append(np.cumsum(np.asarray(deltas), dtype=np.int64))
+            count = len(docs[-1])
+            frequencies.append(np.ones(count) if weights is None else np.full(count, float(weights))
+                               if isinstance(weights, float) else np.asarray(weights, dtype=np.float64))
+            matcher._next_block()
     else:  # inlined postings (a rare term's, a few documents) and others
         ids, weights = [], []
         while matcher.is_active():
