@@ -273,7 +273,7 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
     stats, _ = visible_statistics(searcher, viewer)
     weighting = PublicBM25F(stats)  # scores only what the viewer may open can move
     try:
-        ranked = vectorized.search(searcher, query, weighting, allowed, _cpu_limit(), allowed_mask) if keep_all else None
+        ranked = vectorized.search(searcher, query, weighting, allowed_mask, _cpu_limit()) if keep_all else None
         if ranked is not None:
             results, matched = _ranked_page(viewer, searcher, ranked, page, per_page)
         else:

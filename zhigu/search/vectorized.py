@@ -1,16 +1,17 @@
-"""Ranked search over posting arrays: the search page's words matched and scored a posting list at a time (numpy),
-not a document at a time through Whoosh's matchers.
+"""Ranked search over posting arrays: the words of a search or a "find similar" matched and scored a posting list
+at a time (numpy), not a document at a time through Whoosh's matchers.
 
 Whoosh scores a search by moving a tree of matchers through the postings one document at a time, a few Python
 calls per posting and matcher: 74% of a search's CPU at 10,000 cases, and the search page's p95 was 543 ms at
 100,000 (bench/README.md). Here each term's postings are read once per segment as arrays of document numbers and
-term frequencies (kept per process, bounded: MAX_CACHED_POSTINGS), and scored with the same BM25F formula,
-statistics and boosts Whoosh would use (PublicBM25F), then intersected (And), summed (Or) and ranked in arrays.
+term frequencies (kept per process, bounded: MAX_CACHED_POSTINGS), and scored as Whoosh's scorers would score
+them (PublicBM25F's BM25F and statistics where the field keeps lengths, the posting's weight elsewhere, times the
+boosts), then intersected (And), summed (Or) and ranked in arrays.
 
-Only queries of words are evaluated here: And and Or (without a coordination bonus) of Terms in fields that are
-scored, each with its boost. Anything else (NOT, ranges, `*`, unscored fields) returns None and the caller
-searches with Whoosh. Same matches, same scores (up to the order of floating-point additions) and the same order
-(score, then document number), which tests/search/test_vectorized.py checks against Whoosh.
+Only queries of words are evaluated here: And and Or (without a coordination bonus) of Terms. Anything else
+(NOT, ranges, `*`) returns None and the caller searches with Whoosh. Same matches, same scores (up to the order of
+floating-point additions) and the same order (score, then document number), which tests/search/test_vectorized.py
+checks against Whoosh.
 """
 import threading
 import time
@@ -52,7 +53,7 @@ def supported(query) -> bool:
 
 class Ranked:
     """The matches of one search: global document numbers and scores, best first (ties: lower number first),
-    and the query terms each field matched."""
+    and the (field, term) pairs of the query the index holds."""
 
     def __init__(self, docnums: np.ndarray, scores: np.ndarray, terms: set[tuple[str, str]]):
         order = np.lexsort((docnums, -scores))
@@ -60,23 +61,18 @@ class Ranked:
         self.scores = scores[order]
         self.terms = terms
 
-    def __len__(self) -> int:
-        return len(self.docnums)
-
     def words(self, fieldname: str) -> frozenset[str]:
         return frozenset(text for name, text in self.terms if name == fieldname)
 
 
-def search(searcher, query, weighting: scoring.BM25F, allowed: set[int] | None, cpu_limit: float,
-           allowed_mask: np.ndarray | None = None) -> Ranked | None:
-    """Match and score `query` (see `supported`; None when it is not) over the live documents of `allowed`
-    (global document numbers; None: every live one; `allowed_mask`, if given, is the same as booleans by
-    document number). Raises TooCostly past `cpu_limit` CPU seconds."""
+def search(searcher, query, weighting: scoring.BM25F, allowed_mask: np.ndarray | None,
+           cpu_limit: float) -> Ranked | None:
+    """Match and score `query` (see `supported`; None when it is not) over the live documents `allowed_mask`
+    allows (booleans by global document number, as mask_of gives them; None: every live one). Raises TooCostly
+    past `cpu_limit` CPU seconds."""
     if not supported(query):
         return None
     deadline = time.thread_time() + cpu_limit
-    if allowed is not None and allowed_mask is None:
-        allowed_mask = mask_of(allowed, searcher.doc_count_all())
     found_docs, found_scores, terms = [], [], set()
     for reader, offset in searcher.reader().leaf_readers():
         matched = _evaluate(query, reader, weighting, 1.0, terms, deadline)
@@ -118,7 +114,7 @@ def top_hits(searcher, query, weighting: scoring.BM25F, limit: int, allowed: set
              excluded: set[int] = frozenset()) -> list[Hit] | None:
     """The `limit` best documents of `query` (see `search`) not in `excluded`, as Whoosh's TopCollector ranks
     them (score, then document number); None when the query is not one `search` evaluates."""
-    ranked = search(searcher, query, weighting, allowed, float("inf"), kept_mask(searcher, allowed))
+    ranked = search(searcher, query, weighting, kept_mask(searcher, allowed), float("inf"))
     if ranked is None:
         return None
     hits = []
