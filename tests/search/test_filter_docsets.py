@@ -1,6 +1,8 @@
 """The facets' and access filters' document sets are rebuilt for every index generation from each segment's
 documents of each term, kept across generations: only a new segment's postings are read, and the sets are
 those of the live documents."""
+from whoosh.query import Term
+
 from helpers import reload
 from zhigu.archive import services as archive_services
 from zhigu.search import statistics
@@ -46,3 +48,20 @@ def test_a_segment_drops_its_kept_documents_past_the_bound_and_counts_stay_right
     assert facet(page, "market") == {"KZ": 2, "UZ": 1}
     readers = [reader for reader, _ in current_index().searcher().reader().leaf_readers()]
     assert all(len(statistics._segment_counts(reader).term_docs) <= 2 for reader in readers)
+
+
+def test_what_an_older_searcher_works_out_is_not_kept_for_the_current_one(ctx, cast, make_case):
+    """A request holding the searcher it started with, while the thread's searcher moved to a newer generation,
+    must not leave its document numbers in the newer generation's caches."""
+    make_case(cast.author, title="Solar kettles", sector="energy")
+    index = current_index()
+    older = index.searcher()
+    make_case(cast.author, title="Solar clinics", sector="health")
+    newer = index.searcher()
+    assert newer is not older
+
+    assert index.derived(older, "answer", lambda: "older") == "older"
+    assert index.derived(newer, "answer", lambda: "newer") == "newer"
+    assert index.derived(newer, "answer", lambda: "again") == "newer"  # kept for the current searcher
+    assert len(index.docset(older, Term("sector", "health"))) == 0
+    assert len(index.docset(newer, Term("sector", "health"))) == 1

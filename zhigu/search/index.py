@@ -103,8 +103,11 @@ class SearchIndex:
             self._local.derived = {}
         return searcher
 
-    def derived(self, key, build):
-        """`build()`, kept until the index changes: a value worked out from this thread's current searcher."""
+    def derived(self, searcher, key, build):
+        """`build()`, a value worked out from `searcher`, kept until the index changes when `searcher` is this
+        thread's current one (a request holding an older searcher gets its own, not kept)."""
+        if getattr(self._local, "searcher", None) is not searcher:
+            return build()
         found = self._local.derived.get(key)
         if found is None:
             found = self._local.derived[key] = build()
@@ -116,6 +119,8 @@ class SearchIndex:
         Whoosh turns a filter query into a set of every matching document on each search: for a visitor
         that is the whole public archive, rebuilt for every "find similar" call.
         """
+        if getattr(self._local, "searcher", None) is not searcher:
+            return _matching_docs(searcher, query)
         key = repr(query)
         docs = self._local.docsets.get(key)
         if docs is None:

@@ -469,7 +469,7 @@ def _value_docs(searcher, name: str) -> dict[str, np.ndarray]:
                                        + offset for reader, offset in leaves])
                 for value in values}
 
-    return current_index().derived(("facet", name), build)
+    return current_index().derived(searcher, ("facet", name), build)
 
 
 #: Words the spelling corrector looks at: Latin-script words of four letters or more, outside field:syntax.
