@@ -104,6 +104,24 @@ def warm(searcher, fieldnames) -> int:
     return counted
 
 
+def warm_term_docs(searcher, fieldnames) -> int:
+    """Read each segment's documents of every term of `fieldnames` (the facets) and of the public token ahead of
+    the requests (term_docs); return how many (term, segment) reads were made. At 100,000 cases a process's
+    first search page read them for 3.3 s of CPU (zlib-compressed postings of every facet value)."""
+    whole = searcher.reader()
+    wanted = [("allowed", PUBLIC_TOKEN)] + [(fieldname, whole.schema[fieldname].from_bytes(btext))
+                                            for fieldname in fieldnames if fieldname in whole.schema
+                                            for btext in whole.lexicon(fieldname)]
+    read = 0
+    for reader, _ in whole.leaf_readers():
+        counts = _segment_counts(reader)
+        for fieldname, text in wanted:
+            if (fieldname, text) not in counts.term_docs:
+                term_docs(reader, fieldname, text)
+                read += 1
+    return read
+
+
 def term_blocks(reader, fieldname: str, text: str):
     """Yield a segment's postings of a term as arrays of document numbers, deleted documents included (a set
     update per block runs in C; a matcher's next() per document does not)."""
