@@ -34,9 +34,9 @@ os.environ.setdefault("ZHIGU_NEIGHBOURS_AT_DRAIN", "0")
 
 
 def post_worker_init(worker):
-    """Warm the search up (jieba, the index, the common words' statistics, the case vectors) before the worker
-    accepts its first request, so that no request pays for it (about 3 s at 10,000 cases, 11 s at 100,000:
-    well within `timeout`)."""
+    """Warm the search up (jieba, the index, the common words' statistics, the facets' documents, the case
+    vectors) before the worker accepts its first request, so that no request pays for it (about 2.5 s at 10,000
+    cases, 15 s at 100,000, bench/first_request.py: within `timeout`)."""
     from zhigu.search import warmup
 
     warmup.warm_now(worker.wsgi)
