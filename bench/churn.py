@@ -6,11 +6,11 @@ left: the gap between the load mix alone (about 32 ms of CPU a request at 10,000
     .venv/bin/python bench/churn.py DIR --kinds similar --profile 12
 
 For each kind of `load.py`'s mix (case page, search page, API search, "find similar"): CPU p50/p95 of requests in
-a steady index (one edit, three requests to warm up, then no edits), then of requests that each follow an edit (PATCH of a case's lessons through the API as an admin,
-applied to the index in the same process, timed apart as `edit`), and the difference: what one generation costs
-a process's first request of that kind. `--profile N`: the top N frames (own time, pyinstrument) of the requests
-after an edit. Edits change the archive: run it on a copy (`cp -a DIR COPY`) if the figures of another benchmark
-must stay comparable.
+a steady index (one edit, three requests to warm up, then no edits), then of requests that each follow an edit
+(PATCH of a case's lessons through the API as an admin, applied to the index in the same process, timed apart as
+`edit`), and the difference: what one generation costs a process's first request of that kind. `--profile N`: the
+top N frames (own time, pyinstrument) of both sets of requests; `--tree`, their call trees too. Edits change the
+archive: run it on a copy (`cp -a DIR COPY`) if the figures of another benchmark must stay comparable.
 """
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def main() -> int:
     parser.add_argument("directory", type=Path, help="a directory speed.py --keep left (zhigu.sqlite, index/)")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated, of {', '.join(KINDS)}")
     parser.add_argument("--requests", type=int, default=30, help="requests per kind, steady and after an edit")
-    parser.add_argument("--profile", type=int, default=0, help="list this many top frames of the requests after an edit")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="list this many top frames of the requests, steady and after an edit")
     parser.add_argument("--tree", action="store_true", help="with --profile, also print the call trees")
     args = parser.parse_args()
     from sqlalchemy import select
@@ -97,9 +98,12 @@ def main() -> int:
 
     def edit() -> None:
         case_id, n = rng.choice(case_ids), len(edits) + 1
-        call = lambda: client.patch(f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"},  # noqa: E731
-                                    json={"lessons": f"Churn edit {n}: check the supplier's certificates first."})
-        edits.append(cpu_ms(call))
+
+        def patch():
+            return client.patch(f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"},
+                                json={"lessons": f"Churn edit {n}: check the supplier's certificates first."})
+
+        edits.append(cpu_ms(patch))
         store_missing_lists(app, listed)
 
     profiler = Profiler = None

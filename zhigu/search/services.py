@@ -296,7 +296,8 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
                       facets=facets, did_you_mean=suggest_spelling(searcher, text, allowed))
 
 
-def _ranked_page(viewer, searcher, ranked: "vectorized.Ranked", page: int, per_page: int) -> tuple[list[SearchResult], set[int]]:
+def _ranked_page(viewer, searcher, ranked: "vectorized.Ranked", page: int,
+                 per_page: int) -> tuple[list[SearchResult], set[int]]:
     """The page's results of a search ranked over posting arrays, and every matched document."""
     start = (page - 1) * per_page
     shown = [(int(docnum), float(score)) for docnum, score in
@@ -421,7 +422,10 @@ def _allowed_docs(searcher, viewer, filters: dict[str, list[str]] | None) -> tup
             filtered = True
     if allowed is None:
         return None, None
-    mask = vectorized.mask_of(allowed, searcher.doc_count_all()) if filtered else vectorized.kept_mask(searcher, allowed)
+    if filtered:
+        mask = vectorized.mask_of(allowed, searcher.doc_count_all())
+    else:
+        mask = vectorized.kept_mask(searcher, allowed)
     return allowed or {-1}, mask  # an empty set would mean no filter to Whoosh
 
 

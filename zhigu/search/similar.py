@@ -521,12 +521,13 @@ def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -
 
 
 def _why(matched_terms, similar: SimilarQuery, case: FailureCase, telling=None) -> dict:
-    """Name the signals that scored for a case, from the (field, term) pairs it matched: shared terms (strongest first; as the description writes
-    them, and a glossary equivalent as the case does, never as its stem: one the case does not write in its
-    title or summary is left out), the words of the closest cases it shares (feedback_terms, as the case
-    writes them: words, not the character bigrams of Chinese text; none for those cases themselves, whose own
-    words they are), sector, markets, causes. `telling(term)` keeps only words that say something about the
-    substance (zhigu.search.similar.WHY_MAX_SHARE): "plan" or "money" matched, but explain nothing."""
+    """Name the signals that scored for a case, from the (field, term) pairs it matched: shared terms
+    (strongest first; as the description writes them, and a glossary equivalent as the case does, never as its
+    stem: one the case does not write in its title or summary is left out), the words of the closest cases it
+    shares (feedback_terms, as the case writes them: words, not the character bigrams of Chinese text; none for
+    those cases themselves, whose own words they are), sector, markets, causes. `telling(term)` keeps only words
+    that say something about the substance (zhigu.search.similar.WHY_MAX_SHARE): "plan" or "money" matched, but
+    explain nothing."""
     matched = {(name, text.decode() if isinstance(text, bytes) else text) for name, text in matched_terms}
     texts = {text for name, text in matched if name in SIMILAR_FIELD_WEIGHTS and (telling is None or telling(text))}
     by_weight = sorted(texts, key=lambda term: (-similar.terms.get(term, 0), term))  # ties: same order every run

@@ -168,8 +168,9 @@ def kept_mask(searcher, docs: set[int] | None) -> np.ndarray | None:
     access set, index.docset), not one made per request."""
     if docs is None:
         return None
-    kept = current_index().derived(searcher, ("mask", id(docs)), lambda: (docs, mask_of(docs, searcher.doc_count_all())))
-    return kept[1] if kept[0] is docs else mask_of(docs, searcher.doc_count_all())
+    count = searcher.doc_count_all()
+    kept = current_index().derived(searcher, ("mask", id(docs)), lambda: (docs, mask_of(docs, count)))
+    return kept[1] if kept[0] is docs else mask_of(docs, count)
 
 
 def mask_of(docs: set[int], count: int) -> np.ndarray:
