@@ -310,9 +310,7 @@ def _ranked_page(viewer, searcher, ranked: "vectorized.Ranked", page: int,
         case = cases.get(ids[docnum])
         if case is None:
             continue
-        snippet = (_highlighted(searcher, highlighter, "summary", case.summary, ranked.words("summary"))
-                   or _highlighted(searcher, highlighter, "body", plain_text(f"{case.narrative}\n{case.lessons}"),
-                                   ranked.words("body")))
+        snippet = _snippet(case, lambda name, text: _highlighted(searcher, highlighter, name, text, ranked.words(name)))
         results.append(SearchResult(case=case, score=round(score, 4), snippet=snippet))
     return results, set(ranked.docnums.tolist())
 
@@ -339,13 +337,16 @@ def _whoosh_page(viewer, searcher, query, weighting, allowed, text: str, page: i
         case = cases.get(int(hit["id"]))
         if case is None:
             continue
-        snippet = ""
-        if text:
-            snippet = (hit.highlights("summary", text=case.summary, top=2)
-                       or hit.highlights("body", text=plain_text(f"{case.narrative}\n{case.lessons}"), top=2))
+        snippet = _snippet(case, lambda name, text: hit.highlights(name, text=text, top=2)) if text else ""
         results.append(SearchResult(case=case, score=round(hit.score or 0.0, 4), snippet=snippet))
     # the matched documents, not len(found): Whoosh's count skips the allow filter when it collects terms
     return results, found.docs()
+
+
+def _snippet(case: FailureCase, highlighted) -> str:
+    """The marked fragments of the case's summary, else of its narrative and lessons; `highlighted(field, text)`
+    marks the search's words in one field's text."""
+    return highlighted("summary", case.summary) or highlighted("body", plain_text(f"{case.narrative}\n{case.lessons}"))
 
 
 def _fragmenter():

@@ -373,9 +373,14 @@ def index_folder(reader):
     return getattr(storage, "folder", None) or getattr(getattr(storage, "b", None), "folder", None) or id(storage)
 
 
-def _segment_counts(reader) -> "_SegmentCounts":
+def segment_key(reader) -> tuple:
+    """(index directory, segment id): what a segment's counts and arrays are kept under, across searchers."""
     segment = reader.segment()
-    key = (index_folder(reader), segment.segment_id() if segment else id(reader))
+    return index_folder(reader), segment.segment_id() if segment else id(reader)
+
+
+def _segment_counts(reader) -> "_SegmentCounts":
+    key = segment_key(reader)
     counts = _SEGMENTS.get(key)
     if counts is None:
         counts = _SegmentCounts(reader)
@@ -403,9 +408,9 @@ class PublicStatistics:
         keys, folder = set(), None
         for reader, _ in searcher.reader().leaf_readers():
             counts = _segment_counts(reader)
-            segment = reader.segment()
-            folder = index_folder(reader)
-            keys.add((folder, segment.segment_id() if segment else id(reader)))
+            key = segment_key(reader)
+            folder = key[0]
+            keys.add(key)
             deleted = sorted(counts.public & reader.deleted_docs_set) if reader.has_deletions() else []
             self.leaves.append((reader, counts, deleted, counts.same_deleted(frozenset(deleted))))
         if folder is not None:

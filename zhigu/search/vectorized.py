@@ -19,12 +19,13 @@ from collections import OrderedDict
 
 import numpy as np
 from whoosh import scoring
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.query import And, Or, Term
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from zhigu.search.index import current_index
-from zhigu.search.statistics import index_folder, raw_postings
+from zhigu.search.statistics import raw_postings, segment_key
 
 #: Postings (document, frequency) kept decoded per process, across index generations (a segment never changes):
 #: 8 bytes each, 32 MB. The least recently used terms go first.
@@ -231,14 +232,9 @@ def _term(fieldname: str, text: str, reader, weighting, boost: float, terms: set
     return docs, scores * boost if boost != 1.0 else scores
 
 
-def _segment_key(reader) -> tuple:
-    segment = reader.segment()
-    return index_folder(reader), segment.segment_id() if segment else id(reader)
-
-
 def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
     """A segment's postings of a term (deleted documents included) as sorted document numbers and frequencies."""
-    key = (*_segment_key(reader), fieldname, text)
+    key = (*segment_key(reader), fieldname, text)
     with _cache_lock:
         found = _postings.get(key)
         if found is not None:
@@ -281,13 +277,13 @@ def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nd
 
 def _length_codes(reader, fieldname: str) -> np.ndarray:
     """Each document's length byte of a field in one segment (Whoosh's lengths column), read whole once."""
-    key = (*_segment_key(reader), fieldname)
+    key = (*segment_key(reader), fieldname)
     codes = _field_lengths.get(key)
     if codes is None:
         count = reader.doc_count_all()
         codes = np.ones(count, dtype=np.uint8)  # Whoosh's default length (1) where a segment keeps none
         perdoc = getattr(reader, "_perdoc", None)
-        column = perdoc._cached_reader(f"_{fieldname}_len", _lengths_column()) if perdoc is not None else None
+        column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN) if perdoc is not None else None
         if column is not None:
             stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
             codes = np.zeros(count, dtype=np.uint8)
@@ -298,7 +294,3 @@ def _length_codes(reader, fieldname: str) -> np.ndarray:
             _field_lengths[key] = codes
     return codes
 
-
-def _lengths_column():
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN  # noqa: PLC0415 - Whoosh 3's codec only
-    return LENGTHS_COLUMN
