@@ -377,11 +377,10 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     hits = search(query, max(limit, RERANK_DEPTH)) if query is not None else []
     if not hits and not cross_hits:
         return hybrid.dense_only(viewer, searcher, allowed_docs, exclude_id, title, description, limit, of_case)
-    candidates = []
+    candidates, fed_hits = [], []
     if hits:
         plain = wanted = query_vector(searcher, title, description)
         vectors = partial(_case_vector, searcher)
-        fed_hits = []
         if FEEDBACK_DOCS:
             similar, wanted, fed_hits = _feedback(searcher, similar, hits, plain, vectors,
                                                   lambda related: search(related, max(limit, RERANK_DEPTH)))
@@ -415,7 +414,8 @@ def _similar_cases(viewer, searcher, allowed_docs, description, title, sector, m
     scored.sort(key=lambda entry: (-entry[0], entry[1]))
     cases = load_visible(viewer, [case_id for _, case_id, _ in scored[:limit]])
     top = [(score, cases[case_id], pattern) for score, case_id, pattern in scored[:limit] if case_id in cases]
-    why = _why_for(searcher, query, similar, [case for _, case, _ in top])
+    known = {int(hit["id"]): hit.docnum for some in (hits, fed_hits, cross_hits) for hit in some}
+    why = _why_for(searcher, query, similar, [case for _, case, _ in top], known)
     return [SearchResult(case=case, score=round(score, 4), why=_with_language(hybrid.mark(_with_meaning(
         dict(why[case.id], nearest_cause=pattern), meaning.get(case.id)), case.id, carried), case.id in crossed))
             for score, case, pattern in top]
@@ -501,16 +501,26 @@ def _share(wanted, found: set[str]) -> float:
     return len(found.intersection(wanted)) / len(wanted) if wanted else 0.0
 
 
-def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase]) -> dict[int, dict]:
-    """Matched terms of the final few results only: collecting terms over every match is slow."""
+def _why_for(searcher, query, similar: SimilarQuery, cases: list[FailureCase],
+             known: dict[int, int] | None = None) -> dict[int, dict]:
+    """Matched terms of the final few results only: collecting terms over every match is slow.
+
+    `known`: document numbers by case id, of cases the searches returned; the others are looked up in the index
+    (a query of ids through Whoosh's matchers: a tenth of `zhigu worker`'s CPU under bench/load.py when every
+    result was looked up so)."""
     if not cases:
         return {}
-    only = Or([Term("id", str(case.id)) for case in cases])
-    docnums = {docnum: int(searcher.stored_fields(docnum)["id"]) for docnum in searcher.docs_for_query(only)}
-    found = vectorized.matched_terms(searcher, query, list(docnums))
-    if found is not None:
-        hits = {docnums[docnum]: terms for docnum, terms in found.items()}
+    known = known or {}
+    docnums = {known[case.id]: case.id for case in cases if case.id in known}
+    others = [case.id for case in cases if case.id not in known]
+    if others:
+        docnums.update({docnum: int(searcher.stored_fields(docnum)["id"]) for docnum in
+                        searcher.docs_for_query(Or([Term("id", str(case_id)) for case_id in others]))})
+    matched = vectorized.matched_terms(searcher, query, list(docnums))
+    if matched is not None:
+        hits = {docnums[docnum]: terms for docnum, terms in matched.items()}
     else:
+        only = Or([Term("id", str(case.id)) for case in cases])
         hits = {int(hit["id"]): hit.matched_terms()
                 for hit in searcher.search(And([only, query]), limit=len(cases), terms=True)}
     stats = _statistics(searcher)
