@@ -93,15 +93,18 @@ def fresh_public_statistics(searcher) -> statistics.PublicStatistics:
         statistics._SEGMENTS.update(saved)
 
 
-@pytest.mark.parametrize(("whole_field_max_docs", "held_postings"), [(3, 10**6), (0, 0)],
-                         ids=["whole-fields-and-held-postings", "term-by-term"])
+@pytest.mark.parametrize(("whole_field_max_docs", "held_postings", "merge_small_after"),
+                         [(3, 10**6, 10**6), (3, 10**6, 0), (0, 0, 0)],
+                         ids=["whole-fields-and-held-postings", "small-segments-added-up", "term-by-term"])
 def test_public_frequencies_across_generations_match_a_count_from_scratch(ctx, cast, make_case, monkeypatch,
-                                                                          whole_field_max_docs, held_postings):
-    """Small segments counted whole, held postings of large ones and the counts carried over deletions give
-    what a count from scratch gives, generation after generation: edits, a case made private, a retraction,
-    a segment of public and hidden documents, merges."""
+                                                                          whole_field_max_docs, held_postings,
+                                                                          merge_small_after):
+    """Small segments counted whole (asked one by one, or added up into one count per term), held postings of
+    large ones and the counts carried over deletions give what a count from scratch gives, generation after
+    generation: edits, a case made private, a retraction, a segment of public and hidden documents, merges."""
     monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", whole_field_max_docs)
     monkeypatch.setattr(statistics, "MAX_HELD_POSTINGS", held_postings)
+    monkeypatch.setattr(statistics, "MERGE_SMALL_AFTER", merge_small_after)
     monkeypatch.setattr(statistics, "_SEGMENTS", {})
     cases = [make_case(cast.author, **dict(SOLAR, title=f"Solar kettles for clinics {n}")) for n in range(4)]
     hidden = make_case(cast.curator_b, **dict(SOLAR, title="Solar pumps for farms", visibility="park"))

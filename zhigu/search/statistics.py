@@ -23,6 +23,7 @@ import threading
 import weakref
 from array import array
 from bisect import bisect_left
+from collections import Counter
 
 from whoosh import scoring
 from whoosh.reading import TermNotFound
@@ -64,6 +65,12 @@ REWARM_MIN_DOCS = 2_000
 #: later question, a term it does not hold included, is a dictionary look-up. Each edit makes such a segment,
 #: and counting the terms one by one in it was a quarter of a web process's CPU under bench/load.py.
 WHOLE_FIELD_MAX_DOCS = 256
+#: Once a generation's statistics were asked this many terms of a field, the small segments' counts of every term
+#: of that field are added up into one dictionary (PublicStatistics._small_frequency), so each later term is one
+#: look-up instead of one per small segment. Every edit adds a small segment: "find similar" weighs ~5,000 terms
+#: of its candidates in each field, and walking them through every segment was most of its CPU right after an
+#: edit (bench/churn.py).
+MERGE_SMALL_AFTER = 64
 #: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 16 MB) so that
 #: whether a newly deleted document held a term is a bisection; past it, the term's postings are looked up again
 #: in each generation (for the fields without term vectors). A 1,000-case segment holds ~210,000 pairs in all
@@ -204,6 +211,9 @@ class _SegmentCounts:
         self.vector_terms: dict[tuple[int, str], frozenset] = {}
         #: Fields whose every term is in `df` (a small segment's): a term missing there is held by no public document.
         self.whole_fields: set[str] = set()
+        #: Those fields' counts by term, and by term over the live public documents for the last deleted set asked.
+        self.field_df: dict[str, dict[str, int]] = {}
+        self.live_field_df: dict[str, tuple[frozenset, dict[str, int]]] = {}
         self.small = reader.doc_count_all() <= WHOLE_FIELD_MAX_DOCS
         #: A large segment's public documents holding each term it counted (sorted), and how many that is in all.
         self.held: dict[tuple[str, str], array] = {}
@@ -286,6 +296,8 @@ class _SegmentCounts:
                 return self.df.get(key, 0)
             if len(self.df) >= MAX_CACHED_TERMS:
                 self.whole_fields.clear()  # (first: another thread must not take a term missing for a 0)
+                self.field_df.clear()
+                self.live_field_df.clear()
                 self.df.clear()
                 self.held.clear()
                 self.held_postings = 0
@@ -313,9 +325,19 @@ class _SegmentCounts:
         terms = getattr(reader, "_terms", None)
         if not hasattr(terms, "items_from") or fieldname not in reader.schema:
             return False
-        field = reader.schema[fieldname]
-        everyone = len(self.public) == reader.doc_count_all()
-        if self.public and fieldname in terms.indexed_field_names():
+        counted = self._field_counts(reader, fieldname, self.public)
+        for text, count in counted.items():
+            self.df[(fieldname, text)] = count
+        self.field_df[fieldname] = counted
+        self.whole_fields.add(fieldname)
+        return True
+
+    def _field_counts(self, reader, fieldname: str, members: frozenset) -> dict[str, int]:
+        """How many of `members` hold each term of a field (terms none holds left out), through the segment's
+        term index in order."""
+        terms, field, counted = reader._terms, reader.schema[fieldname], {}
+        everyone = len(members) == reader.doc_count_all()
+        if members and fieldname in terms.indexed_field_names():
             for (name, btext), info in terms.items_from(fieldname, b""):
                 if name != fieldname:
                     break
@@ -323,11 +345,25 @@ class _SegmentCounts:
                     count = info.doc_frequency()
                 else:
                     postings = terms._codec.postings_reader(terms._postfile, info, field.format)
-                    count = sum(len(self.public.intersection(block)) for block in posting_blocks(postings))
+                    count = sum(len(members.intersection(block)) for block in posting_blocks(postings))
                 if count:
-                    self.df[(fieldname, field.from_bytes(btext))] = count
-        self.whole_fields.add(fieldname)
-        return True
+                    counted[field.from_bytes(btext)] = count
+        return counted
+
+    def live_field_counts(self, reader, fieldname: str, gone: frozenset) -> dict[str, int] | None:
+        """A small segment's counts of every term of a field over its live public documents (`gone`: its deleted
+        public ones); None where it cannot count a field whole. Callers must not change the dictionary."""
+        if fieldname not in self.whole_fields and not self._count_whole_field(reader, fieldname):
+            return None
+        counted = self.field_df.get(fieldname)
+        if counted is None:  # cleared by another thread meanwhile
+            return None
+        if not gone:
+            return counted
+        known = self.live_field_df.get(fieldname)
+        if known is None or known[0] is not gone:
+            known = self.live_field_df[fieldname] = (gone, self._field_counts(reader, fieldname, self.public - gone))
+        return known[1]
 
     def field_length(self, reader, fieldname: str) -> int:
         total = self.lengths.get(fieldname)
@@ -418,6 +454,11 @@ class PublicStatistics:
         #: Public, live documents in the index.
         self.doc_count = sum(len(counts.public) - len(deleted) for _, counts, deleted, _ in self.leaves)
         self._df: dict[tuple[str, str], int] = {}
+        self._large = [leaf for leaf in self.leaves if not leaf[1].small]
+        self._small = [leaf for leaf in self.leaves if leaf[1].small]
+        #: Per field: terms asked of the small segments one by one, then (MERGE_SMALL_AFTER) their counts added up.
+        self._small_asked: Counter = Counter()
+        self._small_df: dict[str, dict[str, int] | None] = {}
         self._lengths: dict[str, float] = {}
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
 
@@ -426,14 +467,39 @@ class PublicStatistics:
         key = (fieldname, text)
         count = self._df.get(key)
         if count is None:
-            count = 0
-            for reader, counts, deleted, gone in self.leaves:
+            merged = self._small_df.get(fieldname)
+            if merged is not None:
+                count = merged.get(text, 0)
+                leaves = self._large
+            else:
+                count = 0
+                leaves = self.leaves
+                if self._small:
+                    self._small_asked[fieldname] += 1
+                    if self._small_asked[fieldname] >= MERGE_SMALL_AFTER and fieldname not in self._small_df:
+                        self._small_df[fieldname] = self._merge_small(fieldname)
+            for reader, counts, deleted, gone in leaves:
                 held = counts.doc_frequency(reader, fieldname, text)
                 if held and deleted:  # (a term no public document holds is held by no deleted one)
                     held -= counts.deleted_frequency(reader, gone, fieldname, text)
                 count += held
             self._df[key] = count
         return count
+
+    def _merge_small(self, fieldname: str) -> dict[str, int] | None:
+        """Every term's count over the live public documents of the small segments, added up; None where one
+        of them cannot count the field whole (then the segments are asked one by one)."""
+        merged: dict[str, int] = {}
+        for reader, counts, _, gone in self._small:
+            counted = counts.live_field_counts(reader, fieldname, gone)
+            if counted is None:
+                return None
+            if not merged:
+                merged = dict(counted)
+                continue
+            for text, count in counted.items():
+                merged[text] = merged.get(text, 0) + count
+        return merged
 
     def idf(self, fieldname: str, text: str) -> float:
         """Whoosh's idf (as Searcher.idf), over the public documents."""
