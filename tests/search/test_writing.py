@@ -8,7 +8,7 @@ from whoosh.qparser import QueryParser
 from whoosh.writing import SegmentWriter
 
 from zhigu.search.documents import build_schema
-from zhigu.search.writing import IndexWriter
+from zhigu.search.writing import IndexWriter, merge_tiers
 
 WORDS = ("solar kettle clinic grid pump rental farmer dust season spare parts insurer sensor tea house buyer "
          "market launch pilot failed cold chain 冷链 物流 跨境电商 平台 supplier contract").split()
@@ -134,3 +134,33 @@ def test_writers_of_a_parallel_rebuild_spill_to_the_same_directory_without_clash
     assert "pst" in expected
     assert files(shared, segments[1]) == expected
     assert files(shared, segments[2]) == expected
+
+
+@pytest.mark.parametrize("limitmb", [128, 0.05], ids=["in-memory", "spilled-runs"])
+def test_merging_by_size_tiers_writes_what_whooshs_own_writer_writes(tmp_path, limitmb):
+    """Segments merged by merge_tiers, with and without deleted documents, are written byte for byte as Whoosh's
+    writer writes them, and each size tier is merged once it holds MERGE_FAN_IN segments."""
+    documents = _documents(27)
+    written = []
+    for writer_class in (SegmentWriter, IndexWriter):
+        folder = tmp_path / writer_class.__name__
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), build_schema())
+        for n, document in enumerate(documents[:26]):  # one edit's commit: a segment of one document
+            writer = writer_class(ix, limitmb=limitmb, compound=False)
+            writer.add_document(**document)
+            if n == 13:
+                writer.add_document(**documents[26])
+            if n == 15:  # one of the two documents of a segment the next merge takes
+                writer.delete_by_term("id", "13")
+            writer.commit(mergetype=merge_tiers)
+        written.append(_segments(folder))
+        ix.close()
+
+    # the first merge took ten segments without deletions, the second one with a deleted document
+    assert sorted(segment["docs"] for segment in written[1]) == [1, 1, 1, 1, 11, 11]
+    assert sum(len(segment["deleted"]) for segment in written[1]) == 0
+    assert written[1] == written[0]
+    ix = whoosh_index.open_dir(str(tmp_path / "IndexWriter"))
+    with ix.searcher() as searcher:
+        assert sorted(int(fields["id"]) for fields in searcher.all_stored_fields()) == sorted(set(range(27)) - {13})

@@ -27,7 +27,7 @@ from zhigu.extensions import db
 from zhigu.search import buffers
 from zhigu.search.documents import build_schema, case_documents, should_index, stamp
 from zhigu.search.statistics import term_docs
-from zhigu.search.writing import IndexWriter
+from zhigu.search.writing import IndexWriter, merge_tiers
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -149,7 +149,9 @@ class SearchIndex:
         return IndexWriter(self.index, schema=schema, timeout=timeout)
 
     def writing(self, timeout: float | None = None, schema=None, **commit_args):
-        """A writer of this index committed at the end of the block, or abandoned when anything fails."""
+        """A writer of this index committed at the end of the block, or abandoned when anything fails; small
+        segments are merged by size tiers (merge_tiers) unless `commit_args` say otherwise."""
+        commit_args.setdefault("mergetype", merge_tiers)
         return committing(self.writer(timeout, schema), **commit_args)
 
     # -- writing --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.system import pack_uint
 from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
+from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from zhigu.search.analysis import TermCounts
@@ -33,6 +34,9 @@ TERM_BYTES = 200
 KEPT_VALUES = 10_000
 #: Posting lists pickled together in a spilled run: big enough that pickling costs little per posting.
 RUN_CHUNK_POSTINGS = 50_000
+#: Segments of a size tier (1-9 documents, 10-99, 100-999...: powers of MERGE_FAN_IN) that a commit merges
+#: into one once there are this many of them (merge_tiers).
+MERGE_FAN_IN = 10
 
 
 class TermPostings:
@@ -126,6 +130,22 @@ class TermPostings:
         if self.size > self.limit:
             self.save()
         return length
+
+    def add_list(self, fieldname: str, term: bytes, postings: list) -> None:
+        """Append flat (document, weight, value, ...) postings of a term, documents in increasing order and after
+        any the pool holds for it (those of a segment a commit merges)."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        held = terms.get(term)
+        if held is None:
+            terms[term] = postings
+            self.size += TERM_BYTES + len(term)
+        else:
+            held += postings
+        self.size += POSTING_BYTES * (len(postings) // 3)
+        if self.size > self.limit:
+            self.save()
 
     def _sorted_lists(self):
         """(fieldname, term, postings) of what is in memory, in field and term order."""
@@ -295,6 +315,31 @@ class IndexWriter(SegmentWriter):
             items = self._kept_items[key] = list(field.index(value))
         return items
 
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        """Whoosh's, for a segment a commit merges, a posting list at a time instead of a posting at a time.
+
+        Whoosh reads every posting through its matcher (a few method calls each) and adds it to the pool as a
+        tuple: merging a hundred documents' segments took an edit's commit 0.5 s of CPU. Here each term's
+        postings are read a block at a time and appended to its list. The segment written is the same
+        (tests/search/test_writing.py). `docmap`: old to new document numbers when the segment has deletions
+        (deleted documents have none), else the documents are numbered on from `startdoc`.
+        """
+        terms = getattr(reader, "_terms", None)
+        if not hasattr(terms, "items_from") or not hasattr(reader, "is_deleted"):
+            return super().add_postings_to_pool(reader, startdoc, docmap)
+        for fieldname in sorted(reader.indexed_field_names()):
+            if fieldname not in self.schema:
+                continue
+            field_format = reader.schema[fieldname].format
+            for (name, btext), info in terms.items_from(fieldname, b""):
+                if name != fieldname:
+                    break
+                blocks = [info.inlined_postings()] if info.is_inlined() else _posting_blocks(
+                    terms._codec.postings_reader(terms._postfile, info, field_format))
+                postings = _merged_postings(blocks, startdoc, docmap)
+                if postings:
+                    self.pool.add_list(fieldname, btext, postings)
+
     def _flush_segment(self):
         self.perdocwriter.close()
         lengths = FieldLengths(self.per_document_reader()) if self.codec.length_stats else None
@@ -312,6 +357,43 @@ class IndexWriter(SegmentWriter):
         finally:
             if lengths:
                 lengths.close()
+
+
+def _merged_postings(blocks, startdoc: int, docmap: dict | None) -> list:
+    """Flat (new document, weight, value, ...) postings of a term of a merged segment, from its (ids, weights,
+    values) blocks, its deleted documents left out: what Whoosh's iter_postings and _process_posts give one tuple
+    at a time (weights 1.0 and values b"" where the postings keep none). Most terms of a small segment have their
+    few postings inlined in the term's info: those are read from it without a matcher."""
+    flat = []
+    for ids, weights, values in blocks:
+        count = len(ids)
+        weights = weights if weights else [1.0] * count
+        values = [value if value is not None else b"" for value in values] if values else [b""] * count
+        if docmap is None:
+            block = [None] * (3 * count)
+            block[0::3] = [startdoc + docnum for docnum in ids]
+            block[1::3] = weights
+            block[2::3] = values
+            flat += block
+        else:
+            for docnum, weight, value in zip(ids, weights, values):
+                new = docmap.get(docnum)
+                if new is not None:
+                    flat += (new, weight, value)
+    return flat
+
+
+def _posting_blocks(matcher):
+    """(ids, weights, values) of a posting list a block at a time (Whoosh 3's block postings), or all at once."""
+    if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_values"):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            matcher._read_values()
+            yield matcher._ids, matcher._weights, matcher._values
+            matcher._next_block()
+    else:
+        yield list(matcher._ids), matcher._weights, matcher._values
 
 
 def _term_counts(field, value) -> dict[str, int] | None:
@@ -356,3 +438,35 @@ def add_postings(postwriter, postings: list, lengths: list) -> None:
                 postwriter._minlength = shortest
             if longest > postwriter._maxlength:
                 postwriter._maxlength = longest
+
+
+def merge_tiers(writer, segments):
+    """Whoosh merge policy for the commits of edits: merge the segments of the lowest size tier that holds
+    MERGE_FAN_IN of them (tiers: 1-9 documents, 10-99, 100-999..., powers of MERGE_FAN_IN), with those of the
+    tiers below, into one; return the segments kept as they are.
+
+    Every edit commits a segment of one document. Whoosh's MERGE_SMALL merges the small segments again at nearly
+    every commit (its tiers grow as the Fibonacci numbers), so each document was written again about once per
+    1.6-fold growth: three fifths of an edit's CPU went to merges (bench/README.md). Here each document is
+    written again once per tenfold growth, at the price of a few more small segments between merges.
+    """
+    def tier(segment) -> int:
+        count, level = segment.doc_count_all(), 0
+        while count >= MERGE_FAN_IN:
+            count //= MERGE_FAN_IN
+            level += 1
+        return level
+
+    tiers: dict[int, list] = {}
+    for segment in segments:
+        tiers.setdefault(tier(segment), []).append(segment)
+    full = [level for level, members in tiers.items() if len(members) >= MERGE_FAN_IN]
+    if not full:
+        return segments
+    top = min(full)
+    merged = [segment for level, members in tiers.items() if level <= top for segment in members]
+    for segment in merged:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [segment for segment in segments if segment not in merged]
