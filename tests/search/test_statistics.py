@@ -1,6 +1,7 @@
 """The statistics a member's scores use (zhigu.search.statistics) count exactly the documents they may open,
 whichever way a term's postings are matched against a set of documents (intersected or skipped through)."""
 import pytest
+from flask_login import AnonymousUserMixin
 
 from helpers import reload
 from zhigu.archive import services as archive_services
@@ -41,6 +42,10 @@ def test_a_members_document_frequencies_count_what_they_may_open(ctx, cast, make
     for fieldname, text in WORDS:
         assert stats.doc_frequency(fieldname, text) == brute_force_frequency(searcher, allowed, fieldname, text), text
     assert stats.doc_frequency("title", "pump") == 3  # park B's three, not park A's nor the edited case's old one
+    public = statistics.public_statistics(searcher)
+    assert public.live_documents() == allowed - set(searcher.document_numbers(allowed=f"park:{cast.member_b.park_id}"))
+    stats, allowed = visible_statistics(searcher, AnonymousUserMixin())  # a visitor: the public documents only
+    assert stats is public and stats.doc_count == len(allowed) == 4 + 1
 
 
 def public_brute_force(searcher, fieldname: str, text: str) -> int:

@@ -459,8 +459,19 @@ class PublicStatistics:
         #: Per field: terms asked of the small segments one by one, then (MERGE_SMALL_AFTER) their counts added up.
         self._small_asked: Counter = Counter()
         self._small_df: dict[str, dict[str, int] | None] = {}
+        self._live: set[int] | None = None
         self._lengths: dict[str, float] = {}
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
+
+    def live_documents(self) -> set[int]:
+        """The public, live documents (global document numbers), worked out once per generation."""
+        if self._live is None:
+            live = set()
+            for (reader, counts, deleted, _), (_, offset) in zip(self.leaves, self.searcher.reader().leaf_readers()):
+                live.update(offset + docnum for docnum in counts.public)
+                live.difference_update(offset + docnum for docnum in deleted)
+            self._live = live
+        return self._live
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """How many public, live documents hold `text` in `fieldname`."""
@@ -602,15 +613,12 @@ def viewer_statistics(searcher, allowed: set[int] | None, key: str):
     if allowed is None:
         return IndexStatistics(searcher)
     public = public_statistics(searcher)
+    if len(allowed) == public.doc_count:  # every viewer may open the public documents: these are all they may
+        return public
     viewers = _VIEWERS.setdefault(searcher, {})
     stats = viewers.get(key)
     if stats is None:
-        public_docs = set()
-        for reader, offset in searcher.reader().leaf_readers():
-            counts = _segment_counts(reader)
-            deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
-            public_docs.update(offset + docnum for docnum in counts.public if docnum not in deleted)
-        extra = allowed - public_docs
+        extra = allowed - public.live_documents()
         stats = public if not extra else ViewerStatistics(public, extra)
         if len(viewers) >= MAX_VIEWERS:
             viewers.clear()
