@@ -29,10 +29,10 @@ def _counted(app) -> dict:
                 for key, count in statistics._segment_counts(reader).df.items()}
 
 
-def test_warm_up_counts_the_public_frequency_of_common_words_and_not_rare_ones(app, cast, make_case,
-                                                                                fresh_warm_up):
+def test_warm_up_counts_common_words_and_every_title_and_summary_word_but_not_other_rare_ones(app, cast, make_case,
+                                                                                              fresh_warm_up):
     make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
-    make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.", lessons="Ask the porters.")
     make_case(cast.author, title="Private kettles", summary="Kettles only the park sees.", visibility="private")
     app.extensions["zhigu.search"].index.optimize()  # one segment: the threshold counts per segment
 
@@ -41,7 +41,9 @@ def test_warm_up_counts_the_public_frequency_of_common_words_and_not_rare_ones(a
 
     assert counted > 0
     assert counts[("title", "kettl")] == 2  # the private case's title is not counted
-    assert ("title", "hotel") not in counts  # held by one document: counted when first asked for
+    # a title's rare word, in every text field "find similar" weighs it by
+    assert (counts[("title", "hotel")], counts[("summary", "hotel")], counts[("body", "hotel")]) == (1, 0, 0)
+    assert ("body", "porter") not in counts  # a rare word of the narrative alone: counted when first asked for
     assert warmup.warm_up(app) == 0  # already counted in this process
 
 

@@ -5,7 +5,9 @@ bilingual dictionary of the cross-language stage (zhigu.search.dictionary, about
 readers, the public document frequencies of the archive's common words (zhigu.search.statistics: a
 "find similar" of 200 common words counted them for 6.5 s of CPU at 100,000 cases) and each facet value's
 documents (the first search page read them for 3.3 s at 100,000 cases). The warm-up thread loads the first
-three and reads the others, so that no request pays for them and none can be made to.
+three and reads the others, so that no request pays for them and none can be made to. Of the statistics it
+counts the common words of every text field, and every word of the titles and summaries, whose frequencies
+"find similar" weighs its candidates by.
 
 A gunicorn worker warms up before it accepts requests (`warm_now` from post_worker_init); any other process
 starts it in the background with the first request it serves. It runs once per process, and again when a
@@ -19,12 +21,15 @@ import threading
 from zhigu.search import dense, dictionary
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
-from zhigu.search.statistics import warm, warm_term_docs
+from zhigu.search.similar import TEXT_FIELDS
+from zhigu.search.statistics import warm, warm_term_docs, warm_vocabulary
 
 log = logging.getLogger(__name__)
 
 #: Text fields whose public document frequencies rank searches and "find similar".
 WARM_FIELDS = ("title", "summary", "body", "causes_text", "comments")
+#: Fields whose every term "find similar" weighs (its candidates' term vectors): all counted, rare ones too.
+WEIGHED_FIELDS = ("title", "summary")
 
 _lock = threading.Lock()
 _state = {"pid": None, "thread": None, "again": False, "apps": []}
@@ -40,7 +45,7 @@ def warm_up(app) -> int:
     with app.app_context():
         index = app.extensions["zhigu.search"]
         searcher = index.searcher()
-        counted = warm(searcher, WARM_FIELDS)
+        counted = warm(searcher, WARM_FIELDS) + warm_vocabulary(searcher, WEIGHED_FIELDS, TEXT_FIELDS)
         warm_term_docs(searcher, FACETS)
         if dense.enabled():
             dense.case_vectors()
