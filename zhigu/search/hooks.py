@@ -12,7 +12,7 @@ until applied.
 from itertools import chain
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 
 from zhigu.archive.models import CaseCause, Cause, FailureCase
 from zhigu.comments.models import Comment
@@ -24,23 +24,46 @@ from zhigu.search.outbox import forget_lock, record_changes
 PENDING = "zhigu.search.outbox_written"
 
 
-def _changed_cases(session) -> dict[int, bool]:
-    """Cases whose documents the flush changed, each with whether only its comments did. Cause labels are
-    indexed with each case, but renaming a cause changes no case row: its cases are looked up (a new cause
-    has none yet)."""
-    changed: dict[int, bool] = {}
+#: Case attributes that only the case's own "find similar" (or nothing of "find similar") reads: the others'
+#: queries match titles, summaries, causes, sector and markets, filtered by who may open what, so a change of
+#: these alone moves no case in another's list (zhigu.search.neighbours keeps those lists). Its own list, which
+#: also reads its warning signs and lessons, is computed again.
+OWN_TEXT = frozenset({"narrative", "warning_signs", "lessons", "tags", "money_lost", "currency", "team_size",
+                      "org_name", "org_type", "anonymize", "source_url", "started_on", "ended_on", "stage_reached",
+                      "region", "external_id", "updated_at", "version", "revisions"})
+#: How much of a case a change touched, in increasing order (the most of a flush's changes is kept).
+COMMENTS, OWN, ALL = 0, 1, 2
+
+
+def _changed_cases(session) -> dict[int, int]:
+    """Cases whose documents the flush changed, each with how much (COMMENTS: only its comments; OWN: only
+    OWN_TEXT; ALL). Cause labels are indexed with each case, but renaming a cause changes no case row: its
+    cases are looked up (a new cause has none yet)."""
+    changed: dict[int, int] = {}
+
+    def touch(case_id, kind: int) -> None:
+        changed[case_id] = max(kind, changed.get(case_id, COMMENTS))
+
     modified = _modified(session)
     for obj in chain(session.new, modified, session.deleted):
         if isinstance(obj, Comment):  # a case's document carries its visible comments
-            changed.setdefault(obj.case_id, True)
-        elif isinstance(obj, (FailureCase, CaseCause)):
-            changed[obj.id if isinstance(obj, FailureCase) else obj.case_id] = False
+            touch(obj.case_id, COMMENTS)
+        elif isinstance(obj, FailureCase):
+            touch(obj.id, OWN if obj in modified and _only_own_text(obj) else ALL)
+        elif isinstance(obj, CaseCause):
+            touch(obj.case_id, ALL)
     causes = {obj.id for obj in chain(modified, session.deleted) if isinstance(obj, Cause)}
     if causes:
-        changed.update(dict.fromkeys(session.connection().scalars(
-            select(CaseCause.case_id).where(CaseCause.cause_id.in_(causes))), False))
+        for case_id in session.connection().scalars(select(CaseCause.case_id).where(CaseCause.cause_id.in_(causes))):
+            touch(case_id, ALL)
     changed.pop(None, None)
     return changed
+
+
+def _only_own_text(case: FailureCase) -> bool:
+    """Whether the flush changed nothing of a case but OWN_TEXT (its attributes' history is still there in
+    after_flush)."""
+    return all(attribute.key in OWN_TEXT for attribute in inspect(case).attrs if attribute.history.has_changes())
 
 
 def _modified(session) -> list:
@@ -54,7 +77,9 @@ def _modified(session) -> list:
 def collect_changes(session, flush_context):
     changed = _changed_cases(session)
     if changed:
-        record_changes(session, changed, comments_only={case_id for case_id, only in changed.items() if only})
+        record_changes(session, changed,
+                       comments_only={case_id for case_id, kind in changed.items() if kind == COMMENTS},
+                       own_text_only={case_id for case_id, kind in changed.items() if kind == OWN})
         session.info[PENDING] = True
 
 

@@ -25,6 +25,10 @@ class IndexChange(db.Model):
     #: Only the case's comments changed: its document must be rewritten (search finds comments), but nothing
     #: "find similar" reads did, so its stored nearest cases stay (zhigu.search.neighbours).
     comments_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Only what the case's own "find similar" reads and nobody else's does changed (its narrative, warning signs,
+    #: lessons...: zhigu.search.hooks.OWN_TEXT): its stored nearest cases are computed again, but it finds and
+    #: is found by the others as before, so their lists stay.
+    own_text_only: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class NeighbourList(db.Model):

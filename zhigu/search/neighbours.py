@@ -25,7 +25,9 @@ audience, the lists of the changed cases, of the cases that list one of them, an
 now lists (a new case may belong in their lists), then computes up to NEIGHBOURS_AT_DRAIN (config) of the
 changed cases' lists (a public case has one per audience). The others fill in on their next read, or in
 `zhigu worker` (WORKER_BATCH per poll). A change of a case's comments alone changes no list: "find similar"
-does not read comments. With the multilingual extra, a case whose text has no vector yet gets its lists by its
+does not read comments. A change of text only the case's own query reads (its narrative, warning signs,
+lessons: zhigu.search.hooks.OWN_TEXT) changes its own lists only: the others' queries match titles, summaries,
+causes, sector and markets. With the multilingual extra, a case whose text has no vector yet gets its lists by its
 words alone (embedding its text in the request or the drain took 0.2-0.5 s of CPU), dropped when the vector is
 stored (`dense.vectors_stored`). A rebuild drops every list; `zhigu search neighbours` (or `rebuild
 --neighbours`) computes them all at once. Several machines, each with its own index, may compute the same list:
@@ -304,19 +306,25 @@ def _lists_of(case_ids) -> list[tuple[int, str]]:
             for audience in _audiences_of(cases[case_id], parks)]
 
 
-def refresh(changed_ids, limit: int) -> int:
+def refresh(changed_ids, limit: int, moved_ids=None) -> int:
     """Drop the lists the changes of `changed_ids` may have made wrong, in every audience, and compute up to
-    `limit` of the changed cases' lists again (see the module docstring); return how many were stored."""
+    `limit` of the changed cases' lists again (see the module docstring); return how many were stored.
+
+    `moved_ids` (all of `changed_ids` when None): those whose change may move them in other cases' lists. The
+    others changed only text their own list reads (zhigu.search.hooks.OWN_TEXT): the lists that name them, or
+    that they name, stay. An edit of a case's lessons dropped about twenty lists, which `zhigu worker` and the
+    case pages then computed again (a fifth of the server's CPU under bench/load.py), for none that changed."""
     changed = sorted(set(changed_ids))
     if not changed:
         return 0
+    moved = set(changed) if moved_ids is None else set(moved_ids) & set(changed)
     with current_app.app_context():  # after a commit: the committed session cannot be used
-        listing = set(db.session.scalars(select(CaseNeighbour.case_id).where(CaseNeighbour.neighbour_id.in_(changed))))
+        listing = set(db.session.scalars(select(CaseNeighbour.case_id).where(CaseNeighbour.neighbour_id.in_(moved))))
         _drop(set(changed) | listing)
         db.session.commit()
         pairs = _lists_of(changed)[:limit]
         stored = compute_lists(pairs)
-        computed = {case_id for case_id, _ in pairs}
+        computed = {case_id for case_id, _ in pairs} & moved
         near = set(db.session.scalars(select(CaseNeighbour.neighbour_id).where(CaseNeighbour.case_id.in_(computed))))
         _drop(near - computed)
         db.session.commit()
@@ -324,14 +332,14 @@ def refresh(changed_ids, limit: int) -> int:
 
 
 @outbox.index_changed.connect
-def _refresh_after_drain(index, reranked_ids, **extra) -> None:
+def _refresh_after_drain(index, reranked_ids, moved_ids=None, **extra) -> None:
     """After a drain: `refresh` the lists its changes touch; a change of a case's comments alone touches none
     ("find similar" never reads comments). A failure is logged: the index is applied whatever happens to the
     lists, and a list that is not stored is computed when read."""
     if not has_app_context():
         return
     try:
-        refresh(reranked_ids, current_app.config["NEIGHBOURS_AT_DRAIN"])
+        refresh(reranked_ids, current_app.config["NEIGHBOURS_AT_DRAIN"], moved_ids)
     except Exception:  # noqa: BLE001 - never fail the drain over a derived table
         log.warning("Could not refresh the stored neighbours of %d case(s)", len(reranked_ids), exc_info=True)
 

@@ -53,8 +53,9 @@ from zhigu.search.models import IndexChange
 from zhigu.search.rebuild import rewrite_index
 
 _signals = Namespace()
-#: Sent with `case_ids` after a drain applied changes of those cases to `index` (the sender), and `reranked_ids`,
-#: those of them with a change besides their comments: what is derived from the index or the cases' texts
+#: Sent with `case_ids` after a drain applied changes of those cases to `index` (the sender), `reranked_ids`,
+#: those of them with a change besides their comments, and `moved_ids`, those of these with a change besides
+#: text only their own "find similar" reads: what is derived from the index or the cases' texts
 #: (zhigu.search.neighbours, zhigu.search.dense) follows, without the outbox knowing of it.
 index_changed = _signals.signal("search-index-changed")
 #: Sent after `index` (the sender) was rewritten from the database.
@@ -81,10 +82,12 @@ class Busy(Exception):
     """Another process is applying the outbox to this directory."""
 
 
-def record_changes(session, case_ids, comments_only=frozenset()) -> None:
+def record_changes(session, case_ids, comments_only=frozenset(), own_text_only=frozenset()) -> None:
     """Insert outbox rows for `case_ids` on the session's current transaction (call from after_flush); those
-    in `comments_only` changed only in their comments."""
-    rows = [{"case_id": int(i), "comments_only": i in comments_only} for i in sorted(set(case_ids))]
+    in `comments_only` changed only in their comments, those in `own_text_only` only in text that only their own
+    "find similar" reads (see IndexChange)."""
+    rows = [{"case_id": int(i), "comments_only": i in comments_only, "own_text_only": i in own_text_only}
+            for i in sorted(set(case_ids))]
     if not rows:
         return
     connection = session.connection()
@@ -216,18 +219,20 @@ def drain(index, bind=None, timeout: float | None = None, batch: int = BATCH, af
     timeout = index.writer_timeout if timeout is None else timeout
     applied_cases: set[int] = set()
     reranked: set[int] = set()
+    moved: set[int] = set()
     try:
         with directory_lock(index.directory, timeout):
-            return _drain_locked(index, bind, timeout, batch, after_batch, applied_cases, reranked)
+            return _drain_locked(index, bind, timeout, batch, after_batch, applied_cases, reranked, moved)
     finally:
         if applied_cases:
-            index_changed.send(index, case_ids=applied_cases, reranked_ids=reranked)
+            index_changed.send(index, case_ids=applied_cases, reranked_ids=reranked, moved_ids=moved)
 
 
 def _drain_locked(index, bind, timeout, batch: int, after_batch, applied_cases: set[int],
-                  reranked: set[int]) -> int:
-    """`drain` under the directory's lock; adds the ids of the cases it applied to `applied_cases`, and of
-    those with a change besides their comments to `reranked`."""
+                  reranked: set[int], moved: set[int]) -> int:
+    """`drain` under the directory's lock; adds the ids of the cases it applied to `applied_cases`, of those
+    with a change besides their comments to `reranked`, and of those with a change besides their own text to
+    `moved`."""
     applied_total = 0
     applied = applied_change(index.directory)
     if applied is None:
@@ -236,22 +241,24 @@ def _drain_locked(index, bind, timeout, batch: int, after_batch, applied_cases: 
         return 0
     while True:
         with Session(bind) as session:
-            rows = session.execute(select(IndexChange.id, IndexChange.case_id, IndexChange.comments_only)
+            rows = session.execute(select(IndexChange.id, IndexChange.case_id, IndexChange.comments_only,
+                                          IndexChange.own_text_only)
                                    .where(IndexChange.id > applied).order_by(IndexChange.id)
                                    .limit(batch)).all()
         if not rows:
             return applied_total
-        if any(case_id == PRUNED for _, case_id, _ in rows):
+        if any(case_id == PRUNED for _, case_id, _, _ in rows):
             # rows after this directory's position were pruned: its changes since then are unknown
             log.warning("Search index at %s is behind the pruned outbox (position %d): rebuilding",
                         index.directory, applied)
             rebuild_locked(index, bind)
             return applied_total
-        changed = {case_id for _, case_id, _ in rows}
+        changed = {case_id for _, case_id, _, _ in rows}
         if not index.update_cases(changed, bind=bind, raise_errors=True, timeout=timeout):
             return applied_total
         applied_cases |= changed
-        reranked.update(case_id for _, case_id, comments_only in rows if not comments_only)
+        reranked.update(case_id for _, case_id, comments_only, _ in rows if not comments_only)
+        moved.update(case_id for _, case_id, comments_only, own_text in rows if not comments_only and not own_text)
         if after_batch:
             after_batch(rows)  # tests: die here, after the index commit and before the record
         applied = rows[-1][0]
