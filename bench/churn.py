@@ -53,6 +53,28 @@ def store_missing_lists(app, ids: list[int]) -> None:
         neighbours.compute(sorted(set(ids) & set(neighbours.missing_ids())))
 
 
+def editing_app(directory: Path, admin_email: str):
+    """(app over the archive in `directory`, its published case ids, an admin's API token): the app as the
+    benchmarks that edit run it (no warm-up, no lists or vectors computed at drain, no rate limits)."""
+    from sqlalchemy import select
+
+    from zhigu import create_app
+    from zhigu.archive.models import FailureCase
+    from zhigu.auth import services as auth
+    from zhigu.auth.models import User
+    from zhigu.extensions import db
+
+    app = create_app({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": False, "SEARCH_WARM_UP": False,
+                      "NEIGHBOURS_AT_DRAIN": 0, "EMBED_AT_DRAIN": 0, "REVIEW_REQUIRED": False, "LOG_LEVEL": "WARNING",
+                      "DATABASE_URL": f"sqlite:///{directory / 'zhigu.sqlite'}", "INDEX_DIR": str(directory / "index")})
+    with app.app_context():
+        case_ids = list(db.session.scalars(select(FailureCase.id).where(FailureCase.status == "published")))
+        admin = db.session.scalar(select(User).where(User.email == admin_email)) or auth.create_user(
+            admin_email, "bench-password-1", role="admin", display_name="Bench admin")
+        _, token = auth.create_token(admin, "bench")
+    return app, case_ids, token
+
+
 def cpu_ms(call) -> float:
     started = time.process_time()
     response = call()
@@ -70,24 +92,9 @@ def main() -> int:
                         help="list this many top frames of the requests, steady and after an edit")
     parser.add_argument("--tree", action="store_true", help="with --profile, also print the call trees")
     args = parser.parse_args()
-    from sqlalchemy import select
-
-    from zhigu import create_app
-    from zhigu.archive.models import FailureCase
-    from zhigu.auth import services as auth
-    from zhigu.auth.models import User
-    from zhigu.extensions import db
     from zhigu.search import warmup
 
-    app = create_app({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": False, "SEARCH_WARM_UP": False,
-                      "NEIGHBOURS_AT_DRAIN": 0, "EMBED_AT_DRAIN": 0, "REVIEW_REQUIRED": False, "LOG_LEVEL": "WARNING",
-                      "DATABASE_URL": f"sqlite:///{args.directory / 'zhigu.sqlite'}",
-                      "INDEX_DIR": str(args.directory / "index")})
-    with app.app_context():
-        case_ids = list(db.session.scalars(select(FailureCase.id).where(FailureCase.status == "published")))
-        admin = db.session.scalar(select(User).where(User.email == ADMIN)) or auth.create_user(
-            ADMIN, "churn-password-1", role="admin", display_name="Churn admin")
-        _, token = auth.create_token(admin, "churn")
+    app, case_ids, token = editing_app(args.directory, ADMIN)
     warmup.warm_up(app)
     client, rng, recombiner = app.test_client(), random.Random(11), Recombiner()
     edits: list[float] = []

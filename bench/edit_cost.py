@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from profile_pages import p  # noqa: E402  (bench/ is not a package)
+from churn import editing_app  # noqa: E402  (bench/ is not a package)
+from profile_pages import p  # noqa: E402
 
 ADMIN = "edit-cost-admin@example.org"
 
@@ -32,29 +33,15 @@ def main() -> int:
                         help="merge policy of the commits: the app's, Whoosh's MERGE_SMALL, or none")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    from sqlalchemy import select
     from whoosh import writing as whoosh_writing
 
-    from zhigu import create_app
-    from zhigu.archive.models import FailureCase
-    from zhigu.auth import services as auth
-    from zhigu.auth.models import User
-    from zhigu.extensions import db
     from zhigu.search import index as search_index
     from zhigu.search import warmup
 
     if args.merge != "tiers":  # SearchIndex.writing passes merge_tiers unless told otherwise
         policy = whoosh_writing.MERGE_SMALL if args.merge == "whoosh" else whoosh_writing.NO_MERGE
         search_index.merge_tiers = policy
-    app = create_app({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": False, "SEARCH_WARM_UP": False,
-                      "NEIGHBOURS_AT_DRAIN": 0, "EMBED_AT_DRAIN": 0, "REVIEW_REQUIRED": False, "LOG_LEVEL": "WARNING",
-                      "DATABASE_URL": f"sqlite:///{args.directory / 'zhigu.sqlite'}",
-                      "INDEX_DIR": str(args.directory / "index")})
-    with app.app_context():
-        case_ids = list(db.session.scalars(select(FailureCase.id).where(FailureCase.status == "published")))
-        admin = db.session.scalar(select(User).where(User.email == ADMIN)) or auth.create_user(
-            ADMIN, "edit-cost-password-1", role="admin", display_name="Edit cost admin")
-        _, token = auth.create_token(admin, "edit cost")
+    app, case_ids, token = editing_app(args.directory, ADMIN)
     warmup.warm_up(app)
     client, rng, times = app.test_client(), random.Random(3), []
     profiler = None

@@ -103,11 +103,7 @@ def warm(searcher, fieldnames) -> int:
         from_bytes = whole.schema[fieldname].from_bytes
         frequent = [from_bytes(btext) for btext, info in whole.iter_field(fieldname)
                     if info.doc_frequency() >= WARM_MIN_DF]
-        for text in frequent:
-            for reader, counts in leaves:
-                if not counts.knows(fieldname, text):
-                    counts.doc_frequency(reader, fieldname, text)
-                    counted += 1
+        counted += _count_unknown(leaves, fieldname, frequent)
     return counted
 
 
@@ -121,15 +117,18 @@ def warm_vocabulary(searcher, vector_fields, fieldnames) -> int:
     whole = searcher.reader()
     leaves = [(reader, _segment_counts(reader)) for reader, _ in whole.leaf_readers()]
     terms = sorted({text for name in vector_fields if name in whole.schema for text in whole.field_terms(name)})
+    return sum(_count_unknown(leaves, fieldname, terms) for fieldname in fieldnames if fieldname in whole.schema)
+
+
+def _count_unknown(leaves, fieldname: str, terms) -> int:
+    """Count each of `terms` in `fieldname` in every (segment reader, its counts) of `leaves` that does not know
+    it yet; return how many counts were made."""
     counted = 0
-    for fieldname in fieldnames:
-        if fieldname not in whole.schema:
-            continue
-        for text in terms:
-            for reader, counts in leaves:
-                if not counts.knows(fieldname, text):
-                    counts.doc_frequency(reader, fieldname, text)
-                    counted += 1
+    for text in terms:
+        for reader, counts in leaves:
+            if not counts.knows(fieldname, text):
+                counts.doc_frequency(reader, fieldname, text)
+                counted += 1
     return counted
 
 
