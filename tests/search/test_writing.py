@@ -8,6 +8,7 @@ from whoosh.qparser import QueryParser
 from whoosh.writing import SegmentWriter
 
 from zhigu.search.documents import build_schema
+from zhigu.search import writing
 from zhigu.search.writing import IndexWriter, merge_tiers
 
 WORDS = ("solar kettle clinic grid pump rental farmer dust season spare parts insurer sensor tea house buyer "
@@ -164,3 +165,17 @@ def test_merging_by_size_tiers_writes_what_whooshs_own_writer_writes(tmp_path, l
     ix = whoosh_index.open_dir(str(tmp_path / "IndexWriter"))
     with ix.searcher() as searcher:
         assert sorted(int(fields["id"]) for fields in searcher.all_stored_fields()) == sorted(set(range(27)) - {13})
+
+
+def test_merging_by_size_tiers_leaves_large_segments_alone(tmp_path, monkeypatch):
+    """Ten segments of MERGE_MAX_DOCS documents or more stay as they are; ten smaller ones of a tier are merged."""
+    monkeypatch.setattr(writing, "MERGE_MAX_DOCS", 3)
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    documents = iter(_documents(45))
+    for size in [3] * 10 + [1] * 11:  # ten "large" segments of three documents, then eleven commits of one
+        writer = IndexWriter(ix)
+        for _ in range(size):
+            writer.add_document(**next(documents))
+        writer.commit(mergetype=merge_tiers)
+
+    assert sorted(segment.doc_count_all() for segment in ix._segments()) == [3] * 10 + [11]

@@ -37,6 +37,9 @@ RUN_CHUNK_POSTINGS = 50_000
 #: Segments of a size tier (1-9 documents, 10-99, 100-999...: powers of MERGE_FAN_IN) that a commit merges
 #: into one once there are this many of them (merge_tiers).
 MERGE_FAN_IN = 10
+#: Segments of this many documents or more are never merged by a commit (a rebuild or an optimize does): an
+#: import drained in batches of 20,000 would otherwise merge ten of them, 200,000 documents, inside one commit.
+MERGE_MAX_DOCS = 10_000
 
 
 class TermPostings:
@@ -443,7 +446,8 @@ def add_postings(postwriter, postings: list, lengths: list) -> None:
 def merge_tiers(writer, segments):
     """Whoosh merge policy for the commits of edits: merge the segments of the lowest size tier that holds
     MERGE_FAN_IN of them (tiers: 1-9 documents, 10-99, 100-999..., powers of MERGE_FAN_IN), with those of the
-    tiers below, into one; return the segments kept as they are.
+    tiers below, into one; return the segments kept as they are. Segments of MERGE_MAX_DOCS documents or more
+    are left alone.
 
     Every edit commits a segment of one document. Whoosh's MERGE_SMALL merges the small segments again at nearly
     every commit (its tiers grow as the Fibonacci numbers), so each document was written again about once per
@@ -459,7 +463,8 @@ def merge_tiers(writer, segments):
 
     tiers: dict[int, list] = {}
     for segment in segments:
-        tiers.setdefault(tier(segment), []).append(segment)
+        if segment.doc_count_all() < MERGE_MAX_DOCS:
+            tiers.setdefault(tier(segment), []).append(segment)
     full = [level for level, members in tiers.items() if len(members) >= MERGE_FAN_IN]
     if not full:
         return segments
