@@ -48,8 +48,9 @@ def _changed_cases(session) -> dict[int, int]:
     for obj in chain(session.new, modified, session.deleted):
         if isinstance(obj, Comment):  # a case's document carries its visible comments
             touch(obj.case_id, COMMENTS)
-        elif isinstance(obj, FailureCase):
-            touch(obj.id, OWN if obj in modified and _only_own_text(obj) else ALL)
+        elif isinstance(obj, FailureCase):  # (new and deleted cases: identity sets, a look-up each)
+            only_own = obj not in session.new and obj not in session.deleted and _only_own_text(obj)
+            touch(obj.id, OWN if only_own else ALL)
         elif isinstance(obj, CaseCause):
             touch(obj.case_id, ALL)
     causes = {obj.id for obj in chain(modified, session.deleted) if isinstance(obj, Cause)}

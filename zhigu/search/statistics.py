@@ -66,7 +66,7 @@ REWARM_MIN_DOCS = 2_000
 #: and counting the terms one by one in it was a quarter of a web process's CPU under bench/load.py.
 WHOLE_FIELD_MAX_DOCS = 256
 #: Once a generation's statistics were asked this many terms of a field, the small segments' counts of every term
-#: of that field are added up into one dictionary (PublicStatistics._small_frequency), so each later term is one
+#: of that field are added up into one dictionary (PublicStatistics._merge_small), so each later term is one
 #: look-up instead of one per small segment. Every edit adds a small segment: "find similar" weighs ~5,000 terms
 #: of its candidates in each field, and walking them through every segment was most of its CPU right after an
 #: edit (bench/churn.py).

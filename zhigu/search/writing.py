@@ -17,10 +17,10 @@ from itertools import chain, groupby
 from operator import itemgetter
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.reading import SegmentReader
 from whoosh.system import pack_uint
 from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length
-from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from zhigu.search.analysis import TermCounts
@@ -337,9 +337,8 @@ class IndexWriter(SegmentWriter):
             for (name, btext), info in terms.items_from(fieldname, b""):
                 if name != fieldname:
                     break
-                blocks = [info.inlined_postings()] if info.is_inlined() else _posting_blocks(
-                    terms._codec.postings_reader(terms._postfile, info, field_format))
-                postings = _merged_postings(blocks, startdoc, docmap)
+                matcher = terms._codec.postings_reader(terms._postfile, info, field_format)
+                postings = _merged_postings(_posting_blocks(matcher), startdoc, docmap)
                 if postings:
                     self.pool.add_list(fieldname, btext, postings)
 
@@ -365,8 +364,7 @@ class IndexWriter(SegmentWriter):
 def _merged_postings(blocks, startdoc: int, docmap: dict | None) -> list:
     """Flat (new document, weight, value, ...) postings of a term of a merged segment, from its (ids, weights,
     values) blocks, its deleted documents left out: what Whoosh's iter_postings and _process_posts give one tuple
-    at a time (weights 1.0 and values b"" where the postings keep none). Most terms of a small segment have their
-    few postings inlined in the term's info: those are read from it without a matcher."""
+    at a time (weights 1.0 and values b"" where the postings keep none)."""
     flat = []
     for ids, weights, values in blocks:
         count = len(ids)
@@ -387,7 +385,8 @@ def _merged_postings(blocks, startdoc: int, docmap: dict | None) -> list:
 
 
 def _posting_blocks(matcher):
-    """(ids, weights, values) of a posting list a block at a time (Whoosh 3's block postings), or all at once."""
+    """(ids, weights, values) of a posting list a block at a time (Whoosh 3's block postings), or all at once
+    (postings inlined in the term's info)."""
     if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_values"):
         while matcher.is_active():
             matcher._read_ids()
