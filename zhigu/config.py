@@ -13,6 +13,10 @@ INDEX_INLINE_DRAIN = True
 INDEX_INLINE_DRAIN_TIMEOUT = 2.0
 #: Seconds `zhigu worker` sleeps between outbox polls.
 INDEX_POLL_INTERVAL = 1.0
+#: With INDEX_INLINE_DRAIN off: seconds an outbox row may wait for `zhigu worker` before a web process applies
+#: the outbox itself (and logs that no worker seems to keep up), so a server started without its worker still
+#: gets its changes searched.
+INDEX_WORKER_GRACE = 10.0
 #: Load jieba and the index and count the archive's common words in a background thread when a process
 #: starts serving (zhigu.search.warmup), so that no search pays for them.
 SEARCH_WARM_UP = True

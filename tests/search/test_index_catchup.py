@@ -2,6 +2,7 @@
 
 And while a document is stale, searches never count a case the viewer may no longer open.
 """
+import logging
 import os
 import signal
 import subprocess
@@ -9,9 +10,11 @@ import sys
 import textwrap
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from whoosh.query import And, Term
 
 from helpers import ROOT, case_data, close_app, in_app
@@ -19,8 +22,10 @@ from zhigu import create_app
 from zhigu.archive import services
 from zhigu.archive.models import FailureCase
 from zhigu.auth.models import User
+from zhigu.db import now_utc
 from zhigu.extensions import db
 from zhigu.search import catchup, outbox
+from zhigu.search.models import IndexChange
 from zhigu.search.services import search_cases
 
 CLEAN = {"missing": [], "stale": [], "extra": []}
@@ -218,3 +223,21 @@ def test_with_a_separate_worker_the_web_process_leaves_the_outbox_alone(app, cli
     assert check(app)["stale"] == [case.id]
     assert app.test_cli_runner().invoke(args=["worker", "--once"]).exit_code == 0
     assert check(app) == CLEAN
+
+
+def test_rows_the_worker_left_waiting_past_their_grace_are_applied_by_the_web_process(app, client, author, make_case,
+                                                                                        caplog):
+    """ZHIGU_INDEX_INLINE_DRAIN=false and no `zhigu worker` running: the changes are searched all the same."""
+    case = make_case(author, title="Hydroponic farm in Dubai")
+    app.config.update(INDEX_INLINE_DRAIN=False, INDEX_WORKER_GRACE=30)
+    with app.app_context():
+        services.update_case(db.session.get(User, author.id), db.session.get(FailureCase, case.id),
+                             {"title": "Renamed hydroponic farm"})
+        # written 40 s ago, as if the worker had been down that long
+        db.session.execute(update(IndexChange).values(created_at=now_utc() - timedelta(seconds=40)))
+        db.session.commit()
+    with caplog.at_level(logging.WARNING, logger="zhigu.search.catchup"):
+        assert client.get("/healthz").status_code == 200
+    wait_until(lambda: check(app) == CLEAN)
+    assert "is it running?" in caplog.text
+    assert app.extensions[catchup.EXTENSION].join(10)

@@ -2,6 +2,7 @@
 clause, the live query for viewers who may open more and for cases not computed yet."""
 import json
 import logging
+import time
 
 import pytest
 
@@ -453,6 +454,23 @@ def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(app, ctx, cast
 
     assert neighbours.compute_missing() == 2
     assert [stored(case.id) for case in cases] == [[cases[1].id], [cases[0].id]]
+
+
+def test_computing_the_missing_lists_stops_at_its_deadline(app, ctx, cast, make_case, monkeypatch):
+    """`zhigu worker` goes back to the outbox after WORKER_SECONDS of lists, however many are left."""
+    app.config["NEIGHBOURS_AT_DRAIN"] = 0
+    cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
+    compute_lists = neighbours.compute_lists
+
+    def slow(pairs):  # each list takes longer than the time given
+        time.sleep(0.3)
+        return compute_lists(pairs)
+    monkeypatch.setattr(neighbours, "compute_lists", slow)
+
+    assert neighbours.compute_missing(deadline=time.monotonic() + 0.1) == 1
+    assert neighbours.missing_ids() == [cases[1].id]
+    assert neighbours.compute_missing(deadline=time.monotonic()) == 0
+    assert neighbours.compute_missing(deadline=time.monotonic() + 60) == 1 and neighbours.missing_ids() == []
 
 
 @pytest.mark.parametrize("command", [["search", "rebuild", "--neighbours"], ["search", "neighbours"]])

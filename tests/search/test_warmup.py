@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers import in_app
+from helpers import close_app, in_app
+from zhigu import create_app
 from zhigu.search import similar, statistics, warmup
 
 
@@ -172,8 +173,8 @@ def test_document_sets_read_by_blocks_match_whoosh_and_leave_deleted_documents_o
     assert ids == {case.id for case in energy}
 
 
-#: What the sample gunicorn.conf.py leaves to `zhigu worker` unless told otherwise.
-LEFT_TO_THE_WORKER = ("ZHIGU_EMBED_AT_DRAIN", "ZHIGU_NEIGHBOURS_AT_DRAIN")
+#: What the sample gunicorn.conf.py leaves to `zhigu worker` unless told otherwise, and how it says so.
+LEFT_TO_THE_WORKER = {"ZHIGU_EMBED_AT_DRAIN": "0", "ZHIGU_NEIGHBOURS_AT_DRAIN": "0", "ZHIGU_INDEX_INLINE_DRAIN": "false"}
 
 
 def load_gunicorn_conf(monkeypatch, given: str | None = None):
@@ -189,12 +190,27 @@ def load_gunicorn_conf(monkeypatch, given: str | None = None):
     return gunicorn_conf
 
 
-@pytest.mark.parametrize("given,expected", [(None, "0"), ("20", "20")])
-def test_gunicorn_workers_leave_embedding_and_lists_to_zhigu_worker_unless_told_otherwise(monkeypatch, given,
-                                                                                          expected):
+@pytest.mark.parametrize("given", [None, "20"])
+def test_gunicorn_workers_leave_the_outbox_embedding_and_lists_to_zhigu_worker_unless_told_otherwise(monkeypatch,
+                                                                                                     given):
     load_gunicorn_conf(monkeypatch, given)
 
-    assert [os.environ[name] for name in LEFT_TO_THE_WORKER] == [expected, expected]
+    expected = list(LEFT_TO_THE_WORKER.values()) if given is None else [given] * len(LEFT_TO_THE_WORKER)
+    assert [os.environ[name] for name in LEFT_TO_THE_WORKER] == expected
+
+
+def test_an_app_created_under_the_sample_gunicorn_conf_leaves_the_outbox_to_zhigu_worker(monkeypatch, tmp_path):
+    load_gunicorn_conf(monkeypatch)
+    monkeypatch.setenv("ZHIGU_DATABASE_URL", f"sqlite:///{tmp_path / 'gunicorn.sqlite'}")
+    monkeypatch.setenv("ZHIGU_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ZHIGU_SECRET_KEY", "gunicorn-test")
+
+    served = create_app()  # as gunicorn's "zhigu:create_app()"
+    try:
+        assert served.config["INDEX_INLINE_DRAIN"] is False
+        assert served.config["NEIGHBOURS_AT_DRAIN"] == 0
+    finally:
+        close_app(served)
 
 
 def test_a_gunicorn_worker_warms_up_before_it_serves_and_starts_no_thread(app, client, cast, make_case,

@@ -12,8 +12,10 @@ leaves its rows behind too. Without a `zhigu worker` those rows used to wait for
   applied as soon as a process serves again, without blocking its start.
 
 Any number of processes (gunicorn -w 4) may do this at once: they take turns on the directory's lock, and
-the ones that find nothing left stop. With INDEX_INLINE_DRAIN=false (a separate `zhigu worker`) none of
-this runs. The thread uses its own database connection and closes it after each attempt.
+the ones that find nothing left stop. With INDEX_INLINE_DRAIN=false (a separate `zhigu worker` applies the
+outbox) a process catches up only on rows that waited longer than INDEX_WORKER_GRACE seconds, and warns:
+the worker is down or cannot keep up, and changes would otherwise never be searched. The thread uses its own
+database connection and closes it after each attempt.
 """
 import atexit
 import logging
@@ -50,10 +52,11 @@ def init_app(app, index) -> None:
 
 
 def _catch_up_on_request() -> None:
-    """Before each request: catch up if this machine's index is behind the outbox (checked once a poll)."""
+    """Before each request: catch up if this machine's index is behind the outbox (checked once a poll), or
+    with a separate worker, behind by rows it left waiting past their grace."""
     app = current_app._get_current_object()
-    if app.config["INDEX_INLINE_DRAIN"]:
-        app.extensions[EXTENSION].poll(app, db.engine)
+    grace = 0.0 if app.config["INDEX_INLINE_DRAIN"] else float(app.config["INDEX_WORKER_GRACE"])
+    app.extensions[EXTENSION].poll(app, db.engine, grace)
 
 
 def drain_after_commit(bind, timeout: float) -> bool:
@@ -119,8 +122,9 @@ class CatchUp:
                     _running.discard(self)
                     raise
 
-    def poll(self, app, bind) -> None:
-        """Schedule a catch-up when the index is behind the outbox; checks once per poll_interval (requests)."""
+    def poll(self, app, bind, grace: float = 0.0) -> None:
+        """Schedule a catch-up when the index is behind the outbox by a row older than `grace` seconds; checks
+        once per poll_interval (requests)."""
         self._own()
         now = time.monotonic()
         if self._polled_at is not None and now - self._polled_at < self.poll_interval:
@@ -129,8 +133,12 @@ class CatchUp:
         if self._thread is not None:
             return  # already catching up
         try:
-            if outbox.pending_count(bind, self.index.directory) > 0:
-                log.debug("Search index at %s is behind the outbox: catching up", self.index.directory)
+            if outbox.pending_count(bind, self.index.directory, older_than=grace) > 0:
+                if grace:
+                    log.warning("Search outbox rows have waited over %g s for `zhigu worker` at %s: is it running? "
+                                "Applying them here", grace, self.index.directory)
+                else:
+                    log.debug("Search index at %s is behind the outbox: catching up", self.index.directory)
                 self.schedule(app, bind)
         except Exception as error:  # noqa: BLE001 - a request never fails over the index (e.g. no database)
             log.debug("Could not compare the index at %s with the outbox: %s", self.index.directory, error)

@@ -21,7 +21,9 @@ another process holds the lock it never fails the request: its catch-up thread r
 each process checks on its first request, then at most once per `INDEX_POLL_INTERVAL`, whether the index
 is behind the outbox (zhigu.search.catchup), so rows left by a busy index or a crash are applied within
 seconds even without `zhigu worker`. `zhigu worker` drains every `INDEX_POLL_INTERVAL` seconds and
-rebuilds a directory that is missing, unreadable or has lost its `applied-change` file.
+rebuilds a directory that is missing, unreadable or has lost its `applied-change` file. With
+`INDEX_INLINE_DRAIN` off (the sample gunicorn.conf.py) only the worker drains, all of a second's changes in
+one commit; a web process steps in only for rows older than `INDEX_WORKER_GRACE`.
 
 Pruning. Applied rows would otherwise pile up forever, but the database cannot know every machine's
 position (each is a file in that machine's index directory). `prune()` deletes rows older than
@@ -154,11 +156,15 @@ def last_change_id(bind) -> int:
         return session.scalar(select(func.coalesce(func.max(IndexChange.id), 0)))
 
 
-def pending_count(bind, directory: Path) -> int:
-    """Outbox rows not yet applied to `directory` (all of them when it has no record yet)."""
+def pending_count(bind, directory: Path, older_than: float = 0) -> int:
+    """Outbox rows not yet applied to `directory` (all of them when it has no record yet); with `older_than`,
+    only those written more than that many seconds ago."""
     applied = applied_change(directory) or 0
+    query = select(func.count()).select_from(IndexChange).where(IndexChange.id > applied)
+    if older_than:
+        query = query.where(IndexChange.created_at < now_utc() - timedelta(seconds=older_than))
     with Session(bind) as session:
-        return session.scalar(select(func.count()).select_from(IndexChange).where(IndexChange.id > applied))
+        return session.scalar(query)
 
 
 def pending_case_ids(bind, directory: Path) -> set[int] | None:

@@ -4,7 +4,8 @@ Run one per index directory (one per machine); a second one on the same director
 the directory's lock. Killing it at any moment loses nothing: the next start applies what was left.
 Every OUTBOX_PRUNE_INTERVAL seconds it also prunes outbox rows older than OUTBOX_RETENTION that this
 machine has applied (zhigu.search.outbox.prune), stores the nearest cases of up to WORKER_BATCH cases whose
-list is not computed (zhigu.search.neighbours), and it runs the periodic jobs (notification scans every
+list is not computed (zhigu.search.neighbours; for about WORKER_SECONDS, so changes wait at most that long
+besides the poll interval), and it runs the periodic jobs (notification scans every
 NOTIFY_SCAN_INTERVAL, e-mail digests every DIGEST_INTERVAL) when its machine wins their lease in the
 database (zhigu.jobs), so each runs once per interval however many workers there are.
 """
@@ -67,15 +68,18 @@ def worker_command(once: bool, interval: float | None):
     pruned_at = None
     embedded_at = FIRST_PASS
     while True:
+        more_lists = False
         try:
             applied = run_once(index, db.engine)
             if applied:
                 log.info("Applied %d outbox change(s) to %s", applied, index.directory)
             embedded_at = embed_changed(embedded_at)
             # after the embedding: a list computed before its case's vector is dropped when the vector is stored
-            stored = neighbours.compute_missing(neighbours.WORKER_BATCH)
+            deadline = None if once else time.monotonic() + neighbours.WORKER_SECONDS
+            stored = neighbours.compute_missing(neighbours.WORKER_BATCH, deadline=deadline)
             if stored:
                 log.info("Stored the nearest cases of %d case(s)", stored)
+            more_lists = bool(stored) and deadline is not None and time.monotonic() >= deadline
             if pruned_at is None or time.monotonic() - pruned_at >= float(current_app.config["OUTBOX_PRUNE_INTERVAL"]):
                 pruned_at = time.monotonic()
                 pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])
@@ -90,4 +94,5 @@ def worker_command(once: bool, interval: float | None):
                 raise SystemExit(1)
         if once or stopping:
             return
-        time.sleep(interval)
+        if not more_lists:  # with lists left to compute, the next pass starts at once (outbox first)
+            time.sleep(interval)
