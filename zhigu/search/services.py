@@ -28,7 +28,7 @@ from zhigu.auth.permissions import can
 from zhigu.errors import ZhiguError
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.search import outbox, vectorized
+from zhigu.search import highlighting, outbox, vectorized
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
 from zhigu.search.index import current_index
@@ -310,7 +310,7 @@ def _ranked_page(viewer, searcher, ranked: "vectorized.Ranked", page: int,
         case = cases.get(ids[docnum])
         if case is None:
             continue
-        snippet = _snippet(case, lambda name, text: _highlighted(searcher, highlighter, name, text, ranked.words(name)))
+        snippet = _snippet(case, lambda name, text: highlighting.highlighted(text, ranked.words(name), highlighter))
         results.append(SearchResult(case=case, score=round(score, 4), snippet=snippet))
     return results, set(ranked.docnums.tolist())
 
@@ -362,36 +362,12 @@ def _highlighter() -> highlight.Highlighter:
     return highlight.Highlighter(fragmenter=_fragmenter(), formatter=_formatter())
 
 
-def _highlighted(searcher, highlighter: highlight.Highlighter, fieldname: str, text: str, words: frozenset[str],
-                 top: int = 2) -> str:
-    """The best `top` fragments of `text` with `words` marked: what Whoosh's Hit.highlights gives where the index
-    keeps no character positions (the text is analysed again)."""
-    if not words:
-        return ""
-    tokens = searcher.schema[fieldname].analyzer(text, positions=True, chars=True, mode="index", removestops=False)
-    tokens = highlighter._merge_matched_tokens(highlight.set_matched_filter(tokens, words))
-    fragments = highlight.top_fragments(highlighter.fragmenter.fragment_tokens(text, tokens), top,
-                                        highlighter.scorer, highlighter.order, minscore=1)
-    return highlighter.formatter.format(fragments)
-
-
 class SentenceStartFragmenter(highlight.ContextFragmenter):
-    """Snippets that start where the sentence of their first matched word starts, when it starts no more than
-    SENTENCE_LOOKBACK characters before that word (a snippet that opens mid-sentence reads as garbled)."""
-
-    SENTENCE_LOOKBACK = 120
-    SENTENCE_ENDS = re.compile(r"[.!?。！？；;\n]\s*")
+    """Snippets that start where the sentence of their first matched word starts (highlighting.sentence_start)."""
 
     def fragment_tokens(self, text, tokens):
         for fragment in super().fragment_tokens(text, tokens):
-            first_match = min((match.startchar for match in fragment.matches), default=fragment.startchar)
-            window = max(0, first_match - self.SENTENCE_LOOKBACK)
-            ends = list(self.SENTENCE_ENDS.finditer(text, window, first_match))
-            if ends:
-                fragment.startchar = ends[-1].end()
-            elif window == 0:
-                fragment.startchar = 0
-            yield fragment
+            yield highlighting.sentence_start(text, fragment)
 
 
 def _hidden_stale(viewer, searcher, matched, unsettled) -> set[int]:

@@ -1,0 +1,78 @@
+"""Snippets marked with plain tuples are the ones Whoosh's own highlighting pipeline gives, word for word."""
+import json
+import random
+
+import pytest
+from whoosh import highlight
+
+from helpers import ROOT, corpus_path
+from zhigu.search import highlighting
+from zhigu.search.analysis import MultilingualAnalyzer, analyse
+from zhigu.search.services import _highlighter
+
+FIXTURE = ROOT / "tests" / "search" / "quality_fixture.json"
+
+
+def whoosh_highlighted(text: str, words: frozenset[str], highlighter: highlight.Highlighter, top: int = 2) -> str:
+    """Whoosh's pipeline, as the search page ran it before: Token objects through its generators."""
+    if not words:
+        return ""
+    tokens = MultilingualAnalyzer()(text, positions=True, chars=True, mode="index", removestops=False)
+    tokens = highlighter._merge_matched_tokens(highlight.set_matched_filter(tokens, words))
+    fragments = highlight.top_fragments(highlighter.fragmenter.fragment_tokens(text, tokens), top,
+                                        highlighter.scorer, highlighter.order, minscore=1)
+    return highlighter.formatter.format(fragments)
+
+
+def texts() -> list[str]:
+    """English incident reports, the Chinese and English cases of the quality fixture, and edge cases."""
+    found = []
+    with open(corpus_path("nasa_llis.jsonl"), encoding="utf-8") as lines:
+        for line, _ in zip(lines, range(60)):
+            row = json.loads(line)
+            found += [row["summary"], "\n".join(filter(None, [row.get("narrative"), row.get("lessons")]))]
+    for row in json.loads(FIXTURE.read_text(encoding="utf-8"))["cases"]:
+        found += [row["summary"], row.get("narrative", "")]
+    long_text = " ".join(found[:40])
+    return found + [long_text * 3,  # past Whoosh's 32,768-character limit
+                    "光伏电站光伏组件。储能电池！电池储能；电池", "Solar. Solar solar SOLAR, solar-panels; solar.", ""]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[str]:
+    return texts()
+
+
+def test_the_corpus_has_chinese_english_and_long_texts(corpus):
+    assert any("光伏" in text for text in corpus) and any("inverter" in text for text in corpus)
+    assert max(map(len, corpus)) > highlight.DEFAULT_CHARLIMIT
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_snippets_are_whooshs(corpus, seed):
+    rng = random.Random(seed)
+    ours, theirs = _highlighter(), _highlighter()  # one per page: both number the marked terms alike
+    compared = marked = 0
+    for text in corpus:
+        terms = sorted({term for term, _, _, _ in analyse(text)})
+        for size in (1, 2, 4):
+            words = frozenset(rng.sample(terms, min(size, len(terms))) + ["absentword"])
+            expected = whoosh_highlighted(text, words, theirs)
+            assert highlighting.highlighted(text, words, ours) == expected, (text[:80], sorted(words))
+            compared += 1
+            marked += '<mark class="hl' in expected
+    assert compared > 300 and marked > compared * 0.9
+
+
+def test_no_words_or_no_text_gives_no_snippet():
+    assert highlighting.highlighted("Solar panels for farms", frozenset(), _highlighter()) == ""
+    assert highlighting.highlighted("", frozenset({"solar"}), _highlighter()) == ""
+    assert highlighting.highlighted("Solar panels", frozenset({"wind"}), _highlighter()) == ""
+
+
+def test_a_snippet_starts_at_its_sentence_and_escapes_the_text():
+    text = "First sentence is long enough to be cut off here. Then the <b>solar</b> farm failed to sell power."
+
+    snippet = highlighting.highlighted(text, frozenset({"solar"}), _highlighter())
+
+    assert snippet.startswith("Then the &lt;b&gt;") and '<mark class="hl t0">solar</mark>' in snippet
