@@ -355,7 +355,7 @@ def test_candidate_vectors_kept_for_an_index_generation_are_not_used_after_a_reb
     """Document numbers change with the index: a rebuild after the first case left renumbers every other."""
     from zhigu.archive import services as archive_services
     from zhigu.auth.models import User
-    from zhigu.search import similar as similar_module
+    from zhigu.search import statistics
 
     gone = make_case(cast.author, title="Kettle rental kiosk", summary="Kettles were rented by the hour.")
     for name in ("solar kettles", "kettle repair shop", "tea kettle export", "electric kettle pilot"):
@@ -371,7 +371,8 @@ def test_candidate_vectors_kept_for_an_index_generation_are_not_used_after_a_reb
                                       {"reason": "Withdrawn by its author."})
         outbox.rebuild(app.extensions["zhigu.search"])
     after = ranked()
-    similar_module._VECTORS.clear()
+    statistics._STATISTICS.clear()  # the vectors are weighed again
+    statistics._LATEST.clear()
 
     assert after == ranked()
     assert gone.id not in [case_id for case_id, _, _ in after]

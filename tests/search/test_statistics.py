@@ -5,7 +5,7 @@ from flask_login import AnonymousUserMixin
 
 from helpers import reload
 from zhigu.archive import services as archive_services
-from zhigu.search import statistics
+from zhigu.search import similar, statistics
 from zhigu.search.services import current_index, visible_statistics
 from zhigu.search.similar import TEXT_FIELDS
 
@@ -114,7 +114,9 @@ def test_public_frequencies_across_generations_match_a_count_from_scratch(ctx, c
     cases = [make_case(cast.author, **dict(SOLAR, title=f"Solar kettles for clinics {n}")) for n in range(4)]
     hidden = make_case(cast.curator_b, **dict(SOLAR, title="Solar pumps for farms", visibility="park"))
     shared = make_case(cast.curator_b, **dict(SOLAR, title="Wind pumps for farms", body="Grid teachers."))
-    current_index().index.optimize()  # one segment of six documents: "large" for the first parametrization
+    make_case(cast.author, title="Bakery ovens in Almaty", summary="Bread ovens overheated in a small bakery.",
+              lessons="Service the ovens.")  # words no step below changes: their weights carry over
+    current_index().index.optimize()  # one segment of seven documents: "large" for the first parametrizations
     steps = [
         lambda: archive_services.update_case(reload(cast.author), reload(cases[0]),
                                              {"title": "Solar lamps for schools", "lessons": "Ask the teachers."}),
@@ -126,13 +128,25 @@ def test_public_frequencies_across_generations_match_a_count_from_scratch(ctx, c
         lambda: current_index().index.optimize(),
         lambda: archive_services.update_case(reload(cast.author), reload(cases[3]), {"title": "Kettles for zebras"}),
     ]
+    monkeypatch.setattr(statistics, "_LATEST", {})
+    carried = carried_vectors = 0
     for n, step in enumerate([lambda: None, *steps]):
         step()
         searcher = current_index().searcher()
         stats, scratch = statistics.public_statistics(searcher), fresh_public_statistics(searcher)
+        carried += stats.epoch > 0
         assert stats.doc_count == scratch.doc_count, n
         for fieldname, text in every_term(searcher):
             expected = public_brute_force(searcher, fieldname, text)
             assert stats.doc_frequency(fieldname, text) == expected == scratch.doc_frequency(fieldname, text), (
                 n, fieldname, text)
+        for text in sorted({text for _, text in every_term(searcher)}):  # "find similar"'s weights, carried or not
+            assert stats.text_idf(text, TEXT_FIELDS) == scratch.text_idf(text, TEXT_FIELDS), (n, text)
+        kept_along = stats.lineage.derived.get("vectors", {})
+        for docnum in sorted(stats.live_documents()):
+            carried_vectors += docnum in kept_along and stats.lineage.unchanged_since(
+                kept_along[docnum][2], kept_along[docnum][0], stats.epoch)
+            assert similar._kept_case(searcher, docnum) == similar._weighed_case(searcher, scratch, docnum), (n, docnum)
     assert statistics.public_statistics(current_index().searcher()).doc_frequency("title", "zebra") == 1
+    # the edits and the retraction carry the counts forward; every held posting of them is what that takes
+    assert carried >= (4 if held_postings else 0) and carried_vectors >= (4 if held_postings else 0)

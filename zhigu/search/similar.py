@@ -7,7 +7,6 @@ the nearest cases. It shares the search page's access rules and row loading (zhi
 """
 import contextvars
 import math
-import weakref
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import partial
@@ -77,11 +76,12 @@ WHY_MAX_SHARE = 0.15
 WHY_MIN_CASES = 20
 GLOSSARY_MAX_TERMS = 12
 
-#: Title-and-summary vectors (_case_vector) kept per statistics object, i.e. per index generation and viewer
-#: set, at most this many each (then emptied): reading a candidate's stored term vectors and weighing them
-#: were a quarter of a "find similar" at 10,000 cases, and the same cases come back as candidates.
+#: Title-and-summary vectors (_case_vector) kept with each statistics object (its `derived`), i.e. per index
+#: generation and viewer set, at most this many each (then emptied): reading a candidate's stored term vectors
+#: and weighing them were a quarter of a "find similar" at 10,000 cases, and the same cases come back as
+#: candidates. The large segments' documents' vectors are kept along the public statistics' lineage as well
+#: (statistics.Lineage), for the later generations in which none of their terms changed weight.
 MAX_CACHED_VECTORS = 20_000
-_VECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 #: The ranking statistics of the "find similar" running in this context (see _statistics).
 _STATISTICS = contextvars.ContextVar("zhigu.search.statistics", default=None)
@@ -207,22 +207,34 @@ def _case_is_han(searcher, docnum: int) -> bool:
 
 def _kept_case(searcher, docnum: int) -> tuple[dict[str, float], bool]:
     stats = _statistics(searcher)
-    cache = _VECTORS.get(stats)
-    if cache is None:
-        cache = _VECTORS[stats] = {}
+    cache = stats.derived.setdefault("vectors", {})
     kept = cache.get(docnum)
     if kept is None:
-        counts = Counter()
-        for name in ("title", "summary"):
-            if searcher.has_vector(docnum, name):
-                for term, weight in searcher.vector_as("weight", docnum, name):
-                    counts[term] += weight
-        vector = _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS)
-                        for term, n in counts.items() if n > 0})
+        lineage = getattr(stats, "lineage", None)  # the public statistics': a large segment's documents
+        kept_along = lineage.derived.setdefault("vectors", {}) if lineage and stats.in_large_segment(docnum) else None
+        found = kept_along.get(docnum) if kept_along is not None else None
+        if found is not None and lineage.unchanged_since(found[2], found[0], stats.epoch):
+            kept = found[:2]
+        else:
+            kept = _weighed_case(searcher, stats, docnum)
+            if kept_along is not None:
+                if len(kept_along) >= MAX_CACHED_VECTORS:
+                    kept_along.clear()
+                kept_along[docnum] = (*kept, stats.epoch)
         if len(cache) >= MAX_CACHED_VECTORS:
             cache.clear()
-        kept = cache[docnum] = (vector, _mostly_han(vector))
+        cache[docnum] = kept
     return kept
+
+
+def _weighed_case(searcher, stats, docnum: int) -> tuple[dict[str, float], bool]:
+    counts = Counter()
+    for name in ("title", "summary"):
+        if searcher.has_vector(docnum, name):
+            for term, weight in searcher.vector_as("weight", docnum, name):
+                counts[term] += weight
+    vector = _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS) for term, n in counts.items() if n > 0})
+    return vector, _mostly_han(vector)
 
 
 def _feedback(searcher, similar: SimilarQuery, hits, plain: dict[str, float], vectors, search):

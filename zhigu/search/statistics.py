@@ -25,6 +25,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 
+import numpy as np
 from whoosh import scoring
 from whoosh.reading import TermNotFound
 
@@ -53,6 +54,11 @@ INTERSECT_RATIO = 40
 SKIP_ALWAYS = 16
 
 _STATISTICS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: The public statistics assembled last, per index directory: the next generation's start from them.
+_LATEST: dict = {}
+#: A segment's forward index (which held terms each document holds) is built again once the terms it holds
+#: grew by this share; the terms held since are looked up one by one meanwhile.
+FORWARD_REBUILD_GROWTH = 0.25
 #: Terms the warm-up (warm) counts ahead of requests: those held by at least this many documents of a segment.
 #: Counting a term reads its postings, so these are the costly ones (a "find similar" of 200 common words
 #: counted its way through 6.5 s of CPU on a cold process at 100,000 cases); a rarer term takes a few blocks
@@ -83,10 +89,16 @@ MAX_TERM_DOCS = 10_000
 
 
 def public_statistics(searcher) -> "PublicStatistics":
-    """The public statistics of this searcher's index, assembled once per searcher (per index generation)."""
+    """The public statistics of this searcher's index, assembled once per searcher (per index generation),
+    starting from those of the generation assembled last (PublicStatistics.carry)."""
     stats = _STATISTICS.get(searcher)
     if stats is None:
-        stats = _STATISTICS[searcher] = PublicStatistics(searcher)
+        stats = PublicStatistics(searcher)
+        if stats.folder is not None:
+            latest = _LATEST.get(stats.folder)
+            stats.carry(latest() if latest is not None else None)
+            _LATEST[stats.folder] = weakref.ref(stats)
+        stats = _STATISTICS.setdefault(searcher, stats)
     return stats
 
 
@@ -236,9 +248,14 @@ class _SegmentCounts:
         self.field_df: dict[str, dict[str, int]] = {}
         self.live_field_df: dict[str, tuple[frozenset, dict[str, int]]] = {}
         self.small = reader.doc_count_all() <= WHOLE_FIELD_MAX_DOCS
-        #: A large segment's public documents holding each term it counted (sorted), and how many that is in all.
+        #: A large segment's public documents holding each term it counted (sorted), and how many that is in all;
+        #: whether every term it counted with a public document is held; how often the counts were dropped.
         self.held: dict[tuple[str, str], array] = {}
         self.held_postings = 0
+        self.all_held = True
+        self.clears = 0
+        self._forward: _ForwardIndex | None = None
+        self._vocabulary: frozenset | None = None
         #: Documents (deleted ones included) holding each filter term asked of this segment (term_docs).
         self.term_docs: dict[tuple[str, str], array] = {}
 
@@ -322,6 +339,8 @@ class _SegmentCounts:
                 self.df.clear()
                 self.held.clear()
                 self.held_postings = 0
+                self.all_held = True
+                self.clears += 1
             count = self.df[key] = self._count(reader, fieldname, text)
         return count
 
@@ -335,10 +354,40 @@ class _SegmentCounts:
         count = sum(len(docs) for docs in holding)
         if count and gone:
             self.deleted_df[(fieldname, text)] = (gone, sum(len(gone.intersection(docs)) for docs in holding))
-        if count and not self.small and self.held_postings + count <= MAX_HELD_POSTINGS:
-            self.held[(fieldname, text)] = array("I", [docnum for docs in holding for docnum in sorted(docs)])
-            self.held_postings += count
+        if count and not self.small:
+            if self.held_postings + count <= MAX_HELD_POSTINGS:
+                self.held[(fieldname, text)] = array("I", [docnum for docs in holding for docnum in sorted(docs)])
+                self.held_postings += count
+            else:
+                self.all_held = False
         return count
+
+    def vocabulary(self, reader) -> frozenset | None:
+        """Every term of the segment, whatever its field (kept: a small segment's few); None if unreadable."""
+        if self._vocabulary is None:
+            try:
+                self._vocabulary = frozenset(btext.decode("utf-8", "replace") for _, btext in reader.all_terms())
+            except Exception:  # noqa: BLE001 - e.g. a closed reader's: the caller then starts afresh
+                return None
+        return self._vocabulary
+
+    def keys_holding(self, docs: frozenset) -> Counter:
+        """How many of `docs` each held (field, term) of this large segment is held by: the terms whose counts
+        deleting those documents changes, looked up in a forward index instead of in each term's postings."""
+        keys = list(self.held)  # in the order they were held (dictionaries keep it; only clears remove)
+        forward = self._forward
+        if forward is None or forward.clears != self.clears or \
+                len(keys) > forward.size * (1 + FORWARD_REBUILD_GROWTH):
+            forward = self._forward = _ForwardIndex(keys, self.held, self.clears)
+        found = Counter()
+        for docnum in docs:
+            found.update(forward.keys_of(docnum))
+        for key in keys[forward.size:]:
+            docnums = self.held[key]
+            holding = sum(_contains(docnums, docnum) for docnum in docs)
+            if holding:
+                found[key] += holding
+        return found
 
     def _count_whole_field(self, reader, fieldname: str) -> bool:
         """Count every term of a field at once, through the segment's term index in order; False where the
@@ -399,6 +448,22 @@ class _SegmentCounts:
         return total
 
 
+class _ForwardIndex:
+    """The held terms of a large segment by document: its held postings sorted by document number (numpy)."""
+
+    def __init__(self, keys: list, held: dict, clears: int):
+        postings = [np.frombuffer(held[key], dtype=np.uint32) for key in keys]
+        docs = np.concatenate(postings) if postings else np.empty(0, dtype=np.uint32)
+        owners = np.repeat(np.arange(len(keys), dtype=np.int32), [len(docnums) for docnums in postings])
+        order = np.argsort(docs, kind="stable")
+        self.docs, self.owners = docs[order], owners[order]
+        self.keys, self.size, self.clears = keys, len(keys), clears
+
+    def keys_of(self, docnum: int) -> list:
+        start, end = np.searchsorted(self.docs, [docnum, docnum + 1])
+        return [self.keys[at] for at in self.owners[start:end].tolist()]
+
+
 def term_docs(reader, fieldname: str, text: str) -> array:
     """A segment's documents (deleted ones included, in order) holding a term of a filter query (a facet's
     value, a visibility token): read once per segment and process, as the counts are, so that a new index
@@ -449,6 +514,17 @@ def _segment_counts(reader) -> "_SegmentCounts":
     return counts
 
 
+def _live_frequency(leaves, fieldname: str, text: str) -> int:
+    """How many public, live documents of these segments hold a term."""
+    count = 0
+    for reader, counts, deleted, gone in leaves:
+        held = counts.doc_frequency(reader, fieldname, text)
+        if held and deleted:  # (a term no public document holds is held by no deleted one)
+            held -= counts.deleted_frequency(reader, gone, fieldname, text)
+        count += held
+    return count
+
+
 def _forget_other_segments(folder, current: set) -> None:
     """Drop the counts of this index's segments that merges have since removed."""
     with _SEGMENTS_LOCK:
@@ -456,33 +532,148 @@ def _forget_other_segments(folder, current: set) -> None:
             del _SEGMENTS[key]
 
 
+class Lineage:
+    """Generations of one index whose text idfs were carried each into the next (PublicStatistics.carry), with
+    the same large segments in the same places: what callers work out from a text idf of one of them still
+    holds in a later one if none of the terms it read changed weight in between (`unchanged_since`)."""
+
+    def __init__(self):
+        self.epoch = 0
+        #: The latest generation (epoch) in which each term's text idf changed.
+        self.changed_at: dict[str, int] = {}
+        #: Callers' values (zhigu.search.similar's vectors of the large segments' documents), with their epochs.
+        self.derived: dict = {}
+        self._lock = threading.Lock()
+
+    def advance(self, changed: set) -> int:
+        """The next generation's epoch, in which the text idfs of `changed` changed."""
+        with self._lock:
+            self.epoch += 1
+            for term in changed:
+                self.changed_at[term] = self.epoch
+            return self.epoch
+
+    def unchanged_since(self, epoch: int, terms, now: int) -> bool:
+        """Whether none of `terms` changed weight after generation `epoch`, up to generation `now` (a later
+        change, seen from an older generation, counts as a change too)."""
+        changed_at = self.changed_at
+        return epoch <= now and all(changed_at.get(term, 0) <= epoch for term in terms)
+
+
 class PublicStatistics:
-    """Document count, document frequencies and average field lengths over public, live documents."""
+    """Document count, document frequencies and average field lengths over public, live documents.
+
+    Counts over the large segments are kept apart from the small segments' (which every edit adds to), so that
+    the next generation can carry them (`carry`)."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         self.leaves = []
-        keys, folder = set(), None
+        self.folder = None
+        keys = set()
         for reader, _ in searcher.reader().leaf_readers():
             counts = _segment_counts(reader)
             key = segment_key(reader)
-            folder = key[0]
+            self.folder = key[0]
             keys.add(key)
             deleted = sorted(counts.public & reader.deleted_docs_set) if reader.has_deletions() else []
             self.leaves.append((reader, counts, deleted, counts.same_deleted(frozenset(deleted))))
-        if folder is not None:
-            _forget_other_segments(folder, keys)
+        if self.folder is not None:
+            _forget_other_segments(self.folder, keys)
         #: Public, live documents in the index.
         self.doc_count = sum(len(counts.public) - len(deleted) for _, counts, deleted, _ in self.leaves)
         self._df: dict[tuple[str, str], int] = {}
         self._large = [leaf for leaf in self.leaves if not leaf[1].small]
         self._small = [leaf for leaf in self.leaves if leaf[1].small]
+        for reader, counts, _, _ in self._small:
+            counts.vocabulary(reader)  # while its reader is open: a later generation may merge it away (carry)
+        #: Per (field, term): the count over the large segments' public, live documents.
+        self._large_df: dict[tuple[str, str], int] = {}
+        self._large_at = [(segment_key(reader), offset, counts.clears) for (reader, offset), (_, counts, _, _)
+                          in zip(searcher.reader().leaf_readers(), self.leaves) if not counts.small]
         #: Per field: terms asked of the small segments one by one, then (MERGE_SMALL_AFTER) their counts added up.
         self._small_asked: Counter = Counter()
         self._small_df: dict[str, dict[str, int] | None] = {}
         self._live: set[int] | None = None
         self._lengths: dict[str, float] = {}
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
+        #: What callers work out from these statistics (zhigu.search.similar's vectors), kept with them.
+        self.derived: dict = {}
+        #: The generations whose text idfs were carried one into the next (see Lineage), this one's place in it,
+        #: and the global document numbers of its large segments (the same documents all along a lineage).
+        self.lineage = Lineage()
+        self.epoch = 0
+        self._large_ranges = [(offset, offset + reader.doc_count_all())
+                              for (reader, _, _, _), (_, offset, _) in zip(self._large, self._large_at)]
+
+    def carry(self, earlier: "PublicStatistics | None") -> None:
+        """Start from an earlier generation's statistics where they still hold: every edit makes a generation
+        (a small segment, a deleted document), and counting afresh the ~5,000 terms of each field "find
+        similar" weighs was half of its CPU right after an edit (bench/load.py).
+
+        The large segments' counts carry over when they are the same segments (only more deleted documents):
+        the newly deleted documents' terms come out of each segment's forward index of held terms. The text
+        idfs carry over when the public document count is the same, except for those of the terms that those
+        documents and every small segment added, removed or with new deletions hold and whose counts moved.
+        What is carried is exactly what counting afresh gives.
+        """
+        if earlier is None or earlier.folder != self.folder or \
+                [(key, clears) for key, _, clears in earlier._large_at] != \
+                [(key, clears) for key, _, clears in self._large_at]:
+            return
+        newly = []
+        for (_, counts, _, gone), (_, _, _, before) in zip(self._large, earlier._large):
+            if gone is before or gone == before:
+                continue
+            if not before <= gone or not counts.all_held:
+                return
+            newly.append((counts, gone - before))
+        large_df = dict(earlier._large_df)
+        changed = set()
+        for counts, docs in newly:
+            for key, holding in counts.keys_holding(docs).items():
+                if key in large_df:
+                    large_df[key] -= holding
+                changed.add(key[1].decode() if isinstance(key[1], bytes) else key[1])
+        self._large_df = large_df
+        if self.doc_count != earlier.doc_count:
+            return
+        before = {segment_key(reader): gone for reader, _, _, gone in earlier._small}
+        now = {segment_key(reader): gone for reader, _, _, gone in self._small}
+        for leaves, others in ((self._small, before), (earlier._small, now)):
+            for reader, counts, _, gone in leaves:
+                if others.get(segment_key(reader)) != gone:
+                    vocabulary = counts.vocabulary(reader)
+                    if vocabulary is None:
+                        return
+                    changed.update(vocabulary)
+        changed = self._reweighed(earlier, changed)
+        carried = dict(earlier._text_idfs)
+        carried.update(self._text_idfs)  # those _reweighed weighed afresh
+        self._text_idfs = carried
+        if self._large_ranges == earlier._large_ranges:
+            self.lineage = earlier.lineage
+            self.epoch = self.lineage.advance(changed)
+
+    def _reweighed(self, earlier: "PublicStatistics", touched: set) -> set:
+        """Of the terms the changed documents hold, those whose text idf differs from `earlier`'s (weighed
+        afresh here): an edit deletes a case's document and adds it again, mostly with the same words, whose
+        weights then stay as they were."""
+        changed = set()
+        fieldnames = {names for _, names in earlier._text_idfs}
+        for fieldname in {name for names in fieldnames for name in names} - self._small_df.keys():
+            if self._small:  # hundreds of terms to weigh: add the small segments' counts up at once
+                self._small_df[fieldname] = self._merge_small(fieldname)
+        for text in touched.intersection(text for text, _ in earlier._text_idfs):
+            for names in fieldnames:
+                before = earlier._text_idfs.get((text, names))
+                if before is not None and before != self.text_idf(text, names):
+                    changed.add(text)
+        return changed
+
+    def in_large_segment(self, docnum: int) -> bool:
+        """Whether a document is one of the large segments' (which name the same documents along a lineage)."""
+        return any(start <= docnum < end for start, end in self._large_ranges)
 
     def live_documents(self) -> set[int]:
         """The public, live documents (global document numbers), worked out once per generation."""
@@ -499,24 +690,26 @@ class PublicStatistics:
         key = (fieldname, text)
         count = self._df.get(key)
         if count is None:
-            merged = self._small_df.get(fieldname)
-            if merged is not None:
-                count = merged.get(text, 0)
-                leaves = self._large
-            else:
-                count = 0
-                leaves = self.leaves
-                if self._small:
-                    self._small_asked[fieldname] += 1
-                    if self._small_asked[fieldname] >= MERGE_SMALL_AFTER and fieldname not in self._small_df:
-                        self._small_df[fieldname] = self._merge_small(fieldname)
-            for reader, counts, deleted, gone in leaves:
-                held = counts.doc_frequency(reader, fieldname, text)
-                if held and deleted:  # (a term no public document holds is held by no deleted one)
-                    held -= counts.deleted_frequency(reader, gone, fieldname, text)
-                count += held
-            self._df[key] = count
+            count = self._df[key] = self._large_frequency(key) + self._small_frequency(fieldname, text)
         return count
+
+    def _large_frequency(self, key: tuple[str, str]) -> int:
+        count = self._large_df.get(key)
+        if count is None:
+            count = self._large_df[key] = _live_frequency(self._large, *key)
+        return count
+
+    def _small_frequency(self, fieldname: str, text: str) -> int:
+        if not self._small:
+            return 0
+        merged = self._small_df.get(fieldname)
+        if merged is None and fieldname not in self._small_df:
+            self._small_asked[fieldname] += 1
+            if self._small_asked[fieldname] >= MERGE_SMALL_AFTER:
+                merged = self._small_df[fieldname] = self._merge_small(fieldname)
+        if merged is not None:
+            return merged.get(text, 0)
+        return _live_frequency(self._small, fieldname, text)
 
     def _merge_small(self, fieldname: str) -> dict[str, int] | None:
         """Every term's count over the live public documents of the small segments, added up; None where one
@@ -568,6 +761,7 @@ class ViewerStatistics:
 
     def __init__(self, public: PublicStatistics, extra: set[int]):
         self.public = public
+        self.derived: dict = {}
         self.leaves = []
         for reader, offset in public.searcher.reader().leaf_readers():
             local = sorted(docnum - offset for docnum in extra if offset <= docnum < offset + reader.doc_count_all())
@@ -604,6 +798,7 @@ class IndexStatistics:
 
     def __init__(self, searcher):
         self.searcher = searcher
+        self.derived: dict = {}
         self.doc_count = searcher.doc_count()
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
 
