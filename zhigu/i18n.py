@@ -12,9 +12,11 @@ build step. When the package directory is read-only the `.mo` goes to `instance/
 import os
 import re
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import click
+from babel import numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request, session
@@ -60,7 +62,13 @@ def number(value) -> str:
     """A number with the grouping and decimal marks of the page language."""
     if value is None or value == "":
         return ""
-    return format_decimal(value)
+    return _decimal(value, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _decimal(value, locale: str) -> str:
+    """Kept: the search page writes a hundred facet counts, and Babel formats each in ~30 µs."""
+    return numbers.format_decimal(value, locale=locale)
 
 
 def money(amount, currency: str | None = None) -> str:
