@@ -32,7 +32,7 @@ from zhigu.search import highlighting, outbox, vectorized
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
 from zhigu.search.index import current_index
-from zhigu.search.statistics import PublicBM25F, term_docs, viewer_statistics
+from zhigu.search.statistics import PublicBM25F, value_docs, viewer_statistics
 
 #: Field weights of the search page: title and summary count above the narrative.
 SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0, "comments": 0.5}
@@ -436,19 +436,22 @@ class CpuBudgetCollector(collectors.WrappingCollector):
 def _value_docs(searcher, name: str) -> dict[str, np.ndarray]:
     """Each value of a facet with its documents (an array of document numbers, deleted ones included: they are
     never among the matched), worked out once per index generation from each segment's documents of the value,
-    which are kept across generations (statistics.term_docs).
+    which are kept across generations (statistics.value_docs).
 
     Whoosh counts a facet while collecting, one call per matched document and facet (an overlapping facet
     also builds every document's value list over the whole index: 805 ms of CPU per search page at 100,000
     cases); counting a value's documents in an array of the matched ones costs a few nanoseconds a document.
-    Built from sets of live documents, these arrays were a quarter of the search's CPU under bench/load.py.
+    Built from sets of live documents, these arrays were a quarter of the search's CPU under bench/load.py; built
+    from every segment's documents of every value, they were the first search's 15 ms after each edit at 10,000
+    cases: each segment's arrays are kept with it (statistics.value_docs), and a value only the large segment
+    holds keeps its array from generation to generation. Callers must not change the arrays.
     """
     def build():
-        leaves = list(searcher.reader().leaf_readers())
-        values = (value.decode() if isinstance(value, bytes) else value for value in searcher.lexicon(name))
-        return {value: np.concatenate([np.frombuffer(term_docs(reader, name, value), dtype=np.uint32).astype(np.int64)
-                                       + offset for reader, offset in leaves])
-                for value in values}
+        parts: dict[str, list[np.ndarray]] = {}
+        for reader, offset in searcher.reader().leaf_readers():
+            for value, docs in value_docs(reader, name, offset).items():
+                parts.setdefault(value, []).append(docs)
+        return {value: docs[0] if len(docs) == 1 else np.concatenate(docs) for value, docs in parts.items()}
 
     return current_index().derived(searcher, ("facet", name), build)
 

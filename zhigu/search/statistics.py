@@ -56,6 +56,8 @@ SKIP_ALWAYS = 16
 _STATISTICS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 #: The public statistics assembled last, per index directory: the next generation's start from them.
 _LATEST: dict = {}
+#: Facet arrays (value_docs) a segment keeps, by facet and offset, before they are dropped and built afresh.
+MAX_VALUE_DOCS = 64
 #: A segment's forward index (which held terms each document holds) is built again once the terms it holds
 #: grew by this share; the terms held since are looked up one by one meanwhile.
 FORWARD_REBUILD_GROWTH = 0.25
@@ -256,8 +258,10 @@ class _SegmentCounts:
         self.clears = 0
         self._forward: _ForwardIndex | None = None
         self._vocabulary: frozenset | None = None
-        #: Documents (deleted ones included) holding each filter term asked of this segment (term_docs).
+        #: Documents (deleted ones included) holding each filter term asked of this segment (term_docs), and
+        #: each facet's values' documents as global numbers, by facet and the segment's offset (value_docs).
         self.term_docs: dict[tuple[str, str], array] = {}
+        self.value_docs: dict[tuple[str, int], dict] = {}
 
     def same_deleted(self, gone: frozenset) -> frozenset:
         """`gone`, or the equal set seen last (counts made for it are then found by identity)."""
@@ -480,6 +484,22 @@ def term_docs(reader, fieldname: str, text: str) -> array:
             counts.term_docs.clear()
         docs = counts.term_docs[key] = array("I", sorted(found))
     return docs
+
+
+def value_docs(reader, fieldname: str, offset: int) -> dict[str, np.ndarray]:
+    """Each value of a field (a facet) the segment holds, with its documents (deleted ones included) as global
+    document numbers of a searcher that places the segment at `offset`: kept with the segment's counts."""
+    counts = _segment_counts(reader)
+    key = (fieldname, offset)
+    found = counts.value_docs.get(key)
+    if found is None:
+        values = (value.decode() if isinstance(value, bytes) else value for value in reader.lexicon(fieldname))
+        found = {value: np.frombuffer(term_docs(reader, fieldname, value), dtype=np.uint32).astype(np.int64) + offset
+                 for value in values}
+        if len(counts.value_docs) >= MAX_VALUE_DOCS:
+            counts.value_docs.clear()
+        counts.value_docs[key] = found
+    return found
 
 
 def _contains(docs: array, docnum: int) -> bool:
