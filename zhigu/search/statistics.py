@@ -257,7 +257,7 @@ class _SegmentCounts:
         self.all_held = True
         self.clears = 0
         self._forward: _ForwardIndex | None = None
-        self._vocabulary: frozenset | None = None
+        self._vocabulary: dict[str, frozenset] = {}
         #: Documents (deleted ones included) holding each filter term asked of this segment (term_docs), and
         #: each facet's values' documents as global numbers, by facet and the segment's offset (value_docs).
         self.term_docs: dict[tuple[str, str], array] = {}
@@ -366,14 +366,19 @@ class _SegmentCounts:
                 self.all_held = False
         return count
 
-    def vocabulary(self, reader) -> frozenset | None:
-        """Every term of the segment, whatever its field (kept: a small segment's few); None if unreadable."""
-        if self._vocabulary is None:
-            try:
-                self._vocabulary = frozenset(btext.decode("utf-8", "replace") for _, btext in reader.all_terms())
-            except Exception:  # noqa: BLE001 - e.g. a closed reader's: the caller then starts afresh
-                return None
-        return self._vocabulary
+    def vocabulary(self, reader, fieldnames) -> set | None:
+        """The terms of the segment in these fields (kept per field: a small segment's few); None if unreadable."""
+        terms = set()
+        for fieldname in fieldnames:
+            known = self._vocabulary.get(fieldname)
+            if known is None:
+                try:
+                    known = self._vocabulary[fieldname] = frozenset(
+                        btext.decode("utf-8", "replace") for btext in reader.lexicon(fieldname))
+                except Exception:  # noqa: BLE001 - e.g. a closed reader's: the caller then starts afresh
+                    return None
+            terms |= known
+        return terms
 
     def keys_holding(self, docs: frozenset) -> Counter:
         """How many of `docs` each held (field, term) of this large segment is held by: the terms whose counts
@@ -605,8 +610,6 @@ class PublicStatistics:
         self._df: dict[tuple[str, str], int] = {}
         self._large = [leaf for leaf in self.leaves if not leaf[1].small]
         self._small = [leaf for leaf in self.leaves if leaf[1].small]
-        for reader, counts, _, _ in self._small:
-            counts.vocabulary(reader)  # while its reader is open: a later generation may merge it away (carry)
         #: Per (field, term): the count over the large segments' public, live documents.
         self._large_df: dict[tuple[str, str], int] = {}
         self._large_at = [(segment_key(reader), offset, counts.clears) for (reader, offset), (_, counts, _, _)
@@ -660,10 +663,11 @@ class PublicStatistics:
             return
         before = {segment_key(reader): gone for reader, _, _, gone in earlier._small}
         now = {segment_key(reader): gone for reader, _, _, gone in self._small}
+        fieldnames = {name for _, names in earlier._text_idfs for name in names}
         for leaves, others in ((self._small, before), (earlier._small, now)):
             for reader, counts, _, gone in leaves:
                 if others.get(segment_key(reader)) != gone:
-                    vocabulary = counts.vocabulary(reader)
+                    vocabulary = counts.vocabulary(reader, fieldnames)
                     if vocabulary is None:
                         return
                     changed.update(vocabulary)
