@@ -16,7 +16,9 @@ deletions only grow, so the counts over its deleted documents are carried from o
 document, and "find similar" asks about ~3,000 (field, term) pairs: a small segment counts each field's terms
 all at once (WHOLE_FIELD_MAX_DOCS), and a large one keeps which public documents hold each term it counted
 (MAX_HELD_POSTINGS), so that a new generation costs each process dictionary look-ups and bisections, not a
-look-up in Whoosh's term index per term and segment.
+look-up in Whoosh's term index per term and segment. A new generation's statistics also start from the
+previous generation's (PublicStatistics.carry): the large segments' counts less what the newly deleted
+documents held, and the text idfs and "find similar" vectors whose terms' counts did not move.
 """
 import math
 import threading
@@ -56,6 +58,7 @@ SKIP_ALWAYS = 16
 _STATISTICS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 #: The public statistics assembled last, per index directory: the next generation's start from them.
 _LATEST: dict = {}
+_CARRY_LOCK = threading.Lock()
 #: Facet arrays (value_docs) a segment keeps, by facet and offset, before they are dropped and built afresh.
 MAX_VALUE_DOCS = 64
 #: A segment's forward index (which held terms each document holds) is built again once the terms it holds
@@ -97,9 +100,10 @@ def public_statistics(searcher) -> "PublicStatistics":
     if stats is None:
         stats = PublicStatistics(searcher)
         if stats.folder is not None:
-            latest = _LATEST.get(stats.folder)
-            stats.carry(latest() if latest is not None else None)
-            _LATEST[stats.folder] = weakref.ref(stats)
+            with _CARRY_LOCK:  # one after another, so each generation of a lineage follows the one before
+                latest = _LATEST.get(stats.folder)
+                stats.carry(latest() if latest is not None else None)
+                _LATEST[stats.folder] = weakref.ref(stats)
         stats = _STATISTICS.setdefault(searcher, stats)
     return stats
 
