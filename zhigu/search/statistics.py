@@ -370,17 +370,18 @@ class _SegmentCounts:
                 self.all_held = False
         return count
 
-    def vocabulary(self, reader, fieldnames) -> set | None:
-        """The terms of the segment in these fields (kept per field: a small segment's few); None if unreadable."""
+    def vocabulary(self, reader, fieldnames, read: bool = True) -> set | None:
+        """The terms of the segment in these fields (kept per field: a small segment's few); None where not kept
+        and not to be `read`. An earlier generation's reader must not be read: its files may have been replaced
+        since (a rebuild of a damaged index), and reading a mapped file that shrank kills the process (SIGBUS)."""
         terms = set()
         for fieldname in fieldnames:
             known = self._vocabulary.get(fieldname)
             if known is None:
-                try:
-                    known = self._vocabulary[fieldname] = frozenset(
-                        btext.decode("utf-8", "replace") for btext in reader.lexicon(fieldname))
-                except Exception:  # noqa: BLE001 - e.g. a closed reader's: the caller then starts afresh
+                if not read:
                     return None
+                known = self._vocabulary[fieldname] = frozenset(
+                    btext.decode("utf-8", "replace") for btext in reader.lexicon(fieldname))
             terms |= known
         return terms
 
@@ -668,10 +669,11 @@ class PublicStatistics:
         before = {segment_key(reader): gone for reader, _, _, gone in earlier._small}
         now = {segment_key(reader): gone for reader, _, _, gone in self._small}
         fieldnames = {name for _, names in earlier._text_idfs for name in names}
-        for leaves, others in ((self._small, before), (earlier._small, now)):
+        # this generation's new small segments are read now, so that their terms are known once merged away
+        for leaves, others, current in ((self._small, before, True), (earlier._small, now, False)):
             for reader, counts, _, gone in leaves:
                 if others.get(segment_key(reader)) != gone:
-                    vocabulary = counts.vocabulary(reader, fieldnames)
+                    vocabulary = counts.vocabulary(reader, fieldnames, read=current)
                     if vocabulary is None:
                         return
                     changed.update(vocabulary)
