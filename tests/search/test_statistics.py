@@ -150,3 +150,32 @@ def test_public_frequencies_across_generations_match_a_count_from_scratch(ctx, c
     assert statistics.public_statistics(current_index().searcher()).doc_frequency("title", "zebra") == 1
     # the edits and the retraction carry the counts forward; every held posting of them is what that takes
     assert carried >= (4 if held_postings else 0) and carried_vectors >= (4 if held_postings else 0)
+
+
+def test_carrying_never_reads_an_earlier_generations_segments(ctx, cast, make_case, monkeypatch):
+    """Their files may have been replaced since (a rebuild of a damaged index): reading a mapped file that shrank
+    killed the process with SIGBUS."""
+    monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", 3)
+    monkeypatch.setattr(statistics, "_SEGMENTS", {})
+    monkeypatch.setattr(statistics, "_LATEST", {})
+    cases = [make_case(cast.author, **dict(SOLAR, title=f"Solar kettles for clinics {n}")) for n in range(4)]
+    current_index().index.optimize()  # one large segment
+    archive_services.update_case(reload(cast.author), reload(cases[0]), {"title": "Solar lamps for schools"})
+    earlier = statistics.public_statistics(current_index().searcher())  # the large segment and a small one
+    earlier.text_idf("lamp", TEXT_FIELDS)
+    # deletes the case's document from the small segment
+    archive_services.update_case(reload(cast.author), reload(cases[0]), {"title": "Solar lamps again"})
+    asked = []
+    vocabulary = statistics._SegmentCounts.vocabulary
+
+    def recorded(self, reader, fieldnames, read=True):
+        asked.append((reader, read))
+        return vocabulary(self, reader, fieldnames, read)
+    monkeypatch.setattr(statistics._SegmentCounts, "vocabulary", recorded)
+
+    later = statistics.public_statistics(current_index().searcher())
+
+    earlier_readers = [reader for reader, _, _, _ in earlier._small]
+    assert later.epoch == earlier.epoch + 1 and any(reader in earlier_readers for reader, _ in asked)
+    assert all(not read for reader, read in asked if reader in earlier_readers)
+    assert later.text_idf("lamp", TEXT_FIELDS) == fresh_public_statistics(later.searcher).text_idf("lamp", TEXT_FIELDS)
