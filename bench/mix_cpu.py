@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from load import KINDS, server_url, zhigu_env  # noqa: E402  (bench/ is not a package)
-from speed import Recombiner  # noqa: E402
+from load import KINDS, Mix, server_url, zhigu_env  # noqa: E402  (bench/ is not a package)
 
 
 def main() -> int:
@@ -64,9 +63,8 @@ def main() -> int:
                                       .order_by(FailureCase.id)).all()
     print(f"{len(case_ids)} published cases in {server_url(args)}", flush=True)
     token = (args.workdir / "token").read_text().strip()
-    recombiner, rng = Recombiner(), random.Random(args.seed + 1)
-    searches = [recombiner.search_words(rng) for _ in range(300)]
-    descriptions = [recombiner.description(rng) for _ in range(300)]
+    inputs = Mix(args, case_ids, token)  # load.py's searches and descriptions
+    rng = random.Random(args.seed + 2)
     client = app.test_client()
     edits = 0
 
@@ -75,14 +73,16 @@ def main() -> int:
         if kind == "case page":
             response = client.get(f"/cases/{rng.choice(case_ids)}")
         elif kind == "search page":
-            response = client.get("/search", query_string={"q": rng.choice(searches)})
+            response = client.get("/search", query_string={"q": rng.choice(inputs.searches)})
         elif kind == "API search":
-            response = client.get("/api/v1/cases", query_string={"q": rng.choice(searches)})
+            response = client.get("/api/v1/cases", query_string={"q": rng.choice(inputs.searches)})
         elif kind == "similar":
-            response = client.post("/api/v1/similar", json={"description": rng.choice(descriptions), "limit": 10})
+            response = client.post("/api/v1/similar",
+                                   json={"description": rng.choice(inputs.descriptions), "limit": 10})
         else:
             edits += 1
-            response = client.patch(f"/api/v1/cases/{rng.choice(case_ids)}", headers={"Authorization": f"Bearer {token}"},
+            response = client.patch(f"/api/v1/cases/{rng.choice(case_ids)}",
+                                    headers={"Authorization": f"Bearer {token}"},
                                     json={"lessons": f"mix_cpu edit {edits}: check the supplier's certificates."})
         if response.status_code != 200:
             raise SystemExit(f"{kind}: {response.status_code} {response.get_data(as_text=True)[:300]}")
