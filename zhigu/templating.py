@@ -148,9 +148,9 @@ def url_with(**changes) -> str:
     the search page links every facet value this way (a hundred links), and url_for, then copying the request's
     arguments for each link, took a tenth of its CPU. An argument named like url_for's own (`_anchor`,
     `_external`) stays an argument: given to url_for, `?_anchor=x` failed with a 500."""
+    view_args = request.view_args or {}
     page = g.get("zhigu_page_url")
     if page is None:
-        view_args = request.view_args or {}
         page = g.zhigu_page_url = (url_for(request.endpoint, **view_args), list(request.args.items(multi=True)))
     path, arguments = page
     # the arguments in the order a MultiDict keeps them: those unchanged, then each changed one, moved last
@@ -160,7 +160,6 @@ def url_with(**changes) -> str:
             items += [(key, str(v)) for v in value]
         elif value is not None:
             items.append((key, str(value)))
-    view_args = request.view_args or {}
     if view_args and any(key in view_args for key, _ in items):  # (url_for would fill the path with it)
         lists: dict[str, list[str]] = {}
         for key, value in items:
