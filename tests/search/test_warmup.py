@@ -67,6 +67,41 @@ def test_warm_up_reads_every_facet_values_documents_so_the_first_search_reads_no
     assert not [(fieldname, text) for fieldname, text in read if fieldname in ("sector", "market", "allowed")]
 
 
+def test_warm_up_weighs_the_public_cases_vectors_so_find_similar_weighs_none(app, cast, make_case, fresh_warm_up,
+                                                                            monkeypatch):
+    make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water for tea houses.")
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in hotel rooms.")
+    make_case(cast.author, title="Private kettles", summary="Kettles only the park sees.", visibility="private")
+    app.extensions["zhigu.search"].index.optimize()  # one large segment: its vectors live along the lineage
+
+    warmup.warm_up(app)
+    weighed = []
+    weighing = similar._weighed_case
+    monkeypatch.setattr(similar, "_weighed_case", lambda *args: weighed.append(args[2]) or weighing(*args))
+    with in_app(app):
+        searcher = app.extensions["zhigu.search"].searcher()
+        stats = statistics.public_statistics(searcher)
+        kept = stats.lineage.derived["vectors"]
+        found = similar.similar_cases(None, description="Kettles for hotel rooms and tea houses")
+        assert sorted(kept) == sorted(stats.live_documents())  # the two public cases, not the private one
+        assert not weighed  # every candidate's vector was ready
+        assert {docnum: kept[docnum][:2] for docnum in kept} == \
+            {docnum: weighing(searcher, stats, docnum) for docnum in kept}
+    assert {result.case.title for result in found} == {"Kettles for tea houses", "Kettles for hotels"}
+
+
+def test_warm_up_weighs_at_most_its_share_of_the_vectors(app, cast, make_case, fresh_warm_up):
+    for n in range(3):
+        make_case(cast.author, title=f"Kettles for hotels {n}", summary="Kettles in hotel rooms.")
+    app.extensions["zhigu.search"].index.optimize()
+
+    with in_app(app):
+        searcher = app.extensions["zhigu.search"].searcher()
+        assert similar.warm_vectors(searcher, limit=2) == 2
+        assert similar.warm_vectors(searcher, limit=2) == 0  # kept already
+        assert len(statistics.public_statistics(searcher).lineage.derived["vectors"]) == 2
+
+
 def test_a_small_segment_has_all_its_terms_counted_at_the_first_question(app, cast, make_case, fresh_warm_up,
                                                                           monkeypatch):
     monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", 256)
@@ -242,3 +277,23 @@ def test_a_gunicorn_worker_warming_up_large_segments_starts_no_second_warm_up(ap
     client.get("/")
 
     assert warmup._state["thread"] is None
+
+
+def test_zhigu_worker_warms_up_after_its_first_pass(app, cast, make_case, fresh_warm_up, monkeypatch):
+    """The worker computes nearest-case lists from the first edit on: weighing every candidate the first time
+    it met it was a fifth of its CPU in bench/load.py's first minute."""
+    from zhigu.search import worker
+
+    make_case(cast.author, title="Kettles for hotels", summary="Kettles in hotel rooms.")
+    app.config["SEARCH_WARM_UP"] = True
+    warmed = []
+    monkeypatch.setattr(warmup, "warm_up", lambda served: warmed.append(served) or 1)
+
+    def stop(seconds):  # the end of the first poll
+        raise SystemExit(0)
+
+    monkeypatch.setattr(worker.time, "sleep", stop)
+    result = app.test_cli_runner().invoke(args=["worker"])
+
+    assert result.exit_code == 0, result.output
+    assert warmed == [app]

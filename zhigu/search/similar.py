@@ -82,6 +82,9 @@ GLOSSARY_MAX_TERMS = 12
 #: candidates. The large segments' documents' vectors are kept along the public statistics' lineage as well
 #: (statistics.Lineage), for the later generations in which none of their terms changed weight.
 MAX_CACHED_VECTORS = 20_000
+#: How many of the large segments' vectors the warm-up weighs (warm_vectors): half the room, so that the
+#: candidates of the first requests do not empty it at once.
+WARM_VECTORS = MAX_CACHED_VECTORS // 2
 
 #: The ranking statistics of the "find similar" running in this context (see _statistics).
 _STATISTICS = contextvars.ContextVar("zhigu.search.statistics", default=None)
@@ -225,6 +228,25 @@ def _kept_case(searcher, docnum: int) -> tuple[dict[str, float], bool]:
             cache.clear()
         cache[docnum] = kept
     return kept
+
+
+def warm_vectors(searcher, limit: int = WARM_VECTORS) -> int:
+    """Weigh the vectors of up to `limit` public documents of the large segments ahead of the requests, kept
+    along the public statistics' lineage as _kept_case keeps them; return how many were weighed.
+
+    A new process weighed every candidate the first time it met it: under bench/load.py at 10,000 cases that
+    was a tenth of the web workers' CPU and a fifth of `zhigu worker`'s in the first minutes, and gunicorn
+    recycles its workers (max_requests)."""
+    stats = public_statistics(searcher)
+    kept_along = stats.lineage.derived.setdefault("vectors", {})
+    weighed = 0
+    for docnum in sorted(stats.live_documents()):
+        if len(kept_along) >= limit:
+            break
+        if docnum not in kept_along and stats.in_large_segment(docnum):
+            kept_along[docnum] = (*_weighed_case(searcher, stats, docnum), stats.epoch)
+            weighed += 1
+    return weighed
 
 
 def _weighed_case(searcher, stats, docnum: int) -> tuple[dict[str, float], bool]:

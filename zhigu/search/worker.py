@@ -7,7 +7,8 @@ machine has applied (zhigu.search.outbox.prune), stores the nearest cases of up 
 list is not computed (zhigu.search.neighbours; for about WORKER_SECONDS, so changes wait at most that long
 besides the poll interval), and it runs the periodic jobs (notification scans every
 NOTIFY_SCAN_INTERVAL, e-mail digests every DIGEST_INTERVAL) when its machine wins their lease in the
-database (zhigu.jobs), so each runs once per interval however many workers there are.
+database (zhigu.jobs), so each runs once per interval however many workers there are. After its first pass
+it warms the search up, once, as a gunicorn worker does before it serves (zhigu.search.warmup).
 """
 import logging
 import signal
@@ -19,7 +20,7 @@ from flask.cli import with_appcontext
 
 from zhigu.extensions import db
 from zhigu.jobs import services as jobs
-from zhigu.search import dense, neighbours, outbox
+from zhigu.search import dense, neighbours, outbox, warmup
 from zhigu.search.index import current_index
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def worker_command(once: bool, interval: float | None):
             applied = run_once(index, db.engine)
             if applied:
                 log.info("Applied %d outbox change(s) to %s", applied, index.directory)
+            if not once:  # once per process, on the index the first pass made sure of (then a no-op)
+                warmup.warm_now(current_app._get_current_object())
             embedded_at = embed_changed(embedded_at)
             # after the embedding: a list computed before its case's vector is dropped when the vector is stored
             deadline = None if once else time.monotonic() + neighbours.WORKER_SECONDS
