@@ -1,5 +1,6 @@
 """Jinja helpers: sanitized markdown, labels of coded values, permissions, form values and query URLs."""
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from zhigu.archive.vocabulary import CAUSE_FAMILIES, ORG_TYPES, REGION_NAMES_ZH,
 from zhigu.auth.permissions import can
 from zhigu.guilds.models import LIST_LABELS, LISTING_ACTION_LABELS, LISTING_STATUS_LABELS, ORG_TYPE_LABELS
 from zhigu.i18n import LANGUAGE_NAMES, current_language, translate_message
-from zhigu.validation import printable, strip_bidi
+from zhigu.validation import BIDI_CHARACTERS, SURROGATES, printable, strip_bidi
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
@@ -196,10 +197,17 @@ def static_version(folder: str, filename: str) -> str | None:
     return _file_version(str(path), mtime_ns)
 
 
+#: What the finalize below changes in a printed value: most values hold none of it and are printed as they are.
+BIDI_OR_SURROGATE = re.compile(f"[{BIDI_CHARACTERS}]|{SURROGATES.pattern}")
+
+
 def without_bidi_controls(value):
     """Jinja's finalize: drop bidirectional controls from every printed value (escaped text and Markup alike),
-    and show an unpaired surrogate stored before inputs were checked as U+FFFD instead of failing the page."""
-    if isinstance(value, str):
+    and show an unpaired surrogate stored before inputs were checked as U+FFFD instead of failing the page.
+
+    A page prints hundreds of values: copying each (a Markup object for the escaped ones) whether or not it held
+    any was a twentieth of a case page's CPU."""
+    if isinstance(value, str) and BIDI_OR_SURROGATE.search(value):
         return strip_bidi(printable(value))
     return value
 

@@ -211,3 +211,21 @@ def test_chinese_pages_show_no_english_interface_strings(app, client, auth, cast
     # Chinese punctuation around interface words: filed by …，发布于; cause（主要）
     assert "，发布于" in texts[f"/cases/{case.id}"] and "（主要）" in texts[f"/cases/{draft.id}/review"]
     assert any(s in page(client.get("/login")).get_text(" ") for s in english)  # the check sees English when shown
+
+
+def test_a_template_follows_a_locale_forced_in_the_middle_of_a_chinese_request(app):
+    """The templates' translations are kept per request (page_translations), not past a forced locale."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ _('The case was published.') }} {{ ngettext('%(num)d case', '%(num)d cases', 2) }}"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        before = render_template_string(template)
+        with force_locale("en"):
+            forced = render_template_string(template)
+        after = render_template_string(template)
+    with app.test_request_context():
+        english = render_template_string(template)
+
+    assert before == after and before.startswith("案例已发布。")
+    assert forced == english and forced.startswith("The case was published. 2 cases")

@@ -5,7 +5,7 @@ Whoosh's Highlighter turns every word of a text into a Token object and passes i
 cases. `highlighted` walks the words of `analysis.analyse` as plain tuples through the same steps as
 Whoosh's set_matched_filter, Highlighter._merge_matched_tokens and ContextFragmenter, then scores, picks and
 formats the fragments with Whoosh's own BasicFragmentScorer, top_fragments and formatter, so a snippet is the
-one Whoosh gives (tests/search/test_vectorized.py compares them). Each run of text is analysed once per
+one Whoosh gives (tests/search/test_highlighting.py compares them). Each run of text is analysed once per
 process (RUN_CACHE_SIZE runs): the same summaries come back page after page.
 """
 import re
@@ -50,7 +50,10 @@ def words_of(text: str) -> list[tuple[str, int, int]]:
                     _runs.clear()
                 _runs[run] = known
         offset = match.start()
-        if offset:
+        if len(known) == 1:  # one word (scripts with spaces): most runs, without a list built for each
+            term, start, end = known[0]
+            found.append((term, start + offset, end + offset))
+        elif offset:
             found += [(term, start + offset, end + offset) for term, start, end in known]
         else:
             found += known
