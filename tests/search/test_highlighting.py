@@ -76,3 +76,29 @@ def test_a_snippet_starts_at_its_sentence_and_escapes_the_text():
     snippet = highlighting.highlighted(text, frozenset({"solar"}), _highlighter())
 
     assert snippet.startswith("Then the &lt;b&gt;") and '<mark class="hl t0">solar</mark>' in snippet
+
+
+def test_fragments_are_found_once_per_text_and_words_and_numbered_on_each_page(monkeypatch):
+    monkeypatch.setattr(highlighting, "_best", highlighting.OrderedDict())
+    monkeypatch.setattr(highlighting, "FRAGMENT_CACHE_SIZE", 2)
+    cut = []
+    fragments = highlighting._fragments
+    monkeypatch.setattr(highlighting, "_fragments", lambda text, *args: cut.append(text) or fragments(text, *args))
+    solar, wind = "Solar farms sold power.", "Wind farms sold power."
+    words = frozenset({"solar", "wind", "power"})
+
+    first_page = _highlighter()
+    first = [highlighting.highlighted(text, words, first_page) for text in (solar, wind)]
+    second_page = _highlighter()
+    second = [highlighting.highlighted(text, words, second_page) for text in (wind, solar)]
+
+    assert cut == [solar, wind]  # the second page found none again
+    assert first == ['<mark class="hl t0">Solar</mark> farms sold <mark class="hl t1">power</mark>',
+                     '<mark class="hl t2">Wind</mark> farms sold <mark class="hl t1">power</mark>']
+    assert second == ['<mark class="hl t0">Wind</mark> farms sold <mark class="hl t1">power</mark>',
+                      '<mark class="hl t2">Solar</mark> farms sold <mark class="hl t1">power</mark>']
+    tidal = "Tidal farms sold power."
+    highlighting.highlighted(tidal, words, second_page)  # lets go of the least recently shown: wind
+    highlighting.highlighted(solar, words, second_page)
+    highlighting.highlighted(wind, words, second_page)
+    assert cut == [solar, wind, tidal, wind]

@@ -6,11 +6,13 @@ cases. `highlighted` walks the words of `analysis.analyse` as plain tuples throu
 Whoosh's set_matched_filter, Highlighter._merge_matched_tokens and ContextFragmenter, then scores, picks and
 formats the fragments with Whoosh's own BasicFragmentScorer, top_fragments and formatter, so a snippet is the
 one Whoosh gives (tests/search/test_highlighting.py compares them). Each run of text is analysed once per
-process (RUN_CACHE_SIZE runs): the same summaries come back page after page.
+process (RUN_CACHE_SIZE runs): the same summaries come back page after page. The best fragments of the last
+FRAGMENT_CACHE_SIZE (text, words) pairs are kept: only their formatting, which numbers the marked terms in the
+order the page shows them, is done for each page.
 """
 import re
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 
 from whoosh import highlight
 
@@ -24,8 +26,16 @@ CHAR_LIMIT = highlight.DEFAULT_CHARLIMIT
 SENTENCE_LOOKBACK = 120
 SENTENCE_ENDS = re.compile(r"[.!?。！？；;\n]\s*")
 
+#: (text, words, ...) pairs whose best fragments are kept, the least recently shown let go. A search's results
+#: come back for the next visitor who searches the same words: finding their fragments again (every word of a
+#: narrative analysed, merged and cut) was a tenth of the web workers' CPU under bench/load.py at 10,000 cases.
+#: About 2 KB each, most of it the text.
+FRAGMENT_CACHE_SIZE = 4_096
+
 _runs: dict[str, tuple] = {}
 _runs_lock = threading.Lock()
+_best: OrderedDict = OrderedDict()
+_best_lock = threading.Lock()
 
 
 class Match:
@@ -137,6 +147,17 @@ def highlighted(text: str, words: frozenset[str], highlighter: highlight.Highlig
     if not words or not text:
         return ""
     fragmenter = highlighter.fragmenter
-    fragments = _fragments(text, _merged(words_of(text), words), fragmenter.maxchars, fragmenter.surround)
-    best = highlight.top_fragments(fragments, top, highlighter.scorer, highlighter.order, minscore=1)
+    key = (text, words, top, fragmenter.maxchars, fragmenter.surround, type(highlighter.scorer), highlighter.order)
+    best = _best.get(key)
+    if best is None:
+        fragments = _fragments(text, _merged(words_of(text), words), fragmenter.maxchars, fragmenter.surround)
+        best = tuple(highlight.top_fragments(fragments, top, highlighter.scorer, highlighter.order, minscore=1))
+        with _best_lock:
+            _best[key] = best
+            if len(_best) > FRAGMENT_CACHE_SIZE:
+                _best.popitem(last=False)
+    else:
+        with _best_lock:
+            if key in _best:
+                _best.move_to_end(key)
     return highlighter.formatter.format(best)
