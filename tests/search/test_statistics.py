@@ -152,6 +152,34 @@ def test_public_frequencies_across_generations_match_a_count_from_scratch(ctx, c
     assert carried >= (4 if held_postings else 0) and carried_vectors >= (4 if held_postings else 0)
 
 
+def test_a_vector_whose_words_changed_weight_is_weighed_again_without_reading_its_stored_vector(ctx, cast, make_case,
+                                                                                                monkeypatch):
+    monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", 2)  # the three cases' segment is a large one
+    monkeypatch.setattr(statistics, "MAX_HELD_POSTINGS", 10**6)
+    monkeypatch.setattr(statistics, "_SEGMENTS", {})
+    monkeypatch.setattr(statistics, "_LATEST", {})
+    kettles = make_case(cast.author, title="Solar kettles for clinics", summary="Kettles boiled water.")
+    lamps = make_case(cast.author, title="Solar lamps for schools", summary="Lamps lit the rooms.")
+    make_case(cast.author, title="Bakery ovens in Almaty", summary="Bread ovens overheated.")
+    current_index().index.optimize()
+    similar.warm_vectors(current_index().searcher())
+    # the lamps case now holds "kettles" in its summary as well: the kettles case's vector weighs it less
+    archive_services.update_case(reload(cast.author), reload(lamps), {"summary": "Lamps and kettles lit the rooms."})
+    searcher = current_index().searcher()
+    stats = statistics.public_statistics(searcher)
+    docnum = next(iter(searcher.document_numbers(id=str(kettles.id))))
+    read = []
+    reading = similar._term_weights
+    monkeypatch.setattr(similar, "_term_weights", lambda *args: read.append(args[1]) or reading(*args))
+
+    vector, _ = similar._kept_case(searcher, docnum)
+
+    assert stats.epoch > 0 and stats.in_large_segment(docnum)
+    assert not read  # weighed from the term weights kept along the lineage
+    assert not stats.lineage.unchanged_since(0, vector, stats.epoch)  # it was weighed again, not carried
+    assert (vector, False) == similar._weighed_case(searcher, fresh_public_statistics(searcher), docnum)
+
+
 def test_carrying_never_reads_an_earlier_generations_segments(ctx, cast, make_case, monkeypatch):
     """Their files may have been replaced since (a rebuild of a damaged index): reading a mapped file that shrank
     killed the process with SIGBUS."""

@@ -7,6 +7,7 @@ the nearest cases. It shares the search page's access rules and row loading (zhi
 """
 import contextvars
 import math
+from array import array
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import partial
@@ -218,12 +219,13 @@ def _kept_case(searcher, docnum: int) -> tuple[dict[str, float], bool]:
         found = kept_along.get(docnum) if kept_along is not None else None
         if found is not None and lineage.unchanged_since(found[2], found[0], stats.epoch):
             kept = found[:2]
-        else:
-            kept = _weighed_case(searcher, stats, docnum)
+        else:  # weighed again from the term weights kept with it: reading the stored vector was two thirds
+            raw = found[3] if found is not None else _term_weights(searcher, docnum)
+            kept = _weighed(stats, raw)
             if kept_along is not None:
                 if len(kept_along) >= MAX_CACHED_VECTORS:
                     kept_along.clear()
-                kept_along[docnum] = (*kept, stats.epoch)
+                kept_along[docnum] = (*kept, stats.epoch, raw)
         if len(cache) >= MAX_CACHED_VECTORS:
             cache.clear()
         cache[docnum] = kept
@@ -234,9 +236,10 @@ def warm_vectors(searcher, limit: int = WARM_VECTORS) -> int:
     """Weigh the vectors of up to `limit` public documents of the large segments ahead of the requests, kept
     along the public statistics' lineage as _kept_case keeps them; return how many were weighed.
 
-    A new process weighed every candidate the first time it met it: under bench/load.py at 10,000 cases that
-    was a tenth of the web workers' CPU and a fifth of `zhigu worker`'s in the first minutes, and gunicorn
-    recycles its workers (max_requests)."""
+    A new process weighed every candidate the first time it met it (and gunicorn recycles its workers:
+    max_requests): under bench/load.py at 10,000 cases weighing was a tenth of the web workers' CPU and a fifth
+    of `zhigu worker`'s, then half that with the warm-up (py-spy); the rest is weighing again the vectors whose
+    words changed weight."""
     stats = public_statistics(searcher)
     kept_along = stats.lineage.derived.setdefault("vectors", {})
     weighed = 0
@@ -244,18 +247,32 @@ def warm_vectors(searcher, limit: int = WARM_VECTORS) -> int:
         if len(kept_along) >= limit:
             break
         if docnum not in kept_along and stats.in_large_segment(docnum):
-            kept_along[docnum] = (*_weighed_case(searcher, stats, docnum), stats.epoch)
+            raw = _term_weights(searcher, docnum)
+            kept_along[docnum] = (*_weighed(stats, raw), stats.epoch, raw)
             weighed += 1
     return weighed
 
 
 def _weighed_case(searcher, stats, docnum: int) -> tuple[dict[str, float], bool]:
+    """A document's vector and _mostly_han, from its stored term vectors and `stats`."""
+    return _weighed(stats, _term_weights(searcher, docnum))
+
+
+def _term_weights(searcher, docnum: int) -> tuple[tuple[str, ...], array]:
+    """The terms of a document's title and summary and their 1 + log tf, from the stored term vectors (about
+    1 KB for 55 terms: kept along a lineage for every candidate)."""
     counts = Counter()
     for name in ("title", "summary"):
         if searcher.has_vector(docnum, name):
             for term, weight in searcher.vector_as("weight", docnum, name):
                 counts[term] += weight
-    vector = _unit({term: (1 + math.log(n)) * stats.text_idf(term, TEXT_FIELDS) for term, n in counts.items() if n > 0})
+    held = [(term, n) for term, n in counts.items() if n > 0]
+    return tuple(term for term, _ in held), array("d", [1 + math.log(n) for _, n in held])
+
+
+def _weighed(stats, raw: tuple[tuple[str, ...], array]) -> tuple[dict[str, float], bool]:
+    terms, weights = raw
+    vector = _unit({term: weight * stats.text_idf(term, TEXT_FIELDS) for term, weight in zip(terms, weights)})
     return vector, _mostly_han(vector)
 
 
