@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -196,6 +197,40 @@ def test_a_damaged_index_directory_is_detected_and_rebuilt(quiet_app, curator, d
     assert check(app) == CLEAN
     with app.app_context():
         assert {int(f["id"]) for f in index.searcher().all_stored_fields()} == set(ids)
+
+
+def test_the_running_worker_reads_the_whole_index_at_start_after_a_failed_pass_and_now_and_then(quiet_app, curator,
+                                                                                                 monkeypatch):
+    from zhigu.search import worker
+
+    app = quiet_app
+    index = app.extensions["zhigu.search"]
+    make_cases(app, curator, 2)
+    reads, polls = [], []
+    reading = type(index).readable
+    monkeypatch.setattr(type(index), "readable", lambda self: reads.append(len(polls)) or reading(self))
+    draining = outbox.drain
+
+    def drain(*args, **kwargs):  # the third pass fails
+        if len(polls) == 2:
+            raise OSError("disk full")
+        return draining(*args, **kwargs)
+
+    clock = [1000.0]
+
+    def sleep(seconds):  # a second a poll; after the fifth, READ_CHECK_INTERVAL
+        polls.append(seconds)
+        clock[0] += worker.READ_CHECK_INTERVAL if len(polls) == 5 else 1.0
+        if len(polls) == 7:
+            raise SystemExit(0)
+
+    monkeypatch.setattr(outbox, "drain", drain)
+    monkeypatch.setattr(worker, "time", SimpleNamespace(sleep=sleep, monotonic=lambda: clock[0]))
+    result = app.test_cli_runner().invoke(args=["worker"])
+
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert reads == [0, 3, 5]  # the start, after the failed third pass, READ_CHECK_INTERVAL later
+    assert check(app) == CLEAN
 
 
 @pytest.fixture(params=["suite database", "postgresql"])
