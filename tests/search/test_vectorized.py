@@ -95,6 +95,20 @@ def test_a_search_past_its_cpu_budget_is_refused(archive, app):
         search_cases(None, "solar pumps")
 
 
+def test_the_cpu_clock_is_read_only_once_the_wall_clock_is_past_the_budget(archive, app, monkeypatch):
+    """A thread's CPU time grows no faster than the clock; a slow clock (a busy machine) refuses nothing."""
+    reads = []
+    monkeypatch.setattr(vectorized.time, "thread_time", lambda: reads.append(1) or 1.0)
+    app.config["SEARCH_CPU_LIMIT"] = 5.0
+    assert search_cases(None, "solar OR pumps OR village").total > 0
+    assert len(reads) == 1  # the budget's start
+
+    clock = iter(range(0, 10**6, 60))  # a minute on the wall clock between two readings
+    monkeypatch.setattr(vectorized.time, "perf_counter", lambda: next(clock))
+    assert search_cases(None, "solar OR pumps OR village").total > 0  # but no CPU spent: not refused
+    assert len(reads) > 2
+
+
 def test_the_kept_postings_stay_within_their_bound_and_the_results_right(archive, cast, monkeypatch):
     monkeypatch.setattr(vectorized, "MAX_CACHED_POSTINGS", 3)
     vectorized._postings.clear()
