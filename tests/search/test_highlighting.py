@@ -102,3 +102,13 @@ def test_fragments_are_found_once_per_text_and_words_and_numbered_on_each_page(m
     highlighting.highlighted(solar, words, second_page)
     highlighting.highlighted(wind, words, second_page)
     assert cut == [solar, wind, tidal, wind]
+
+
+def test_a_narratives_markdown_marks_are_left_out_of_its_snippet_text():
+    from zhigu.search.services import plain_text
+
+    text = ("# Pumps\n\n- The *pump* and __seal__ failed; see [the log](http://x/y) and `code`.\n"
+            "> Quoted ~~old~~ text\n  3. Third step with snake_case_name and _stress_ at 2.5 bar.")
+
+    assert plain_text(text) == ("Pumps\nThe pump and seal failed; see the log and code.\nQuoted old text\n"
+                                "Third step with snake_case_name and stress at 2.5 bar.")
