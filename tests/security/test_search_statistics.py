@@ -2,7 +2,8 @@
 are the same whatever hidden cases hold (zhigu.search.statistics, suggest_spelling)."""
 import pytest
 
-from helpers import in_app
+from helpers import in_app, reload
+from zhigu.archive import services as archive_services
 from zhigu.auth.models import User
 from zhigu.extensions import db
 from zhigu.search.services import search_cases
@@ -104,6 +105,20 @@ def test_did_you_mean_ignores_hidden_candidates_that_would_crowd_out_visible_one
 
     with_token = api_as(cast.author).get("/api/v1/cases", query_string={"q": "markating"}).get_json()
     assert with_token["did_you_mean"] is None  # the author's own case holds the word
+
+
+def test_did_you_mean_forgets_a_word_an_edit_took_out_of_the_archive(app, api_as, cast, make_case):
+    """The edited case's old document stays in its segment, deleted, until a merge: its words are not known."""
+    make_case(cast.author, title="Zorblax pumps", summary="Zorblax pumps for village wells.")
+    edited = make_case(cast.author, title="Zorblay sensors", summary="A zorblay pilot.")
+
+    def did_you_mean(q):
+        return api_as(None).get("/api/v1/cases", query_string={"q": q}).get_json()["did_you_mean"]
+
+    assert did_you_mean("zorblay") is None  # known
+    with in_app(app):
+        archive_services.update_case(reload(cast.author), reload(edited), {"title": "Soil sensors", "summary": "A pilot of soil sensors."})
+    assert did_you_mean("zorblay") == "zorblax"
 
 
 def test_a_members_scores_move_only_with_what_they_may_open(api_as, cast, make_case):

@@ -32,7 +32,7 @@ from zhigu.search import highlighting, outbox, vectorized
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
 from zhigu.search.index import current_index
-from zhigu.search.statistics import PublicBM25F, value_docs, viewer_statistics
+from zhigu.search.statistics import PublicBM25F, term_blocks, value_docs, viewer_statistics
 
 #: Field weights of the search page: title and summary count above the narrative.
 SEARCH_FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "causes_text": 1.0, "comments": 0.5}
@@ -500,12 +500,14 @@ def _visible_count(searcher, word: str, allowed: set[int] | None, enough: int | 
     up to `enough`."""
     if allowed is None:
         return searcher.doc_frequency("spell", word)
-    if ("spell", word) not in searcher.reader():
-        return 0
     count = 0
-    for docnum in searcher.postings("spell", word).all_ids():
-        if docnum in allowed:
-            count += 1
-            if enough is not None and count >= enough:
-                break
+    # segment by segment, a block of postings at a time: Whoosh's postings over the whole index read every
+    # segment's list first (7% of a search's CPU, for the two or three words of a query that are all known)
+    for reader, offset in searcher.reader().leaf_readers():
+        for block in term_blocks(reader, "spell", word):  # deleted documents too: `allowed` holds live ones
+            for docnum in block:
+                if docnum + offset in allowed:
+                    count += 1
+                    if enough is not None and count >= enough:
+                        return count
     return count
