@@ -121,3 +121,21 @@ def test_an_english_description_finds_chinese_cases_in_an_archive_without_englis
 
     assert response.status_code == 200
     assert [result["id"] for result in response.get_json()["results"]][:1] == [cold.id]
+
+
+
+def test_a_glossary_entry_is_found_only_with_all_its_words_and_each_equivalent_at_its_largest_share(monkeypatch):
+    from zhigu.search import glossary
+
+    pairs = [(("solar", "pump"), ("光伏", "水泵")), (("光伏", "水泵"), ("solar", "pump")),
+             (("pump",), ("水泵",)), (("水泵",), ("pump",))]
+    monkeypatch.setattr(glossary, "bridges", lambda: pairs)
+    glossary._bridges_by_first_term.cache_clear()
+    try:
+        found = glossary.translations_by_term({"pump", "kettl", "solar"})
+        assert found == {"solar": {"光伏": 0.5, "水泵": 0.5}, "pump": {"光伏": 0.5, "水泵": 1.0}}
+        assert list(found) == ["solar", "pump"]  # in the glossary's order
+        assert glossary.translations_by_term({"pump"}) == {"pump": {"水泵": 1.0}}
+        assert glossary.translations_by_term({"solar", "水泵"}) == {"水泵": {"pump": 1.0}}
+    finally:
+        glossary._bridges_by_first_term.cache_clear()

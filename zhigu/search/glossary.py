@@ -34,6 +34,16 @@ def bridges() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     return pairs
 
 
+@lru_cache(maxsize=1)
+def _bridges_by_first_term() -> dict[str, list[int]]:
+    """The positions in bridges() of the entries each term is the first word of: a description of 200 words
+    checked every entry of both directions, 1 ms of each "find similar"."""
+    positions: dict[str, list[int]] = {}
+    for at, (source, _) in enumerate(bridges()):
+        positions.setdefault(source[0], []).append(at)
+    return positions
+
+
 def translations_by_term(terms: set[str]) -> dict[str, dict[str, float]]:
     """For each of `terms` that a glossary entry found in `terms` holds, that entry's equivalents not among
     `terms`, each weighted 1 / (words in the equivalent).
@@ -42,7 +52,10 @@ def translations_by_term(terms: set[str]) -> dict[str, dict[str, float]]:
     weight over its words so that a phrase does not count more than a single word.
     """
     out: dict[str, dict[str, float]] = {}
-    for source, target in bridges():
+    pairs, by_first_term = bridges(), _bridges_by_first_term()
+    # only the entries whose first word is among `terms` can be found, in the glossary's order as before
+    for at in sorted(at for term in terms for at in by_first_term.get(term, ())):
+        source, target = pairs[at]
         if all(term in terms for term in source):
             for term in source:
                 found = out.setdefault(term, {})
