@@ -157,3 +157,17 @@ def test_the_terms_a_document_matched_are_those_under_every_matching_and_and_or(
 
     assert found == {pumps: {("title", "solar"), ("title", "pump"), ("summary", "villag")}}
     assert vectorized.matched_terms(searcher, Term("summary", "nothingsuch"), [pumps]) == {}
+
+
+def test_a_search_parses_with_its_searchers_schema_not_the_newest_table_of_contents(archive, app, monkeypatch):
+    """Another process's commit deletes the table of contents it replaced: read between listing the directory
+    and opening the file, it made a search fail with a 500 under bench/load.py."""
+    from whoosh.index import FileIndex
+
+    services.current_index().searcher()  # this thread's searcher, open before the commit
+
+    def deleted(self):
+        raise FileNotFoundError("_MAIN_68.toc")
+
+    monkeypatch.setattr(FileIndex, "_read_toc", deleted)
+    assert search_cases(None, "solar pumps").total > 0

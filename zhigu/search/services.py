@@ -128,10 +128,11 @@ def load_visible(viewer, ids: list[int]) -> dict[int, FailureCase]:
 
 # -- search page ----------------------------------------------------------------------------------
 
-def parse_query(text: str):
-    """Parse what a user typed (AND of words, with quotes, OR, NOT, field:value and fuzzy~)."""
-    parser = MultifieldParser(list(SEARCH_FIELD_WEIGHTS), schema=current_index().index.schema,
-                              fieldboosts=SEARCH_FIELD_WEIGHTS)
+def parse_query(text: str, schema):
+    """Parse what a user typed (AND of words, with quotes, OR, NOT, field:value and fuzzy~) with `schema`: the
+    searcher's, read with its generation. The index's own `schema` reads the newest table of contents from
+    disk, which a commit in another process can delete between listing and opening it (a 500 under load)."""
+    parser = MultifieldParser(list(SEARCH_FIELD_WEIGHTS), schema=schema, fieldboosts=SEARCH_FIELD_WEIGHTS)
     parser.add_plugin(FuzzyTermPlugin())
     try:
         return parser.parse(text).accept(_phrase_as_words).normalize()
@@ -264,7 +265,7 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
     index = current_index()
     unsettled = outbox.unsettled_case_ids(db.engine, index.directory)  # before the searcher (see there)
     searcher = index.searcher()
-    query = bound_query(parse_query(text), searcher) if text else Every()
+    query = bound_query(parse_query(text, searcher.schema), searcher) if text else Every()
     allowed, allowed_mask = _allowed_docs(searcher, viewer, filters)
     sortedby, reverse = None, False
     if sort != "relevance" or not text:
