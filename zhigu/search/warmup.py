@@ -8,7 +8,7 @@ documents (the first search page read them for 3.3 s at 100,000 cases). The warm
 three and reads the others, so that no request pays for them and none can be made to. Of the statistics it
 counts the common words of every text field, and every word of the titles and summaries, whose frequencies
 "find similar" weighs its candidates by; then it weighs the candidates' vectors themselves
-(similar.warm_vectors: 1.5 s of CPU and 75 MB at 10,000 cases, what a process reached after its first few
+(similar.warm_vectors: 1.5-1.7 s of CPU and about 90 MB at 10,000 cases, what a process reached after its first few
 hundred "find similar" anyway).
 
 A gunicorn worker warms up before it accepts requests (`warm_now` from post_worker_init); any other process
