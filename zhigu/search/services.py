@@ -234,7 +234,8 @@ def _expand(query, searcher, budget: list[int]):
 #: each alternative (half of the time on narratives).
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MARKDOWN_MARKS = re.compile(r"(?m)(?=[\s#>*+\-\d`~_])"
-                            r"(?:^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)|\*{1,3}|`+|~~|(?<!\w)_{1,3}|_{1,3}(?!\w))")
+                            r"(?:^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)"
+                            r"|\*{1,3}|`+|~~|(?<!\w)_{1,3}|_{1,3}(?!\w))")
 
 
 def plain_text(markdown: str) -> str:
