@@ -228,6 +228,10 @@ def _test_config(database_url: str, index_dir) -> dict:
         "NEIGHBOURS_AT_DRAIN": 0,
         # No case vectors after each drain (a model load and 0.13 s a case); tests/search/test_dense.py turns it on.
         "EMBED_AT_DRAIN": 0,
+        # A search's CPU budget (0.5 s) with room for a test process's garbage collection, which runs in the
+        # searching thread: after some hundred tests on a loaded machine, a search of 15 cases that takes 6 ms
+        # was refused once. The tests of the budget set their own.
+        "SEARCH_CPU_LIMIT": 5.0,
     }
 
 
