@@ -98,6 +98,11 @@ def fresh_public_statistics(searcher) -> statistics.PublicStatistics:
         statistics._SEGMENTS.update(saved)
 
 
+def weighed_from_scratch(searcher, stats, docnum: int) -> tuple[dict[str, float], bool]:
+    """A document's "find similar" vector read from its stored term vectors and weighed by `stats`."""
+    return similar._weighed(stats, similar._term_weights(searcher, docnum))
+
+
 @pytest.mark.parametrize(("whole_field_max_docs", "held_postings", "merge_small_after"),
                          [(3, 10**6, 10**6), (3, 10**6, 0), (0, 0, 0)],
                          ids=["whole-fields-and-held-postings", "small-segments-added-up", "term-by-term"])
@@ -146,7 +151,7 @@ def test_public_frequencies_across_generations_match_a_count_from_scratch(ctx, c
         for docnum in sorted(stats.live_documents()):
             carried_vectors += docnum in kept_along and stats.lineage.unchanged_since(
                 kept_along[docnum][2], kept_along[docnum][0], stats.epoch)
-            assert similar._kept_case(searcher, docnum) == similar._weighed_case(searcher, scratch, docnum), (n, docnum)
+            assert similar._kept_case(searcher, docnum) == weighed_from_scratch(searcher, scratch, docnum), (n, docnum)
     assert statistics.public_statistics(current_index().searcher()).doc_frequency("title", "zebra") == 1
     # the edits and the retraction carry the counts forward; every held posting of them is what that takes
     assert carried >= (4 if held_postings else 0) and carried_vectors >= (4 if held_postings else 0)
@@ -177,7 +182,7 @@ def test_a_vector_whose_words_changed_weight_is_weighed_again_without_reading_it
     assert stats.epoch > 0 and stats.in_large_segment(docnum)
     assert not read  # weighed from the term weights kept along the lineage
     assert not stats.lineage.unchanged_since(0, vector, stats.epoch)  # it was weighed again, not carried
-    assert (vector, False) == similar._weighed_case(searcher, fresh_public_statistics(searcher), docnum)
+    assert (vector, False) == weighed_from_scratch(searcher, fresh_public_statistics(searcher), docnum)
 
 
 def test_carrying_never_reads_an_earlier_generations_segments(ctx, cast, make_case, monkeypatch):

@@ -76,8 +76,8 @@ def test_warm_up_weighs_the_public_cases_vectors_so_find_similar_weighs_none(app
 
     warmup.warm_up(app)
     weighed = []
-    weighing = similar._weighed_case
-    monkeypatch.setattr(similar, "_weighed_case", lambda *args: weighed.append(args[2]) or weighing(*args))
+    weighing = similar._weighed
+    monkeypatch.setattr(similar, "_weighed", lambda *args: weighed.append(args[1]) or weighing(*args))
     with in_app(app):
         searcher = app.extensions["zhigu.search"].searcher()
         stats = statistics.public_statistics(searcher)
@@ -86,7 +86,7 @@ def test_warm_up_weighs_the_public_cases_vectors_so_find_similar_weighs_none(app
         assert sorted(kept) == sorted(stats.live_documents())  # the two public cases, not the private one
         assert not weighed  # every candidate's vector was ready
         assert {docnum: kept[docnum][:2] for docnum in kept} == \
-            {docnum: weighing(searcher, stats, docnum) for docnum in kept}
+            {docnum: weighing(stats, similar._term_weights(searcher, docnum)) for docnum in kept}
     assert {result.case.title for result in found} == {"Kettles for tea houses", "Kettles for hotels"}
 
 

@@ -253,11 +253,6 @@ def warm_vectors(searcher, limit: int = WARM_VECTORS) -> int:
     return weighed
 
 
-def _weighed_case(searcher, stats, docnum: int) -> tuple[dict[str, float], bool]:
-    """A document's vector and _mostly_han, from its stored term vectors and `stats`."""
-    return _weighed(stats, _term_weights(searcher, docnum))
-
-
 def _term_weights(searcher, docnum: int) -> tuple[tuple[str, ...], array]:
     """The terms of a document's title and summary and their 1 + log tf, from the stored term vectors (about
     1 KB for 55 terms: kept along a lineage for every candidate)."""
@@ -271,6 +266,7 @@ def _term_weights(searcher, docnum: int) -> tuple[tuple[str, ...], array]:
 
 
 def _weighed(stats, raw: tuple[tuple[str, ...], array]) -> tuple[dict[str, float], bool]:
+    """A document's vector and _mostly_han, from its term weights (_term_weights) and `stats`."""
     terms, weights = raw
     vector = _unit({term: weight * stats.text_idf(term, TEXT_FIELDS) for term, weight in zip(terms, weights)})
     return vector, _mostly_han(vector)
