@@ -808,9 +808,7 @@ class ViewerStatistics:
         self._df: dict[tuple[str, str], int] = {}
         self._lengths: dict[str, float] = {}
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
-        #: The field tuples `_text_idfs` holds idfs over (one or two): walking the idfs to list them cost each
-        #: generation's carry 10 ms once the warm-up had weighed the candidates' ~20,000 terms.
-        self._idf_fields: set[tuple[str, ...]] = set()
+        self._idf_fields: set[tuple[str, ...]] = set()  # as PublicStatistics's (text_idf adds to it)
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         key = (fieldname, text)
@@ -841,9 +839,7 @@ class IndexStatistics:
         self.derived: dict = {}
         self.doc_count = searcher.doc_count()
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
-        #: The field tuples `_text_idfs` holds idfs over (one or two): walking the idfs to list them cost each
-        #: generation's carry 10 ms once the warm-up had weighed the candidates' ~20,000 terms.
-        self._idf_fields: set[tuple[str, ...]] = set()
+        self._idf_fields: set[tuple[str, ...]] = set()  # as PublicStatistics's (text_idf adds to it)
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         return self.searcher.doc_frequency(fieldname, text)
