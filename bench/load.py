@@ -9,8 +9,10 @@ Run (from the project root; PostgreSQL on 127.0.0.1:5432 with trust auth):
 Setup (skipped with --reuse): drops and creates the database, `zhigu init-db`, writes --cases synthetic
 cases (bench/speed.py's generator, same seed), `zhigu archive import`s them, creates an admin and an API
 token (`zhigu auth create-user|create-token`), and `zhigu search rebuild --processes 2` into
-<workdir>/index (which then stores every public case's nearest cases, where the code has them). Then it starts `zhigu worker` and `gunicorn -w 4 "zhigu:create_app()"` (the sample
-gunicorn.conf.py, bound to 127.0.0.1:--port) with ZHIGU_DATABASE_URL pointing at the database.
+<workdir>/index (which then stores every public case's nearest cases, where the code has them). Then it
+starts `zhigu worker` (polling every --worker-interval seconds, 0.5 by default) and `gunicorn -w 4
+"zhigu:create_app()"` (the sample gunicorn.conf.py, bound to 127.0.0.1:--port) with ZHIGU_DATABASE_URL
+pointing at the database.
 
 Each concurrency level runs that many client threads for --duration seconds; each thread sends requests
 back to back (no think time), one connection per request, picking the kind at random with these weights:
@@ -108,7 +110,8 @@ class Server:
     def __init__(self, args, workdir: Path, env: dict):
         self.port = args.port
         self.logs = [open(workdir / "gunicorn.log", "w"), open(workdir / "worker.log", "w")]
-        self.worker = subprocess.Popen([str(BIN / "zhigu"), "worker", "--interval", "0.5"], env=env, cwd=ROOT,
+        self.worker = subprocess.Popen([str(BIN / "zhigu"), "worker", "--interval", str(args.worker_interval)], env=env,
+                                       cwd=ROOT,
                                        stdout=self.logs[1], stderr=subprocess.STDOUT)
         self.web = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
                                      "zhigu:create_app()"], env=env, cwd=ROOT, stdout=self.logs[0],
@@ -353,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--concurrency", default="1,4,8,16", help="comma-separated client thread counts")
+    parser.add_argument("--worker-interval", type=float, default=0.5,
+                        help="seconds between `zhigu worker`'s polls (a poll with changes makes an index generation)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per concurrency level")
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args(argv)
