@@ -39,6 +39,7 @@ def main() -> None:
     from zhigu.archive.vocabulary import SECTORS, STAGES
     from zhigu.auth.models import Park, Role, User
     from zhigu.auth.services import create_token
+    from zhigu.db import refresh_planner_statistics
     from zhigu.extensions import db
     from zhigu.search import outbox
 
@@ -83,6 +84,7 @@ def main() -> None:
         if batch:
             db.session.execute(insert(FailureCase), batch)
             db.session.execute(insert(CaseCause), links)
+        refresh_planner_statistics(db.session, FailureCase, CaseCause)  # as `zhigu archive import` does
         db.session.commit()
         print(f"{args.cases} cases inserted in {time.perf_counter() - started:.1f} s")
         if args.index:

@@ -526,3 +526,20 @@ def test_bulk_commands_leave_postgresql_planner_statistics_current(app, runner, 
             "SELECT relname, reltuples FROM pg_class WHERE relname IN ('failure_case', 'case_neighbour')")).all())
         rows = db.session.scalar(select(func.count()).select_from(CaseNeighbour))
     assert planned == {"failure_case": CORPUS_LINES, "case_neighbour": rows} and rows > 0
+
+
+def test_bulk_commands_leave_sqlite_planner_statistics(app, runner, corpus_subset):
+    """SQLite keeps no table statistics until ANALYZE: without them the trends page sorted every case in scope
+    to find the newest (93 ms at 100,000 cases) instead of reading the end of the publication date's index."""
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("sqlite_stat1 is SQLite's")
+
+    imported = runner.invoke(args=["archive", "import", str(corpus_subset)])
+    stored = runner.invoke(args=["search", "neighbours"])
+
+    assert imported.exit_code == 0 and stored.exit_code == 0, imported.output + stored.output
+    with in_app(app):
+        counted = dict(db.session.execute(text(
+            "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl")).all())
+        rows = db.session.scalar(select(func.count()).select_from(CaseNeighbour))
+    assert counted["failure_case"] == CORPUS_LINES and counted["case_neighbour"] == rows and rows > 0

@@ -19,7 +19,7 @@ from datetime import date, datetime
 import pytest
 from marshmallow import ValidationError
 from flask_login import AnonymousUserMixin
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, select, text
 
 from helpers import reload
 from zhigu.archive import services as archive_services
@@ -27,7 +27,7 @@ from zhigu.archive.models import FailureCase, failure_date
 from zhigu.archive.permissions import can_view_case, published_visible_clause
 from zhigu.extensions import db
 from zhigu.trends import services
-from zhigu.trends.services import Spread, Window, compute_trends, default_window, periods_of
+from zhigu.trends.services import NONE, Spread, Window, compute_trends, default_window, periods_of, spreads_query
 
 YEAR_2024 = {"from": "2024-01-01", "to": "2024-12-31"}
 
@@ -155,6 +155,8 @@ def test_timeline_by_market_counts_each_market_of_a_case(portfolio, cast):
     trends = trends_for(cast.manager_a, by="market")
     assert trends.timeline["KZ"] == {"2024-Q1": 1, "2024-Q2": 1, "2024-Q3": 0, "2024-Q4": 0}
     assert trends.timeline["UZ"]["2024-Q1"] == 1
+    # the market counts come from the timeline's pass then, and are those of any other timeline
+    assert trends.counts["market"] == trends_for(cast.manager_a).counts["market"] == [("KZ", 2), (NONE, 1), ("UZ", 1)]
 
 
 def test_scope_park_and_region(portfolio, cast):
@@ -334,3 +336,14 @@ def test_a_windows_counts_are_read_from_the_trends_index_not_the_cases_rows(app,
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = " ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert "ix_failure_case_trends" in plan and "SCAN failure_case" not in plan, plan
+
+
+def test_the_spreads_read_the_trends_indexes_not_the_rows(app, ctx, cast):
+    """The money and time-to-failure spreads read every case in scope: from the two indexes, never the rows
+    (at 100,000 cases in SQLite, 0.6 s of SQL against 0.2 s)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is read on SQLite (PostgreSQL picks by its statistics)")
+    where = and_(published_visible_clause(reload(cast.member_a)), failure_date() >= date(2020, 1, 1))
+    compiled = spreads_query(where).compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = " ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert "COVERING INDEX ix_failure_case_trends" in plan and "COVERING INDEX ix_case_cause_trends" in plan, plan
