@@ -68,3 +68,15 @@ def refresh_planner_statistics(session, *models) -> None:
     elif dialect == "sqlite":
         for model in models:
             session.execute(text(f"ANALYZE {model.__table__.name}"))
+
+
+def for_this_database(connection):
+    """An alembic `include_object` that leaves out the models' objects meant for another database (`ddl_if`):
+    a table may hold two indexes of one name, one for SQLite and one for PostgreSQL."""
+    dialect = connection.dialect.name
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        meant = getattr(obj, "_ddl_if", None)
+        return reflected or meant is None or meant.dialect in (None, dialect)
+
+    return include

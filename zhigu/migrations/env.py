@@ -8,6 +8,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from zhigu.db import for_this_database
+
 config = context.config
 logger = logging.getLogger("alembic.env")
 target_db = current_app.extensions["migrate"].db
@@ -41,6 +43,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with get_engine().connect() as connection:
+        conf_args.setdefault("include_object", for_this_database(connection))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()

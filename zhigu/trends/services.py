@@ -240,9 +240,7 @@ def _grouped(where, dimension: str, *extra) -> list[tuple]:
     """(category, *extra, count) rows for a dimension; markets are unnested in Python."""
     if dimension == "market":
         # Group by the list as stored (few distinct lists), then count each market of each list.
-        stored = cast(FailureCase.target_markets, Text)
-        rows = db.session.execute(select(stored, *extra, func.count(FailureCase.id)).where(where)
-                                  .group_by(stored, *extra))
+        rows = db.session.execute(markets_query(where, *extra))
         counts: Counter = Counter()
         for markets, *rest, count in rows:
             for market in (json.loads(markets) if markets else None) or [NONE]:
@@ -254,6 +252,12 @@ def _grouped(where, dimension: str, *extra) -> list[tuple]:
         query = _primary_join(query)
     return [(_category(category), *rest)
             for category, *rest in db.session.execute(query.where(where).group_by(column, *extra))]
+
+
+def markets_query(where, *extra):
+    """(list of target markets as stored, *extra, count) of the cases in scope: read from the trends index."""
+    stored = cast(FailureCase.target_markets, Text)
+    return select(stored, *extra, func.count(FailureCase.id)).where(where).group_by(stored, *extra)
 
 
 def _category(value: str | None) -> str:
