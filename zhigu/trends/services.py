@@ -225,9 +225,13 @@ def _base(viewer, params: dict, window: Window):
                 when >= window.start, when < window.end + timedelta(days=1))
 
 
+def _primary_link(query):
+    """`query` with each case's primary case_cause row, if any (ix_case_cause_trends holds its cause id)."""
+    return query.outerjoin(CaseCause, and_(CaseCause.case_id == FailureCase.id, CaseCause.is_primary))
+
+
 def _primary_join(query):
-    return (query.outerjoin(CaseCause, and_(CaseCause.case_id == FailureCase.id, CaseCause.is_primary))
-            .outerjoin(Cause, Cause.id == CaseCause.cause_id))
+    return _primary_link(query).outerjoin(Cause, Cause.id == CaseCause.cause_id)
 
 
 #: Column of each SQL-groupable dimension (market is a JSON list: counted in Python).
@@ -349,10 +353,9 @@ def _spreads(where):
 def spreads_query(where):
     """(primary cause id, money lost as a float, currency, days from start to end) of every case in scope: read
     from the trends index (ix_failure_case_trends) and case_cause's (ix_case_cause_trends), not the rows."""
-    return (select(CaseCause.cause_id, cast(FailureCase.money_lost, Float), FailureCase.currency,
-                   _days_between(FailureCase.started_on, FailureCase.ended_on))
-            .select_from(FailureCase)
-            .outerjoin(CaseCause, and_(CaseCause.case_id == FailureCase.id, CaseCause.is_primary)).where(where))
+    return _primary_link(select(CaseCause.cause_id, cast(FailureCase.money_lost, Float), FailureCase.currency,
+                                _days_between(FailureCase.started_on, FailureCase.ended_on))
+                         .select_from(FailureCase)).where(where)
 
 
 def _days_between(start, end):

@@ -1,6 +1,7 @@
 """the trends index also holds what the money and time-to-failure spreads read (start date, money lost,
-currency) and the target markets (a key column in SQLite, INCLUDEd in PostgreSQL), and case_cause gets an index that gives a case's primary cause without reading the row: the spreads
-read every case in scope (at 100,000 cases in SQLite, 0.6 to 0.2 s of SQL)
+currency) and the target markets (a key column in SQLite, INCLUDEd in PostgreSQL), and case_cause gets an index
+that gives a case's primary cause without reading the row: the spreads read every case in scope (at 100,000
+cases in SQLite, 0.6 to 0.2 s of SQL)
 
 Revision ID: 0014
 Revises: 0013
