@@ -1,5 +1,6 @@
 """The search page's cases in the other language (zhigu.search.other_language)."""
 import pytest
+from flask_login import AnonymousUserMixin
 
 from tests.search.test_dense import model  # noqa: F401  (the stand-in model fixture)
 from zhigu.search import dense, other_language
@@ -43,3 +44,20 @@ def test_with_the_extra_cases_close_in_meaning_are_marked(app, client, make_case
         assert zh.title in page and "similar meaning" in page
     else:
         assert zh.title not in page
+
+
+def test_cases_the_viewer_may_not_open_do_not_move_the_order(app, make_case, cast, monkeypatch):
+    """The equivalents are ranked with the statistics of what the viewer may open: ten private cases full of 冷链
+    made it a common word, and ranked the case holding it twice below the one holding 仓储 once."""
+    monkeypatch.setattr(dense, "available", lambda: False)
+    monkeypatch.setattr(other_language, "equivalent_terms", lambda text: {"冷链": 1.0, "仓储": 1.0})
+    twice = make_case(cast.author, title="冷链项目亏损", summary="冷链车辆的利用率一直太低。", language="zh")
+    once = make_case(cast.author, title="仓储项目亏损", summary="车辆的利用率一直太低，亏损。", language="zh")
+    for n in range(10):
+        make_case(cast.author, title=f"冷链配送中心 {n}", summary="冷链配送需求被严重高估了。", language="zh", visibility="private")
+
+    with app.test_request_context():
+        language, results = other_language.other_language_cases(AnonymousUserMixin(), "cold storage")
+
+    assert language == "zh"
+    assert [result.case.id for result in results] == [twice.id, once.id]

@@ -6,17 +6,22 @@ Two bridges: the words' equivalents (the hand glossary, then the general diction
 extra the cases nearest in meaning (zhigu.search.dense), kept only when clearly closer than that language's
 cases on the whole (MIN_LIKENESS standard deviations above their mean). Both go through the search page's own
 filter of the documents the viewer may open (and the filters chosen), then load_visible.
+
+The equivalents are ranked as the search page ranks words: over posting arrays (zhigu.search.vectorized), with
+the statistics of what the viewer may open, so a case they may not open cannot move the order. Through Whoosh's
+matchers, with its statistics over every document, they were a third of a search page's CPU under bench/load.py.
 """
 from __future__ import annotations
 
 from whoosh.query import And, Or, Term
 
-from zhigu.search import dense
+from zhigu.search import dense, vectorized
 from zhigu.search.analysis import analyse
 from zhigu.search.dictionary import translate
 from zhigu.search.glossary import strongest
 from zhigu.search.index import current_index
-from zhigu.search.services import SearchResult, _allowed_docs, load_visible
+from zhigu.search.services import SearchResult, _allowed_docs, load_visible, visible_statistics
+from zhigu.search.statistics import PublicBM25F
 
 #: Cases of the other language shown under the results.
 LIMIT = 5
@@ -40,14 +45,16 @@ def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None
         return None, []
     language = "en" if dense.han_text(text) else "zh"
     searcher = current_index().searcher()
-    allowed, _ = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
+    allowed, allowed_mask = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
     ranked: dict[int, bool] = {}  # case id -> found by meaning
     equivalents = equivalent_terms(text)
     if equivalents:
         query = And([Term("language", language), Or([Term(field, term, boost=share) for term, share in equivalents.items()
                                                      for field in ("title", "summary")])]).normalize()
-        for hit in searcher.search(query, limit=4 * LIMIT, filter=allowed):
-            ranked.setdefault(int(hit["id"]), False)
+        stats, _ = visible_statistics(searcher, viewer)
+        found = vectorized.search(searcher, query, PublicBM25F(stats), allowed_mask, float("inf"))
+        for docnum in found.docnums[:4 * LIMIT].tolist():
+            ranked.setdefault(int(searcher.stored_fields(docnum)["id"]), False)
     if dense.enabled():
         for case_id in _nearest_in(language, text, searcher, allowed):
             ranked.setdefault(case_id, True)
