@@ -119,6 +119,23 @@ def test_the_kept_postings_stay_within_their_bound_and_the_results_right(archive
         assert vectorized._held[0] <= 3 or len(vectorized._postings) == 1
 
 
+def test_a_term_a_segment_lacks_is_looked_up_once_and_found_once_a_new_segment_holds_it(archive, cast, make_case,
+                                                                                       monkeypatch):
+    lookups = []
+    original = vectorized.raw_postings
+    monkeypatch.setattr(vectorized, "raw_postings", lambda *args: lookups.append(args[1:]) or original(*args))
+    vectorized._postings.clear()
+    vectorized._held[0] = 0
+    assert search_cases(None, "zeppelins").total == 0
+    segments = len(lookups)
+    assert search_cases(None, "zeppelins").total == 0
+    assert len(lookups) == segments  # each segment's "not here" was kept
+
+    make_case(cast.author, title="Zeppelins for freight", summary="Airships carrying freight to the mountain mines.")
+    assert search_cases(None, "zeppelins").total == 1  # the new segment is looked in, and holds it
+    assert len(lookups) > segments
+
+
 DESCRIPTIONS = ["Solar pumps for village wells froze in winter; the buyer never paid for the heated pipes.",
                 "储能电池项目因电网接入失败而终止", "Smart kettles for tea houses, sold by subscription"]
 

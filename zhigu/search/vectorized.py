@@ -28,8 +28,12 @@ from zhigu.search.index import current_index
 from zhigu.search.statistics import raw_postings, segment_key
 
 #: Postings (document, frequency) kept decoded per process, across index generations (a segment never changes):
-#: 8 bytes each, 32 MB. The least recently used terms go first.
+#: 8 bytes each, 32 MB. The least recently used terms go first. A term a segment does not hold is kept too, as
+#: one posting: most words of a "find similar" description are in no title or summary, and looking each up
+#: again in the segment's term table was 240 look-ups a request of bench/load.py's mix.
 MAX_CACHED_POSTINGS = 4_000_000
+#: What the cache keeps for a term a segment does not hold.
+_ABSENT = (np.zeros(0, dtype=np.int64), np.zeros(0))
 #: A field length as Whoosh stores it (one byte, lossy) -> the length Whoosh scores with.
 _LENGTHS = np.array([byte_to_length(code) for code in range(256)], dtype=np.float64)
 
@@ -242,10 +246,11 @@ def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nd
         found = _postings.get(key)
         if found is not None:
             _postings.move_to_end(key)
-            return found
+            return None if found is _ABSENT else found
     try:
         matcher = raw_postings(reader, fieldname, text)
     except TermNotFound:
+        _keep(key, _ABSENT)
         return None
     docs, frequencies = [], []
     if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block") and not matcher._byteids:
@@ -267,15 +272,21 @@ def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nd
         frequencies.append(np.array(weights, dtype=np.float64))
     found = np.concatenate(docs), np.concatenate(frequencies)
     if not len(found[0]):
+        _keep(key, _ABSENT)
         return None
+    _keep(key, found)
+    return found
+
+
+def _keep(key: tuple, postings: tuple[np.ndarray, np.ndarray]) -> None:
+    """Keep a term's postings in a segment (or _ABSENT), the least recently used let go past the budget."""
     with _cache_lock:
         if key not in _postings:
-            _postings[key] = found
-            _held[0] += len(found[0])
+            _postings[key] = postings
+            _held[0] += max(1, len(postings[0]))
             while _held[0] > MAX_CACHED_POSTINGS and len(_postings) > 1:
                 _, (old, _) = _postings.popitem(last=False)
-                _held[0] -= len(old)
-    return found
+                _held[0] -= max(1, len(old))
 
 
 def _length_codes(reader, fieldname: str) -> np.ndarray:
