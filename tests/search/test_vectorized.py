@@ -8,7 +8,7 @@ from helpers import reload
 from zhigu.archive import services as archive_services
 from zhigu.auth.models import User
 from zhigu.extensions import db
-from zhigu.search import services, vectorized
+from zhigu.search import services, statistics, vectorized
 from zhigu.search.services import BadQuery, search_cases
 
 QUERIES = ["solar", "solar pumps", "solar OR kettles", "title:kettles", '"village pumps"', "pumps^3 solar",
@@ -162,6 +162,30 @@ def test_find_similar_gives_what_whoosh_gives(archive, cast, monkeypatch, who):
             if "exclude_id" in kwargs:
                 assert kwargs["exclude_id"] not in {hit.case.id for hit in ranked}
     assert ranked_calls
+
+
+def test_a_new_small_segment_whose_terms_are_known_is_not_asked_for_a_term_it_lacks(archive, cast, monkeypatch):
+    from zhigu.search import similar
+
+    assert similar.similar_cases(None, DESCRIPTIONS[0])  # this generation's statistics, with the text idfs
+    archive_services.update_case(reload(cast.author), reload(archive[5]), {"lessons": "Charge for the kettles."})
+    lookups = []
+    original = vectorized.raw_postings
+    monkeypatch.setattr(vectorized, "raw_postings", lambda *args: lookups.append(args) or original(*args))
+    vectorized._postings.clear()
+    vectorized._held[0] = 0
+
+    ranked, whoosh = pages_both_ways(monkeypatch, None, "kettles OR zeppelins")
+    found = similar.similar_cases(None, DESCRIPTIONS[2])
+
+    assert summary(ranked) == summary(whoosh)
+    assert archive[5].id in {hit.case.id for hit in found}
+    readers = [reader for reader, _ in services.current_index().searcher().reader().leaf_readers()]
+    assert any(statistics.known_terms(reader, "title") for reader in readers)  # the edit's segment, read on carrying
+    assert lookups
+    for reader, fieldname, text in lookups:
+        terms = statistics.known_terms(reader, fieldname)
+        assert terms is None or text in terms
 
 
 def test_the_terms_a_document_matched_are_those_under_every_matching_and_and_or(archive):

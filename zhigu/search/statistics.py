@@ -178,6 +178,13 @@ def term_blocks(reader, fieldname: str, text: str):
     yield from posting_blocks(matcher)
 
 
+def known_terms(reader, fieldname: str) -> frozenset | None:
+    """Every term of a segment's field (deleted documents' included) where it has been read (a small segment's,
+    when a generation's statistics carried over it), else None: a term not among them needs no look-up."""
+    counts = _SEGMENTS.get(segment_key(reader))
+    return counts._vocabulary.get(fieldname) if counts is not None else None
+
+
 def raw_postings(reader, fieldname: str, text: str):
     """A segment's postings of a term, deleted documents included; TermNotFound when it holds none.
 

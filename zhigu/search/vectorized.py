@@ -25,7 +25,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from zhigu.search.index import current_index
-from zhigu.search.statistics import raw_postings, segment_key
+from zhigu.search.statistics import known_terms, raw_postings, segment_key
 
 #: Postings (document, frequency) kept decoded per process, across index generations (a segment never changes):
 #: 8 bytes each, 32 MB. The least recently used terms go first. A term a segment does not hold is kept too, as
@@ -247,6 +247,10 @@ def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nd
         if found is not None:
             _postings.move_to_end(key)
             return None if found is _ABSENT else found
+    terms = known_terms(reader, fieldname)
+    if terms is not None and text not in terms:  # a new small segment's, read by the statistics
+        _keep(key, _ABSENT)
+        return None
     try:
         matcher = raw_postings(reader, fieldname, text)
     except TermNotFound:
