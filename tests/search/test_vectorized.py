@@ -136,6 +136,15 @@ def test_a_term_a_segment_lacks_is_looked_up_once_and_found_once_a_new_segment_h
     assert len(lookups) > segments
 
 
+def test_a_cases_documents_are_listed_as_whoosh_lists_them(archive):
+    searcher = services.current_index().searcher()
+    for case in archive:
+        listed = vectorized.term_documents(searcher, "id", str(case.id))
+        assert listed == sorted(searcher.document_numbers(id=str(case.id)))
+        assert len(listed) == 1  # not the deleted document of the version before the fixture's edit
+    assert vectorized.term_documents(searcher, "id", "999999") == []
+
+
 DESCRIPTIONS = ["Solar pumps for village wells froze in winter; the buyer never paid for the heated pipes.",
                 "储能电池项目因电网接入失败而终止", "Smart kettles for tea houses, sold by subscription"]
 

@@ -196,18 +196,6 @@ class SearchIndex:
             "extra": sorted(set(indexed) - set(expected)),
         }
 
-    def unsettled_docs(self, searcher, docs, unsettled: set[int] | None) -> dict[int, int]:
-        """{document number: case id} of the documents in `docs` whose case is in `unsettled` (all when None)."""
-        if unsettled is None:
-            return {docnum: int(searcher.stored_fields(docnum)["id"]) for docnum in docs}
-        found = {}
-        for case_id in unsettled:
-            # every number: Whoosh may also list the deleted documents of earlier versions
-            for docnum in searcher.document_numbers(id=str(case_id)):
-                if docnum in docs:
-                    found[docnum] = case_id
-        return found
-
     # -- the directory's health ----------------------------------------------------------------------------
 
     def readable(self) -> bool:

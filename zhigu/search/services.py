@@ -381,12 +381,22 @@ def _hidden_stale(viewer, searcher, matched, unsettled) -> set[int]:
     Totals and facets must not count them (a case just made private). Only cases with outbox rows the index
     has not applied yet are looked up in the database: none once the index is up to date.
     """
-    stale = current_index().unsettled_docs(searcher, matched, unsettled)
+    stale = _unsettled_docs(searcher, matched, unsettled)
     ids = sorted(set(stale.values()))
     visible = {}
     for start in range(0, len(ids), 1000):
         visible.update(load_visible(viewer, ids[start:start + 1000]))
     return {docnum for docnum, case_id in stale.items() if case_id not in visible}
+
+
+def _unsettled_docs(searcher, docs, unsettled: set[int] | None) -> dict[int, int]:
+    """{document number: case id} of the documents in `docs` whose case is in `unsettled` (all when None). A case's
+    documents come from the kept posting arrays of its id: through Whoosh's matchers, a search under load.py's
+    edits spent 2.5% of its time here."""
+    if unsettled is None:
+        return {docnum: int(searcher.stored_fields(docnum)["id"]) for docnum in docs}
+    return {docnum: case_id for case_id in unsettled
+            for docnum in vectorized.term_documents(searcher, "id", str(case_id)) if docnum in docs}
 
 
 def _allowed_docs(searcher, viewer, filters: dict[str, list[str]] | None) -> tuple[set[int] | None, np.ndarray | None]:

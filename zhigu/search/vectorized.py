@@ -170,6 +170,16 @@ def _terms_at(query, docnum: int, holding: dict) -> set[tuple[str, str]] | None:
     return set().union(*matched) if matched else None
 
 
+def term_documents(searcher, fieldname: str, text: str) -> list[int]:
+    """Global numbers of the live documents holding a rare term (an id), as Searcher.document_numbers lists them."""
+    found = []
+    for reader, offset in searcher.reader().leaf_readers():
+        postings = _read_postings(reader, fieldname, text) if fieldname in reader.schema else None
+        if postings is not None:
+            found += [docnum + offset for docnum in postings[0].tolist() if not reader.is_deleted(docnum)]
+    return found
+
+
 def kept_mask(searcher, docs: set[int] | None) -> np.ndarray | None:
     """`docs` as booleans by document number, kept until the index changes: for a set kept as long (the viewer's
     access set, index.docset), not one made per request."""
