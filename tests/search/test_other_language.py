@@ -4,6 +4,7 @@ from flask_login import AnonymousUserMixin
 
 from tests.search.test_dense import model  # noqa: F401  (the stand-in model fixture)
 from zhigu.search import dense, other_language
+from zhigu.search.index import SearchIndex
 
 
 def test_an_english_search_shows_chinese_cases_through_the_glossary(client, make_case, cast, monkeypatch):
@@ -61,3 +62,19 @@ def test_cases_the_viewer_may_not_open_do_not_move_the_order(app, make_case, cas
 
     assert language == "zh"
     assert [result.case.id for result in results] == [twice.id, once.id]
+
+
+def test_the_search_page_shows_the_other_language_from_the_generation_it_searched(client, make_case, cast, monkeypatch):
+    """A generation another process committed between the results and the block below them is not opened
+    mid-page: opening it carried its statistics over a second time."""
+    monkeypatch.setattr(dense, "available", lambda: False)
+    zh = make_case(cast.author, title="霍尔果斯冷链仓储项目亏损", summary="冷链车辆和冷库的利用率一直太低，项目亏损。", language="zh")
+    make_case(cast.author, title="Cold chain for melons", summary="Refrigerated trucks for melons stood idle all year.")
+    opened = []
+    original = SearchIndex.searcher
+    monkeypatch.setattr(SearchIndex, "searcher", lambda self: opened.append(1) or original(self))
+
+    page = client.get("/search?q=cold+chain").get_data(as_text=True)
+
+    assert zh.title in page and "Cold chain for melons" in page
+    assert len(opened) == 1

@@ -37,14 +37,16 @@ MAX_EQUIVALENTS = 24
 
 
 def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None = None,
-                         shown: set[int] | frozenset = frozenset()) -> tuple[str | None, list[SearchResult]]:
+                         shown: set[int] | frozenset = frozenset(),
+                         searcher=None) -> tuple[str | None, list[SearchResult]]:
     """The language ("zh" or "en") of the cases that are in the other language than `text`, and up to LIMIT of
-    them the viewer may open, not among `shown`: by the words' equivalents first, then by meaning."""
+    them the viewer may open, not among `shown`: by the words' equivalents first, then by meaning; in the index
+    generation `searcher` (the search page's; default: the newest)."""
     text = (text or "").strip()
     if not text:
         return None, []
     language = "en" if dense.han_text(text) else "zh"
-    searcher = current_index().searcher()
+    searcher = searcher or current_index().searcher()
     allowed, allowed_mask = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
     ranked: dict[int, bool] = {}  # case id -> found by meaning
     equivalents = equivalent_terms(text)

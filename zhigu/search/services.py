@@ -96,6 +96,9 @@ class SearchPage:
     facets: dict[str, list[tuple[str, int]]]
     #: The query with misspelled words corrected, when a correction finds cases the viewer may open.
     did_you_mean: str | None = None
+    #: The index generation searched, for the rest of the page: a newer one opened mid-request had its statistics
+    #: carried over again (3% of the web workers' CPU under bench/load.py's edits).
+    searcher: object = field(default=None, repr=False, compare=False)
 
 
 
@@ -298,7 +301,7 @@ def search_cases(viewer, text: str = "", filters: dict[str, list[str]] | None = 
                               reverse=name in CHRONOLOGICAL_FACETS)
     total = len(matched)
     return SearchPage(results=results, total=total, page=page, pages=max(1, math.ceil(total / per_page)),
-                      facets=facets, did_you_mean=suggest_spelling(searcher, text, allowed))
+                      facets=facets, did_you_mean=suggest_spelling(searcher, text, allowed), searcher=searcher)
 
 
 def _ranked_page(viewer, searcher, ranked: "vectorized.Ranked", page: int,

@@ -36,6 +36,7 @@ def search():
     other_language, others = None, []
     if query and page.page == 1:
         other_language, others = other_language_cases(current_user, query, filters,
-                                                      shown={result.case.id for result in page.results})
+                                                      shown={result.case.id for result in page.results},
+                                                      searcher=page.searcher)
     return render_template("search/search.html", query=query, filters=filters, sort=sort, page=page, error=None,
                            causes=causes, other_language=other_language, others=others)
