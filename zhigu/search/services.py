@@ -9,11 +9,12 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 
 import numpy as np
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 from whoosh import collectors, highlight
 from whoosh.qparser import MultifieldParser
@@ -123,10 +124,16 @@ def load_visible(viewer, ids: list[int]) -> dict[int, FailureCase]:
     """Load cases by id, keeping only those the viewer may open."""
     if not ids:
         return {}
-    query = (select(FailureCase).where(FailureCase.id.in_(ids))
-             .options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause)))
-    return {case.id: case for case in db.session.scalars(query)
+    return {case.id: case for case in db.session.scalars(_cases_by_id(), {"ids": ids})
             if case.status == CaseStatus.published and can(viewer, "case.view", case)}
+
+
+@cache
+def _cases_by_id():
+    """The cases of a list of ids, with their causes: one statement for the process, whose cache key SQLAlchemy
+    then works out once (building both for each call was a fifth of loading a page's cases)."""
+    return (select(FailureCase).where(FailureCase.id.in_(bindparam("ids", expanding=True)))
+            .options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause)))
 
 
 # -- search page ----------------------------------------------------------------------------------
