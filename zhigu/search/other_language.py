@@ -46,7 +46,7 @@ def other_language_cases(viewer, text: str, filters: dict[str, list[str]] | None
     if not text:
         return None, []
     language = "en" if dense.han_text(text) else "zh"
-    searcher = searcher or current_index().searcher()
+    searcher = current_index().searcher() if searcher is None else searcher
     allowed, allowed_mask = _allowed_docs(searcher, viewer, filters)  # never empty: {-1} when nothing may be opened
     ranked: dict[int, bool] = {}  # case id -> found by meaning
     equivalents = equivalent_terms(text)
