@@ -110,9 +110,8 @@ class Server:
     def __init__(self, args, workdir: Path, env: dict):
         self.port = args.port
         self.logs = [open(workdir / "gunicorn.log", "w"), open(workdir / "worker.log", "w")]
-        self.worker = subprocess.Popen([str(BIN / "zhigu"), "worker", "--interval", str(args.worker_interval)], env=env,
-                                       cwd=ROOT,
-                                       stdout=self.logs[1], stderr=subprocess.STDOUT)
+        self.worker = subprocess.Popen([str(BIN / "zhigu"), "worker", "--interval", str(args.worker_interval)],
+                                       env=env, cwd=ROOT, stdout=self.logs[1], stderr=subprocess.STDOUT)
         self.web = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
                                      "zhigu:create_app()"], env=env, cwd=ROOT, stdout=self.logs[0],
                                     stderr=subprocess.STDOUT)

@@ -78,6 +78,11 @@ def park_audience(park_id: int) -> str:
     return f"park:{park_id}"
 
 
+def audience_park(audience: str) -> int | None:
+    """The park of a park audience; None for the public one."""
+    return None if audience == PUBLIC else int(audience.removeprefix("park:"))
+
+
 class _ParkMember(AnonymousUserMixin):
     """Who a park audience's lists are ranked for: a member of the park who wrote no case and manages none
     (no user has id 0), so they may open exactly the audience's cases."""
@@ -95,7 +100,7 @@ class _ParkMember(AnonymousUserMixin):
 
 def _ranker(audience: str):
     """A viewer who may open exactly `audience`'s cases."""
-    return AnonymousUserMixin() if audience == PUBLIC else _ParkMember(int(audience.removeprefix("park:")))
+    return AnonymousUserMixin() if audience == PUBLIC else _ParkMember(audience_park(audience))
 
 
 def _audience_clause(park_id: int | None):
@@ -165,7 +170,7 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
     # The rows first, the mark only when none is shown: another process may drop the list (and commit)
     # between two statements, and on PostgreSQL each statement sees the latest commit. Read the other way
     # round, a list dropped in between read as an empty list instead of the live one.
-    park_id = int(audience.removeprefix("park:")) if audience != PUBLIC else None
+    park_id = audience_park(audience)
     rows = db.session.execute(_stored_list(park_id is not None),
                               {"case_id": case.id, "audience": audience, "park_id": park_id, "limit": limit}).all()
     if not rows and not db.session.scalar(select(exists().where(NeighbourList.case_id == case.id,
@@ -396,8 +401,7 @@ def missing(limit: int | None = None) -> list[tuple[int, str]]:
     """(case id, audience) lists not stored, the public audience's first, then each park's; oldest case first."""
     found: list[tuple[int, str]] = []
     for audience in [PUBLIC, *park_audiences()]:
-        park_id = None if audience == PUBLIC else int(audience.removeprefix("park:"))
-        query = (select(FailureCase.id).where(_audience_clause(park_id), ~exists().where(
+        query = (select(FailureCase.id).where(_audience_clause(audience_park(audience)), ~exists().where(
             NeighbourList.case_id == FailureCase.id, NeighbourList.audience == audience)).order_by(FailureCase.id))
         left = None if limit is None else limit - len(found)
         found += [(case_id, audience) for case_id in db.session.scalars(query.limit(left) if left else query)]
