@@ -95,8 +95,7 @@ def _statistics(searcher):
     """Statistics over what the current viewer may open (set by similar_cases), else over
     the public documents: scores and term choices never depend on documents the viewer may not open."""
     stats = _STATISTICS.get()
-    if stats is None or getattr(stats, "searcher", None) is not searcher and \
-            getattr(getattr(stats, "public", None), "searcher", None) is not searcher:
+    if stats is None or not stats.counts_for(searcher):
         return public_statistics(searcher)
     return stats
 

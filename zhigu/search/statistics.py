@@ -56,7 +56,8 @@ INTERSECT_RATIO = 40
 SKIP_ALWAYS = 16
 
 _STATISTICS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-#: The public statistics assembled last, per index directory: the next generation's start from them.
+#: The public statistics assembled last, per index directory: the next generation's start from them. Held here
+#: (one per directory), since their searcher may be gone by the time the next generation's are assembled.
 _LATEST: dict = {}
 _CARRY_LOCK = threading.Lock()
 #: Facet arrays (value_docs) a segment keeps, by facet and offset, before they are dropped and built afresh.
@@ -101,9 +102,8 @@ def public_statistics(searcher) -> "PublicStatistics":
         stats = PublicStatistics(searcher)
         if stats.folder is not None:
             with _CARRY_LOCK:  # one after another, so each generation of a lineage follows the one before
-                latest = _LATEST.get(stats.folder)
-                stats.carry(latest() if latest is not None else None)
-                _LATEST[stats.folder] = weakref.ref(stats)
+                stats.carry(_LATEST.get(stats.folder))
+                _LATEST[stats.folder] = stats
         stats = _STATISTICS.setdefault(searcher, stats)
     return stats
 
@@ -610,7 +610,11 @@ class PublicStatistics:
     the next generation can carry them (`carry`)."""
 
     def __init__(self, searcher):
-        self.searcher = searcher
+        #: The searcher's reader, not the searcher: these statistics are kept in weak dictionaries keyed by the
+        #: searcher (_STATISTICS, _VIEWERS), whose entries would never go if their values held on to it: every
+        #: generation's statistics and segment readers stayed in memory, and in every full pass of the collector.
+        self.reader = searcher.reader()
+        self._searcher = weakref.ref(searcher)
         self.leaves = []
         self.folder = None
         keys = set()
@@ -649,6 +653,10 @@ class PublicStatistics:
         self.epoch = 0
         self._large_ranges = [(offset, offset + reader.doc_count_all())
                               for (reader, _, _, _), (_, offset, _) in zip(self._large, self._large_at)]
+
+    def counts_for(self, searcher) -> bool:
+        """Whether these are `searcher`'s statistics (that generation's documents)."""
+        return self._searcher() is searcher
 
     def carry(self, earlier: "PublicStatistics | None") -> None:
         """Start from an earlier generation's statistics where they still hold: every edit makes a generation
@@ -726,7 +734,7 @@ class PublicStatistics:
         """The public, live documents (global document numbers), worked out once per generation."""
         if self._live is None:
             live = set()
-            for (reader, counts, deleted, _), (_, offset) in zip(self.leaves, self.searcher.reader().leaf_readers()):
+            for (reader, counts, deleted, _), (_, offset) in zip(self.leaves, self.reader.leaf_readers()):
                 live.update(offset + docnum for docnum in counts.public)
                 live.difference_update(offset + docnum for docnum in deleted)
             self._live = live
@@ -811,7 +819,7 @@ class ViewerStatistics:
         self.public = public
         self.derived: dict = {}
         self.leaves = []
-        for reader, offset in public.searcher.reader().leaf_readers():
+        for reader, offset in public.reader.leaf_readers():
             local = sorted(docnum - offset for docnum in extra if offset <= docnum < offset + reader.doc_count_all())
             if local:
                 self.leaves.append((reader, local, frozenset(local)))
@@ -820,6 +828,9 @@ class ViewerStatistics:
         self._lengths: dict[str, float] = {}
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
         self._idf_fields: set[tuple[str, ...]] = set()  # as PublicStatistics's (text_idf adds to it)
+
+    def counts_for(self, searcher) -> bool:
+        return self.public.counts_for(searcher)
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         key = (fieldname, text)
@@ -851,6 +862,9 @@ class IndexStatistics:
         self.doc_count = searcher.doc_count()
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
         self._idf_fields: set[tuple[str, ...]] = set()  # as PublicStatistics's (text_idf adds to it)
+
+    def counts_for(self, searcher) -> bool:
+        return self.searcher is searcher
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         return self.searcher.doc_frequency(fieldname, text)
