@@ -19,7 +19,7 @@ from zhigu.auth.permissions import can
 from zhigu.comments import services as comment_services
 from zhigu.extensions import db
 from zhigu.links import services as link_services
-from zhigu.search import neighbours
+from zhigu.search import neighbours, parallel_neighbours
 from zhigu.search.models import CaseNeighbour, IndexChange, NeighbourList
 from zhigu.search.similar import similar_to_case
 
@@ -491,6 +491,58 @@ def test_rebuild_drops_the_lists_and_neighbours_computes_them_again(app, ctx, ca
     assert "Stored 2 nearest-case list(s)." in result.output
     assert stored(earlier.id) == [again.id] and stored(again.id) == [earlier.id]
     assert 0.0 not in db.session.scalars(select(CaseNeighbour.score)).all()
+
+
+def stored_rows() -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(select(
+        CaseNeighbour.case_id, CaseNeighbour.audience, CaseNeighbour.rank, CaseNeighbour.neighbour_id,
+        CaseNeighbour.score, CaseNeighbour.why).order_by(CaseNeighbour.case_id, CaseNeighbour.audience,
+                                                          CaseNeighbour.rank))]
+
+
+def test_neighbours_in_two_processes_store_what_one_stores(app, ctx, cast, make_case, runner, monkeypatch):
+    """`search neighbours --processes 2` deals the missing lists out to two forked processes (each with its own
+    connection and index files): every list, of every audience, comes out as one process makes it."""
+    monkeypatch.setattr(parallel_neighbours, "MIN_PER_PROCESS", 1)
+    for values in (SOLAR, SOLAR_AGAIN, SOLAR_THIRD, BAKERY, dict(BAKERY, title="Bakery franchise in Osh")):
+        make_case(cast.author, **values)
+    make_case(cast.curator_b, **dict(SOLAR, title="Solar leases for Osh mills", visibility="park"))
+    neighbours.drop_all()
+    assert runner.invoke(args=["search", "neighbours"]).exit_code == 0
+    one_process = stored_rows()
+    assert {audience for _, audience, *_ in one_process} == {neighbours.PUBLIC, park_of(cast.curator_b)}
+    neighbours.drop_all()
+
+    result = runner.invoke(args=["search", "neighbours", "--processes", "2"])
+
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    lists = db.session.scalar(select(func.count()).select_from(NeighbourList))
+    assert f"Stored {lists} nearest-case list(s)." in result.output and neighbours.missing() == []
+    assert stored_rows() == one_process
+
+
+def test_a_failed_neighbours_process_is_reported_and_the_others_lists_are_kept(app, ctx, cast, make_case, runner,
+                                                                              monkeypatch):
+    monkeypatch.setattr(parallel_neighbours, "MIN_PER_PROCESS", 1)
+    cases = [make_case(cast.author, **values).id for values in (SOLAR, SOLAR_AGAIN, SOLAR_THIRD, BAKERY)]
+    neighbours.drop_all()
+    computing = neighbours.compute_lists
+
+    def failing_for_the_first(pairs):
+        if pairs[0][0] == cases[0]:
+            raise RuntimeError("disk full")
+        return computing(pairs)
+    monkeypatch.setattr(neighbours, "compute_lists", failing_for_the_first)
+
+    result = runner.invoke(args=["search", "neighbours", "--processes", "2"])
+
+    assert result.exit_code == 1
+    assert "Nearest-case process 1 failed" in result.output and "disk full" in result.output
+    assert "run the command again" in result.output
+    db.session.expire_all()
+    assert neighbours.missing_ids() == [cases[0], cases[2]]  # process 1's share: its first list failed
+    assert stored(cases[1]) is not None and stored(cases[3]) is not None
 
 
 def test_the_case_page_reads_the_stored_list(app, cast, make_case, client, monkeypatch):

@@ -89,6 +89,13 @@ class SearchIndex:
                         self._index = whoosh_index.create_in(str(self.directory), build_schema())
         return self._index
 
+    def forget_open_index(self) -> None:
+        """Drop the open index and this thread's searcher, so that the next use opens files of its own: for a
+        forked child, whose inherited file handles share their read positions with the parent's."""
+        self._index = None
+        self._open_lock = threading.Lock()
+        self._local = threading.local()
+
     def searcher(self):
         """Return this thread's searcher, reopened when another commit has changed the index.
 

@@ -415,14 +415,12 @@ def missing_ids(limit: int | None = None) -> list[int]:
     return sorted({case_id for case_id, _ in missing(limit)})
 
 
-def compute_missing(limit: int | None = None, progress=None, deadline: float | None = None) -> int:
+def compute_missing(limit: int | None = None, deadline: float | None = None) -> int:
     """Store the lists that are missing (at most `limit`, none begun after the `time.monotonic()` `deadline`);
-    `progress(n)` after each; return how many."""
+    return how many (`zhigu.search.parallel_neighbours` shares them out to several processes)."""
     stored = 0
     for pair in missing(limit):
         if deadline is not None and time.monotonic() >= deadline:
             break
         stored += compute_lists([pair])
-        if progress:
-            progress(1)
     return stored
