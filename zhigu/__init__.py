@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 
-from zhigu.db import utc_session
+from zhigu.db import SQLiteOptimizer, utc_session
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -74,6 +74,8 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             event.listen(db.engine, "connect", utc_session)
+        elif db.engine.dialect.name == "sqlite" and app.config["SQLITE_OPTIMIZE_INTERVAL"]:
+            event.listen(db.engine, "checkin", SQLiteOptimizer(float(app.config["SQLITE_OPTIMIZE_INTERVAL"])))
     # migrations ship inside the package, so an installed Zhigu can run `zhigu db upgrade`
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True,
                      compare_type=True)

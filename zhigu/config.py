@@ -66,6 +66,9 @@ LOG_LEVEL = "INFO"
 PROXY_FIX_HOPS = 0
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 JSON_SORT_KEYS = False
+#: SQLite: seconds between a process's `PRAGMA optimize` runs (zhigu.db.SQLiteOptimizer), which keep the planner's
+#: statistics current in an archive that grows through the web; 0 turns them off.
+SQLITE_OPTIMIZE_INTERVAL = 600
 #: Test each pooled connection as it is handed out, so one that died while idle (a database restart, a
 #: terminated backend) is replaced instead of failing a request.
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

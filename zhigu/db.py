@@ -1,11 +1,17 @@
 """Declarative base, time helpers shared by every model, the UTC session they rely on, and what bulk writes need
 (a GC pause, fresh planner statistics)."""
 import gc
+import logging
+import sqlite3
+import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,6 +56,46 @@ def cyclic_gc_paused():
         yield
     finally:
         gc.enable()
+
+
+class SQLiteOptimizer:
+    """A pool `checkin` listener that runs SQLite's `PRAGMA optimize` on a connection handed back to the pool, at
+    most once every `interval` seconds per process.
+
+    SQLite keeps no planner statistics until ANALYZE runs. `zhigu archive import` runs it, but an archive that
+    grows through the web never did: without statistics, the trends page sorted all 100,000 cases in scope to
+    find the newest (93 ms) instead of reading the end of an index (0.2 ms). `PRAGMA optimize` analyses the
+    tables whose indexes this connection's queries used and that are unanalysed or grew 25-fold since; it does
+    nothing, in microseconds, when none did. analysis_limit bounds each ANALYZE to a sample of every index, and
+    a database another connection is writing is left for the next time rather than waited for.
+    """
+
+    #: Rows of each index ANALYZE reads (a sample; SQLite's suggested range is 100-1000).
+    ANALYSIS_LIMIT = 1000
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._next = time.monotonic() + interval
+        self._lock = threading.Lock()
+
+    def __call__(self, dbapi_connection, _record) -> None:
+        with self._lock:
+            if time.monotonic() < self._next:
+                return
+            self._next = time.monotonic() + self.interval
+        cursor = dbapi_connection.cursor()
+        try:
+            waited = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+            cursor.execute("PRAGMA busy_timeout = 0")
+            try:
+                cursor.execute(f"PRAGMA analysis_limit = {self.ANALYSIS_LIMIT}")
+                cursor.execute("PRAGMA optimize")
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout = {int(waited)}")
+        except sqlite3.OperationalError as error:  # busy: another connection writes; next time
+            log.info("PRAGMA optimize skipped: %s", error)
+        finally:
+            cursor.close()
 
 
 def refresh_planner_statistics(session, *models) -> None:
