@@ -42,7 +42,8 @@ os.environ.setdefault("ZHIGU_INDEX_INLINE_DRAIN", "false")
 def post_worker_init(worker):
     """Warm the search up (jieba, the index, the common words' statistics, the facets' documents, the case
     vectors) before the worker accepts its first request, so that no request pays for it (about 2.5 s at 10,000
-    cases, 15 s at 100,000, bench/first_request.py: within `timeout`)."""
+    cases, 15 s at 100,000, bench/first_request.py: within `timeout`); then keep what it loaded out of the
+    garbage collector's passes (warmup.prepare_to_serve)."""
     from zhigu.search import warmup
 
-    warmup.warm_now(worker.wsgi)
+    warmup.prepare_to_serve(worker.wsgi)

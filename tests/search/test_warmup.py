@@ -1,5 +1,6 @@
 """The warm-up counts the common words' public statistics ahead of requests, once per process, in the
 background; "find similar" compares a bounded share of a long description."""
+import gc
 import importlib.util
 import os
 import threading
@@ -21,6 +22,19 @@ def fresh_warm_up(monkeypatch):
     monkeypatch.setattr(statistics, "_SEGMENTS", {})
     monkeypatch.setattr(statistics, "WHOLE_FIELD_MAX_DOCS", 0)
     monkeypatch.setattr(statistics, "WARM_MIN_DF", 2)
+
+
+@pytest.fixture
+def collector(monkeypatch):
+    """gc.freeze and gc.set_threshold recorded, not done: a frozen test process would never free what it froze."""
+    calls = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *thresholds: calls.append(thresholds))
+    return calls
+
+
+#: What prepare_to_serve asks of the collector, once warm.
+SETTLED = ["freeze", (*gc.get_threshold()[:2], warmup.FULL_PASS_AFTER)]
 
 
 def _counted(app) -> dict:
@@ -249,7 +263,8 @@ def test_an_app_created_under_the_sample_gunicorn_conf_leaves_the_outbox_to_zhig
 
 
 def test_a_gunicorn_worker_warms_up_before_it_serves_and_starts_no_thread(app, client, cast, make_case,
-                                                                           fresh_warm_up, monkeypatch):
+                                                                           fresh_warm_up, monkeypatch, collector):
+    """Then what it loaded is kept out of the garbage collector's passes, whose full passes are spaced out."""
     make_case(cast.author, title="Kettles for tea houses", summary="Kettles boil water.")
     make_case(cast.author, title="Kettles for hotels", summary="Kettles in rooms.")
     app.extensions["zhigu.search"].index.optimize()
@@ -259,6 +274,7 @@ def test_a_gunicorn_worker_warms_up_before_it_serves_and_starts_no_thread(app, c
     gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))  # what gunicorn calls before the accept loop
 
     assert ("title", "kettl") in _counted(app)  # counted already, in this thread
+    assert collector == SETTLED
     client.get("/")
     assert warmup._state["thread"] is None  # the first request starts no second warm-up
 
@@ -279,7 +295,7 @@ def test_a_gunicorn_worker_warming_up_large_segments_starts_no_second_warm_up(ap
     assert warmup._state["thread"] is None
 
 
-def test_zhigu_worker_warms_up_after_its_first_pass(app, cast, make_case, fresh_warm_up, monkeypatch):
+def test_zhigu_worker_warms_up_after_its_first_pass(app, cast, make_case, fresh_warm_up, monkeypatch, collector):
     """The worker computes nearest-case lists from the first edit on: weighing every candidate the first time
     it met it was a fifth of its CPU in bench/load.py's first minute."""
     from zhigu.search import worker
@@ -296,4 +312,11 @@ def test_zhigu_worker_warms_up_after_its_first_pass(app, cast, make_case, fresh_
     result = app.test_cli_runner().invoke(args=["worker"])
 
     assert result.exit_code == 0, result.output
-    assert warmed == [app]
+    assert warmed == [app] and collector == SETTLED
+
+
+def test_a_process_that_does_not_warm_up_leaves_the_collector_alone(app, fresh_warm_up, collector):
+    """SEARCH_WARM_UP off (the test suite, short commands): nothing frozen, the thresholds as they were."""
+    warmup.prepare_to_serve(app)
+
+    assert collector == [] and warmup._state["apps"] == []

@@ -77,6 +77,7 @@ def worker_command(once: bool, interval: float | None):
     click.echo(f"zhigu worker: index {index.directory}, polling every {interval:g} s")
     pruned_at = read_at = None
     embedded_at = FIRST_PASS
+    warm = False
     while True:
         more_lists = False
         try:
@@ -86,8 +87,9 @@ def worker_command(once: bool, interval: float | None):
                 read_at = time.monotonic()
             if applied:
                 log.info("Applied %d outbox change(s) to %s", applied, index.directory)
-            if not once:  # once per process, on the index the first pass made sure of (then a no-op)
-                warmup.warm_now(current_app._get_current_object())
+            if not once and not warm:  # once per process, on the index the first pass made sure of
+                warmup.prepare_to_serve(current_app._get_current_object())
+                warm = True
             embedded_at = embed_changed(embedded_at)
             # after the embedding: a list computed before its case's vector is dropped when the vector is stored
             deadline = None if once else time.monotonic() + neighbours.WORKER_SECONDS
