@@ -64,3 +64,12 @@ def test_a_database_another_connection_writes_is_optimized_later_without_waiting
     writer.rollback()
     optimize(reader, None)
     assert reader.execute("SELECT tbl, idx FROM sqlite_stat1").fetchall() == [("failure_case", "ix_sector")]
+
+
+def test_an_invalidated_connection_handed_back_is_passed_over():
+    """The pool hands its `checkin` listeners None for a connection invalidated on its way back."""
+    optimize = SQLiteOptimizer(interval=0)
+
+    optimize(None, None)
+
+    assert optimize._next <= time.monotonic()  # still due: the next connection handed back is optimized

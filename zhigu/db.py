@@ -79,6 +79,8 @@ class SQLiteOptimizer:
         self._lock = threading.Lock()
 
     def __call__(self, dbapi_connection, _record) -> None:
+        if dbapi_connection is None:  # invalidated on its way back
+            return
         with self._lock:
             if time.monotonic() < self._next:
                 return
