@@ -83,12 +83,15 @@ WHOLE_FIELD_MAX_DOCS = 256
 #: of its candidates in each field, and walking them through every segment was most of its CPU right after an
 #: edit (bench/churn.py).
 MERGE_SMALL_AFTER = 64
-#: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 16 MB) so that
+#: Per large segment, at most this many (term, public document) pairs are kept (4 bytes each: 96 MB) so that
 #: whether a newly deleted document held a term is a bisection; past it, the term's postings are looked up again
-#: in each generation (for the fields without term vectors). A 1,000-case segment holds ~210,000 pairs in all
-#: its text fields, so this holds every pair of a segment of up to ~19,000 cases. With a quarter of that, an
-#: optimised 10,000-case index (one segment) served 10-11 requests/s under bench/load.py instead of 15.6.
-MAX_HELD_POSTINGS = 4_000_000
+#: in each generation (for the fields without term vectors), and the large segments' counts are not carried from
+#: one generation to the next. A 1,000-case segment holds ~210,000 pairs in all its text fields, so this holds
+#: every pair of a segment of up to ~110,000 cases. With a sixth of it, the 100,000-case archive of
+#: bench/load.py (two 50,000-case segments) served 22 requests/s at 8 clients instead of 42, "find similar" cost
+#: 200-500 ms instead of 40 after each edit, for 70-300 MB less in each process (bench/README.md); with a
+#: twenty-fourth of it, an optimised 10,000-case index served 10-11 requests/s instead of 15.6.
+MAX_HELD_POSTINGS = 24_000_000
 #: Filter terms (facet values, visibility tokens: one per user, park and group asked about) whose documents a
 #: segment keeps (term_docs) before it drops them all.
 MAX_TERM_DOCS = 10_000
