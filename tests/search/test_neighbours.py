@@ -529,10 +529,10 @@ def test_a_failed_neighbours_process_is_reported_and_the_others_lists_are_kept(a
     neighbours.drop_all()
     computing = neighbours.compute_lists
 
-    def failing_for_the_first(pairs):
+    def failing_for_the_first(pairs, **options):
         if pairs[0][0] == cases[0]:
             raise RuntimeError("disk full")
-        return computing(pairs)
+        return computing(pairs, **options)
     monkeypatch.setattr(neighbours, "compute_lists", failing_for_the_first)
 
     result = runner.invoke(args=["search", "neighbours", "--processes", "2"])

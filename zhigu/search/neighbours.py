@@ -283,9 +283,10 @@ def _drop(case_ids) -> None:
         db.session.execute(delete(NeighbourList).where(NeighbourList.case_id.in_(ids)))
 
 
-def compute_lists(pairs) -> int:
+def compute_lists(pairs, after_each=None) -> int:
     """Compute and store the (case id, audience) lists of `pairs` (dropping those the case no longer belongs
-    to); return how many were stored. Uses the current app context's session, committing per list."""
+    to), calling `after_each()` once each is done; return how many were stored. Uses the current app context's
+    session, committing per list."""
     stored = 0
     for case_id, audience in pairs:
         case = db.session.get(FailureCase, case_id)
@@ -303,6 +304,8 @@ def compute_lists(pairs) -> int:
         except SQLAlchemyError:
             db.session.rollback()  # another process stored it at the same time: either list will do
             log.warning("Could not store the neighbours of case %s for %s", case_id, audience, exc_info=True)
+        if after_each:
+            after_each()
     return stored
 
 

@@ -27,12 +27,7 @@ def compute(pairs: list[tuple[int, str]], processes: int, progress=None) -> int:
     failed (once the others have finished their share)."""
     processes = min(processes, len(pairs) // MIN_PER_PROCESS)
     if processes < 2:
-        stored = 0
-        for pair in pairs:
-            stored += neighbours.compute_lists([pair])
-            if progress:
-                progress(1)
-        return stored
+        return neighbours.compute_lists(pairs, after_each=(lambda: progress(1)) if progress else None)
     db.session.close()  # no connection of the parent's pool is in use when the children inherit it
     context = multiprocessing.get_context("fork")  # children inherit the app context, jieba and the taxonomy
     done = context.Value("q", 0)
@@ -62,17 +57,17 @@ def compute(pairs: list[tuple[int, str]], processes: int, progress=None) -> int:
 def _compute_share(pairs: list[tuple[int, str]], done, send) -> None:
     """Child: compute and store `pairs`, counting each in `done`; send ("ok", stored) or ("error", traceback)."""
     parent = os.getppid()
+
+    def counted() -> None:
+        with done.get_lock():
+            done.value += 1
+        if os.getppid() != parent:
+            os._exit(1)  # the parent was stopped: stop too
+
     try:
         db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
         current_index().forget_open_index()
-        stored = 0
-        for pair in pairs:
-            if os.getppid() != parent:
-                os._exit(1)  # the parent was stopped: stop too
-            stored += neighbours.compute_lists([pair])
-            with done.get_lock():
-                done.value += 1
-        send.send(("ok", stored))
+        send.send(("ok", neighbours.compute_lists(pairs, after_each=counted)))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         send.send(("error", traceback.format_exc()))
     finally:
