@@ -9,7 +9,7 @@ Each round makes one index generation (--edits PATCHes of a case's lessons throu
 index as `zhigu worker` would drain them) and then sends --per-generation requests drawn from load.py's mix
 (or all of --kind); the edits and the drain are timed apart from the requests. Prints the mean and p50 CPU ms per
 kind and per request of the mix (edits included, as load.py's 10% of them); `--profile`, cProfile's top
-functions of the requests by cumulative time.
+functions of the requests by cumulative time (`--profile-sort tottime`: by own time; `--profile-file`: kept).
 """
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def main() -> int:
                              "worker about 9 a generation")
     parser.add_argument("--edits", type=int, default=3, help="edits per generation")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-sort", default="cumulative", help="pstats sort key of --profile (e.g. tottime)")
+    parser.add_argument("--profile-file", type=Path, help="also write --profile's stats to this file")
     args = parser.parse_args()
     os.environ.update({key: value for key, value in zhigu_env(args, args.workdir).items() if key.startswith("ZHIGU_")})
     os.environ.update(ZHIGU_INDEX_INLINE_DRAIN="false", ZHIGU_NEIGHBOURS_AT_DRAIN="0", ZHIGU_EMBED_AT_DRAIN="0")
@@ -120,7 +122,9 @@ def main() -> int:
         mean = sum(weights[kind] * statistics.mean(times) for kind, times in cpu.items() if kind in weights)
         print(f"mix (load.py's weights): {1000 * mean / sum(weights.values()):.1f} ms CPU a request")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        if args.profile_file:
+            profiler.dump_stats(args.profile_file)
+        pstats.Stats(profiler).sort_stats(args.profile_sort).print_stats(40)
     return 0
 
 

@@ -2,12 +2,14 @@
 
 Inserts N synthetic published cases with bulk INSERTs (causes, sectors, regions, markets, stages, dates and
 money drawn at random, a fixed seed), spread over three parks and the three visibilities, then requests
-`/trends` and `GET /api/v1/trends` as a park manager and as an admin over a two-year window.
+`GET /api/v1/trends` (a bearer token) and the `/trends` page (a logged-in browser session) as a park manager
+and as an admin, over a two-year window and a six-year one by market.
 
 The bulk insert bypasses the search index, so the recurrence list (one similar search per new case, at most
 RECURRENCE_CHECKED of them) finds nothing here; `--index` rebuilds the index first (slow at 100,000:
 ~300-400 cases/s) so that its cost is included. `--database-url` fills an empty database of your own instead of
-a temporary SQLite file (PostgreSQL: create it first; the tables are created, and left, there).
+a temporary SQLite file (PostgreSQL: create it first; the tables are created, and left, there). Each line gives the
+median and max wall time and the median CPU time of this process (the database server's own is not counted).
 
     .venv/bin/python bench/trends_speed.py --cases 100000
     .venv/bin/python bench/trends_speed.py --cases 10000 --index
@@ -42,7 +44,7 @@ def main() -> None:
     from zhigu.archive.services import seed_causes
     from zhigu.archive.vocabulary import SECTORS, STAGES
     from zhigu.auth.models import Park, Role, User
-    from zhigu.auth.services import create_token
+    from zhigu.auth.services import create_token, start_session
     from zhigu.db import refresh_planner_statistics
     from zhigu.extensions import db
     from zhigu.search import outbox
@@ -97,26 +99,32 @@ def main() -> None:
             outbox.rebuild(app.extensions["zhigu.search"])
             print(f"index rebuilt in {time.perf_counter() - started:.1f} s")
         tokens = {name: create_token(user, "bench")[1] for name, user in (("manager", manager), ("admin", admin))}
+        sessions = {name: f"{user.id}:{start_session(user)}" for name, user in (("manager", manager), ("admin", admin))}
 
     statements = []
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
-    client = app.test_client()
     for who in ("manager", "admin"):
-        for path in ("/api/v1/trends?from=2023-01-01&to=2024-12-31",
-                     "/api/v1/trends?from=2019-01-01&to=2024-12-31&by=market"):
-            times = []
-            for _ in range(args.runs):
-                statements.clear()
-                started = time.perf_counter()
-                response = client.get(path, headers={"Authorization": f"Bearer {tokens[who]}"})
-                times.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.get_data(as_text=True)
-            total = response.get_json()["total"]
-            print(f"{who:8s} {path:58s} counted {total:6d}  median {statistics.median(times) * 1000:7.0f} ms  "
-                  f"max {max(times) * 1000:7.0f} ms  {len(statements)} SQL statements")
-
+        api = app.test_client()
+        browser = app.test_client()
+        with browser.session_transaction() as session:  # as the log-in form leaves it (Flask-Login's keys)
+            session["_user_id"], session["_fresh"] = sessions[who], True
+        for query in ("from=2023-01-01&to=2024-12-31", "from=2019-01-01&to=2024-12-31&by=market"):
+            for client, path, headers in ((api, f"/api/v1/trends?{query}", {"Authorization": f"Bearer {tokens[who]}"}),
+                                          (browser, f"/trends?{query}", {})):
+                times, cpu = [], []
+                for _ in range(args.runs):
+                    statements.clear()
+                    started, started_cpu = time.perf_counter(), time.process_time()
+                    response = client.get(path, headers=headers)
+                    times.append(time.perf_counter() - started)
+                    cpu.append(time.process_time() - started_cpu)
+                    assert response.status_code == 200, response.get_data(as_text=True)
+                counted = f"counted {response.get_json()['total']:6d}" if path.startswith("/api") else " " * 14
+                print(f"{who:8s} {path:58s} {counted}  median {statistics.median(times) * 1000:7.0f} ms  "
+                      f"max {max(times) * 1000:7.0f} ms  CPU median {statistics.median(cpu) * 1000:5.0f} ms  "
+                      f"{len(statements)} SQL statements")
 
 if __name__ == "__main__":
     main()

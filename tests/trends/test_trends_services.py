@@ -14,16 +14,17 @@ is 2022-12-31..2023-12-31):
     8  A     author      public      published  market.no_demand   ...                                                    2023-06-01
     9  A     author      public      published  money.cash_out     ...                                                    2023-07-01
 """
-from datetime import date, datetime
+import random
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from marshmallow import ValidationError
 from flask_login import AnonymousUserMixin
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, insert, select, text
 
 from helpers import reload
-from zhigu.archive import services as archive_services
-from zhigu.archive.models import FailureCase, failure_date
+from zhigu.archive.models import CaseCause, Cause, FailureCase, failure_date
 from zhigu.archive.permissions import can_view_case, published_visible_clause
 from zhigu.extensions import db
 from zhigu.trends import services
@@ -351,3 +352,48 @@ def test_the_spreads_and_markets_read_the_trends_indexes_not_the_rows(app, ctx, 
     plan = " ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert "COVERING INDEX ix_failure_case_trends" in plan, plan
     assert query == "markets" or "COVERING INDEX ix_case_cause_trends" in plan, plan
+
+
+def test_spreads_are_the_quartiles_of_every_case_in_scope(ctx, cast):
+    """Money by (cause, currency) and days to failure by cause over random cases: what Spread.of gives from the
+    values themselves (PostgreSQL interpolates the quartiles in SQL, the other databases in Python)."""
+    rng = random.Random(3)
+    causes = db.session.execute(select(Cause.id, Cause.code).order_by(Cause.id).limit(3)).all()
+    rows, links, money, days = [], [], {}, {}
+    for number in range(1, 61):
+        cause = rng.choice([*causes, None])
+        ended = date(2024, 1, 1) + timedelta(days=rng.randrange(366))
+        started = ended - timedelta(days=rng.randrange(-20, 900)) if rng.random() < 0.8 else None  # some end first
+        lost = Decimal(rng.randrange(1, 10**9)) / 100 if rng.random() < 0.85 else None
+        currency = rng.choice(["CNY", "USD", None])
+        rows.append({"id": 10_000 + number, "title": f"Case {number}", "summary": "s", "narrative": "",
+                     "warning_signs": "", "lessons": "", "status": "published", "visibility": "public",
+                     "language": "en", "tags": [], "target_markets": [], "anonymize": False, "ended_on": ended,
+                     "started_on": started, "money_lost": lost, "currency": currency if lost is not None else None,
+                     "published_at": datetime(2025, 1, 1), "created_at": datetime(2025, 1, 1),
+                     "updated_at": datetime(2025, 1, 1)})
+        code = cause.code if cause else NONE
+        if cause:
+            links.append({"case_id": 10_000 + number, "cause_id": cause.id, "is_primary": True})
+        if lost is not None:
+            money.setdefault((code, currency or "?"), []).append(float(lost))
+        if started is not None and ended >= started:
+            days.setdefault(code, []).append(float((ended - started).days))
+    db.session.execute(insert(FailureCase), rows)
+    db.session.execute(insert(CaseCause), links)
+    db.session.commit()
+
+    trends = trends_for(cast.admin)
+
+    def expected(groups):
+        return sorted(((*key, Spread.of(values)) if isinstance(key, tuple) else (key, Spread.of(values))
+                       for key, values in groups.items()), key=lambda row: (-row[-1].n, *row[:-1]))
+
+    def close(spread):
+        return Spread(spread.n, *(pytest.approx(value, rel=1e-12) for value in
+                                  (spread.median, spread.p25, spread.p75, spread.low, spread.high)))
+
+    assert trends.total == 60  # counted by the cause pass: cases without a primary cause too
+    assert len(money) >= 8 and any(spread.n > 4 for *_, spread in expected(money))
+    assert [(*key, close(spread)) for *key, spread in expected(money)] == trends.money
+    assert [(cause, close(spread)) for cause, spread in expected(days)] == trends.time_to_failure
