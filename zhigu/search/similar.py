@@ -22,7 +22,7 @@ from zhigu.search.glossary import translations
 from zhigu.search.index import current_index
 from zhigu.search.semantic import reranker
 from zhigu.search.services import SearchResult, load_visible, visible_statistics
-from zhigu.search.statistics import PublicBM25F, public_statistics
+from zhigu.search.statistics import PublicBM25F, public_statistics, segment_key
 
 #: Text fields whose document frequency sets a term's idf.
 TEXT_FIELDS = ("title", "summary", "body", "causes_text")
@@ -83,6 +83,13 @@ GLOSSARY_MAX_TERMS = 12
 #: candidates. The large segments' documents' vectors are kept along the public statistics' lineage as well
 #: (statistics.Lineage), for the later generations in which none of their terms changed weight.
 MAX_CACHED_VECTORS = 20_000
+#: Documents whose term weights (_term_weights) this process keeps by segment (_raw_weights), then emptied.
+MAX_KEPT_TERM_WEIGHTS = 10_000
+#: (index directory, segment id, document number in the segment) -> _term_weights: a segment never changes, so
+#: they hold across index generations and for every viewer, unlike the weighed vectors. The statistics of an
+#: admin (who may open every case) have no lineage: after each edit, their trends page read the stored vectors
+#: of ninety candidates again for each of its thirty live "find similar" (bench/README.md).
+_TERM_WEIGHTS: dict[tuple, tuple[tuple[str, ...], array]] = {}
 #: How many of the large segments' vectors the warm-up weighs (warm_vectors): half the room, so that the
 #: candidates of the first requests do not empty it at once.
 WARM_VECTORS = MAX_CACHED_VECTORS // 2
@@ -219,7 +226,7 @@ def _kept_case(searcher, docnum: int) -> tuple[dict[str, float], bool]:
         if found is not None and lineage.unchanged_since(found[2], found[0], stats.epoch):
             kept = found[:2]
         else:  # weighed again from the term weights kept with it: reading the stored vector was two thirds
-            raw = found[3] if found is not None else _term_weights(searcher, docnum)
+            raw = found[3] if found is not None else _raw_weights(searcher, docnum)
             kept = _weighed(stats, raw)
             if kept_along is not None:
                 if len(kept_along) >= MAX_CACHED_VECTORS:
@@ -262,6 +269,21 @@ def _term_weights(searcher, docnum: int) -> tuple[tuple[str, ...], array]:
                 counts[term] += weight
     held = [(term, n) for term, n in counts.items() if n > 0]
     return tuple(term for term, _ in held), array("d", [1 + math.log(n) for _, n in held])
+
+
+def _raw_weights(searcher, docnum: int) -> tuple[tuple[str, ...], array]:
+    """_term_weights, kept by segment and document (_TERM_WEIGHTS)."""
+    for reader, offset in reversed(searcher.reader().leaf_readers()):
+        if docnum >= offset:
+            break
+    key = (*segment_key(reader), docnum - offset)
+    raw = _TERM_WEIGHTS.get(key)
+    if raw is None:
+        raw = _term_weights(searcher, docnum)
+        if len(_TERM_WEIGHTS) >= MAX_KEPT_TERM_WEIGHTS:
+            _TERM_WEIGHTS.clear()
+        _TERM_WEIGHTS[key] = raw
+    return raw
 
 
 def _weighed(stats, raw: tuple[tuple[str, ...], array]) -> tuple[dict[str, float], bool]:

@@ -857,28 +857,39 @@ class ViewerStatistics:
 
 
 class IndexStatistics:
-    """Statistics of the whole index (Whoosh's own), for a viewer who may open every document."""
+    """Statistics of the whole index (Whoosh's own), for a viewer who may open every document.
+
+    Kept per searcher as the viewers' statistics are, with each document frequency asked kept too: an admin's
+    trends page asks one "find similar" per new case, each weighing a hundred candidates' terms, and Whoosh
+    looks each up in every segment again (30 of them: 4.3-6.8 s at 10,000 cases after an edit, bench/README.md).
+    The searcher is held weakly, as PublicStatistics holds it: the statistics are kept in a dictionary keyed by it.
+    """
 
     def __init__(self, searcher):
-        self.searcher = searcher
+        self._searcher = weakref.ref(searcher)
         self.derived: dict = {}
         self.doc_count = searcher.doc_count()
+        self._df: dict[tuple[str, str], int] = {}
         self._text_idfs: dict[tuple[str, tuple[str, ...]], float] = {}
         self._idf_fields: set[tuple[str, ...]] = set()  # as PublicStatistics's (text_idf adds to it)
 
     def counts_for(self, searcher) -> bool:
-        return self.searcher is searcher
+        return self._searcher() is searcher
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
-        return self.searcher.doc_frequency(fieldname, text)
+        key = (fieldname, text)
+        count = self._df.get(key)
+        if count is None:
+            count = self._df[key] = self._searcher().doc_frequency(fieldname, text)
+        return count
 
     def idf(self, fieldname: str, text: str) -> float:
-        return self.searcher.idf(fieldname, text)
+        return self._searcher().idf(fieldname, text)
 
     text_idf = PublicStatistics.text_idf
 
     def avg_field_length(self, fieldname: str) -> float:
-        return self.searcher.avg_field_length(fieldname)
+        return self._searcher().avg_field_length(fieldname)
 
 
 #: Statistics per searcher and viewer (by the key of their access filter), a few viewers per searcher.
@@ -893,16 +904,18 @@ def viewer_statistics(searcher, allowed: set[int] | None, key: str):
     A visitor gets the public statistics; others add their own visible documents to them, so scores move
     with what the viewer may open and never with anything else.
     """
-    if allowed is None:
-        return IndexStatistics(searcher)
-    public = public_statistics(searcher)
-    if len(allowed) == public.doc_count:  # every viewer may open the public documents: these are all they may
-        return public
+    if allowed is not None:
+        public = public_statistics(searcher)
+        if len(allowed) == public.doc_count:  # every viewer may open the public documents: these are all they may
+            return public
     viewers = _VIEWERS.setdefault(searcher, {})
     stats = viewers.get(key)
     if stats is None:
-        extra = allowed - public.live_documents()
-        stats = public if not extra else ViewerStatistics(public, extra)
+        if allowed is None:
+            stats = IndexStatistics(searcher)
+        else:
+            extra = allowed - public.live_documents()
+            stats = public if not extra else ViewerStatistics(public, extra)
         if len(viewers) >= MAX_VIEWERS:
             viewers.clear()
         viewers[key] = stats
