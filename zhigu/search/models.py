@@ -42,8 +42,9 @@ class NeighbourList(db.Model):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(default=now_utc)
-    #: Whose view the list ranks: "public" (what a visitor may open) or "park:<id>" (the public cases and
-    #: that park's park cases: what its members may open). Lists of two audiences never mix.
+    #: Whose view the list ranks: "public" (what a visitor may open), "park:<id>" (the public cases and that
+    #: park's park cases: what its members may open), and, stored when trends first reads them, "manager:<id>"
+    #: (the public cases and all that park's: its managers) and "all" (admins). Lists of two audiences never mix.
     audience: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 

@@ -8,6 +8,9 @@ stand-in viewer who may open exactly the audience's cases, with statistics over 
 `why`, in `case_neighbour`; `neighbour_list` marks the (case, audience) lists that are computed. A list holds
 only its audience's cases, so no stored score, rank or `why` word can come from a case its readers may not
 open. A park has an audience once it has a published park case (before, its members see what visitors see).
+Two more audiences have lists stored only when trends' recurrences first read them (`audience_of(...,
+read_when_stored=True)`, `ensure_computed`), never computed ahead: "manager:<id>" (the public cases and every
+published case of the park: its managers) and "all" (every published case: admins).
 
 Who reads them. `neighbours_for(case, viewer)` serves the stored list of the viewer's audience (`audience_of`:
 checked in SQL, once a request) to a viewer who may open exactly an audience's cases; for them the live
@@ -48,6 +51,7 @@ from sqlalchemy.orm import selectinload
 from zhigu.archive.models import CaseCause, CaseStatus, FailureCase, Visibility
 from zhigu.archive.permissions import published_visible_clause, viewer_tokens
 from zhigu.auth.models import Role
+from zhigu.auth.permissions import role_of
 from zhigu.extensions import db
 from zhigu.search import dense, outbox
 from zhigu.search.models import CaseNeighbour, NeighbourList
@@ -65,6 +69,10 @@ WORKER_BATCH = 100
 WORKER_SECONDS = 1.0
 #: The audience of the published public cases.
 PUBLIC = PUBLIC_TOKEN
+#: The audience of admins: every published case. Its lists, and those of a park's managers (`manager_audience`),
+#: are stored when first read (trends' recurrences, a case page), not computed ahead by the drain, the worker or
+#: `zhigu search neighbours`: few people read them, and each would add a list per case.
+EVERY = "all"
 #: flask.g key: the request's viewers' audiences, by user id.
 _AUDIENCE = "zhigu_neighbour_audience"
 #: Live lists kept per searcher (one index generation, in one thread), by access filter, case and length:
@@ -78,19 +86,29 @@ def park_audience(park_id: int) -> str:
     return f"park:{park_id}"
 
 
+def manager_audience(park_id: int) -> str:
+    """The public cases and every published case of one park: what its managers may open."""
+    return f"manager:{park_id}"
+
+
 def audience_park(audience: str) -> int | None:
-    """The park of a park audience; None for the public one."""
-    return None if audience == PUBLIC else int(audience.removeprefix("park:"))
+    """The park of a park's or its managers' audience; None for the public one and admins'."""
+    return None if audience in (PUBLIC, EVERY) else int(audience.partition(":")[2])
 
 
-class _ParkMember(AnonymousUserMixin):
-    """Who a park audience's lists are ranked for: a member of the park who wrote no case and manages none
-    (no user has id 0), so they may open exactly the audience's cases."""
+def _audience_kind(audience: str) -> str:
+    """"public", "park", "manager" or "all"."""
+    return audience.partition(":")[0]
+
+
+class _StandIn(AnonymousUserMixin):
+    """Who an audience's lists are ranked for: a user of `role` (in `park_id`) who wrote no case (no user has
+    id 0), so they may open exactly the audience's cases."""
 
     id = 0
-    role = Role.member
 
-    def __init__(self, park_id: int):
+    def __init__(self, role: Role, park_id: int | None = None):
+        self.role = role
         self.park_id = park_id
 
     @property
@@ -100,34 +118,61 @@ class _ParkMember(AnonymousUserMixin):
 
 def _ranker(audience: str):
     """A viewer who may open exactly `audience`'s cases."""
-    return AnonymousUserMixin() if audience == PUBLIC else _ParkMember(audience_park(audience))
+    kind = _audience_kind(audience)
+    if kind == "public":
+        return AnonymousUserMixin()
+    if kind == "all":
+        return _StandIn(Role.admin)
+    return _StandIn(Role.manager if kind == "manager" else Role.member, audience_park(audience))
 
 
-def _audience_clause(park_id: int | None):
-    """SQL: the published cases of the audience of a member of `park_id` (None: no park)."""
+def _audience_clause(park_id, kind: str = "park"):
+    """SQL: the published cases of an audience: a park's (`park_id` None: the public one), its managers' or
+    every published case (kind "all")."""
+    published = FailureCase.status == CaseStatus.published
+    if kind == "all":
+        return published
     cases = FailureCase.visibility == Visibility.public
-    if park_id is not None:
+    if park_id is not None and kind == "manager":
+        cases = or_(cases, and_(FailureCase.park_id.is_not(None), FailureCase.park_id == park_id))
+    elif park_id is not None:
         cases = or_(cases, and_(FailureCase.visibility == Visibility.park, FailureCase.park_id.is_not(None),
                                 FailureCase.park_id == park_id))
-    return and_(FailureCase.status == CaseStatus.published, cases)
+    return and_(published, cases)
 
 
-def audience_of(viewer) -> str | None:
-    """The audience whose cases are exactly those `viewer` may open (their stored lists are theirs); None
-    when there is none (admins, and viewers who may open a restricted case outside it): the live query."""
+def _clause_of(audience: str):
+    return _audience_clause(audience_park(audience), _audience_kind(audience))
+
+
+def audience_of(viewer, read_when_stored: bool = False) -> str | None:
+    """The smallest audience whose cases are exactly those `viewer` may open (their stored lists are theirs):
+    the public one or their park's; with `read_when_stored`, also their park's managers' or every published
+    case (admins), whose lists are stored when first read; None when there is none (a viewer who may open a
+    case of their own outside it, or those two without `read_when_stored`): the live query.
+
+    Only trends' recurrences ask for the lists stored when read. A recurrence pairs a new case with earlier
+    ones, read from the new case's own list; such a list is dropped when the case or a case it names changes,
+    but not when a restricted case published after it would now belong in it (no list of the new case's
+    audience is computed when it is published): case pages and link suggestions would miss that case."""
     tokens = viewer_tokens(viewer)
-    if tokens is None:
-        return None  # an admin: their live ranking counts every case
     if tokens == [PUBLIC]:
         return PUBLIC
     memo = g.setdefault(_AUDIENCE, {}) if has_request_context() else {}
-    key = getattr(viewer, "id", None)
+    key = (getattr(viewer, "id", None), read_when_stored)
     if key not in memo:
         park_id = getattr(viewer, "park_id", None)
-        outside, park_cases = db.session.execute(select(
-            exists().where(published_visible_clause(viewer), ~_audience_clause(park_id)),
-            exists().where(_audience_clause(park_id), FailureCase.visibility != Visibility.public))).one()
-        memo[key] = None if outside else park_audience(park_id) if park_cases else PUBLIC
+        candidates = [PUBLIC]
+        if tokens is None:
+            candidates += [EVERY] if read_when_stored else []
+        elif park_id is not None:
+            candidates.append(park_audience(park_id))
+            if read_when_stored and role_of(viewer) == Role.manager:
+                candidates.append(manager_audience(park_id))
+        visible = published_visible_clause(viewer)
+        outside = db.session.execute(select(*(exists().where(visible, ~_clause_of(audience))
+                                              for audience in candidates))).one()
+        memo[key] = next((audience for audience, more in zip(candidates, outside) if not more), None)
     return memo[key]
 
 
@@ -153,7 +198,12 @@ def _audiences_of(case: FailureCase, parks: list[str]) -> list[str]:
 
 def _belongs(case: FailureCase, audience: str) -> bool:
     """Whether `case` is one of `audience`'s cases (so its list may be stored for it)."""
-    return audience in _audiences_of(case, [audience] if audience != PUBLIC else [])
+    kind = _audience_kind(audience)
+    if kind in ("public", "park"):
+        return audience in _audiences_of(case, [audience] if audience != PUBLIC else [])
+    if case.status != CaseStatus.published:
+        return False
+    return kind == "all" or case.visibility == Visibility.public or case.park_id == audience_park(audience)
 
 
 def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[SearchResult]:
@@ -170,9 +220,9 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
     # The rows first, the mark only when none is shown: another process may drop the list (and commit)
     # between two statements, and on PostgreSQL each statement sees the latest commit. Read the other way
     # round, a list dropped in between read as an empty list instead of the live one.
-    park_id = audience_park(audience)
-    rows = db.session.execute(_stored_list(park_id is not None),
-                              {"case_id": case.id, "audience": audience, "park_id": park_id, "limit": limit}).all()
+    rows = db.session.execute(_stored_list(_audience_kind(audience)), {"case_id": case.id, "audience": audience,
+                                                                      "park_id": audience_park(audience),
+                                                                      "limit": limit}).all()
     if not rows and not db.session.scalar(select(exists().where(NeighbourList.case_id == case.id,
                                                                 NeighbourList.audience == audience))):
         return _visible(viewer, _computed_live(case, audience))[:limit]
@@ -180,13 +230,14 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
 
 
 @cache
-def _stored_list(of_park: bool):
+def _stored_list(kind: str):
     """A stored list's rows with their cases that are still among its audience's (those a viewer of the audience
     may open: audience_of checked it), best first: one statement for the process per kind of audience, whose
     cache key SQLAlchemy works out once (building both for each case page was 2% of the web workers' CPU)."""
+    park_id = bindparam("park_id") if kind in ("park", "manager") else None
     return (select(CaseNeighbour, FailureCase).join(FailureCase, FailureCase.id == CaseNeighbour.neighbour_id)
             .where(CaseNeighbour.case_id == bindparam("case_id"), CaseNeighbour.audience == bindparam("audience"),
-                   _audience_clause(bindparam("park_id") if of_park else None))
+                   _audience_clause(park_id, kind))
             .options(selectinload(FailureCase.case_causes).joinedload(CaseCause.cause))
             .order_by(CaseNeighbour.rank).limit(bindparam("limit")))
 

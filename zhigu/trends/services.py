@@ -421,11 +421,13 @@ def is_recurrence(result) -> bool:
 def recurrences(viewer, params: dict, window: Window) -> list[dict]:
     """Newly published cases (in scope and window) that closely resemble a case published before them.
 
-    Read from the stored neighbours (zhigu.search.neighbours) of the viewer's audience (visitors, and members
-    who may open exactly the public cases and their park's park cases): the pairs are filtered, joined and
-    ordered in SQL, with no search. Viewers who may open more are checked with one live similar search per new
-    case, which ranks their restricted cases too (kept by the process until the index changes:
-    neighbours.live_for).
+    Read from the stored neighbours (zhigu.search.neighbours) of the viewer's audience (visitors; members who
+    may open exactly the public cases and their park's park cases; a park's managers; admins), the new cases'
+    lists computed and stored first where missing: the pairs are filtered, joined and ordered in SQL. Each
+    edit made an admin's or a manager's page run thirty live similar searches again (1.5-10 s at 10,000 cases,
+    bench/README.md). Viewers in no audience (their own private case outside it) are checked with one live
+    similar search per new case, which ranks their restricted cases too (kept by the process until the index
+    changes: neighbours.live_for).
     """
     where = and_(published_visible_clause(viewer), _scope_clause(viewer, params),
                  FailureCase.published_at >= window.start,
@@ -434,7 +436,7 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
                                         .options(selectinload(FailureCase.case_causes))
                                         .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
                                         .limit(RECURRENCE_CHECKED)))
-    audience = audience_of(viewer)
+    audience = audience_of(viewer, read_when_stored=True)
     if audience is None:
         return _live_recurrences(viewer, new_cases)
     ensure_computed(new_cases, audience)
