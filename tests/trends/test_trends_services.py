@@ -431,3 +431,29 @@ def test_managers_and_admins_read_recurrences_from_lists_stored_on_the_first_vis
     assert [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in kept] == \
         [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in first] == \
         [(r["case"].id, r["earlier"].id, r["score"], r["why"]) for r in live]
+
+
+@pytest.mark.parametrize("who, change", [("admin", "text"), ("manager_b", "text"), ("manager_b", "visibility")])
+def test_a_stored_recurrence_list_is_dropped_when_an_earlier_case_comes_to_resemble_it(ctx, cast, make_case, who,
+                                                                                       change):
+    """The lists stored on a manager's or an admin's first visit are not computed when a case changes, so a
+    case published earlier that now resembles a new case (its text edited, or made visible to the viewer) drops
+    the newer cases' lists: the next visit finds the pair, as the live check did."""
+    if change == "text":
+        earlier = make_case(cast.curator_b, **dict(BAKERY, visibility="private"))
+    else:
+        earlier = make_case(cast.author, **dict(SOLAR, visibility="private"))  # park A's: not manager B's
+    earlier = _published(earlier, datetime(2023, 5, 1))
+    new = _published(make_case(cast.curator_b, **dict(SOLAR, title="Solar panel leases for Tashkent factories",
+                                                       visibility="private")), datetime(2024, 6, 1))
+    params, window = services.parse_params({}), Window(date(2024, 1, 1), date(2024, 12, 31))
+    assert services.recurrences(reload(getattr(cast, who)), params, window) == []
+
+    if change == "text":
+        archive_services.update_case(reload(cast.curator_b), reload(earlier),
+                                     {"title": SOLAR["title"], "summary": SOLAR["summary"]})
+    else:
+        archive_services.update_case(reload(cast.author), reload(earlier), {"visibility": "public"})
+    found = services.recurrences(reload(getattr(cast, who)), params, window)
+
+    assert [(r["case"].id, r["earlier"].id) for r in found] == [(new.id, earlier.id)]

@@ -44,7 +44,7 @@ from functools import cache
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_login import AnonymousUserMixin
-from sqlalchemy import and_, bindparam, delete, exists, or_, select
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
@@ -70,7 +70,7 @@ WORKER_SECONDS = 1.0
 #: The audience of the published public cases.
 PUBLIC = PUBLIC_TOKEN
 #: The audience of admins: every published case. Its lists, and those of a park's managers (`manager_audience`),
-#: are stored when first read (trends' recurrences, a case page), not computed ahead by the drain, the worker or
+#: are stored when trends' recurrences first read them, not computed ahead by the drain, the worker or
 #: `zhigu search neighbours`: few people read them, and each would add a list per case.
 EVERY = "all"
 #: flask.g key: the request's viewers' audiences, by user id.
@@ -152,9 +152,10 @@ def audience_of(viewer, read_when_stored: bool = False) -> str | None:
     case of their own outside it, or those two without `read_when_stored`): the live query.
 
     Only trends' recurrences ask for the lists stored when read. A recurrence pairs a new case with earlier
-    ones, read from the new case's own list; such a list is dropped when the case or a case it names changes,
-    but not when a restricted case published after it would now belong in it (no list of the new case's
-    audience is computed when it is published): case pages and link suggestions would miss that case."""
+    ones, read from the new case's own list; such a list is dropped when the case, a case it names or a case
+    published before it changes (`refresh`), but not when a case published after it would now belong in it
+    (no list of those audiences is computed when a case changes, to say whose): case pages and link
+    suggestions would miss that case, a recurrence never pairs it."""
     tokens = viewer_tokens(viewer)
     if tokens == [PUBLIC]:
         return PUBLIC
@@ -334,6 +335,21 @@ def _drop(case_ids) -> None:
         db.session.execute(delete(NeighbourList).where(NeighbourList.case_id.in_(ids)))
 
 
+def _drop_stored_on_read_after(moved_ids) -> None:
+    """Drop the lists stored when trends read them ("manager:<id>", "all") of the cases published since the
+    earliest of `moved_ids`: a changed case may now be among a newer case's nearest, its earlier cases in a
+    recurrence, and no list of those audiences is computed when it changes to say whose (the eager ones' are:
+    `refresh` drops the cases they name). Older cases' lists stay: the changed case is never their earlier case.
+    """
+    earliest = db.session.scalar(select(func.min(FailureCase.published_at)).where(FailureCase.id.in_(moved_ids)))
+    if earliest is None:
+        return
+    newer = select(FailureCase.id).where(FailureCase.published_at >= earliest)
+    for table in (CaseNeighbour, NeighbourList):
+        db.session.execute(delete(table).where(or_(table.audience == EVERY, table.audience.like("manager:%")),
+                                               table.case_id.in_(newer)))
+
+
 def compute_lists(pairs, after_each=None) -> int:
     """Compute and store the (case id, audience) lists of `pairs` (dropping those the case no longer belongs
     to), calling `after_each()` once each is done; return how many were stored. Uses the current app context's
@@ -394,6 +410,8 @@ def refresh(changed_ids, limit: int, moved_ids=None) -> int:
     with current_app.app_context():  # after a commit: the committed session cannot be used
         listing = set(db.session.scalars(select(CaseNeighbour.case_id).where(CaseNeighbour.neighbour_id.in_(moved))))
         _drop(set(changed) | listing)
+        if moved:
+            _drop_stored_on_read_after(moved)
         db.session.commit()
         pairs = _lists_of(changed)[:limit]
         stored = compute_lists(pairs)
