@@ -7,7 +7,6 @@ document can never show a case its viewer may not open. "Find similar" shares th
 import fnmatch
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
@@ -32,6 +31,7 @@ from zhigu.i18n import N_
 from zhigu.search import highlighting, outbox, vectorized
 from zhigu.search.analysis import analyse
 from zhigu.search.documents import FACETS
+from zhigu.search.cpu import own_cpu_time
 from zhigu.search.index import current_index
 from zhigu.search.statistics import PublicBM25F, term_blocks, value_docs, viewer_statistics
 
@@ -439,21 +439,21 @@ def _cpu_limit() -> float:
 class CpuBudgetCollector(collectors.WrappingCollector):
     """Stop collecting (raise whoosh.collectors.TimeLimit) once the thread has spent `limit` CPU seconds.
 
-    CPU time of this thread, not wall time: a busy machine does not cut ordinary searches short, and the
-    bound holds whatever else runs. Checked every CHECK_EVERY matches (a clock read costs about 1 µs).
+    CPU time of this thread, not wall time, less the garbage collector's (zhigu.search.cpu): a busy machine or a
+    full collection does not cut ordinary searches short, and the bound holds whatever else runs. Checked every CHECK_EVERY matches (a clock read costs about 1 µs).
     """
 
     CHECK_EVERY = 256
 
     def __init__(self, child, limit: float):
         super().__init__(child)
-        self.deadline = time.thread_time() + limit
+        self.deadline = own_cpu_time() + limit
 
     def matches(self):
         count = 0
         for sub_docnum in self.child.matches():
             count += 1
-            if not count % self.CHECK_EVERY and time.thread_time() > self.deadline:
+            if not count % self.CHECK_EVERY and own_cpu_time() > self.deadline:
                 raise collectors.TimeLimit()
             yield sub_docnum
 

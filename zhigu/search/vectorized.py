@@ -24,6 +24,7 @@ from whoosh.query import And, Or, Term
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from zhigu.search.cpu import own_cpu_time
 from zhigu.search.index import current_index
 from zhigu.search.statistics import known_terms, raw_postings, segment_key
 
@@ -79,7 +80,7 @@ def search(searcher, query, weighting: scoring.BM25F, allowed_mask: np.ndarray |
         return None
     # a thread's CPU time grows no faster than the clock: the CPU clock is read only once the wall clock is past
     # the limit (reading it for every term of a query was 8% of the web workers' time under bench/load.py)
-    deadline = (time.perf_counter() + cpu_limit, time.thread_time() + cpu_limit)
+    deadline = (time.perf_counter() + cpu_limit, own_cpu_time() + cpu_limit)
     found_docs, found_scores, terms = [], [], set()
     for reader, offset in searcher.reader().leaf_readers():
         matched = _evaluate(query, reader, weighting, 1.0, terms, deadline)
@@ -203,7 +204,7 @@ def _evaluate(query, reader, weighting, boost: float, terms: set, deadline: tupl
     TooCostly once past the (wall clock, thread CPU clock) `deadline`."""
     boost *= query.boost
     if isinstance(query, Term):
-        if time.perf_counter() > deadline[0] and time.thread_time() > deadline[1]:
+        if time.perf_counter() > deadline[0] and own_cpu_time() > deadline[1]:
             raise TooCostly()
         return _term(query.fieldname, query.text, reader, weighting, boost, terms)
     parts = [_evaluate(sub, reader, weighting, boost, terms, deadline) for sub in query.subqueries]
