@@ -126,7 +126,7 @@ def _ranker(audience: str):
     return _StandIn(Role.manager if kind == "manager" else Role.member, audience_park(audience))
 
 
-def _audience_clause(park_id, kind: str = "park"):
+def _audience_clause(park_id, kind: str):
     """SQL: the published cases of an audience: a park's (`park_id` None: the public one), its managers' or
     every published case (kind "all")."""
     published = FailureCase.status == CaseStatus.published
@@ -473,7 +473,7 @@ def missing(limit: int | None = None) -> list[tuple[int, str]]:
     """(case id, audience) lists not stored, the public audience's first, then each park's; oldest case first."""
     found: list[tuple[int, str]] = []
     for audience in [PUBLIC, *park_audiences()]:
-        query = (select(FailureCase.id).where(_audience_clause(audience_park(audience)), ~exists().where(
+        query = (select(FailureCase.id).where(_clause_of(audience), ~exists().where(
             NeighbourList.case_id == FailureCase.id, NeighbourList.audience == audience)).order_by(FailureCase.id))
         left = None if limit is None else limit - len(found)
         found += [(case_id, audience) for case_id in db.session.scalars(query.limit(left) if left else query)]

@@ -440,7 +440,8 @@ class CpuBudgetCollector(collectors.WrappingCollector):
     """Stop collecting (raise whoosh.collectors.TimeLimit) once the thread has spent `limit` CPU seconds.
 
     CPU time of this thread, not wall time, less the garbage collector's (zhigu.search.cpu): a busy machine or a
-    full collection does not cut ordinary searches short, and the bound holds whatever else runs. Checked every CHECK_EVERY matches (a clock read costs about 1 µs).
+    full collection does not cut ordinary searches short, and the bound holds whatever else runs. Checked every
+    CHECK_EVERY matches (a clock read costs about 1 µs).
     """
 
     CHECK_EVERY = 256
