@@ -60,6 +60,15 @@ KINDS = [("case page", 35), ("search page", 20), ("API search", 20), ("similar",
 ADMIN = "load-admin@example.org"
 
 
+def archive_arguments(parser) -> None:
+    """The options that name the archive (PostgreSQL database and work directory) `load.py` sets up: the other
+    scripts that run on it take the same."""
+    parser.add_argument("--database", default="zhigu_load")
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--pg-port", type=int, default=5432)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/zhigu-load"), help="index, token and server logs")
+
+
 def server_url(args) -> str:
     return f"postgresql+psycopg://postgres@{args.pg_host}:{args.pg_port}/{args.database}"
 
@@ -345,11 +354,8 @@ def _cpu_line(cpu: dict[str, float], requests: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default="zhigu_load")
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
+    archive_arguments(parser)
     parser.add_argument("--cases", type=int, default=10_000)
-    parser.add_argument("--workdir", default="/tmp/zhigu-load", help="index, token and server logs")
     parser.add_argument("--reuse", action="store_true", help="keep the database and index from an earlier setup")
     parser.add_argument("--setup-only", action="store_true", help="set up, then exit (run later with --reuse)")
     parser.add_argument("--port", type=int, default=8765)

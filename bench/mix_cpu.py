@@ -28,15 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from load import KINDS, Mix, server_url, zhigu_env  # noqa: E402  (bench/ is not a package)
+from load import KINDS, Mix, archive_arguments, server_url, zhigu_env  # noqa: E402  (bench/ is not a package)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default="zhigu_load")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/zhigu-load"))
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", default="5432")
+    archive_arguments(parser)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--kind", choices=[kind for kind, _ in KINDS if kind != "edit"],
                         help="send only this kind (default: the mix without its edits)")

@@ -2,8 +2,8 @@
 stored neighbours of each case (zhigu.search.neighbours) and the cases' sentence vectors (zhigu.search.dense)."""
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, ForeignKey, ForeignKeyConstraint, Integer, LargeBinary,
-                        PrimaryKeyConstraint, String, UniqueConstraint, false)
+from sqlalchemy import (JSON, BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, LargeBinary,
+                        PrimaryKeyConstraint, String, UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhigu.db import now_utc
@@ -34,11 +34,14 @@ class IndexChange(db.Model):
 class NeighbourList(db.Model):
     """A case whose nearest cases are stored in `case_neighbour` for one audience (none, when nothing is like it).
 
-    A case without a row for an audience has not been computed for it since it or one of its neighbours
-    changed: readers then ask the index (zhigu.search.neighbours).
+    A case without a row for an audience (or with a `pending` one) has not been computed for it since it or one
+    of its neighbours changed: readers then ask the index (zhigu.search.neighbours).
     """
 
     __tablename__ = "neighbour_list"
+    #: `zhigu worker` asks for the pending lists' audiences on every poll.
+    __table_args__ = (Index("ix_neighbour_list_pending", "audience", sqlite_where=text("pending"),
+                            postgresql_where=text("pending")),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(default=now_utc)
@@ -46,6 +49,10 @@ class NeighbourList(db.Model):
     #: park's park cases: what its members may open), and, stored when trends first reads them, "manager:<id>"
     #: (the public cases and all that park's: its managers) and "all" (admins). Lists of two audiences never mix.
     audience: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: A list stored when trends read it ("manager:<id>", "all") that a change made wrong: its rows are gone and
+    #: readers compute it again, as if it had none, but the mark says someone reads it, so `zhigu worker` computes
+    #: it again first when its case is among the newest its audience's default trends page reads.
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CaseNeighbour(db.Model):

@@ -10,7 +10,10 @@ only its audience's cases, so no stored score, rank or `why` word can come from 
 open. A park has an audience once it has a published park case (before, its members see what visitors see).
 Two more audiences have lists stored only when trends' recurrences first read them (`audience_of(...,
 read_when_stored=True)`, `ensure_computed`), never computed ahead: "manager:<id>" (the public cases and every
-published case of the park: its managers) and "all" (every published case: admins).
+published case of the park: its managers) and "all" (every published case: admins). A change that makes
+such a list wrong marks it pending (its rows go) rather than forgetting it: someone reads it, so `zhigu worker`
+computes the pending lists of each such audience's REFILLED_NEWEST newest cases (an unfiltered trends page's)
+again before the eager audiences' missing lists, and the reader of a trends page after an edit finds them ready.
 
 Who reads them. `neighbours_for(case, viewer)` serves the stored list of the viewer's audience (`audience_of`:
 checked in SQL, once a request) to a viewer who may open exactly an audience's cases; for them the live
@@ -32,9 +35,9 @@ does not read comments. A change of text only the case's own query reads (its na
 lessons: zhigu.search.hooks.OWN_TEXT) changes its own lists only: the others' queries match titles, summaries,
 causes, sector and markets. With the multilingual extra, a case whose text has no vector yet gets its lists by its
 words alone (embedding its text in the request or the drain took 0.2-0.5 s of CPU), dropped when the vector is
-stored (`dense.vectors_stored`). A rebuild drops every list; `zhigu search neighbours` (or `rebuild
---neighbours`) computes them all at once. Several machines, each with its own index, may compute the same list:
-each write replaces the whole list in one transaction, and a clash is ignored.
+stored (`dense.vectors_stored`). A rebuild drops every list (those stored on read stay, pending); `zhigu search
+neighbours` (or `rebuild --neighbours`) computes them all at once. Several machines, each with its own index,
+may compute the same list: each write replaces the whole list in one transaction, and a clash is ignored.
 """
 import copy
 import logging
@@ -44,8 +47,9 @@ from functools import cache
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_login import AnonymousUserMixin
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Select
 from sqlalchemy.orm import selectinload
 
 from zhigu.archive.models import CaseCause, CaseStatus, FailureCase, Visibility
@@ -73,6 +77,11 @@ PUBLIC = PUBLIC_TOKEN
 #: are stored when trends' recurrences first read them, not computed ahead by the drain, the worker or
 #: `zhigu search neighbours`: few people read them, and each would add a list per case.
 EVERY = "all"
+#: How many of its audience's newest published cases a pending list (one stored when trends read it, then made
+#: wrong by a change) may be among for `zhigu worker` to compute it again ahead of its next reader: the new cases
+#: of an unfiltered trends page (trends.services.RECURRENCE_CHECKED), whose first visit after an edit that may
+#: move an old case computed thirty lists (3.5-4 s at 10,000 cases). The others are computed when read.
+REFILLED_NEWEST = 30
 #: flask.g key: the request's viewers' audiences, by user id.
 _AUDIENCE = "zhigu_neighbour_audience"
 #: Live lists kept per searcher (one index generation, in one thread), by access filter, case and length:
@@ -225,7 +234,8 @@ def neighbours_for(case: FailureCase, viewer, limit: int = STORED) -> list[Searc
                                                                       "park_id": audience_park(audience),
                                                                       "limit": limit}).all()
     if not rows and not db.session.scalar(select(exists().where(NeighbourList.case_id == case.id,
-                                                                NeighbourList.audience == audience))):
+                                                                NeighbourList.audience == audience,
+                                                                ~NeighbourList.pending))):
         return _visible(viewer, _computed_live(case, audience))[:limit]
     return [SearchResult(case=neighbour, score=row.score, why=row.why) for row, neighbour in rows]
 
@@ -275,7 +285,8 @@ def ensure_computed(cases: list[FailureCase], audience: str) -> None:
     """Compute and store `audience`'s lists of those `cases` that have none (trends reads the table next)."""
     ids = [case.id for case in cases]
     done = set(db.session.scalars(select(NeighbourList.case_id).where(NeighbourList.case_id.in_(ids),
-                                                                      NeighbourList.audience == audience)))
+                                                                      NeighbourList.audience == audience,
+                                                                      ~NeighbourList.pending)))
     for case in cases:
         if case.id not in done:
             _computed_live(case, audience)
@@ -327,12 +338,26 @@ def _store(case_id: int, audience: str, results: list[SearchResult]) -> None:
                        for rank, result in enumerate(results))
 
 
-def _drop(case_ids) -> None:
-    """Drop the lists of `case_ids`, in every audience."""
-    ids = list(case_ids)
-    if ids:
-        db.session.execute(delete(CaseNeighbour).where(CaseNeighbour.case_id.in_(ids)))
-        db.session.execute(delete(NeighbourList).where(NeighbourList.case_id.in_(ids)))
+def _stored_on_read(table):
+    """`table`'s rows in the audiences whose lists are stored when trends reads them ("manager:<id>", "all")."""
+    return or_(table.audience == EVERY, table.audience.like("manager:%"))
+
+
+def _drop(case_ids, stored_on_read_only: bool = False) -> None:
+    """Drop the lists of `case_ids` (ids, or a SELECT of them), in every audience or only in those stored when
+    trends read them. Such a list is marked pending instead of forgotten: someone reads it, so `zhigu worker`
+    computes it again (`missing`) if its case is among the newest, before its reader asks."""
+    if not isinstance(case_ids, Select):
+        case_ids = list(case_ids)
+        if not case_ids:
+            return
+    only = [_stored_on_read(CaseNeighbour)] if stored_on_read_only else []
+    db.session.execute(delete(CaseNeighbour).where(CaseNeighbour.case_id.in_(case_ids), *only))
+    if not stored_on_read_only:
+        db.session.execute(delete(NeighbourList).where(NeighbourList.case_id.in_(case_ids),
+                                                       ~_stored_on_read(NeighbourList)))
+    db.session.execute(update(NeighbourList).where(NeighbourList.case_id.in_(case_ids),
+                                                   _stored_on_read(NeighbourList)).values(pending=True))
 
 
 def _drop_stored_on_read_after(moved_ids) -> None:
@@ -342,12 +367,8 @@ def _drop_stored_on_read_after(moved_ids) -> None:
     `refresh` drops the cases they name). Older cases' lists stay: the changed case is never their earlier case.
     """
     earliest = db.session.scalar(select(func.min(FailureCase.published_at)).where(FailureCase.id.in_(moved_ids)))
-    if earliest is None:
-        return
-    newer = select(FailureCase.id).where(FailureCase.published_at >= earliest)
-    for table in (CaseNeighbour, NeighbourList):
-        db.session.execute(delete(table).where(or_(table.audience == EVERY, table.audience.like("manager:%")),
-                                               table.case_id.in_(newer)))
+    if earliest is not None:
+        _drop(select(FailureCase.id).where(FailureCase.published_at >= earliest), stored_on_read_only=True)
 
 
 def compute_lists(pairs, after_each=None) -> int:
@@ -462,24 +483,43 @@ def _drop_after_rebuild(index, **extra) -> None:
 
 
 def drop_all() -> None:
-    """Forget every stored list (a rebuild: the index they came from is gone)."""
+    """Forget every stored list (a rebuild: the index they came from is gone); those stored when trends read them
+    stay marked, pending."""
     with current_app.app_context():  # the caller's session may be one that just committed
         db.session.execute(delete(CaseNeighbour))
-        db.session.execute(delete(NeighbourList))
+        db.session.execute(delete(NeighbourList).where(~_stored_on_read(NeighbourList)))
+        db.session.execute(update(NeighbourList).values(pending=True))
         db.session.commit()
 
 
-def missing(limit: int | None = None) -> list[tuple[int, str]]:
-    """(case id, audience) lists not stored, the public audience's first, then each park's; oldest case first."""
+def _pending_newest() -> list[tuple[int, str]]:
+    """(case id, audience) pending lists whose case is among its audience's REFILLED_NEWEST newest published
+    cases (those trends reads first), newest first."""
     found: list[tuple[int, str]] = []
+    for audience in db.session.scalars(select(NeighbourList.audience).distinct().where(NeighbourList.pending)
+                                       .order_by(NeighbourList.audience)):
+        newest = list(db.session.scalars(
+            select(FailureCase.id).where(_clause_of(audience))
+            .order_by(FailureCase.published_at.desc(), FailureCase.id.desc()).limit(REFILLED_NEWEST)))
+        pending = set(db.session.scalars(select(NeighbourList.case_id).where(
+            NeighbourList.audience == audience, NeighbourList.pending, NeighbourList.case_id.in_(newest))))
+        found += [(case_id, audience) for case_id in newest if case_id in pending]
+    return found
+
+
+def missing(limit: int | None = None) -> list[tuple[int, str]]:
+    """(case id, audience) lists not stored: first the pending lists of the newest cases (`_pending_newest`:
+    a manager's or an admin's trends page waits for thirty at once), then the public audience's, then each
+    park's, oldest case first."""
+    found = _pending_newest()
     for audience in [PUBLIC, *park_audiences()]:
-        query = (select(FailureCase.id).where(_clause_of(audience), ~exists().where(
-            NeighbourList.case_id == FailureCase.id, NeighbourList.audience == audience)).order_by(FailureCase.id))
-        left = None if limit is None else limit - len(found)
-        found += [(case_id, audience) for case_id in db.session.scalars(query.limit(left) if left else query)]
         if limit is not None and len(found) >= limit:
             break
-    return found
+        query = (select(FailureCase.id).where(_clause_of(audience), ~exists().where(
+            NeighbourList.case_id == FailureCase.id, NeighbourList.audience == audience)).order_by(FailureCase.id))
+        found += [(case_id, audience) for case_id in db.session.scalars(
+            query if limit is None else query.limit(limit - len(found)))]
+    return found[:limit]
 
 
 def missing_ids(limit: int | None = None) -> list[int]:

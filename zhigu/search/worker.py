@@ -4,7 +4,7 @@ Run one per index directory (one per machine); a second one on the same director
 the directory's lock. Killing it at any moment loses nothing: the next start applies what was left.
 Every OUTBOX_PRUNE_INTERVAL seconds it also prunes outbox rows older than OUTBOX_RETENTION that this
 machine has applied (zhigu.search.outbox.prune), stores the nearest cases of up to WORKER_BATCH cases whose
-list is not computed (zhigu.search.neighbours; for about WORKER_SECONDS, so changes wait at most that long
+list is not computed or pending (zhigu.search.neighbours.missing; for about WORKER_SECONDS, so changes wait at most that long
 besides the poll interval), and it runs the periodic jobs (notification scans every
 NOTIFY_SCAN_INTERVAL, e-mail digests every DIGEST_INTERVAL) when its machine wins their lease in the
 database (zhigu.jobs), so each runs once per interval however many workers there are. After its first pass
