@@ -7,9 +7,10 @@ steadier figure on a noisy machine, and one to profile. Runs on the database and
 
 Each round makes one index generation (--edits PATCHes of a case's lessons through the API, drained into the
 index as `zhigu worker` would drain them) and then sends --per-generation requests drawn from load.py's mix
-(or all of --kind); the edits and the drain are timed apart from the requests. Prints the mean and p50 CPU ms per
-kind and per request of the mix (edits included, as load.py's 10% of them); `--profile`, cProfile's top
-functions of the requests by cumulative time (`--profile-sort tottime`: by own time; `--profile-file`: kept).
+(or all of --kind); the edits and the drain are timed apart from the requests. Prints the mean, p50 and p95 CPU
+ms per kind and the mean per request of the mix (edits included, as load.py's 10% of them); `--profile`,
+cProfile's top functions of the requests by cumulative time (`--profile-sort tottime`: by own time;
+`--profile-file`: kept). `--per-generation 0`: no edits, one index generation all along (the steady pages).
 """
 from __future__ import annotations
 
@@ -111,9 +112,11 @@ def main() -> int:
             profiler.disable()
         cpu[kind].append(time.thread_time() - started)
 
-    print(f"{'kind':16} {'count':>6} {'mean ms':>8} {'p50 ms':>8}")
+    print(f"{'kind':16} {'count':>6} {'mean ms':>8} {'p50 ms':>8} {'p95 ms':>8}")
     for kind, times in cpu.items():
-        print(f"{kind:16} {len(times):6} {1000 * statistics.mean(times):8.1f} {1000 * statistics.median(times):8.1f}")
+        p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+        print(f"{kind:16} {len(times):6} {1000 * statistics.mean(times):8.1f} {1000 * statistics.median(times):8.1f} "
+              f"{1000 * p95:8.1f}")
     if not args.kind:  # load.py's weights, edits included
         weights = dict(KINDS)
         mean = sum(weights[kind] * statistics.mean(times) for kind, times in cpu.items() if kind in weights)
