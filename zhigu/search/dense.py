@@ -24,6 +24,7 @@ import importlib.util
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 from blinker import Namespace
@@ -52,8 +53,9 @@ CASE_MAX_CHARS = 1000
 #: bench/dense_speed.py); 400 measured the same on bench/quality.py --multilingual (AIID 0.447 / 0.080,
 #: Chinese 0.638 at both) for a third of that.
 QUERY_MAX_CHARS = 400
-#: Cases embedded per call of the engine and per commit.
-EMBED_BATCH = 32
+#: Cases embedded per call of the engine and per commit: about 0.6 s of CPU (77 ms a case whatever the batch's
+#: size, from 4 to 32), so that `zhigu worker`, which stops between batches, gets back to the outbox in time.
+EMBED_BATCH = 8
 #: Thread count of the engine: a web worker serves one request at a time and the workers share the cores
 #: (OpenMP's default, one thread per core, spins when another process holds the other core).
 ENGINE_THREADS = 1
@@ -98,13 +100,14 @@ def _published_texts() -> dict[int, str]:
     return {case_id: case_text(title, summary) for case_id, title, summary in rows}
 
 
-def embed_backlog(progress=None) -> int:
-    """Embed every published case whose current text has no vector yet; return how many were embedded.
+def embed_backlog(progress=None, deadline: float | None = None) -> int:
+    """Embed every published case whose current text has no vector yet (no batch begun after the
+    `time.monotonic()` `deadline`: some may be left); return how many were embedded.
 
     `progress(n)` is called after each batch. Safe to run in several processes at once: a vector another
     process stored first is kept (the unique key refuses the second).
     """
-    return _embed_missing(_published_texts(), progress)
+    return _embed_missing(_published_texts(), progress, deadline)
 
 
 def embed_cases(case_ids) -> int:
@@ -117,9 +120,9 @@ def embed_cases(case_ids) -> int:
     return _embed_missing(texts)
 
 
-def _embed_missing(texts: dict[int, str], progress=None) -> int:
-    """Embed and store the texts (by case id) whose digest has no vector of this model yet; send
-    `vectors_stored` with the cases of each batch stored."""
+def _embed_missing(texts: dict[int, str], progress=None, deadline: float | None = None) -> int:
+    """Embed and store the texts (by case id) whose digest has no vector of this model yet, no batch begun after
+    `deadline`; send `vectors_stored` with the cases of each batch stored."""
     missing, cases = {}, {}
     for case_id, text in texts.items():
         key = digest(text)
@@ -134,6 +137,8 @@ def _embed_missing(texts: dict[int, str], progress=None) -> int:
         return 0
     model, items, done = encoder(), list(missing.items()), 0
     for start in range(0, len(items), EMBED_BATCH):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         batch = items[start:start + EMBED_BATCH]
         vectors = model.passage([text for _, text in batch])
         for (key, _), vector in zip(batch, vectors):

@@ -67,10 +67,9 @@ log = logging.getLogger(__name__)
 
 #: Neighbours stored per list: the case page's SIMILAR_LIMIT and the nine trends' recurrences look at.
 STORED = 10
-#: Lists `zhigu worker` fills in per poll, for at most WORKER_SECONDS: then it applies the outbox again first
+#: Lists `zhigu worker` fills in per poll, for at most its WORK_SECONDS: then it applies the outbox again first
 #: (about 80 ms a list: a hundred in a row kept the index 8 s behind the edits made meanwhile).
 WORKER_BATCH = 100
-WORKER_SECONDS = 1.0
 #: The audience of the published public cases.
 PUBLIC = PUBLIC_TOKEN
 #: The audience of admins: every published case. Its lists, and those of a park's managers (`manager_audience`),

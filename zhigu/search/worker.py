@@ -3,9 +3,10 @@
 Run one per index directory (one per machine); a second one on the same directory just waits its turn on
 the directory's lock. Killing it at any moment loses nothing: the next start applies what was left.
 Every OUTBOX_PRUNE_INTERVAL seconds it also prunes outbox rows older than OUTBOX_RETENTION that this
-machine has applied (zhigu.search.outbox.prune), stores the nearest cases of up to WORKER_BATCH cases whose
-list is not computed or pending (zhigu.search.neighbours.missing; for about WORKER_SECONDS, so changes wait at most that long
-besides the poll interval), and it runs the periodic jobs (notification scans every
+machine has applied (zhigu.search.outbox.prune), embeds the cases lacking a vector (multilingual extra) and
+stores the nearest cases of up to WORKER_BATCH cases whose list is not computed or pending
+(zhigu.search.neighbours.missing), both for about WORK_SECONDS a poll, so changes wait at most that long besides
+the poll interval, and it runs the periodic jobs (notification scans every
 NOTIFY_SCAN_INTERVAL, e-mail digests every DIGEST_INTERVAL) when its machine wins their lease in the
 database (zhigu.jobs), so each runs once per interval however many workers there are. After its first pass
 it warms the search up, once, as a gunicorn worker does before it serves (zhigu.search.warmup). A missing
@@ -47,19 +48,26 @@ def run_once(index, bind, read_check: bool = True) -> int:
 
 #: Outbox position no database has: the worker's first pass embeds whatever is missing.
 FIRST_PASS = -1
+#: Seconds a poll spends embedding, then computing nearest-case lists, before it applies the outbox again. An
+#: archive imported with the multilingual extra kept the worker embedding its 10,000 cases for minutes, the
+#: edits made meanwhile unsearched (bench/load.py's check failed after 60 s).
+WORK_SECONDS = 1.0
 
 
-def embed_changed(seen: int | None) -> int | None:
+def embed_changed(seen: int | None, deadline: float | None = None) -> int | None:
     """With the multilingual extra, embed the cases lacking a vector when the outbox moved past `seen` (the
     web processes apply most changes themselves): after the index, so a new text is found by its words
-    first. Returns the outbox position now seen."""
+    first. Returns the outbox position now seen: still `seen` when the `time.monotonic()` `deadline` came
+    first, so that the next poll goes on after applying the outbox."""
     if not dense.enabled():
         return seen
     position = dense.outbox_position()
     if position != seen:
-        embedded = dense.embed_backlog()
+        embedded = dense.embed_backlog(deadline=deadline)
         if embedded:
             log.info("Embedded %d case(s)", embedded)
+        if deadline is not None and time.monotonic() >= deadline:
+            return seen
     return position
 
 
@@ -79,7 +87,7 @@ def worker_command(once: bool, interval: float | None):
     embedded_at = FIRST_PASS
     warm = False
     while True:
-        more_lists = False
+        more_work = False
         try:
             read_check = read_at is None or time.monotonic() - read_at >= READ_CHECK_INTERVAL
             applied = run_once(index, db.engine, read_check)
@@ -90,13 +98,13 @@ def worker_command(once: bool, interval: float | None):
             if not once and not warm:  # once per process, on the index the first pass made sure of
                 warmup.prepare_to_serve(current_app._get_current_object())
                 warm = True
-            embedded_at = embed_changed(embedded_at)
+            deadline = None if once else time.monotonic() + WORK_SECONDS
+            embedded_at = embed_changed(embedded_at, deadline)
             # after the embedding: a list computed before its case's vector is dropped when the vector is stored
-            deadline = None if once else time.monotonic() + neighbours.WORKER_SECONDS
             stored = neighbours.compute_missing(neighbours.WORKER_BATCH, deadline=deadline)
             if stored:
                 log.info("Stored the nearest cases of %d case(s)", stored)
-            more_lists = bool(stored) and deadline is not None and time.monotonic() >= deadline
+            more_work = deadline is not None and time.monotonic() >= deadline
             if pruned_at is None or time.monotonic() - pruned_at >= float(current_app.config["OUTBOX_PRUNE_INTERVAL"]):
                 pruned_at = time.monotonic()
                 pruned = outbox.prune(db.engine, index.directory, current_app.config["OUTBOX_RETENTION"])
@@ -112,5 +120,5 @@ def worker_command(once: bool, interval: float | None):
                 raise SystemExit(1)
         if once or stopping:
             return
-        if not more_lists:  # with lists left to compute, the next pass starts at once (outbox first)
+        if not more_work:  # with vectors or lists left, the next pass starts at once (outbox first)
             time.sleep(interval)
