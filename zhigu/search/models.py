@@ -39,8 +39,9 @@ class NeighbourList(db.Model):
     """
 
     __tablename__ = "neighbour_list"
-    #: `zhigu worker` asks for the pending lists' audiences on every poll.
-    __table_args__ = (Index("ix_neighbour_list_pending", "audience", sqlite_where=text("pending"),
+    #: `zhigu worker` asks for the pending lists on every poll (SQLite's planner uses a partial index only
+    #: for the condition as SQLAlchemy writes it).
+    __table_args__ = (Index("ix_neighbour_list_pending", "audience", sqlite_where=text("pending = 1"),
                             postgresql_where=text("pending")),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("failure_case.id", ondelete="CASCADE"), primary_key=True)
@@ -49,9 +50,9 @@ class NeighbourList(db.Model):
     #: park's park cases: what its members may open), and, stored when trends first reads them, "manager:<id>"
     #: (the public cases and all that park's: its managers) and "all" (admins). Lists of two audiences never mix.
     audience: Mapped[str] = mapped_column(String(32), primary_key=True)
-    #: A list stored when trends read it ("manager:<id>", "all") that a change made wrong: its rows are gone and
-    #: readers compute it again, as if it had none, but the mark says someone reads it, so `zhigu worker` computes
-    #: it again first when its case is among the newest its audience's default trends page reads.
+    #: A list stored when trends read it ("manager:<id>", "all"), of one of its audience's newest cases, that a
+    #: change made wrong: its rows are gone and readers compute it again, as if it had none, but `zhigu worker`
+    #: computes it again first (zhigu.search.neighbours.REFILLED_NEWEST).
     pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 

@@ -47,7 +47,7 @@ from functools import cache
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_login import AnonymousUserMixin
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, true, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Select
 from sqlalchemy.orm import selectinload
@@ -76,10 +76,10 @@ PUBLIC = PUBLIC_TOKEN
 #: are stored when trends' recurrences first read them, not computed ahead by the drain, the worker or
 #: `zhigu search neighbours`: few people read them, and each would add a list per case.
 EVERY = "all"
-#: How many of its audience's newest published cases a pending list (one stored when trends read it, then made
-#: wrong by a change) may be among for `zhigu worker` to compute it again ahead of its next reader: the new cases
-#: of an unfiltered trends page (trends.services.RECURRENCE_CHECKED), whose first visit after an edit that may
-#: move an old case computed thirty lists (3.5-4 s at 10,000 cases). The others are computed when read.
+#: A list stored when trends read it that a change makes wrong is kept, pending, for `zhigu worker` to compute
+#: again ahead of its next reader, when its case is among its audience's REFILLED_NEWEST newest: the new cases of
+#: an unfiltered trends page (trends.services.RECURRENCE_CHECKED), whose first visit after an edit that may move
+#: an old case computed thirty lists (3.5-4 s at 10,000 cases). The others are forgotten, computed when read.
 REFILLED_NEWEST = 30
 #: flask.g key: the request's viewers' audiences, by user id.
 _AUDIENCE = "zhigu_neighbour_audience"
@@ -344,8 +344,7 @@ def _stored_on_read(table):
 
 def _drop(case_ids, stored_on_read_only: bool = False) -> None:
     """Drop the lists of `case_ids` (ids, or a SELECT of them), in every audience or only in those stored when
-    trends read them. Such a list is marked pending instead of forgotten: someone reads it, so `zhigu worker`
-    computes it again (`missing`) if its case is among the newest, before its reader asks."""
+    trends read them (see `_mark_pending`)."""
     if not isinstance(case_ids, Select):
         case_ids = list(case_ids)
         if not case_ids:
@@ -355,8 +354,28 @@ def _drop(case_ids, stored_on_read_only: bool = False) -> None:
     if not stored_on_read_only:
         db.session.execute(delete(NeighbourList).where(NeighbourList.case_id.in_(case_ids),
                                                        ~_stored_on_read(NeighbourList)))
-    db.session.execute(update(NeighbourList).where(NeighbourList.case_id.in_(case_ids),
-                                                   _stored_on_read(NeighbourList)).values(pending=True))
+    _mark_pending(NeighbourList.case_id.in_(case_ids))
+
+
+def _mark_pending(where) -> None:
+    """Of the lists stored when trends read them that `where` picks, mark pending those whose case is among
+    its audience's REFILLED_NEWEST newest (an unfiltered trends page's: `zhigu worker` computes them again
+    first, `missing`), and forget the others (computed again when read). Their rows are gone (the caller's)."""
+    lists = and_(where, _stored_on_read(NeighbourList))
+    for audience in db.session.scalars(select(NeighbourList.audience).distinct().where(lists)).all():
+        newest = _newest(audience)
+        db.session.execute(update(NeighbourList).where(lists, NeighbourList.audience == audience,
+                                                       NeighbourList.case_id.in_(newest), ~NeighbourList.pending)
+                           .values(pending=True))
+        db.session.execute(delete(NeighbourList).where(lists, NeighbourList.audience == audience,
+                                                       NeighbourList.case_id.not_in(newest)))
+
+
+def _newest(audience: str) -> list[int]:
+    """The ids of `audience`'s REFILLED_NEWEST most recently published cases, as trends orders them."""
+    return list(db.session.scalars(select(FailureCase.id).where(_clause_of(audience))
+                                   .order_by(FailureCase.published_at.desc(), FailureCase.id.desc())
+                                   .limit(REFILLED_NEWEST)))
 
 
 def _drop_stored_on_read_after(moved_ids) -> None:
@@ -483,34 +502,22 @@ def _drop_after_rebuild(index, **extra) -> None:
 
 def drop_all() -> None:
     """Forget every stored list (a rebuild: the index they came from is gone); those stored when trends read them
-    stay marked, pending."""
+    of their audience's newest cases stay marked, pending."""
     with current_app.app_context():  # the caller's session may be one that just committed
         db.session.execute(delete(CaseNeighbour))
         db.session.execute(delete(NeighbourList).where(~_stored_on_read(NeighbourList)))
-        db.session.execute(update(NeighbourList).values(pending=True))
+        _mark_pending(true())
         db.session.commit()
 
 
-def _pending_newest() -> list[tuple[int, str]]:
-    """(case id, audience) pending lists whose case is among its audience's REFILLED_NEWEST newest published
-    cases (those trends reads first), newest first."""
-    found: list[tuple[int, str]] = []
-    for audience in db.session.scalars(select(NeighbourList.audience).distinct().where(NeighbourList.pending)
-                                       .order_by(NeighbourList.audience)):
-        newest = list(db.session.scalars(
-            select(FailureCase.id).where(_clause_of(audience))
-            .order_by(FailureCase.published_at.desc(), FailureCase.id.desc()).limit(REFILLED_NEWEST)))
-        pending = set(db.session.scalars(select(NeighbourList.case_id).where(
-            NeighbourList.audience == audience, NeighbourList.pending, NeighbourList.case_id.in_(newest))))
-        found += [(case_id, audience) for case_id in newest if case_id in pending]
-    return found
-
-
 def missing(limit: int | None = None) -> list[tuple[int, str]]:
-    """(case id, audience) lists not stored: first the pending lists of the newest cases (`_pending_newest`:
-    a manager's or an admin's trends page waits for thirty at once), then the public audience's, then each
-    park's, oldest case first."""
-    found = _pending_newest()
+    """(case id, audience) lists not stored: first the pending ones (`_mark_pending`: a manager's or an admin's
+    trends page waits for thirty at once), newest first, then the public audience's, then each park's, oldest
+    case first."""
+    found = [(case_id, audience) for case_id, audience in db.session.execute(
+        select(NeighbourList.case_id, NeighbourList.audience).join(FailureCase, FailureCase.id == NeighbourList.case_id)
+        .where(NeighbourList.pending)
+        .order_by(NeighbourList.audience, FailureCase.published_at.desc(), FailureCase.id.desc()))]
     for audience in [PUBLIC, *park_audiences()]:
         if limit is not None and len(found) >= limit:
             break

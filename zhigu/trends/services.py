@@ -40,7 +40,7 @@ from zhigu.db import now_utc
 from zhigu.errors import PermissionDenied
 from zhigu.extensions import db
 from zhigu.i18n import N_
-from zhigu.search.models import CaseNeighbour
+from zhigu.search.models import CaseNeighbour, NeighbourList
 from zhigu.search.neighbours import audience_of, ensure_computed, live_for
 from zhigu.trends.schemas import DIMENSIONS, MAX_YEARS, TrendsQuerySchema
 
@@ -444,6 +444,9 @@ def recurrences(viewer, params: dict, window: Window) -> list[dict]:
     rows = db.session.execute(
         select(CaseNeighbour.case_id, FailureCase, CaseNeighbour.score, CaseNeighbour.why)
         .join(new, new.id == CaseNeighbour.case_id).join(FailureCase, FailureCase.id == CaseNeighbour.neighbour_id)
+        # a list made pending while another process stored it may keep that process's rows: not read
+        .join(NeighbourList, and_(NeighbourList.case_id == CaseNeighbour.case_id,
+                                  NeighbourList.audience == CaseNeighbour.audience, ~NeighbourList.pending))
         .where(CaseNeighbour.case_id.in_([case.id for case in new_cases]), CaseNeighbour.audience == audience,
                CaseNeighbour.rank < RECURRENCE_PER_CASE * 3,  # what the live check reads: the 9 nearest
                CaseNeighbour.score >= RECURRENCE_THRESHOLD, CaseNeighbour.shared_terms >= RECURRENCE_MIN_TERMS,

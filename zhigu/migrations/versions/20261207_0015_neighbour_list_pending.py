@@ -21,7 +21,7 @@ def upgrade():
     # whose expression index (ix_failure_case_trends) SQLAlchemy cannot reflect.
     op.add_column('neighbour_list', sa.Column('pending', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_index('ix_neighbour_list_pending', 'neighbour_list', ['audience'], unique=False,
-                    sqlite_where=sa.text('pending'), postgresql_where=sa.text('pending'))
+                    sqlite_where=sa.text('pending = 1'), postgresql_where=sa.text('pending'))
 
 
 def downgrade():
