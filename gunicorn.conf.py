@@ -31,6 +31,7 @@ os.environ.setdefault("ZHIGU_EMBED_AT_DRAIN", "0")
 # list made saving a case take 297 ms (p50, one client) instead of 59 ms under bench/load.py at 10,000 cases
 # (bench/README.md). A page that needs a list first computes it. Set ZHIGU_NEIGHBOURS_AT_DRAIN with no worker.
 os.environ.setdefault("ZHIGU_NEIGHBOURS_AT_DRAIN", "0")
+os.environ.setdefault("ZHIGU_NEIGHBOURS_PENDING_AT_DRAIN", "false")  # the worker computes the pending lists too
 # The same worker applies the search outbox: each poll puts every change of the last second into one index
 # commit, so a burst of edits makes one index generation instead of one each, which each web worker must open
 # and count its statistics and facets for. Under bench/load.py at 10,000 cases (2026-12-06): 20.7 to 35.3

@@ -226,6 +226,7 @@ def _test_config(database_url: str, index_dir) -> dict:
         # Nearest-case lists are computed when first read, not after every publish (a similar search each);
         # tests/search/test_neighbours.py turns the drain's share back on.
         "NEIGHBOURS_AT_DRAIN": 0,
+        "NEIGHBOURS_PENDING_AT_DRAIN": False,
         # No case vectors after each drain (a model load and 0.13 s a case); tests/search/test_dense.py turns it on.
         "EMBED_AT_DRAIN": 0,
         # A search's CPU budget (0.5 s) with room for a test process's garbage collection, which runs in the

@@ -25,6 +25,11 @@ SEARCH_WARM_UP = True
 #: fill in on their next read or in `zhigu worker`, so a 10,000-case import is not held up by 10,000 similar
 #: searches. 0 leaves them all to those.
 NEIGHBOURS_AT_DRAIN = 10
+#: After a drain that left lists pending (zhigu.search.neighbours: those a manager's or an admin's trends page
+#: reads of the newest cases, made wrong by a change), compute them in a background thread of the process that
+#: applied it, as `zhigu worker` does in its polls: the embedded default has no worker. The sample
+#: gunicorn.conf.py (beside a worker) and `zhigu worker` itself turn it off.
+NEIGHBOURS_PENDING_AT_DRAIN = True
 #: With the multilingual extra: changed cases the process that applied a drain embeds in a background thread
 #: of its own (the embedded default has no worker); `zhigu worker` and `zhigu search embed` do the rest.
 EMBED_AT_DRAIN = 20

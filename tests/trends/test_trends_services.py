@@ -502,6 +502,36 @@ def test_the_worker_computes_again_the_newest_lists_an_edit_made_wrong(ctx, cast
     assert (new.id, earlier.id) in [(r["case"].id, r["earlier"].id) for r in found]
 
 
+@pytest.mark.parametrize("pending_at_drain", [True, False])
+def test_without_a_worker_the_process_that_applied_the_edit_computes_the_pending_lists(app, ctx, cast, make_case,
+                                                                                      monkeypatch, pending_at_drain):
+    """The embedded default runs no `zhigu worker`: the process whose drain left lists pending computes them
+    in a background thread (NEIGHBOURS_PENDING_AT_DRAIN), so the next visit searches nothing; with the setting
+    off (beside a worker, which computes them itself) the visit does."""
+    from zhigu.search import neighbours
+    from zhigu.search.models import NeighbourList
+
+    app.config["NEIGHBOURS_PENDING_AT_DRAIN"] = pending_at_drain
+    earlier = _published(make_case(cast.curator_b, **dict(BAKERY, visibility="private")), datetime(2023, 5, 1))
+    new = _published(make_case(cast.curator_b, **dict(SOLAR, title="Solar panel leases for Tashkent factories",
+                                                       visibility="private")), datetime(2024, 6, 1))
+    params, window = services.parse_params({}), Window(date(2024, 1, 1), date(2024, 12, 31))
+    assert services.recurrences(reload(cast.admin), params, window) == []
+
+    archive_services.update_case(reload(cast.curator_b), reload(earlier),
+                                 {"title": SOLAR["title"], "summary": SOLAR["summary"]})
+    assert neighbours.wait_refilled(60)
+    searched = []
+    original = neighbours.similar_to_case
+    monkeypatch.setattr(neighbours, "similar_to_case", lambda viewer, case, **k: searched.append(case.id)
+                        or original(viewer, case, **k))
+    found = services.recurrences(reload(cast.admin), params, window)
+
+    assert [(r["case"].id, r["earlier"].id) for r in found] == [(new.id, earlier.id)]
+    assert searched == ([] if pending_at_drain else [new.id])
+    assert db.session.scalar(select(func.count()).select_from(NeighbourList).where(NeighbourList.pending)) == 0
+
+
 def test_rows_left_under_a_pending_list_are_never_read(ctx, cast, make_case, monkeypatch):
     """A process may store a list between another's deleting its rows and marking it pending: the rows stay under
     the mark. Trends reads only lists that are not pending, even when storing the list again fails."""

@@ -14,6 +14,8 @@ published case of the park: its managers) and "all" (every published case: admin
 such a list wrong marks it pending (its rows go) rather than forgetting it: someone reads it, so `zhigu worker`
 computes the pending lists of each such audience's REFILLED_NEWEST newest cases (an unfiltered trends page's)
 again before the eager audiences' missing lists, and the reader of a trends page after an edit finds them ready.
+Without a worker (the embedded default), the process that applied the change does, in a background thread
+(NEIGHBOURS_PENDING_AT_DRAIN).
 
 Who reads them. `neighbours_for(case, viewer)` serves the stored list of the viewer's audience (`audience_of`:
 checked in SQL, once a request) to a viewer who may open exactly an audience's cases; for them the live
@@ -41,6 +43,8 @@ may compute the same list: each write replaces the whole list in one transaction
 """
 import copy
 import logging
+import os
+import threading
 import time
 import weakref
 from functools import cache
@@ -464,14 +468,64 @@ def refresh(changed_ids, limit: int, moved_ids=None) -> int:
 @outbox.index_changed.connect
 def _refresh_after_drain(index, reranked_ids, moved_ids=None, **extra) -> None:
     """After a drain: `refresh` the lists its changes touch; a change of a case's comments alone touches none
-    ("find similar" never reads comments). A failure is logged: the index is applied whatever happens to the
-    lists, and a list that is not stored is computed when read."""
+    ("find similar" never reads comments); then, with NEIGHBOURS_PENDING_AT_DRAIN, have a background thread
+    compute the pending lists. A failure is logged: the index is applied whatever happens to the lists, and a
+    list that is not stored is computed when read."""
     if not has_app_context():
         return
     try:
         refresh(reranked_ids, current_app.config["NEIGHBOURS_AT_DRAIN"], moved_ids)
+        if current_app.config["NEIGHBOURS_PENDING_AT_DRAIN"]:
+            with current_app.app_context():  # after a commit: the committed session cannot be used
+                pending = db.session.scalar(select(exists().where(NeighbourList.pending)))
+            if pending:
+                refill_soon(current_app._get_current_object())
     except Exception:  # noqa: BLE001 - never fail the drain over a derived table
         log.warning("Could not refresh the stored neighbours of %d case(s)", len(reranked_ids), exc_info=True)
+
+
+# -- pending lists computed after a drain, in the background (no `zhigu worker`) ----------------------------------
+
+_refill = {"pid": None, "thread": None, "again": False}
+_refill_lock = threading.Lock()
+
+
+def refill_soon(app) -> None:
+    """Compute the pending lists in this process's background thread (started if none runs, told to look
+    again if one does); return at once."""
+    with _refill_lock:
+        if _refill["pid"] != os.getpid():  # after a fork the parent's thread is not ours
+            _refill.update(pid=os.getpid(), thread=None, again=False)
+        if _refill["thread"] is not None:
+            _refill["again"] = True
+            return
+        thread = threading.Thread(target=_refill_pending, args=(app,), daemon=True, name="zhigu-neighbours")
+        _refill["thread"] = thread
+        thread.start()
+
+
+def _refill_pending(app) -> None:
+    while True:
+        try:
+            with app.app_context():
+                stored = compute_lists(_pending())
+            if stored:
+                log.info("Stored %d pending nearest-case list(s)", stored)
+        except Exception:  # noqa: BLE001 - a pending list is computed when read
+            log.warning("Could not compute the pending nearest-case lists", exc_info=True)
+        with _refill_lock:
+            if not _refill["again"]:
+                _refill["thread"] = None
+                return
+            _refill["again"] = False
+
+
+def wait_refilled(timeout: float) -> bool:
+    """Wait until this process's refill thread has ended; True if it did (tests)."""
+    thread = _refill["thread"]
+    if thread is not None:
+        thread.join(timeout)
+    return _refill["thread"] is None
 
 
 @dense.vectors_stored.connect
@@ -510,14 +564,19 @@ def drop_all() -> None:
         db.session.commit()
 
 
+def _pending() -> list[tuple[int, str]]:
+    """The pending (case id, audience) lists, by audience, newest case first."""
+    return [(case_id, audience) for case_id, audience in db.session.execute(
+        select(NeighbourList.case_id, NeighbourList.audience).join(FailureCase, FailureCase.id == NeighbourList.case_id)
+        .where(NeighbourList.pending)
+        .order_by(NeighbourList.audience, FailureCase.published_at.desc(), FailureCase.id.desc()))]
+
+
 def missing(limit: int | None = None) -> list[tuple[int, str]]:
     """(case id, audience) lists not stored: first the pending ones (`_mark_pending`: a manager's or an admin's
     trends page waits for thirty at once), newest first, then the public audience's, then each park's, oldest
     case first."""
-    found = [(case_id, audience) for case_id, audience in db.session.execute(
-        select(NeighbourList.case_id, NeighbourList.audience).join(FailureCase, FailureCase.id == NeighbourList.case_id)
-        .where(NeighbourList.pending)
-        .order_by(NeighbourList.audience, FailureCase.published_at.desc(), FailureCase.id.desc()))]
+    found = _pending()
     for audience in [PUBLIC, *park_audiences()]:
         if limit is not None and len(found) >= limit:
             break

@@ -79,6 +79,7 @@ def worker_command(once: bool, interval: float | None):
     """Keep this machine's search index up to date with the database's change log."""
     index = current_index()
     current_app.config["EMBED_AT_DRAIN"] = 0  # it embeds every missing vector itself, below
+    current_app.config["NEIGHBOURS_PENDING_AT_DRAIN"] = False  # and computes the pending lists first, below
     interval = interval if interval is not None else float(current_app.config["INDEX_POLL_INTERVAL"])
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
