@@ -2,6 +2,8 @@
 a "find similar", each in a fresh process over an archive `speed.py --keep` built.
 
     .venv/bin/python bench/first_request.py DIR [--runs 3]
+    .venv/bin/python bench/first_request.py /tmp/zhigu-load100k/index \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/zhigu_load100k   # load.py's archive
 
 Each run starts a new Python process that does what a gunicorn worker does (gunicorn.conf.py): create the app,
 warm the search up (`warmup.warm_now` in post_worker_init, before the worker accepts requests), then answer
@@ -22,9 +24,9 @@ import json, sys, time
 started = time.perf_counter()
 from zhigu import create_app
 from zhigu.search import warmup
-directory, kind = sys.argv[1], sys.argv[2]
+database_url, index_dir, kind = sys.argv[1], sys.argv[2], sys.argv[3]
 app = create_app({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
-                  "DATABASE_URL": f"sqlite:///{directory}/zhigu.sqlite", "INDEX_DIR": f"{directory}/index"})
+                  "DATABASE_URL": database_url, "INDEX_DIR": index_dir})
 created = time.perf_counter()
 warmup.warm_now(app)  # what gunicorn's post_worker_init does before the worker accepts requests
 ready = time.perf_counter()
@@ -48,17 +50,23 @@ print(json.dumps({"start_ms": (created - started) * 1000, "warm_ms": (ready - cr
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("directory", type=Path, help="a directory speed.py --keep left (zhigu.sqlite, index/)")
+    parser.add_argument("directory", type=Path,
+                        help="a directory speed.py --keep left (zhigu.sqlite, index/); with --database-url, the index")
+    parser.add_argument("--database-url", help="the archive's database (load.py's: PostgreSQL); DIRECTORY is its index")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    print(f"first request of a new process over {args.directory}, {args.runs} runs each (wall ms)")
+    if args.database_url:
+        database_url, index_dir = args.database_url, args.directory
+    else:
+        database_url, index_dir = f"sqlite:///{args.directory}/zhigu.sqlite", args.directory / "index"
+    print(f"first request of a new process over {database_url} and {index_dir}, {args.runs} runs each (wall ms)")
     print(f"{'request':<10} {'app start':>10} {'warm-up':>8} {'first p50':>10} {'first max':>10} {'second p50':>11}"
           "  statuses")
     for kind in ("search_zh", "similar"):
         runs = []
         for _ in range(args.runs):
-            out = subprocess.run([sys.executable, "-c", CHILD, str(args.directory), kind], capture_output=True,
-                                 text=True, check=True)
+            out = subprocess.run([sys.executable, "-c", CHILD, database_url, str(index_dir), kind],
+                                 capture_output=True, text=True, check=True)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         first = [run["first_ms"] for run in runs]
         print(f"{kind:<10} {statistics.median(run['start_ms'] for run in runs):>10.0f} "
