@@ -446,6 +446,20 @@ def test_a_restricted_case_gets_no_stored_list(ctx, cast, make_case):
     assert private.id not in neighbours.missing_ids()
 
 
+def test_computing_a_cases_lists_keeps_those_stored_when_trends_read_them(ctx, cast, make_case):
+    """`compute` drops the lists of audiences a case no longer belongs to; an admin's list ("all", stored when
+    trends read it) is not one of those, and was deleted with them (a bench's compute made trends search again)."""
+    make_case(cast.author, **SOLAR)
+    case = make_case(cast.author, **SOLAR_AGAIN)
+    neighbours.ensure_computed([reload(case)], neighbours.EVERY)
+    kept = stored(case.id, neighbours.EVERY)
+    assert kept is not None
+
+    assert neighbours.compute([case.id]) == 1
+
+    assert stored(case.id, neighbours.EVERY) == kept and stored(case.id) is not None
+
+
 def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(app, ctx, cast, make_case):
     app.config["NEIGHBOURS_AT_DRAIN"] = 0
     cases = [make_case(cast.author, **SOLAR), make_case(cast.author, **SOLAR_AGAIN)]

@@ -420,12 +420,13 @@ def compute_lists(pairs, after_each=None) -> int:
 
 
 def compute(case_ids) -> int:
-    """Compute and store every list of `case_ids`, one per audience each belongs to (dropping the others);
+    """Compute and store every list of `case_ids`, one per audience each belongs to (dropping the others, but
+    not the lists stored when trends read them, which the drops after a change keep right: `_mark_pending`);
     return how many were stored."""
     pairs = _lists_of(case_ids)
     for case_id in set(case_ids):
         db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case_id, NeighbourList.audience.not_in(
-            [audience for listed, audience in pairs if listed == case_id])))
+            [audience for listed, audience in pairs if listed == case_id]), ~_stored_on_read(NeighbourList)))
     db.session.commit()
     return compute_lists(pairs)
 
