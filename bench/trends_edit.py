@@ -37,7 +37,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each kind (alternated)")
     args = parser.parse_args()
     os.environ.update({key: value for key, value in zhigu_env(args, args.workdir).items() if key.startswith("ZHIGU_")})
-    os.environ.update(ZHIGU_INDEX_INLINE_DRAIN="false", ZHIGU_EMBED_AT_DRAIN="0")
+    # as beside `zhigu worker` (gunicorn.conf.py): the rounds poll it, or not, themselves
+    os.environ.update(ZHIGU_INDEX_INLINE_DRAIN="false", ZHIGU_EMBED_AT_DRAIN="0",
+                      ZHIGU_NEIGHBOURS_PENDING_AT_DRAIN="false")
     from sqlalchemy import select
 
     from zhigu import create_app

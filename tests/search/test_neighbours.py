@@ -3,12 +3,13 @@ clause, the live query for viewers who may open more and for cases not computed 
 import json
 import logging
 import time
+from datetime import datetime, timezone
 
 import pytest
 
 import databases
 from flask_login import AnonymousUserMixin
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
 
 from helpers import reload
 from zhigu import config
@@ -458,6 +459,40 @@ def test_computing_a_cases_lists_keeps_those_stored_when_trends_read_them(ctx, c
     assert neighbours.compute([case.id]) == 1
 
     assert stored(case.id, neighbours.EVERY) == kept and stored(case.id) is not None
+
+
+@pytest.mark.skipif(databases.suite_url() is None, reason="SQLite lets one writer at a time: no two store one list")
+@pytest.mark.parametrize("computing", ["worker", "reader"])
+def test_a_list_stored_meanwhile_by_another_process_is_noted_not_warned_about(ctx, cast, make_case, caplog, computing):
+    """The refill thread of the embedded default and a trends visit (or two processes) may compute the same pending
+    list at once; the second insert fails on the primary key. Either list will do: that is no fault to warn of,
+    with a traceback, in an operator's log."""
+    make_case(cast.author, **SOLAR)
+    case = make_case(cast.author, **SOLAR_AGAIN)
+    db.session.execute(delete(CaseNeighbour).where(CaseNeighbour.case_id == case.id))
+    db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case.id))
+    db.session.commit()
+    other = create_engine(db.engine.url)  # another process's connection
+
+    def store_in_between(connection, cursor, statement, *args):
+        if statement.startswith("DELETE FROM neighbour_list") and other is not None:
+            with other.begin() as theirs:
+                theirs.execute(insert(NeighbourList).values(case_id=case.id, audience=neighbours.PUBLIC,
+                                                            pending=False, computed_at=datetime.now(timezone.utc)))
+    event.listen(db.engine, "after_cursor_execute", store_in_between)
+    try:
+        with caplog.at_level(logging.INFO, logger="zhigu.search.neighbours"):
+            if computing == "worker":  # zhigu worker, the refill thread
+                assert neighbours.compute_lists([(case.id, neighbours.PUBLIC)]) == 0
+            else:  # a trends visit that finds the list missing
+                neighbours.ensure_computed([reload(case)], neighbours.PUBLIC)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", store_in_between)
+        other.dispose()
+
+    records = [record for record in caplog.records if record.name == "zhigu.search.neighbours"]
+    assert [record.levelno for record in records] == [logging.INFO] and "meanwhile" in records[0].getMessage()
+    assert stored(case.id) == []  # the other process's list (it stored no rows in this test), read as usual
 
 
 def test_the_drain_computes_a_bounded_number_and_the_rest_fill_in(app, ctx, cast, make_case):

@@ -52,7 +52,7 @@ from functools import cache
 from flask import current_app, g, has_app_context, has_request_context
 from flask_login import AnonymousUserMixin
 from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, true, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Select
 from sqlalchemy.orm import selectinload
 
@@ -321,6 +321,9 @@ def _computed_live(case: FailureCase, audience: str) -> list[SearchResult]:
                 _store(case.id, audience, results)
                 db.session.commit()
                 _keep_unless_embedded(case, lacked_vector)
+        except IntegrityError:
+            log.info("The neighbours of case %s for %s were stored meanwhile by another thread or process",
+                     case.id, audience)
         except SQLAlchemyError:
             log.warning("Could not store the neighbours of case %s for %s; they are computed again", case.id,
                         audience, exc_info=True)
@@ -411,8 +414,12 @@ def compute_lists(pairs, after_each=None) -> int:
                 db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case_id,
                                                                NeighbourList.audience == audience))
                 db.session.commit()
+        except IntegrityError:  # another thread or process stored it at the same time: either list will do
+            db.session.rollback()
+            log.info("The neighbours of case %s for %s were stored meanwhile by another thread or process",
+                     case_id, audience)
         except SQLAlchemyError:
-            db.session.rollback()  # another process stored it at the same time: either list will do
+            db.session.rollback()
             log.warning("Could not store the neighbours of case %s for %s", case_id, audience, exc_info=True)
         if after_each:
             after_each()
