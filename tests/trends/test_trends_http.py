@@ -84,6 +84,14 @@ def test_visitors_see_public_trends_only(client, two_parks):
     assert rows == [["primary cause", "count"], ["market.no_demand", "1"]]
 
 
+@pytest.mark.parametrize(("who", "scopes"), [("manager_a", ["park", "region", "all"]), ("admin", ["region", "all"])])
+def test_my_park_is_offered_only_to_those_who_belong_to_one(client, auth, cast, who, scopes):
+    """An admin belongs to no park: choosing "My park" only answered that (a 422 with the form)."""
+    auth.login(getattr(cast, who))
+    tree = page(client.get("/trends"))
+    assert [o.attrs["value"] for o in tree.select("select[name=scope] option")] == scopes
+
+
 def test_visitors_are_sent_to_log_in_for_their_park(client):
     for url in ("/trends?scope=park", "/trends/cause.csv?scope=park"):
         response = client.get(url)
