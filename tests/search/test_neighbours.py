@@ -472,10 +472,11 @@ def test_a_list_stored_meanwhile_by_another_process_is_noted_not_warned_about(ct
     db.session.execute(delete(CaseNeighbour).where(CaseNeighbour.case_id == case.id))
     db.session.execute(delete(NeighbourList).where(NeighbourList.case_id == case.id))
     db.session.commit()
-    other = create_engine(db.engine.url)  # another process's connection
+    other, inserted = create_engine(db.engine.url), []  # another process's connection, and whether it stored
 
     def store_in_between(connection, cursor, statement, *args):
-        if statement.startswith("DELETE FROM neighbour_list") and other is not None:
+        if statement.startswith("DELETE FROM neighbour_list") and not inserted:  # this writer's, in _store
+            inserted.append(True)
             with other.begin() as theirs:
                 theirs.execute(insert(NeighbourList).values(case_id=case.id, audience=neighbours.PUBLIC,
                                                             pending=False, computed_at=datetime.now(timezone.utc)))
@@ -491,6 +492,7 @@ def test_a_list_stored_meanwhile_by_another_process_is_noted_not_warned_about(ct
         other.dispose()
 
     records = [record for record in caplog.records if record.name == "zhigu.search.neighbours"]
+    assert inserted
     assert [record.levelno for record in records] == [logging.INFO] and "meanwhile" in records[0].getMessage()
     assert stored(case.id) == []  # the other process's list (it stored no rows in this test), read as usual
 
